@@ -1,0 +1,137 @@
+// The storage interfaces the engine owns and the backends (storage/sqlite,
+// later storage/postgres) implement. No SQL exists outside the backends.
+//
+// A TenantStore holds one tenant's durable state. The tenant's single writer
+// hands it a WriteBatch per group commit: either all of it becomes durable or
+// none of it does, and Commit returns only after it is durable (the ack
+// rule of DESIGN.md). Load streams everything back on start so the engine can
+// rebuild its in-memory state. Thread-safety: a TenantStore is used by one
+// thread at a time (its tenant's writer); a Store's catalog methods are safe
+// from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.hpp"
+#include "core/time.hpp"
+#include "events/event.hpp"
+
+namespace pond {
+
+struct TenantRecord {
+  std::string id;
+  std::string name;
+  std::string timezone;  // IANA name
+  Timestamp created_at;
+};
+
+enum class Role : uint8_t { kAdmin = 0, kOperator = 1, kAnalyst = 2, kIntegration = 3 };
+
+struct ApiKeyRecord {
+  std::string id;           // public prefix shown in listings
+  std::string secret_hash;  // hex SHA-256 of the secret; the secret is never stored
+  std::string tenant;       // "*" for every tenant
+  Role role = Role::kAdmin;
+  Timestamp created_at;
+};
+
+// A member's row: its profile as it stands now. A merged member keeps its row
+// with merged_into set to the survivor.
+struct MemberRow {
+  int64_t member_id = 0;
+  MemberProfile profile;
+  int64_t merged_into = 0;  // 0 while the member stands on its own
+  Timestamp created_at;
+};
+
+struct IdentityRow {
+  IdentityKind kind;
+  std::string value;
+  int64_t member_id = 0;  // the member that first held it; merges redirect it
+};
+
+struct OrderRow {
+  int64_t member_id = 0;  // as resolved when the order arrived; merges redirect it
+  OrderEvent order;       // order.member is not stored
+};
+
+struct MergeRow {
+  int64_t survivor = 0;
+  int64_t merged = 0;
+  Timestamp at;
+  std::string reason;  // which identities met: "phone+unionid"
+};
+
+struct IdempotencyRow {
+  std::string key;
+  int status = 0;       // HTTP status of the first answer
+  std::string body;     // its body
+  Timestamp at;
+};
+
+// Everything one group commit writes, in the order it must be applied.
+struct WriteBatch {
+  std::vector<MemberRow> members;  // insert or replace by member_id
+  std::vector<IdentityRow> identities;
+  std::vector<OrderRow> orders;
+  std::vector<RefundEvent> refunds;
+  std::vector<MergeRow> merges;
+  std::vector<StoreInfo> stores;  // upsert by id
+  std::vector<StaffInfo> staff;
+  std::vector<ProductInfo> products;
+  std::vector<CategoryInfo> categories;
+  std::vector<IdempotencyRow> idempotency;
+
+  bool empty() const {
+    return members.empty() && identities.empty() && orders.empty() && refunds.empty() && merges.empty() &&
+           stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty();
+  }
+};
+
+// Receives a tenant's rows on load. Order of calls: master data, members
+// (by member_id), identities, merges (in the order they happened), orders
+// (in insertion order), refunds (in insertion order), idempotency rows.
+class LoadSink {
+ public:
+  virtual ~LoadSink() = default;
+  virtual void OnStore(StoreInfo row) = 0;
+  virtual void OnStaff(StaffInfo row) = 0;
+  virtual void OnProduct(ProductInfo row) = 0;
+  virtual void OnCategory(CategoryInfo row) = 0;
+  virtual void OnMember(MemberRow row) = 0;
+  virtual void OnIdentity(IdentityRow row) = 0;
+  virtual void OnMerge(MergeRow row) = 0;
+  virtual void OnOrder(OrderRow row) = 0;
+  virtual void OnRefund(RefundEvent row) = 0;
+  virtual void OnIdempotency(IdempotencyRow row) = 0;
+};
+
+class TenantStore {
+ public:
+  virtual ~TenantStore() = default;
+  // Writes the whole batch in one transaction; returns once it is durable.
+  // On error nothing of the batch is stored (Unavailable for I/O trouble).
+  virtual Status Commit(const WriteBatch& batch) = 0;
+  // Streams the tenant's rows into `sink` in the documented order.
+  virtual Status Load(LoadSink& sink) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Result<std::vector<TenantRecord>> ListTenants() = 0;
+  // AlreadyExists when the id is taken.
+  virtual Status CreateTenant(const TenantRecord& tenant) = 0;
+  // NotFound for an unknown tenant.
+  virtual Result<std::unique_ptr<TenantStore>> OpenTenant(std::string_view tenant_id) = 0;
+  virtual Status PutApiKey(const ApiKeyRecord& key) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  // OK when the store answers (for /healthz).
+  virtual Status Ping() = 0;
+};
+
+}  // namespace pond
