@@ -74,7 +74,7 @@ int LocalDate::weekday() const {
 }
 std::string LocalDate::ToString() const {
   const Ymd c = CivilFromDays(days_);
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.y, c.m, c.d);
   return buf;
 }

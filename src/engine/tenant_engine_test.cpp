@@ -1,0 +1,97 @@
+#include "engine/tenant_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "engine/testing/memory_store.hpp"
+
+namespace pond {
+namespace {
+
+OrderEvent Order(std::string id, int64_t fen) {
+  OrderEvent o;
+  o.order_id = std::move(id);
+  o.member = MemberRef{{Identity{IdentityKind::kPhone, "13800000001"}}, std::nullopt};
+  o.paid = Money::Fen(fen);
+  return o;
+}
+
+struct Fixture {
+  std::shared_ptr<testing::MemoryTenantData> data = std::make_shared<testing::MemoryTenantData>();
+  ManualClock clock{Timestamp::FromSeconds(1'800'000'000)};
+  std::unique_ptr<TenantEngine> Open() {
+    auto e = TenantEngine::Open(TenantRecord{"t", "T", "Asia/Shanghai", {}},
+                                std::make_unique<testing::MemoryTenantStore>(data), clock);
+    EXPECT_TRUE(e.ok());
+    return std::move(e).value();
+  }
+};
+
+Status SubmitAndWait(TenantEngine& engine, Event event) {
+  std::promise<Status> p;
+  engine.Submit({[event](TenantState& s, Timestamp now) { (void)s.Apply(event, now); },
+                 [&](const Status& st) { p.set_value(st); }});
+  return p.get_future().get();
+}
+
+TEST(TenantEngineTest, AcknowledgedWritesAreInTheStoreAndSurviveReopen) {
+  Fixture f;
+  {
+    auto engine = f.Open();
+    ASSERT_TRUE(SubmitAndWait(*engine, Order("A", 100)).ok());
+    // Acknowledged means committed: the row is in the store now.
+    ASSERT_EQ(f.data->commits.size(), 1u);
+    EXPECT_EQ(f.data->commits[0].orders.size(), 1u);
+  }
+  auto reopened = f.Open();
+  EXPECT_EQ(reopened->Read([](const TenantState& s) { return s.orders().Totals(1).paid.fen(); }), 100);
+}
+
+TEST(TenantEngineTest, ConcurrentSubmittersAreAppliedOnceEachInGroupCommits) {
+  Fixture f;
+  auto engine = f.Open();
+  constexpr int kThreads = 4, kPerThread = 500;
+  std::atomic<int> acked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::future<void>> waits;
+      for (int i = 0; i < kPerThread; ++i) {
+        auto p = std::make_shared<std::promise<void>>();
+        waits.push_back(p->get_future());
+        Event e = Order("T" + std::to_string(t) + "-" + std::to_string(i), 1);
+        engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); },
+                        [&, p](const Status& st) {
+                          if (st.ok()) acked++;
+                          p->set_value();
+                        }});
+      }
+      for (auto& w : waits) w.wait();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(acked.load(), kThreads * kPerThread);
+  EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), kThreads * kPerThread);
+  size_t stored = 0;
+  for (const auto& b : f.data->commits) stored += b.orders.size();
+  EXPECT_EQ(stored, static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_LE(f.data->commits.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST(TenantEngineTest, AFailedCommitIsNotAcknowledgedAndLeavesNoTraceInMemory) {
+  Fixture f;
+  auto engine = f.Open();
+  ASSERT_TRUE(SubmitAndWait(*engine, Order("A", 100)).ok());
+  f.data->fail_next_commits = 1;
+  Status s = SubmitAndWait(*engine, Order("B", 200));
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(engine->Read([](const TenantState& st) { return st.orders().HasOrder("B"); }));
+  EXPECT_EQ(engine->Read([](const TenantState& st) { return st.orders().Totals(1).paid.fen(); }), 100);
+  // The store works again: the same order now goes through.
+  ASSERT_TRUE(SubmitAndWait(*engine, Order("B", 200)).ok());
+  EXPECT_EQ(engine->Read([](const TenantState& st) { return st.orders().Totals(1).paid.fen(); }), 300);
+}
+
+}  // namespace
+}  // namespace pond

@@ -1,0 +1,128 @@
+#include "engine/tenant_state.hpp"
+
+namespace pond {
+
+TenantState::TenantState(TenantRecord record, TimeZone zone) : record_(std::move(record)), zone_(std::move(zone)) {}
+
+Result<EventOutcome> TenantState::Apply(const Event& event, Timestamp now) {
+  return std::visit(
+      [&](const auto& e) -> Result<EventOutcome> {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, MemberEvent>) {
+          return ApplyMember(e, now);
+        } else if constexpr (std::is_same_v<T, OrderEvent>) {
+          return ApplyOrder(e, now);
+        } else if constexpr (std::is_same_v<T, RefundEvent>) {
+          return ApplyRefund(e);
+        } else if constexpr (std::is_same_v<T, StoreInfo>) {
+          return ApplyMaster(e, pending_.stores);
+        } else if constexpr (std::is_same_v<T, StaffInfo>) {
+          return ApplyMaster(e, pending_.staff);
+        } else if constexpr (std::is_same_v<T, ProductInfo>) {
+          return ApplyMaster(e, pending_.products);
+        } else {
+          static_assert(std::is_same_v<T, CategoryInfo>);
+          return ApplyMaster(e, pending_.categories);
+        }
+      },
+      event);
+}
+
+void TenantState::Persist(const Resolution& res) {
+  for (const Identity& identity : res.attached) {
+    pending_.identities.push_back(IdentityRow{identity.kind, identity.value, res.member});
+  }
+  for (const MergeRecord& m : res.merges) {
+    orders_.MergeMembers(m.survivor, m.merged);
+    pending_.merges.push_back(MergeRow{m.survivor, m.merged, m.at, m.reason});
+    dirty_members_.insert(m.merged);
+  }
+  if (res.created || !res.merges.empty()) dirty_members_.insert(res.member);
+}
+
+Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
+  const std::string_view source = e.profile.source ? std::string_view(*e.profile.source) : "api";
+  ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, source));
+  const bool changed = members_.UpdateProfile(res.member, e.profile);
+  Persist(res);
+  if (changed) dirty_members_.insert(res.member);
+  const bool new_facts = res.created || changed || !res.attached.empty() || !res.merges.empty();
+  return new_facts ? EventOutcome::kAccepted : EventOutcome::kDuplicate;
+}
+
+Result<EventOutcome> TenantState::ApplyOrder(const OrderEvent& e, Timestamp now) {
+  if (orders_.HasOrder(e.order_id)) return EventOutcome::kDuplicate;
+  ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, "order"));
+  if (res.created) {
+    // A member first met through an order registered when they paid.
+    members_.UpdateProfile(res.member, MemberProfile{.registered_at = e.paid_at});
+  }
+  Persist(res);
+  orders_.AddOrder(e, res.member);
+  OrderRow row{res.member, e};
+  row.order.member = {};
+  pending_.orders.push_back(std::move(row));
+  return EventOutcome::kAccepted;
+}
+
+Result<EventOutcome> TenantState::ApplyRefund(const RefundEvent& e) {
+  if (orders_.HasRefund(e.refund_id)) return EventOutcome::kDuplicate;
+  RETURN_IF_ERROR(orders_.CheckRefund(e));
+  orders_.ApplyRefund(e);
+  pending_.refunds.push_back(e);
+  return EventOutcome::kAccepted;
+}
+
+template <typename Info>
+Result<EventOutcome> TenantState::ApplyMaster(const Info& info, std::vector<Info>& rows) {
+  if (!master_.Upsert(info)) return EventOutcome::kDuplicate;
+  rows.push_back(info);
+  return EventOutcome::kAccepted;
+}
+
+void TenantState::RememberIdempotent(IdempotencyRow row) {
+  pending_.idempotency.push_back(row);
+  idempotency_.insert_or_assign(row.key, std::move(row));
+}
+
+const IdempotencyRow* TenantState::FindIdempotent(const std::string& key) const {
+  auto it = idempotency_.find(key);
+  return it == idempotency_.end() ? nullptr : &it->second;
+}
+
+WriteBatch TenantState::TakePending() {
+  for (MemberId id : dirty_members_) {
+    const Member* m = members_.Get(id);
+    pending_.members.push_back(MemberRow{m->id, m->profile, m->merged_into, m->created_at});
+  }
+  dirty_members_.clear();
+  WriteBatch out = std::move(pending_);
+  pending_ = WriteBatch{};
+  return out;
+}
+
+void TenantState::Loader::OnMember(MemberRow row) { s_.members_.LoadMember(row.member_id, row.profile, row.created_at); }
+
+void TenantState::Loader::OnIdentity(IdentityRow row) {
+  s_.members_.LoadIdentity(Identity{row.kind, std::move(row.value)}, row.member_id);
+}
+
+void TenantState::Loader::OnMerge(MergeRow row) {
+  s_.members_.LoadMerge(MergeRecord{row.survivor, row.merged, row.at, std::move(row.reason)});
+}
+
+void TenantState::Loader::OnOrder(OrderRow row) {
+  // Merges are loaded before orders, so the order lands on today's survivor.
+  s_.orders_.AddOrder(row.order, s_.members_.Standing(row.member_id));
+}
+
+void TenantState::Loader::OnRefund(RefundEvent row) {
+  if (s_.orders_.CheckRefund(row).ok()) s_.orders_.ApplyRefund(row);
+}
+
+void TenantState::Loader::OnIdempotency(IdempotencyRow row) {
+  std::string key = row.key;
+  s_.idempotency_.insert_or_assign(std::move(key), std::move(row));
+}
+
+}  // namespace pond

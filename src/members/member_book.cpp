@@ -1,0 +1,176 @@
+#include "members/member_book.hpp"
+
+#include <algorithm>
+
+namespace pond {
+
+std::string MemberBook::Key(const Identity& identity) {
+  std::string key;
+  key.reserve(identity.value.size() + 1);
+  key.push_back(static_cast<char>('0' + static_cast<int>(identity.kind)));
+  key += identity.value;
+  return key;
+}
+
+const Member* MemberBook::Get(MemberId id) const {
+  if (id < 1 || id > size()) return nullptr;
+  return &members_[static_cast<size_t>(id - 1)];
+}
+
+MemberId MemberBook::Standing(MemberId id) const {
+  const Member* m = Get(id);
+  while (m && m->merged_into) m = Get(m->merged_into);
+  return m ? m->id : 0;
+}
+
+MemberId MemberBook::FindByIdentity(const Identity& identity) const {
+  auto it = by_identity_.find(Key(identity));
+  return it == by_identity_.end() ? 0 : Standing(it->second);
+}
+
+MemberId MemberBook::Find(const MemberRef& ref) const {
+  MemberId found = ref.member_id ? Standing(*ref.member_id) : 0;
+  if (ref.member_id && !found) return 0;
+  for (const Identity& identity : ref.identities) {
+    const MemberId m = FindByIdentity(identity);
+    if (!m) continue;
+    if (found && m != found) return 0;
+    found = m;
+  }
+  return found;
+}
+
+Result<Resolution> MemberBook::Resolve(const MemberRef& ref, Timestamp now, std::string_view source_if_created) {
+  Resolution res;
+  // Every standing member the reference touches, with the identity kinds that
+  // led to it (for the merge reason).
+  std::vector<std::pair<MemberId, std::string>> touched;
+  auto touch = [&](MemberId m, std::string_view why) {
+    for (auto& [id, reason] : touched) {
+      if (id == m) {
+        reason += "+";
+        reason += why;
+        return;
+      }
+    }
+    touched.emplace_back(m, std::string(why));
+  };
+  if (ref.member_id) {
+    const MemberId m = Standing(*ref.member_id);
+    if (!m) {
+      return FieldInvalid("member.member_id", "unknown member " + std::to_string(*ref.member_id))
+          .With("member_id", std::to_string(*ref.member_id));
+    }
+    touch(m, "member_id");
+  }
+  for (const Identity& identity : ref.identities) {
+    if (const MemberId m = FindByIdentity(identity)) touch(m, IdentityKindName(identity.kind));
+  }
+
+  if (touched.empty()) {
+    Member m;
+    m.id = size() + 1;
+    m.created_at = now;
+    m.profile.source = std::string(source_if_created);
+    m.profile.registered_at = now;
+    members_.push_back(std::move(m));
+    ++standing_;
+    res.member = size();
+    res.created = true;
+  } else {
+    // The oldest member survives: it is the one most systems already know.
+    std::sort(touched.begin(), touched.end());
+    res.member = touched.front().first;
+    for (size_t i = 1; i < touched.size(); ++i) {
+      MergeRecord record{res.member, touched[i].first, now, touched.front().second + "+" + touched[i].second};
+      Member& merged = *Mutable(record.merged);
+      Member& survivor = *Mutable(record.survivor);
+      // The survivor keeps what it knows and learns what only the merged knew.
+      auto fill = [](auto& into, const auto& from) {
+        if (!into && from) into = from;
+      };
+      fill(survivor.profile.name, merged.profile.name);
+      fill(survivor.profile.gender, merged.profile.gender);
+      fill(survivor.profile.birthday, merged.profile.birthday);
+      fill(survivor.profile.city, merged.profile.city);
+      fill(survivor.profile.home_store, merged.profile.home_store);
+      fill(survivor.profile.source, merged.profile.source);
+      fill(survivor.profile.owner_staff, merged.profile.owner_staff);
+      if (merged.profile.registered_at &&
+          (!survivor.profile.registered_at || *merged.profile.registered_at < *survivor.profile.registered_at)) {
+        survivor.profile.registered_at = merged.profile.registered_at;
+      }
+      MoveInto(record.survivor, record.merged, record);
+      res.merges.push_back(std::move(record));
+    }
+  }
+  for (const Identity& identity : ref.identities) {
+    auto [it, inserted] = by_identity_.try_emplace(Key(identity), res.member);
+    if (!inserted) continue;
+    Mutable(res.member)->identities.push_back(identity);
+    res.attached.push_back(identity);
+  }
+  return res;
+}
+
+void MemberBook::MoveInto(MemberId survivor_id, MemberId merged_id, const MergeRecord& record) {
+  Member& merged = *Mutable(merged_id);
+  Member& survivor = *Mutable(survivor_id);
+  for (Identity& identity : merged.identities) survivor.identities.push_back(std::move(identity));
+  merged.identities.clear();
+  merged.merged_into = survivor_id;
+  survivor.merges.push_back(record);
+  --standing_;
+}
+
+bool MemberBook::UpdateProfile(MemberId id, const MemberProfile& update) {
+  MemberProfile& p = Mutable(id)->profile;
+  const MemberProfile before = p;
+  auto set = [](auto& into, const auto& from) {
+    if (from) into = from;
+  };
+  set(p.name, update.name);
+  set(p.gender, update.gender);
+  set(p.birthday, update.birthday);
+  set(p.city, update.city);
+  set(p.home_store, update.home_store);
+  set(p.source, update.source);
+  set(p.owner_staff, update.owner_staff);
+  set(p.registered_at, update.registered_at);
+  return !(p == before);
+}
+
+void MemberBook::LoadMember(MemberId id, const MemberProfile& profile, Timestamp created_at) {
+  // Rows arrive by member_id; numbers are dense, so a gap means a lost row.
+  // Fill it with an empty member so later numbers stay right.
+  while (size() < id - 1) {
+    Member gap;
+    gap.id = size() + 1;
+    members_.push_back(std::move(gap));
+    ++standing_;
+  }
+  Member m;
+  m.id = id;
+  m.profile = profile;
+  m.created_at = created_at;
+  members_.push_back(std::move(m));
+  ++standing_;
+}
+
+void MemberBook::LoadIdentity(const Identity& identity, MemberId holder) {
+  if (!Get(holder)) return;
+  by_identity_.emplace(Key(identity), holder);
+  Mutable(holder)->identities.push_back(identity);
+}
+
+void MemberBook::LoadMerge(const MergeRecord& merge) {
+  if (!Get(merge.survivor) || !Get(merge.merged)) return;
+  MoveInto(merge.survivor, merge.merged, merge);
+}
+
+std::string MaskPhone(std::string_view phone) {
+  if (phone.size() < 8) return std::string(phone.size(), '*');
+  return std::string(phone.substr(0, 3)) + "****" + std::string(phone.substr(phone.size() - 4));
+}
+
+}  // namespace pond
