@@ -1,4 +1,4 @@
-// MemoryTenantStore: a TenantStore kept in memory, for engine tests. It
+// MemoryTenantStore: a TenantStore kept in memory, for engine and API tests. It
 // commits batches whole and replays them in TenantStore::Load's order, and
 // can be told to fail the next commit (fault injection, as leveldb's
 // SpecialEnv does). Not thread-safe beyond the TenantStore contract.
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "engine/store.hpp"
 
@@ -59,6 +60,37 @@ class MemoryTenantStore final : public TenantStore {
 
  private:
   std::shared_ptr<MemoryTenantData> data_;
+};
+
+// A Store whose tenants are MemoryTenantStores; the catalog lives in memory.
+class MemoryStore final : public Store {
+ public:
+  Result<std::vector<TenantRecord>> ListTenants() override { return tenants_; }
+  Status CreateTenant(const TenantRecord& tenant) override {
+    for (const auto& t : tenants_) {
+      if (t.id == tenant.id) return AlreadyExists("tenant exists");
+    }
+    tenants_.push_back(tenant);
+    data_[tenant.id] = std::make_shared<MemoryTenantData>();
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<TenantStore>> OpenTenant(std::string_view id) override {
+    auto it = data_.find(std::string(id));
+    if (it == data_.end()) return NotFound("no tenant");
+    return std::unique_ptr<TenantStore>(std::make_unique<MemoryTenantStore>(it->second));
+  }
+  Status PutApiKey(const ApiKeyRecord& key) override {
+    keys_.push_back(key);
+    return Status::Ok();
+  }
+  Result<std::vector<ApiKeyRecord>> ListApiKeys() override { return keys_; }
+  Status Ping() override { return Status::Ok(); }
+  MemoryTenantData& data(const std::string& tenant) { return *data_.at(tenant); }
+
+ private:
+  std::vector<TenantRecord> tenants_;
+  std::map<std::string, std::shared_ptr<MemoryTenantData>> data_;
+  std::vector<ApiKeyRecord> keys_;
 };
 
 }  // namespace pond::testing

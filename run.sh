@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The README's two commands:
+#   ./run.sh start   install what is missing, build, load a demo tenant, serve on 127.0.0.1:8080
+#   ./run.sh test    install what is missing, build, run every test (what CI runs)
+# Works on a fresh Debian 12; installs with apt (through sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the build, the tests and the fuzzer need (ARCHITECTURE.md
+# says why each is there).
+PACKAGES=(
+  cmake ninja-build ccache g++ pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev libssl-dev libcli11-dev libgtest-dev
+  tzdata python3 clang libclang-rt-14-dev
+)
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "==> installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build() {
+  local werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_WERROR="$werror" >/dev/null
+  ninja -C build
+}
+
+start() {
+  local data=${POND_DATA:-data} listen=${POND_LISTEN:-127.0.0.1:8080}
+  if [ ! -e "$data/tenants/demo.db" ]; then
+    echo "==> loading the demo tenant into $data/ (100,000 members, a year of orders)"
+    build/pond demo --data "$data" --tenant demo --members "${POND_DEMO_MEMBERS:-100000}" --seed 1
+  fi
+  cat <<MSG
+==> Pond is starting on http://$listen
+    tenant:   http://$listen/api/v1/tenants/demo
+    a member: http://$listen/api/v1/tenants/demo/members/1
+    members:  http://$listen/api/v1/tenants/demo/members?limit=20&city=%E6%B7%B1%E5%9C%B3
+    stores:   http://$listen/api/v1/tenants/demo/stores
+    API:      http://$listen/api/v1/openapi.json   metrics: http://$listen/metrics
+    Ctrl-C stops it; data stays in $data/.
+MSG
+  exec build/pond serve --data "$data" --listen "$listen"
+}
+
+run_tests() {
+  echo "==> unit and end-to-end tests"
+  ctest --test-dir build --output-on-failure -j2
+  echo "==> fuzzing the event parser (bounded)"
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
+  ninja -C build-fuzz event_parser_fuzzer
+  local corpus
+  corpus=$(mktemp -d)
+  cp fuzz/corpus/event_parser/* "$corpus"/
+  build-fuzz/fuzz/event_parser_fuzzer -max_total_time="${POND_FUZZ_SECONDS:-60}" -print_final_stats=0 \
+    "$corpus" fuzz/corpus/event_parser 2>&1 | tail -n 3
+  rm -rf "$corpus"
+}
+
+case "${1:-}" in
+  start) install_missing; build; start ;;
+  test) install_missing; build; run_tests ;;
+  *) echo "usage: $0 start|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,58 @@
+// pond: the executable. Parses the command line (CONTRACT.md "Command line")
+// into the options of cli/commands.hpp and runs the command.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pond: private-domain customer operations engine"};
+  app.require_subcommand(1);
+  const bool tty = ::isatty(2) == 1;
+
+  pond::ServeOptions serve;
+  auto* s = app.add_subcommand("serve", "Serve the API on the embedded store in --data");
+  s->add_option("--data", serve.data_dir, "Data directory")->capture_default_str();
+  s->add_option("--listen", serve.listen, "host:port (port 0 picks a free one)")->capture_default_str();
+  s->add_option("--store", serve.store_url, "Store URL (postgresql://...) instead of the embedded store");
+  s->add_option("--threads", serve.threads, "HTTP threads")->check(CLI::Range(1, 64))->capture_default_str();
+  s->add_option("--max-body-bytes", serve.max_body_bytes, "Largest request body")->check(CLI::Range(1024, 1 << 30));
+
+  pond::ImportOptions import;
+  auto* i = app.add_subcommand("import", "Import ndjson or CSV event files, as the events endpoint does");
+  i->add_option("--data", import.data_dir, "Data directory")->capture_default_str();
+  i->add_option("--tenant", import.tenant, "Tenant id")->required();
+  i->add_option("--type", import.csv_type, "Event type of CSV files without a 'type' column");
+  i->add_option("files", import.files, "Files (.csv for CSV, anything else ndjson)")->required()->check(CLI::ExistingFile);
+
+  pond::DemoCommandOptions demo;
+  auto* d = app.add_subcommand("demo", "Create and fill a realistic, reproducible demo tenant");
+  d->add_option("--data", demo.data_dir, "Data directory")->capture_default_str();
+  d->add_option("--tenant", demo.tenant, "Tenant id")->capture_default_str();
+  d->add_option("--members", demo.members, "Members")->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))->capture_default_str();
+  d->add_option("--seed", demo.seed, "Random seed")->capture_default_str();
+  d->add_option("--end", demo.end, "End of the year of orders (RFC 3339); default: start of today");
+  d->add_option("--timezone", demo.timezone, "Tenant time zone")->capture_default_str();
+
+  pond::KeyCreateOptions key;
+  auto* k = app.add_subcommand("keys", "Manage API keys")->require_subcommand(1);
+  auto* kc = k->add_subcommand("create", "Create an API key (printed once)");
+  kc->add_option("--data", key.data_dir, "Data directory")->capture_default_str();
+  kc->add_option("--tenant", key.tenant, "Tenant the key is valid for, * for all")->capture_default_str();
+  kc->add_option("--role", key.role, "admin, operator, analyst or integration")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (s->parsed()) return pond::RunServe(serve, std::cout, std::cerr);
+  if (i->parsed()) {
+    import.progress = tty;
+    return pond::RunImport(import, std::cout, std::cerr);
+  }
+  if (d->parsed()) {
+    demo.progress = tty;
+    return pond::RunDemo(demo, std::cout, std::cerr);
+  }
+  if (kc->parsed()) return pond::RunKeyCreate(key, std::cout, std::cerr);
+  return 1;
+}

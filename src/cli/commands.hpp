@@ -1,0 +1,57 @@
+// The `pond` commands of CONTRACT.md "Command line": serve, import, demo,
+// and key management. Each returns the process exit code and writes what a
+// person reads to `out` (results) and `err` (progress, errors).
+// app/main.cpp parses the command line into these options.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pond {
+
+struct ServeOptions {
+  std::string data_dir = "data";
+  std::string listen = "127.0.0.1:8080";
+  std::string store_url;  // empty: the embedded store in data_dir
+  int threads = 2;
+  int64_t max_body_bytes = 64 << 20;
+};
+// Serves until SIGINT or SIGTERM.
+int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err);
+
+struct ImportOptions {
+  std::string data_dir = "data";
+  std::string tenant;
+  std::vector<std::string> files;
+  std::string csv_type;  // event type for CSV files without a "type" column
+  size_t chunk_lines = 10'000;
+  bool progress = false;  // live progress line (on when stderr is a terminal)
+};
+// Imports ndjson (or .csv) files; exit 0 when every line was accepted or a
+// duplicate, 3 when some lines were rejected, 1 on failure.
+int RunImport(const ImportOptions& options, std::ostream& out, std::ostream& err);
+
+struct DemoCommandOptions {
+  std::string data_dir = "data";
+  std::string tenant = "demo";
+  int64_t members = 10'000;
+  uint64_t seed = 1;
+  std::string end;  // RFC 3339; empty: the start of today in the tenant zone
+  std::string timezone = "Asia/Shanghai";
+  bool progress = false;
+};
+// Creates (if needed) and fills a demo tenant.
+int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& err);
+
+struct KeyCreateOptions {
+  std::string data_dir = "data";
+  std::string tenant = "*";
+  std::string role = "admin";
+};
+// Creates an API key and prints it once.
+int RunKeyCreate(const KeyCreateOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace pond

@@ -1,0 +1,353 @@
+#include "http/api.hpp"
+
+#include <boost/json.hpp>
+#include <memory>
+
+#include "core/json_writer.hpp"
+#include "core/log.hpp"
+#include "engine/ingest.hpp"
+#include "http/openapi.hpp"
+#include "http/render.hpp"
+#include "http/router.hpp"
+#include "ingest/event_parser.hpp"
+
+namespace pond {
+namespace {
+
+namespace json = boost::json;
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// Shared by every route: the engine, the keys and the limits.
+struct Context {
+  Engine& engine;
+  KeyRing& keys;
+  ApiOptions options;
+};
+
+using Ctx = std::shared_ptr<Context>;
+
+// Authorizes and finds the tenant; answers the client itself when it fails.
+std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, const std::string& tenant,
+                                        Access access, const Responder& respond, Role* role = nullptr) {
+  auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, tenant, access);
+  if (!who.ok()) {
+    respond(ErrorResponse(who.status()));
+    return nullptr;
+  }
+  if (role) *role = *who;
+  auto t = ctx->engine.Tenant(tenant);
+  if (!t) respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
+  return t;
+}
+
+// Runs a write on the tenant's writer and answers after the durable commit.
+// `work` computes the answer from the state; with an Idempotency-Key the
+// answer is stored in the same commit and a replay returns it unchanged.
+void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
+           std::function<HttpResponse(TenantState&, Timestamp)> work) {
+  std::string key;
+  if (const std::string* k = req.Header("idempotency-key")) {
+    if (k->empty() || k->size() > 200) {
+      respond(ErrorResponse(FieldInvalid("Idempotency-Key", "must be 1-200 characters")));
+      return;
+    }
+    key = req.method + " " + req.path + " " + *k;
+    auto replay = tenant->Read([&](const TenantState& s) -> std::optional<HttpResponse> {
+      if (const IdempotencyRow* row = s.FindIdempotent(key)) return Json(row->status, row->body);
+      return std::nullopt;
+    });
+    if (replay) {
+      replay->headers.emplace_back("Idempotent-Replayed", "true");
+      respond(std::move(*replay));
+      return;
+    }
+  }
+  auto answer = std::make_shared<HttpResponse>();
+  tenant->Submit(TenantCommand{
+      [answer, key, work = std::move(work)](TenantState& s, Timestamp now) {
+        if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key)) {
+          *answer = Json(row->status, row->body);  // a concurrent replay won the race
+          return;
+        }
+        *answer = work(s, now);
+        if (!key.empty() && answer->status < 500) s.RememberIdempotent({key, answer->status, answer->body, now});
+      },
+      [answer, respond = std::move(respond)](const Status& committed) {
+        respond(committed.ok() ? std::move(*answer) : ErrorResponse(committed));
+      }});
+}
+
+// Parses a batch body (ndjson or a JSON array) and applies it.
+void IngestBody(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req,
+                Responder respond, std::string_view body) {
+  auto lines = ParseEventBatch(body, ctx->options.max_events_per_request);
+  if (!lines.ok()) {
+    respond(ErrorResponse(lines.status()));
+    return;
+  }
+  auto parsed = std::make_shared<std::vector<ParsedLine>>(std::move(lines).value());
+  Write(tenant, req, std::move(respond), [parsed, tenant](TenantState& s, Timestamp now) {
+    IngestResult result = ApplyEventLines(s, *parsed, now);
+    TenantMetrics& m = tenant->metrics();
+    m.events_accepted += result.accepted;
+    m.events_duplicate += result.duplicates;
+    m.events_rejected += static_cast<int64_t>(result.rejected.size());
+    return Json(200, IngestResultJson(result));
+  });
+}
+
+// Master data POSTs take one object or an array of them; each becomes an
+// event of `type` so it is validated and applied exactly like ingestion.
+void IngestMasterData(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req,
+                      Responder respond, std::string_view type) {
+  json::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec || !(v.is_object() || v.is_array())) {
+    respond(ErrorResponse(InvalidArgument("body must be a JSON object or an array of objects")));
+    return;
+  }
+  std::string ndjson;
+  auto add = [&](json::value& item) {
+    if (item.is_object()) item.as_object()["type"] = type;
+    ndjson += json::serialize(item);
+    ndjson.push_back('\n');
+  };
+  if (v.is_array()) {
+    for (json::value& item : v.as_array()) add(item);
+  } else {
+    add(v);
+  }
+  IngestBody(ctx, tenant, req, std::move(respond), ndjson);
+}
+
+// {ref}: "42", "phone:138...", "unionid:...", "ext:...", "pos:...".
+Result<MemberRef> ParseMemberRef(const std::string& ref) {
+  MemberRef out;
+  const auto colon = ref.find(':');
+  if (colon == std::string::npos) {
+    int64_t id = 0;
+    const bool digits = !ref.empty() && ref.size() <= 18 &&
+                        std::all_of(ref.begin(), ref.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || (id = std::stoll(ref)) <= 0) {
+      return FieldInvalid("ref", "must be a member_id or phone:, unionid:, ext:, pos: followed by the identity");
+    }
+    out.member_id = id;
+    return out;
+  }
+  const std::string prefix = ref.substr(0, colon), value = ref.substr(colon + 1);
+  std::optional<IdentityKind> kind;
+  if (prefix == "phone") kind = IdentityKind::kPhone;
+  if (prefix == "unionid") kind = IdentityKind::kUnionid;
+  if (prefix == "ext" || prefix == "external_userid") kind = IdentityKind::kExternalUserid;
+  if (prefix == "pos" || prefix == "pos_id") kind = IdentityKind::kPosId;
+  if (!kind) return FieldInvalid("ref", "unknown identity kind '" + prefix + "' (phone, unionid, ext, pos)");
+  if (value.empty()) return FieldInvalid("ref", "is missing the identity after '" + prefix + ":'");
+  out.identities.push_back({*kind, value});
+  return out;
+}
+
+Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback, int64_t lo, int64_t hi) {
+  const std::string* v = req.Query(name);
+  if (!v) return fallback;
+  const bool digits = !v->empty() && v->size() <= 18 &&
+                      std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
+  const int64_t n = digits ? std::stoll(*v) : -1;
+  if (!digits || n < lo || n > hi) {
+    return FieldInvalid(std::string(name), "must be an integer from " + std::to_string(lo) + " to " +
+                                               std::to_string(hi));
+  }
+  return n;
+}
+
+bool RevealPhones(const HttpRequest& req, Role role) {
+  const std::string* reveal = req.Query("reveal");
+  return role == Role::kAdmin && reveal && *reveal == "phone";
+}
+
+void AddTenantRoutes(Router& router, const Ctx& ctx) {
+  router.Add("POST", "/api/v1/tenants", [ctx](HttpRequest&& req, const RouteParams&, Responder respond) {
+    if (auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, "", Access::kAdmin);
+        !who.ok()) {
+      return respond(ErrorResponse(who.status()));
+    }
+    json::error_code ec;
+    json::value v = json::parse(req.body, ec);
+    if (ec || !v.is_object()) return respond(ErrorResponse(InvalidArgument("body must be a JSON object")));
+    TenantRecord t;
+    Status bad = InvalidArgument("invalid tenant");
+    for (auto [field, into] : {std::pair{"id", &t.id}, {"name", &t.name}, {"timezone", &t.timezone}}) {
+      const json::value* f = v.as_object().if_contains(field);
+      if (!f || f->is_null()) continue;
+      if (!f->is_string()) {
+        bad.AddFieldError(field, "must be a string");
+      } else {
+        *into = std::string(f->as_string());
+      }
+    }
+    if (t.id.empty() && !v.as_object().if_contains("id")) bad.AddFieldError("id", "is required");
+    if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
+    auto created = ctx->engine.CreateTenant(t);
+    if (!created.ok()) return respond(ErrorResponse(created.status()));
+    respond(Json(201, TenantJson(created->tenant)));
+  });
+  router.Add("GET", "/api/v1/tenants", [ctx](HttpRequest&& req, const RouteParams&, Responder respond) {
+    if (auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, "", Access::kRead);
+        !who.ok()) {
+      return respond(ErrorResponse(who.status()));
+    }
+    JsonWriter w;
+    w.BeginObject().Key("tenants").BeginArray();
+    for (const auto& t : ctx->engine.Tenants()) w.Raw(TenantJson(t->record()));
+    w.EndArray().EndObject();
+    respond(Json(200, w.Take()));
+  });
+  router.Add("GET", "/api/v1/tenants/{tenant}", [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+    if (!t) return;
+    respond(Json(200, t->Read([](const TenantState& s) { return TenantSummaryJson(s); })));
+  });
+}
+
+void AddEventRoutes(Router& router, const Ctx& ctx) {
+  router.Add("POST", "/api/v1/tenants/{tenant}/events",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
+               if (!t) return;
+               auto shared = std::make_shared<HttpRequest>(std::move(req));
+               IngestBody(ctx, t, *shared, std::move(respond), shared->body);
+             });
+  struct Kind {
+    const char* path;
+    const char* type;
+  };
+  for (Kind k : {Kind{"stores", "store"}, Kind{"staff", "staff"}, Kind{"products", "product"},
+                 Kind{"categories", "category"}}) {
+    const std::string path = std::string("/api/v1/tenants/{tenant}/") + k.path;
+    router.Add("POST", path, [ctx, k](HttpRequest&& req, const RouteParams& p, Responder respond) {
+      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
+      if (!t) return;
+      IngestMasterData(ctx, t, req, std::move(respond), k.type);
+    });
+    router.Add("GET", path, [ctx, k](HttpRequest&& req, const RouteParams& p, Responder respond) {
+      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+      if (!t) return;
+      respond(Json(200, t->Read([&](const TenantState& s) { return MasterDataJson(s.master(), k.type); })));
+    });
+  }
+}
+
+void AddMemberRoutes(Router& router, const Ctx& ctx) {
+  router.Add("GET", "/api/v1/tenants/{tenant}/members/{ref}",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               Role role = Role::kAnalyst;
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond, &role);
+               if (!t) return;
+               auto ref = ParseMemberRef(p.Get("ref"));
+               if (!ref.ok()) return respond(ErrorResponse(ref.status()));
+               const bool reveal = RevealPhones(req, role);
+               auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+                 const MemberId id = s.members().Find(*ref);
+                 if (!id) return std::nullopt;
+                 return MemberJson(s, id, ref->member_id.value_or(0), reveal);
+               });
+               if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
+               respond(Json(200, std::move(*body)));
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/members", [ctx](HttpRequest&& req, const RouteParams& p,
+                                                              Responder respond) {
+    Role role = Role::kAnalyst;
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond, &role);
+    if (!t) return;
+    MemberFilter filter;
+    Status bad = InvalidArgument("invalid query");
+    auto limit = IntParam(req, "limit", 50, 1, 1000);
+    auto after = IntParam(req, "after", 0, 0, int64_t{1} << 40);
+    if (!limit.ok()) bad.AddFieldError("limit", limit.status().field_errors()[0].reason);
+    if (!after.ok()) bad.AddFieldError("after", after.status().field_errors()[0].reason);
+    for (auto [name, into] : {std::pair{"city", &filter.city}, {"home_store", &filter.home_store},
+                              {"source", &filter.source}, {"owner_staff", &filter.owner_staff}}) {
+      if (const std::string* v = req.Query(name)) *into = *v;
+    }
+    if (const std::string* g = req.Query("gender")) {
+      filter.gender = GenderFromName(*g);
+      if (!filter.gender) bad.AddFieldError("gender", "must be female, male or unknown");
+    }
+    if (const std::string* h = req.Query("has_orders")) {
+      if (*h != "true" && *h != "false") bad.AddFieldError("has_orders", "must be true or false");
+      filter.has_orders = *h == "true";
+    }
+    if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
+    const bool reveal = RevealPhones(req, role);
+    respond(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, *after, *limit, reveal); })));
+  });
+}
+
+void AddOperationRoutes(Router& router, const Ctx& ctx) {
+  router.Add("GET", "/healthz", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
+    Status store = ctx->engine.store().Ping();
+    JsonWriter w;
+    w.BeginObject().Field("status", store.ok() ? "ok" : "unavailable").Field("store", store.ok() ? "ok" : "unreachable");
+    w.Field("tenants", static_cast<int64_t>(ctx->engine.Tenants().size())).EndObject();
+    if (!store.ok()) Log(LogLevel::kWarn, "health check: store unreachable", {{"error", store.ToString()}});
+    respond(Json(store.ok() ? 200 : 503, w.Take()));
+  });
+  router.Add("GET", "/metrics", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
+    HttpResponse r = Json(200, MetricsText(ctx->engine));
+    r.content_type = "text/plain; version=0.0.4";
+    respond(std::move(r));
+  });
+  router.Add("GET", "/api/v1/openapi.json", [](HttpRequest&&, const RouteParams&, Responder respond) {
+    respond(Json(200, std::string(OpenApiDocument())));
+  });
+}
+
+}  // namespace
+
+HttpResponse ErrorResponse(const Status& status) {
+  int code = 500;
+  std::string_view title = "Internal error";
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      // Field-level problems in well-formed input are 422; input that could
+      // not be read at all is 400.
+      code = status.field_errors().empty() ? 400 : 422;
+      title = code == 400 ? "Bad request" : "Invalid input";
+      break;
+    case StatusCode::kNotFound: code = 404, title = "Not found"; break;
+    case StatusCode::kAlreadyExists: code = 409, title = "Already exists"; break;
+    case StatusCode::kFailedPrecondition: code = 409, title = "Not possible now"; break;
+    case StatusCode::kConflict: code = 409, title = "Conflict"; break;
+    case StatusCode::kResourceExhausted: code = 413, title = "Too large"; break;
+    case StatusCode::kUnauthenticated: code = 401, title = "Unauthenticated"; break;
+    case StatusCode::kPermissionDenied: code = 403, title = "Forbidden"; break;
+    case StatusCode::kUnavailable: code = 503, title = "Unavailable"; break;
+    case StatusCode::kOk:
+    case StatusCode::kInternal: break;
+  }
+  if (code >= 500) {
+    // The client gets no internals (paths, SQL, DSNs); the log gets them all.
+    Log(LogLevel::kError, "request failed", {{"status", status.ToString()}});
+    return ProblemResponse(code, title, code == 503 ? "the service is unavailable; retry later" : "internal error");
+  }
+  HttpResponse r = ProblemResponse(code, title, status.message(), status.field_errors());
+  if (code == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
+  auto ctx = std::make_shared<Context>(Context{engine, keys, options});
+  auto router = std::make_shared<Router>();
+  AddTenantRoutes(*router, ctx);
+  AddEventRoutes(*router, ctx);
+  AddMemberRoutes(*router, ctx);
+  AddOperationRoutes(*router, ctx);
+  return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
+}
+
+}  // namespace pond

@@ -1,0 +1,53 @@
+// KeyRing: API keys and who may do what (CONTRACT.md "Access").
+//
+// A key is "pond_<id>_<secret>"; only the SHA-256 of the whole key is
+// stored. A key carries a tenant scope ("*" = all tenants) and a role:
+//   admin        everything, including tenants and keys
+//   operator     read a tenant, write its events and master data
+//   analyst      read a tenant
+//   integration  write a tenant's events and master data, read its members
+// A request from loopback without a key acts as admin, so a local start needs
+// no set-up. Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "engine/store.hpp"
+
+namespace pond {
+
+enum class Access { kRead, kWrite, kAdmin };
+
+std::string_view RoleName(Role role);
+std::optional<Role> RoleFromName(std::string_view name);
+
+class KeyRing {
+ public:
+  explicit KeyRing(Store& store) : store_(store) {}
+  // Loads the stored keys.
+  Status Load();
+  bool empty() const;
+  // Creates a key; returns the full secret key, which is shown only once.
+  Result<std::string> Create(std::string tenant, Role role, Timestamp now);
+
+  // Decides a request. `authorization` is the Authorization header or null;
+  // `tenant` is empty for requests outside a tenant. Unauthenticated (401)
+  // for a missing or unknown key off loopback, PermissionDenied (403) for a
+  // key outside its tenant or role. Returns the caller's role.
+  Result<Role> Authorize(const std::string* authorization, bool loopback, std::string_view tenant,
+                         Access access) const;
+
+ private:
+  Store& store_;
+  mutable std::mutex mu_;
+  std::vector<ApiKeyRecord> keys_;
+};
+
+// Hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
+
+}  // namespace pond

@@ -1,0 +1,184 @@
+#include "http/render.hpp"
+
+#include "core/json_writer.hpp"
+
+namespace pond {
+namespace {
+
+void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reveal_phones) {
+  const TimeZone& zone = s.zone();
+  w.BeginObject().Field("member_id", m.id);
+  w.Key("identities").BeginObject();
+  for (int k = 0; k < kIdentityKinds; ++k) {
+    const auto kind = static_cast<IdentityKind>(k);
+    bool any = false;
+    for (const Identity& i : m.identities) {
+      if (i.kind != kind) continue;
+      if (!any) w.Key(IdentityKindName(kind)).BeginArray();
+      any = true;
+      w.String(kind == IdentityKind::kPhone && !reveal_phones ? MaskPhone(i.value) : i.value);
+    }
+    if (any) w.EndArray();
+  }
+  w.EndObject();
+  const MemberProfile& p = m.profile;
+  auto opt = [&](const char* key, const std::optional<std::string>& v) {
+    if (v) w.Field(key, *v);
+  };
+  opt("name", p.name);
+  if (p.gender) w.Field("gender", GenderName(*p.gender));
+  if (p.birthday) w.Field("birthday", p.birthday->ToString());
+  opt("city", p.city);
+  opt("home_store", p.home_store);
+  opt("source", p.source);
+  opt("owner_staff", p.owner_staff);
+  if (p.registered_at) w.Field("registered_at", FormatRfc3339(*p.registered_at, zone));
+  w.Field("created_at", FormatRfc3339(m.created_at, zone));
+  const PurchaseTotals& t = s.orders().Totals(m.id);
+  w.Key("orders").BeginObject().Field("count", t.count).Field("paid_fen", t.paid.fen());
+  w.Field("refunded_fen", t.refunded.fen()).Field("net_fen", (t.paid - t.refunded).fen());
+  if (t.count) w.Field("last_paid_at", FormatRfc3339(t.last_paid_at, zone));
+  w.EndObject();
+  w.Key("merges").BeginArray();
+  for (const MergeRecord& r : m.merges) {
+    w.BeginObject().Field("merged_member_id", r.merged).Field("at", FormatRfc3339(r.at, zone));
+    w.Field("reason", r.reason).EndObject();
+  }
+  w.EndArray();
+}
+
+bool Passes(const TenantState& s, const Member& m, const MemberFilter& f) {
+  auto eq = [](const std::string& want, const std::optional<std::string>& have) {
+    return want.empty() || (have && *have == want);
+  };
+  const MemberProfile& p = m.profile;
+  if (!eq(f.city, p.city) || !eq(f.home_store, p.home_store) || !eq(f.source, p.source) ||
+      !eq(f.owner_staff, p.owner_staff)) {
+    return false;
+  }
+  if (f.gender && p.gender.value_or(Gender::kUnknown) != *f.gender) return false;
+  if (f.has_orders && (s.orders().Totals(m.id).count > 0) != *f.has_orders) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string TenantJson(const TenantRecord& t) {
+  JsonWriter w;
+  w.BeginObject().Field("id", t.id).Field("name", t.name).Field("timezone", t.timezone);
+  w.Field("created_at", FormatRfc3339(t.created_at, TimeZone::Fixed(0))).EndObject();
+  return w.Take();
+}
+
+std::string TenantSummaryJson(const TenantState& s) {
+  JsonWriter w;
+  w.BeginObject().Field("id", s.record().id).Field("name", s.record().name).Field("timezone", s.record().timezone);
+  w.Field("created_at", FormatRfc3339(s.record().created_at, s.zone()));
+  w.Key("counts").BeginObject().Field("members", s.members().standing_count());
+  w.Field("merged_members", s.members().size() - s.members().standing_count());
+  w.Field("orders", s.orders().order_count()).Field("refunds", s.orders().refund_count());
+  w.Field("stores", static_cast<int64_t>(s.master().stores().size()));
+  w.Field("staff", static_cast<int64_t>(s.master().staff().size()));
+  w.Field("products", static_cast<int64_t>(s.master().products().size()));
+  w.Field("categories", static_cast<int64_t>(s.master().categories().size()));
+  w.EndObject().EndObject();
+  return w.Take();
+}
+
+std::string MasterDataJson(const MasterData& master, std::string_view kind) {
+  JsonWriter w;
+  w.BeginObject();
+  if (kind == "store") {
+    w.Key("stores").BeginArray();
+    for (const auto& [id, st] : master.stores()) {
+      w.BeginObject().Field("id", st.id).Field("name", st.name).Field("city", st.city);
+      if (st.lat) w.Key("lat").Double(*st.lat).Key("lng").Double(*st.lng);
+      w.EndObject();
+    }
+  } else if (kind == "staff") {
+    w.Key("staff").BeginArray();
+    for (const auto& [id, st] : master.staff()) {
+      w.BeginObject().Field("id", st.id).Field("name", st.name).Field("store", st.store).EndObject();
+    }
+  } else if (kind == "product") {
+    w.Key("products").BeginArray();
+    for (const auto& [id, p] : master.products()) {
+      w.BeginObject().Field("sku", p.sku).Field("name", p.name).Field("category", p.category);
+      w.Field("price_fen", p.price.fen()).EndObject();
+    }
+  } else {
+    w.Key("categories").BeginArray();
+    for (const auto& [id, c] : master.categories()) {
+      w.BeginObject().Field("id", c.id).Field("name", c.name).Field("parent", c.parent).EndObject();
+    }
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
+std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones) {
+  JsonWriter w;
+  WriteMember(w, s, *s.members().Get(id), reveal_phones);
+  if (requested && requested != id) w.Field("merged_member_id", requested);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int64_t after, int64_t limit,
+                           bool reveal_phones) {
+  JsonWriter w;
+  w.BeginObject().Key("members").BeginArray();
+  int64_t n = 0, last = after;
+  for (MemberId id = after + 1; id <= s.members().size() && n < limit; ++id) {
+    const Member& m = *s.members().Get(id);
+    last = id;
+    if (m.merged_into || !Passes(s, m, filter)) continue;
+    WriteMember(w, s, m, reveal_phones);
+    w.EndObject();
+    ++n;
+  }
+  w.EndArray();
+  if (last < s.members().size()) {
+    w.Field("next_after", last);
+  } else {
+    w.Key("next_after").Null();
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+std::string MetricsText(Engine& engine) {
+  std::string out;
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::atomic<int64_t> TenantMetrics::*field;
+  };
+  static const Family kFamilies[] = {
+      {"pond_events_accepted_total", "counter", "Events applied.", &TenantMetrics::events_accepted},
+      {"pond_events_duplicate_total", "counter", "Events seen before (natural key).", &TenantMetrics::events_duplicate},
+      {"pond_events_rejected_total", "counter", "Event lines rejected.", &TenantMetrics::events_rejected},
+      {"pond_commands_total", "counter", "Commands applied by the tenant writer.", &TenantMetrics::commands},
+      {"pond_commits_total", "counter", "Group commits.", &TenantMetrics::commits},
+      {"pond_commit_failures_total", "counter", "Commits the store refused.", &TenantMetrics::commit_failures},
+      {"pond_commit_seconds_sum", "counter", "Time spent committing.", &TenantMetrics::commit_micros_total},
+      {"pond_commit_seconds_max", "gauge", "Longest commit.", &TenantMetrics::commit_micros_max},
+      {"pond_queue_depth", "gauge", "Commands waiting for the tenant writer.", &TenantMetrics::queue_depth},
+      {"pond_members", "gauge", "Standing members.", &TenantMetrics::standing_members},
+  };
+  const auto tenants = engine.Tenants();
+  for (const Family& f : kFamilies) {
+    out += std::string("# HELP ") + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+    const bool seconds = std::string_view(f.name).find("seconds") != std::string_view::npos;
+    for (const auto& t : tenants) {
+      const int64_t v = (t->metrics().*f.field).load();
+      out += std::string(f.name) + "{tenant=\"" + t->record().id + "\"} ";
+      out += seconds ? std::to_string(static_cast<double>(v) / 1e6) : std::to_string(v);
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace pond

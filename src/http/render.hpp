@@ -1,0 +1,35 @@
+// Render: the JSON (and Prometheus text) the API answers with, built from
+// engine state. Phone numbers are masked unless `reveal_phones`.
+// Call under the tenant's read lock (TenantEngine::Read).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "engine/engine.hpp"
+#include "engine/tenant_state.hpp"
+
+namespace pond {
+
+struct MemberFilter {
+  std::string city, home_store, source, owner_staff;  // empty: any
+  std::optional<Gender> gender;
+  std::optional<bool> has_orders;
+};
+
+std::string TenantJson(const TenantRecord& t);
+// The tenant with its counts.
+std::string TenantSummaryJson(const TenantState& s);
+// `{"stores":[...]}` for kind "store", and likewise staff, product, category.
+std::string MasterDataJson(const MasterData& master, std::string_view kind);
+// A standing member; `requested` is the member number asked for when it was
+// merged into `id` (0 otherwise).
+std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones);
+// Standing members after `after` that pass `filter`, at most `limit`, with
+// the cursor for the next page.
+std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int64_t after, int64_t limit,
+                           bool reveal_phones);
+// Prometheus text exposition of every tenant's counters.
+std::string MetricsText(Engine& engine);
+
+}  // namespace pond
