@@ -188,7 +188,7 @@ int RunImport(const ImportOptions& options, std::ostream& out, std::ostream& err
     std::vector<ParsedLine> chunk;
     int64_t lines = 0;
     auto drain = [&](auto& reader) {
-      ParsedLine line;
+      ParsedLine line{0, Event{}};
       while (reader.Next(&line)) {
         chunk.push_back(std::move(line));
         if (chunk.size() >= options.chunk_lines) {

@@ -81,7 +81,7 @@ TEST(TenantStateTest, IngestReportsEachLine) {
   EXPECT_EQ(r.rejected[1].line, 4);
   EXPECT_EQ(IngestResultJson(r),
             R"({"accepted":1,"duplicates":1,"rejected":[{"line":2,"errors":[{"field":"paid_fen","reason":"must be >= 0"}]},)"
-            R"({"line":4,"errors":[{"field":"amount_fen","reason":"exceeds what remains refundable on order 'A' (100 fen)"}]}]})");
+            R"j({"line":4,"errors":[{"field":"amount_fen","reason":"exceeds what remains refundable on order 'A' (100 fen)"}]}]})j");
 }
 
 // What a user can observe of a tenant, for comparing a live state with one

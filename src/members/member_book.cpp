@@ -107,16 +107,23 @@ Result<Resolution> MemberBook::Resolve(const MemberRef& ref, Timestamp now, std:
   for (const Identity& identity : ref.identities) {
     auto [it, inserted] = by_identity_.try_emplace(Key(identity), res.member);
     if (!inserted) continue;
-    Mutable(res.member)->identities.push_back(identity);
+    Insert(*Mutable(res.member), identity);
     res.attached.push_back(identity);
   }
   return res;
 }
 
+void MemberBook::Insert(Member& m, Identity identity) {
+  auto less = [](const Identity& a, const Identity& b) {
+    return a.kind != b.kind ? a.kind < b.kind : a.value < b.value;
+  };
+  m.identities.insert(std::upper_bound(m.identities.begin(), m.identities.end(), identity, less), std::move(identity));
+}
+
 void MemberBook::MoveInto(MemberId survivor_id, MemberId merged_id, const MergeRecord& record) {
   Member& merged = *Mutable(merged_id);
   Member& survivor = *Mutable(survivor_id);
-  for (Identity& identity : merged.identities) survivor.identities.push_back(std::move(identity));
+  for (Identity& identity : merged.identities) Insert(survivor, std::move(identity));
   merged.identities.clear();
   merged.merged_into = survivor_id;
   survivor.merges.push_back(record);
@@ -160,7 +167,7 @@ void MemberBook::LoadMember(MemberId id, const MemberProfile& profile, Timestamp
 void MemberBook::LoadIdentity(const Identity& identity, MemberId holder) {
   if (!Get(holder)) return;
   by_identity_.emplace(Key(identity), holder);
-  Mutable(holder)->identities.push_back(identity);
+  Insert(*Mutable(holder), identity);
 }
 
 void MemberBook::LoadMerge(const MergeRecord& merge) {

@@ -37,7 +37,7 @@ struct MergeRecord {
 struct Member {
   MemberId id = 0;
   MemberProfile profile;
-  std::vector<Identity> identities;  // in the order they were learnt
+  std::vector<Identity> identities;  // sorted by kind, then value: the same live and after a reload
   MemberId merged_into = 0;          // 0 while standing on its own
   Timestamp created_at;
   std::vector<MergeRecord> merges;   // merges this member survived, oldest first
@@ -85,6 +85,8 @@ class MemberBook {
  private:
   static std::string Key(const Identity& identity);
   Member* Mutable(MemberId id) { return &members_[static_cast<size_t>(id - 1)]; }
+  // Adds `identity` to a member's sorted list.
+  static void Insert(Member& m, Identity identity);
   // Moves identities and merge history of `merged` onto `survivor`.
   void MoveInto(MemberId survivor, MemberId merged, const MergeRecord& record);
 

@@ -1,0 +1,128 @@
+// bench/ingest: orders per second through Pond's full processing into the
+// embedded store, beside a raw bulk load of the same order rows into SQLite,
+// in the same run (issue #2, DESIGN.md target: >= 100 k orders/s on 2 cores
+// and >= 0.5x the raw load).
+//
+// Full processing = what `pond import` does with an ndjson file: parse and
+// validate every line, resolve identities (creating members), apply orders
+// and refunds, record rows, group-commit durably (synchronous=FULL). The
+// data set is `pond demo`'s, serialized to ndjson first so parsing is timed.
+// The raw peer inserts only the order rows, with the backend's own table,
+// encoding, prepared statement and durability, in transactions of 10 k rows.
+//
+// Usage: pond_bench_ingest [--members N] [--dir DIR]
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/feeder.hpp"
+#include "demo/demo_generator.hpp"
+#include "engine/engine.hpp"
+#include "ingest/event_parser.hpp"
+#include "ingest/event_writer.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace pond {
+namespace {
+
+constexpr size_t kChunkLines = 10'000;
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+int Run(int64_t members, const std::string& dir) {
+  const TimeZone zone = *TimeZone::Load("Asia/Shanghai");
+  DemoOptions demo;
+  demo.members = members;
+  demo.seed = 1;
+  demo.zone = zone;
+  demo.end = *ParseRfc3339("2026-11-01T00:00:00+08:00");
+  DemoGenerator generator(demo);
+
+  // The ndjson text in chunks, and the order rows for the raw peer.
+  std::vector<std::string> chunks(1);
+  size_t lines_in_chunk = 0;
+  std::vector<OrderRow> rows;
+  int64_t member_number = 0, events = 0;
+  std::vector<Event> batch;
+  while (generator.Next(&batch, 10'000)) {
+    for (const Event& e : batch) {
+      if (std::holds_alternative<MemberEvent>(e)) ++member_number;
+      if (const auto* o = std::get_if<OrderEvent>(&e)) rows.push_back(OrderRow{member_number, *o});
+      AppendEventJson(e, zone, chunks.back());
+      chunks.back().push_back('\n');
+      ++events;
+      if (++lines_in_chunk == kChunkLines) {
+        chunks.emplace_back();
+        lines_in_chunk = 0;
+      }
+    }
+    batch.clear();
+  }
+  const auto orders = static_cast<double>(rows.size());
+  std::printf("data set: %lld members, %zu orders, %lld events (pond demo --seed 1)\n",
+              static_cast<long long>(members), rows.size(), static_cast<long long>(events));
+
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+
+  // Pond: parse + validate + identity + apply + durable group commit.
+  double pond_seconds = 0;
+  {
+    auto store = OpenSqliteStore(dir + "/pond");
+    if (!store.ok()) return std::fprintf(stderr, "%s\n", store.status().ToString().c_str()), 1;
+    SystemClock clock;
+    Engine engine(**store, clock);
+    if (!engine.Start().ok() || !engine.CreateTenant(TenantRecord{"bench", "bench", "Asia/Shanghai", {}}).ok()) {
+      return std::fprintf(stderr, "cannot create the tenant\n"), 1;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    Feeder feeder(*engine.Tenant("bench"));
+    int line = 0;
+    for (const std::string& text : chunks) {
+      auto parsed = ParseEventBatch(text, kChunkLines + 1);
+      if (!parsed.ok()) return std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str()), 1;
+      for (ParsedLine& l : *parsed) l.line += line;
+      line += static_cast<int>(parsed->size());
+      feeder.Submit(std::move(parsed).value());
+    }
+    auto result = feeder.Finish();
+    pond_seconds = Seconds(start);
+    if (!result.ok() || !result->rejected.empty()) {
+      return std::fprintf(stderr, "ingest failed or rejected lines\n"), 1;
+    }
+    std::printf("pond full processing: %8.0f orders/s  (%.0f events/s, %.2f s, %lld accepted)\n",
+                orders / pond_seconds, static_cast<double>(events) / pond_seconds, pond_seconds,
+                static_cast<long long>(result->accepted));
+  }
+
+  // Peer: the same order rows straight into SQLite.
+  const auto start = std::chrono::steady_clock::now();
+  if (Status s = RawBulkLoadOrders(dir + "/raw.db", rows, kChunkLines); !s.ok()) {
+    return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
+  }
+  const double raw_seconds = Seconds(start);
+  std::printf("raw SQLite bulk load:  %8.0f orders/s  (%.2f s)\n", orders / raw_seconds, raw_seconds);
+  std::printf("ratio pond/raw: %.2f   (target >= 0.5; pond target >= 100000 orders/s)\n", raw_seconds / pond_seconds);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace pond
+
+int main(int argc, char** argv) {
+  int64_t members = 200'000;
+  std::string dir = std::filesystem::temp_directory_path().string() + "/pond-bench-ingest-" + std::to_string(getpid());
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--members")) members = std::stoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+  }
+  return pond::Run(members, dir);
+}
