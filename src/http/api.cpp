@@ -92,12 +92,14 @@ void IngestBody(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, con
     return;
   }
   auto parsed = std::make_shared<std::vector<ParsedLine>>(std::move(lines).value());
-  Write(tenant, req, std::move(respond), [parsed, tenant](TenantState& s, Timestamp now) {
+  // The command holds the metrics, not the TenantEngine: a command must never
+  // own its writer, or the writer could end up joining itself.
+  TenantMetrics* metrics = &tenant->metrics();
+  Write(tenant, req, std::move(respond), [parsed, metrics](TenantState& s, Timestamp now) {
     IngestResult result = ApplyEventLines(s, *parsed, now);
-    TenantMetrics& m = tenant->metrics();
-    m.events_accepted += result.accepted;
-    m.events_duplicate += result.duplicates;
-    m.events_rejected += static_cast<int64_t>(result.rejected.size());
+    metrics->events_accepted += result.accepted;
+    metrics->events_duplicate += result.duplicates;
+    metrics->events_rejected += static_cast<int64_t>(result.rejected.size());
     return Json(200, IngestResultJson(result));
   });
 }
@@ -219,8 +221,7 @@ void AddEventRoutes(Router& router, const Ctx& ctx) {
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
                if (!t) return;
-               auto shared = std::make_shared<HttpRequest>(std::move(req));
-               IngestBody(ctx, t, *shared, std::move(respond), shared->body);
+               IngestBody(ctx, t, req, std::move(respond), req.body);
              });
   struct Kind {
     const char* path;

@@ -30,7 +30,8 @@ class ApiTest : public ::testing::Test {
         if (amp == std::string::npos) amp = query.size();
         std::string kv = query.substr(start, amp - start);
         const auto eq = kv.find('=');
-        req.query.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+        req.query.emplace_back(*PercentDecode(kv.substr(0, eq), true),
+                               *PercentDecode(eq == std::string::npos ? "" : kv.substr(eq + 1), true));
         start = amp + 1;
       }
     }

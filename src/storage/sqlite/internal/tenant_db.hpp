@@ -1,0 +1,18 @@
+// The tenant side of the SQLite backend, as the catalog (sqlite_store.cpp)
+// reaches it: open one tenant's database file as a TenantStore.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.hpp"
+#include "engine/store.hpp"
+#include "storage/sqlite/internal/fault_injection.hpp"
+
+namespace pond::sqlite_internal {
+
+// Opens (creating and migrating if needed) the tenant database at `path`.
+// FailedPrecondition when the file was written by a newer build.
+Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, CommitFault fault);
+
+}  // namespace pond::sqlite_internal

@@ -1,0 +1,125 @@
+#include "storage/sqlite/internal/item_codec.hpp"
+
+#include <cstdint>
+#include <limits>
+
+namespace pond::sqlite_internal {
+namespace {
+
+constexpr uint8_t kFormat = 1;
+// The smallest encoded item: four one-byte varints.
+constexpr size_t kMinItemBytes = 4;
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
+char* PutVarint(uint64_t v, char* p) {
+  for (; v >= 0x80; v >>= 7) *p++ = static_cast<char>(static_cast<uint8_t>(v) | 0x80);
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+size_t BytesSize(std::string_view s) { return VarintSize(s.size()) + s.size(); }
+
+char* PutBytes(std::string_view s, char* p) {
+  p = PutVarint(s.size(), p);
+  s.copy(p, s.size());
+  return p + s.size();
+}
+
+// Reads from a byte range, failing sticky on the first malformed field.
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) return Fail();
+      const auto byte = static_cast<uint8_t>(data_[pos_++]);
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return v;
+    }
+    return Fail();
+  }
+
+  std::string Bytes() {
+    const uint64_t n = Varint();
+    if (!ok_ || n > remaining()) {
+      Fail();
+      return {};
+    }
+    std::string s(data_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+
+  uint8_t Byte() {
+    if (pos_ >= data_.size()) return static_cast<uint8_t>(Fail());
+    return static_cast<uint8_t>(data_[pos_++]);
+  }
+
+  size_t remaining() const { return data_.size() - pos_; }
+  bool ok() const { return ok_; }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    return 0;
+  }
+
+  std::string_view data_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+void EncodeItems(const std::vector<OrderItem>& items, std::string& out) {
+  // Sized first and written through a pointer: this runs once per order on
+  // the commit path, where per-byte appends showed up in profiles.
+  size_t size = 1 + VarintSize(items.size());
+  for (const OrderItem& item : items) {
+    size += BytesSize(item.sku) + BytesSize(item.category) + VarintSize(ZigZag(item.qty)) +
+            VarintSize(ZigZag(item.paid.fen()));
+  }
+  out.resize(size);
+  char* p = out.data();
+  *p++ = static_cast<char>(kFormat);
+  p = PutVarint(items.size(), p);
+  for (const OrderItem& item : items) {
+    p = PutBytes(item.sku, p);
+    p = PutBytes(item.category, p);
+    p = PutVarint(ZigZag(item.qty), p);
+    p = PutVarint(ZigZag(item.paid.fen()), p);
+  }
+}
+
+bool DecodeItems(std::string_view data, std::vector<OrderItem>& items) {
+  Reader in(data);
+  if (in.Byte() != kFormat) return false;
+  const uint64_t count = in.Varint();
+  // Bound the reservation by what the bytes can hold, so a corrupt count
+  // cannot ask for gigabytes.
+  if (!in.ok() || count > in.remaining() / kMinItemBytes) return false;
+  items.clear();
+  items.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    OrderItem& item = items.emplace_back();
+    item.sku = in.Bytes();
+    item.category = in.Bytes();
+    const int64_t qty = UnZigZag(in.Varint());
+    if (qty < std::numeric_limits<int32_t>::min() || qty > std::numeric_limits<int32_t>::max()) return false;
+    item.qty = static_cast<int32_t>(qty);
+    item.paid = Money::Fen(UnZigZag(in.Varint()));
+  }
+  return in.ok() && in.remaining() == 0;
+}
+
+}  // namespace pond::sqlite_internal

@@ -1,0 +1,752 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "core/random.hpp"
+#include "storage/sqlite/internal/fault_injection.hpp"
+#include "storage/sqlite/internal/item_codec.hpp"
+#include "storage/sqlite/internal/sqlite_db.hpp"
+
+namespace pond {
+namespace {
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/pond_sqlite_test_XXXXXX";
+    const char* made = mkdtemp(tmpl);
+    EXPECT_NE(made, nullptr);
+    path_ = made ? made : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Opens a database file directly, as an operator with the sqlite3 shell would.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK); }
+  ~RawDb() { sqlite3_close(db_); }
+  void Exec(const std::string& sql) {
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
+  int64_t Int(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+    int64_t v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  }
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+    std::string v;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      v.assign(static_cast<const char*>(sqlite3_column_blob(s, 0)), static_cast<size_t>(sqlite3_column_bytes(s, 0)));
+    }
+    sqlite3_finalize(s);
+    return v;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Everything Load hands over, plus the order of the calls.
+struct Loaded {
+  std::vector<StoreInfo> stores;
+  std::vector<StaffInfo> staff;
+  std::vector<ProductInfo> products;
+  std::vector<CategoryInfo> categories;
+  std::vector<MemberRow> members;
+  std::vector<IdentityRow> identities;
+  std::vector<MergeRow> merges;
+  std::vector<OrderRow> orders;
+  std::vector<RefundEvent> refunds;
+  std::vector<IdempotencyRow> idempotency;
+  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 6 idempotency
+};
+
+class RecordingSink final : public LoadSink {
+ public:
+  explicit RecordingSink(Loaded& out) : out_(out) {}
+  void OnStore(StoreInfo row) override { Add(0, out_.stores, std::move(row)); }
+  void OnStaff(StaffInfo row) override { Add(0, out_.staff, std::move(row)); }
+  void OnProduct(ProductInfo row) override { Add(0, out_.products, std::move(row)); }
+  void OnCategory(CategoryInfo row) override { Add(0, out_.categories, std::move(row)); }
+  void OnMember(MemberRow row) override { Add(1, out_.members, std::move(row)); }
+  void OnIdentity(IdentityRow row) override { Add(2, out_.identities, std::move(row)); }
+  void OnMerge(MergeRow row) override { Add(3, out_.merges, std::move(row)); }
+  void OnOrder(OrderRow row) override { Add(4, out_.orders, std::move(row)); }
+  void OnRefund(RefundEvent row) override { Add(5, out_.refunds, std::move(row)); }
+  void OnIdempotency(IdempotencyRow row) override { Add(6, out_.idempotency, std::move(row)); }
+
+ private:
+  template <typename T>
+  void Add(int phase, std::vector<T>& to, T row) {
+    out_.phases.push_back(phase);
+    to.push_back(std::move(row));
+  }
+  Loaded& out_;
+};
+
+Loaded LoadAll(TenantStore& tenant) {
+  Loaded out;
+  RecordingSink sink(out);
+  Status s = tenant.Load(sink);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+// Comparable views of rows whose structs have no operator==.
+auto Key(const MemberRow& r) { return std::tuple(r.member_id, r.profile, r.merged_into, r.created_at); }
+auto Key(const IdentityRow& r) { return std::tuple(r.kind, r.value, r.member_id); }
+auto Key(const OrderRow& r) {
+  const OrderEvent& o = r.order;
+  return std::tuple(r.member_id, o.order_id, o.channel, o.store, o.staff, o.payment, o.paid_at, o.paid, o.items);
+}
+auto Key(const RefundEvent& r) { return std::tuple(r.refund_id, r.order_id, r.amount, r.refunded_at); }
+auto Key(const MergeRow& r) { return std::tuple(r.survivor, r.merged, r.at, r.reason); }
+auto Key(const IdempotencyRow& r) { return std::tuple(r.key, r.status, r.body, r.at); }
+
+template <typename T>
+auto Keys(const std::vector<T>& rows) {
+  std::vector<decltype(Key(rows.front()))> out;
+  for (const T& r : rows) out.push_back(Key(r));
+  return out;
+}
+
+MemberRow Member(int64_t id, std::string name) {
+  MemberRow m;
+  m.member_id = id;
+  m.profile.name = std::move(name);
+  m.created_at = Timestamp::FromSeconds(1'700'000'000 + id);
+  return m;
+}
+
+OrderRow Order(std::string id, int64_t member, int n_items = 1) {
+  OrderRow r;
+  r.member_id = member;
+  r.order.order_id = std::move(id);
+  r.order.channel = Channel::kMiniprogram;
+  r.order.store = "S01";
+  r.order.staff = "E07";
+  r.order.payment = "wechat";
+  r.order.paid_at = Timestamp::FromMicros(1'772'600'000'123'456);
+  for (int i = 0; i < n_items; ++i) {
+    r.order.items.push_back(
+        {"SKU-" + std::to_string(i), i % 2 ? "" : "drinks", i + 1, Money::Fen(int64_t{100} * (i + 1))});
+    r.order.paid += r.order.items.back().paid;
+  }
+  return r;
+}
+
+std::string ExistingTenant(Store& store, const std::string& id) {
+  Status s = store.CreateTenant({id, "Tea House 茶馆", "Asia/Shanghai", Timestamp::FromSeconds(1'700'000'000)});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return id;
+}
+
+std::unique_ptr<Store> MustOpen(const std::string& dir) {
+  auto store = OpenSqliteStore(dir);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+std::unique_ptr<TenantStore> MustOpenTenant(Store& store, const std::string& id) {
+  auto tenant = store.OpenTenant(id);
+  EXPECT_TRUE(tenant.ok()) << tenant.status().ToString();
+  return tenant.ok() ? std::move(tenant).value() : nullptr;
+}
+
+// A batch with every row kind, optional fields both present and absent.
+WriteBatch FullBatch() {
+  WriteBatch b;
+  MemberRow full = Member(7, "张伟 🍵");
+  full.profile.gender = Gender::kFemale;
+  full.profile.birthday = LocalDate::FromYmd(1990, 2, 28);
+  full.profile.city = "上海";
+  full.profile.home_store = "S01";
+  full.profile.source = "mall QR";
+  full.profile.owner_staff = "E07";
+  full.profile.registered_at = Timestamp::FromMicros(1'600'000'000'000'001);
+  MemberRow bare;  // every optional field absent
+  bare.member_id = 3;
+  bare.created_at = Timestamp::FromSeconds(5);
+  MemberRow merged = Member(9, "");                   // present but empty is not absent
+  merged.profile.birthday = LocalDate::FromDays(-1);  // 1969-12-31
+  merged.profile.gender = Gender::kUnknown;
+  merged.merged_into = 7;
+  b.members = {full, bare, merged};
+  b.identities = {{IdentityKind::kPhone, "13800000000", 7},
+                  {IdentityKind::kUnionid, "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", 9},
+                  {IdentityKind::kPosId, "13800000000", 3}};
+  b.orders = {Order("A-1", 7, 3), Order("A-2", 3, 1), Order("A-0", 9, 0)};
+  b.orders[1].order.channel = Channel::kOther;
+  b.orders[1].order.items[0].qty = -2;  // a return line
+  b.orders[1].order.items[0].paid = Money::Fen(-1);
+  b.orders[1].order.items[0].sku = "商品-✓";
+  b.refunds = {{"R-1", "A-1", Money::Fen(150), Timestamp::FromSeconds(1'772'700'000)}};
+  b.merges = {{7, 9, Timestamp::FromSeconds(1'772'650'000), "phone+unionid"}};
+  b.stores = {{"S01", "人民广场店", "上海", 31.2304, 121.4737}, {"S02", "Online", "", std::nullopt, std::nullopt}};
+  b.staff = {{"E07", "李娜", "S01"}};
+  b.products = {{"SKU-0", "Jasmine tea", "drinks", Money::Fen(1800)}, {"SKU-1", "Cake", "", Money::Fen(0)}};
+  b.categories = {{"drinks", "饮品", ""}, {"tea", "Tea", "drinks"}};
+  b.idempotency = {{"idem-1", 201, R"({"accepted":3})", Timestamp::FromSeconds(1'772'600'001)}};
+  return b;
+}
+
+TEST(SqliteStoreTest, EveryRowKindRoundTripsThroughReopen) {
+  TempDir dir;
+  const WriteBatch batch = FullBatch();
+  {
+    auto store = MustOpen(dir.path());
+    auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "tea"));
+    ASSERT_TRUE(tenant->Commit(batch).ok());
+  }
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, "tea");
+  Loaded got = LoadAll(*tenant);
+
+  EXPECT_EQ(got.stores, (std::vector<StoreInfo>{batch.stores[0], batch.stores[1]}));
+  EXPECT_FALSE(got.stores[1].lat.has_value());
+  EXPECT_EQ(got.staff, batch.staff);
+  EXPECT_EQ(got.products, batch.products);
+  EXPECT_EQ(got.categories, (std::vector<CategoryInfo>{batch.categories[0], batch.categories[1]}));
+  // Members by member_id.
+  EXPECT_EQ(Keys(got.members), Keys(std::vector<MemberRow>{batch.members[1], batch.members[0], batch.members[2]}));
+  EXPECT_FALSE(got.members[0].profile.name.has_value());
+  EXPECT_EQ(got.members[2].profile.name, std::optional<std::string>(""));
+  // Identities by (kind, value).
+  EXPECT_EQ(Keys(got.identities), Keys(batch.identities));
+  EXPECT_EQ(Keys(got.merges), Keys(batch.merges));
+  // Orders in insertion order, not by order_id.
+  EXPECT_EQ(Keys(got.orders), Keys(batch.orders));
+  EXPECT_EQ(got.orders[0].order.items.size(), 3u);
+  EXPECT_TRUE(got.orders[2].order.items.empty());
+  EXPECT_EQ(Keys(got.refunds), Keys(batch.refunds));
+  EXPECT_EQ(Keys(got.idempotency), Keys(batch.idempotency));
+  EXPECT_TRUE(std::is_sorted(got.phases.begin(), got.phases.end())) << "Load must call the sink in store.hpp's order";
+}
+
+TEST(SqliteStoreTest, LoadReplaysOrdersRefundsAndMergesInInsertionOrderAcrossBatches) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  std::vector<OrderRow> all;
+  std::vector<MergeRow> merges;
+  for (int batch = 0; batch < 5; ++batch) {
+    WriteBatch b;
+    for (int i = 0; i < 20; ++i) {
+      // Ids that sort against insertion order.
+      b.orders.push_back(Order("Z" + std::to_string(1000 - batch * 20 - i), 100 - i, i % 4));
+      all.push_back(b.orders.back());
+    }
+    b.merges.push_back({10 - batch, 20 + batch, Timestamp::FromSeconds(batch), "phone"});
+    merges.push_back(b.merges.back());
+    ASSERT_TRUE(tenant->Commit(b).ok());
+  }
+  Loaded got = LoadAll(*tenant);
+  EXPECT_EQ(Keys(got.orders), Keys(all));
+  EXPECT_EQ(Keys(got.merges), Keys(merges));
+}
+
+TEST(SqliteStoreTest, MemberUpsertReplacesTheWholeRow) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  MemberRow first = Member(42, "Old");
+  first.profile.city = "北京";
+  ASSERT_TRUE(tenant->Commit({.members = {first, Member(43, "Other")}}).ok());
+  MemberRow second = Member(42, "New");  // city now absent: the row is as the engine says it stands
+  second.merged_into = 43;
+  ASSERT_TRUE(tenant->Commit({.members = {second}}).ok());
+  Loaded got = LoadAll(*tenant);
+  ASSERT_EQ(got.members.size(), 2u);
+  EXPECT_EQ(Key(got.members[0]), Key(second));
+  EXPECT_FALSE(got.members[0].profile.city.has_value());
+}
+
+TEST(SqliteStoreTest, MasterDataAndIdempotencyAreUpsertedById) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant
+                  ->Commit({.stores = {{"S1", "A", "X", 1.0, 2.0}},
+                            .staff = {{"E1", "A", "S1"}},
+                            .products = {{"P1", "A", "c1", Money::Fen(1)}},
+                            .categories = {{"c1", "A", ""}},
+                            .idempotency = {{"k", 200, "a", Timestamp::FromSeconds(1)}}})
+                  .ok());
+  const StoreInfo store2{"S1", "B", "Y", std::nullopt, std::nullopt};
+  const StaffInfo staff2{"E1", "B", "S2"};
+  const ProductInfo product2{"P1", "B", "c2", Money::Fen(2)};
+  const CategoryInfo category2{"c1", "B", "root"};
+  const IdempotencyRow idem2{"k", 409, "b", Timestamp::FromSeconds(2)};
+  ASSERT_TRUE(tenant
+                  ->Commit({.stores = {store2},
+                            .staff = {staff2},
+                            .products = {product2},
+                            .categories = {category2},
+                            .idempotency = {idem2}})
+                  .ok());
+  Loaded got = LoadAll(*tenant);
+  EXPECT_EQ(got.stores, std::vector<StoreInfo>{store2});
+  EXPECT_EQ(got.staff, std::vector<StaffInfo>{staff2});
+  EXPECT_EQ(got.products, std::vector<ProductInfo>{product2});
+  EXPECT_EQ(got.categories, std::vector<CategoryInfo>{category2});
+  EXPECT_EQ(Keys(got.idempotency), Keys(std::vector<IdempotencyRow>{idem2}));
+}
+
+TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBatch) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant->Commit({.members = {Member(1, "a")}, .orders = {Order("O-1", 1)}}).ok());
+
+  WriteBatch bad;
+  bad.members = {Member(1, "changed"), Member(2, "b")};
+  bad.identities = {{IdentityKind::kPhone, "139", 2}};
+  bad.orders = {Order("O-2", 2), Order("O-1", 2)};
+  bad.refunds = {{"R-1", "O-2", Money::Fen(1), Timestamp::FromSeconds(1)}};
+  Status s = tenant->Commit(bad);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("orders"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("UNIQUE constraint failed: orders.order_id"), std::string::npos) << s.message();
+  EXPECT_NE(s.ToString().find("order_id=O-1"), std::string::npos) << s.ToString();
+
+  Loaded got = LoadAll(*tenant);
+  ASSERT_EQ(got.members.size(), 1u);
+  EXPECT_EQ(got.members[0].profile.name, std::optional<std::string>("a"));
+  EXPECT_TRUE(got.identities.empty());
+  ASSERT_EQ(got.orders.size(), 1u);
+  EXPECT_TRUE(got.refunds.empty());
+
+  ASSERT_TRUE(tenant->Commit({.orders = {Order("O-2", 2)}}).ok()) << "the store must keep working";
+  EXPECT_EQ(LoadAll(*tenant).orders.size(), 2u);
+}
+
+TEST(SqliteStoreTest, DuplicateIdentityFailsTheBatchWithoutEchoingTheValue) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant->Commit({.identities = {{IdentityKind::kPhone, "13912345678", 1}}}).ok());
+  Status s = tenant->Commit({.identities = {{IdentityKind::kPhone, "13912345678", 2}}});
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(s.ToString().find("13912345678"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("identities"), std::string::npos) << s.ToString();
+}
+
+TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking) {
+  const std::vector<std::string> stages = {"members", "identities", "orders",     "refunds",     "merges", "stores",
+                                           "staff",   "products",   "categories", "idempotency", "commit"};
+  for (const std::string& stage : stages) {
+    SCOPED_TRACE(stage);
+    TempDir dir;
+    std::string fail_at;  // armed by the test, disarmed by the first failure
+    auto opened = sqlite_internal::OpenSqliteStoreWithFault(dir.path(), [&](std::string_view at) {
+      if (at != fail_at) return Status::Ok();
+      fail_at.clear();
+      return Unavailable("injected fault");
+    });
+    ASSERT_TRUE(opened.ok());
+    auto tenant = MustOpenTenant(**opened, ExistingTenant(**opened, "t1"));
+    WriteBatch first = FullBatch();
+    ASSERT_TRUE(tenant->Commit(first).ok());
+
+    WriteBatch second;
+    second.members = {Member(7, "overwritten"), Member(100, "new")};
+    second.identities = {{IdentityKind::kExternalUserid, "wm-1", 100}};
+    second.orders = {Order("B-1", 100, 2)};
+    second.refunds = {{"R-2", "B-1", Money::Fen(1), Timestamp::FromSeconds(9)}};
+    second.merges = {{100, 3, Timestamp::FromSeconds(9), "pos_id"}};
+    second.stores = {{"S01", "renamed", "", std::nullopt, std::nullopt}};
+    second.staff = {{"E99", "new", "S01"}};
+    second.products = {{"SKU-9", "new", "", Money::Fen(9)}};
+    second.categories = {{"drinks", "renamed", ""}};
+    second.idempotency = {{"idem-2", 200, "{}", Timestamp::FromSeconds(9)}};
+    fail_at = stage;
+    Status s = tenant->Commit(second);
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+    EXPECT_TRUE(fail_at.empty()) << "the hook never ran at this stage";
+
+    const Loaded got = LoadAll(*tenant);
+    EXPECT_EQ(Keys(got.members).size(), 3u);
+    EXPECT_EQ(got.members[1].profile.name, std::optional<std::string>("张伟 🍵"));
+    EXPECT_EQ(Keys(got.identities), Keys(first.identities));
+    EXPECT_EQ(Keys(got.orders), Keys(first.orders));
+    EXPECT_EQ(Keys(got.refunds), Keys(first.refunds));
+    EXPECT_EQ(Keys(got.merges), Keys(first.merges));
+    EXPECT_EQ(got.stores.size(), 2u);
+    EXPECT_EQ(got.stores[0].name, "人民广场店");
+    EXPECT_EQ(got.staff.size(), 1u);
+    EXPECT_EQ(got.products.size(), 2u);
+    EXPECT_EQ(got.categories[0].name, "饮品");
+    EXPECT_EQ(got.idempotency.size(), 1u);
+
+    ASSERT_TRUE(tenant->Commit(second).ok()) << "the same batch commits once the fault is gone";
+    EXPECT_EQ(LoadAll(*tenant).orders.size(), first.orders.size() + 1);
+  }
+}
+
+TEST(SqliteStoreTest, EmptyBatchCommits) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  EXPECT_TRUE(tenant->Commit(WriteBatch{}).ok());
+  EXPECT_TRUE(LoadAll(*tenant).phases.empty());
+}
+
+TEST(SqliteStoreTest, TenantsAreCreatedOnceAndListedById) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  const TenantRecord b{"b-2", "B", "Asia/Shanghai", Timestamp::FromMicros(2)};
+  const TenantRecord a{"a_1", "甲", "Europe/Berlin", Timestamp::FromMicros(1)};
+  ASSERT_TRUE(store->CreateTenant(b).ok());
+  ASSERT_TRUE(store->CreateTenant(a).ok());
+  Status again = store->CreateTenant({"a_1", "other", "UTC", Timestamp()});
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.ToString();
+
+  store = MustOpen(dir.path());
+  auto listed = store->ListTenants();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, a.id);
+  EXPECT_EQ((*listed)[0].name, a.name);
+  EXPECT_EQ((*listed)[0].timezone, a.timezone);
+  EXPECT_EQ((*listed)[0].created_at, a.created_at);
+  EXPECT_EQ((*listed)[1].id, b.id);
+}
+
+TEST(SqliteStoreTest, UnknownTenantIsNotFound) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = store->OpenTenant("nobody");
+  EXPECT_EQ(tenant.status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/tenants/nobody.db")) << "no file for an unknown tenant";
+}
+
+TEST(SqliteStoreTest, TenantIdsOutsideTheSafeAlphabetAreInvalidArgument) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  for (const std::string& id :
+       {std::string(""), std::string("Tea"), std::string("../pond"), std::string("a/b"), std::string("a.db"),
+        std::string("a b"), std::string(65, 'a'), std::string("a\0b", 3)}) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(store->OpenTenant(id).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(store->CreateTenant({id, "x", "UTC", Timestamp()}).code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(store->CreateTenant({std::string(64, 'z'), "x", "UTC", Timestamp()}).ok());
+  EXPECT_EQ(store->ListTenants()->size(), 1u);
+}
+
+TEST(SqliteStoreTest, ReopeningKeepsTheSchemaVersionAndTheData) {
+  TempDir dir;
+  int64_t catalog_version = 0;
+  int64_t tenant_version = 0;
+  {
+    auto store = MustOpen(dir.path());
+    auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+    ASSERT_TRUE(tenant->Commit({.orders = {Order("O-1", 1)}}).ok());
+    catalog_version = RawDb(dir.path() + "/pond.db").Int("PRAGMA user_version");
+    tenant_version = RawDb(dir.path() + "/tenants/t1.db").Int("PRAGMA user_version");
+  }
+  EXPECT_GE(catalog_version, 1);
+  EXPECT_GE(tenant_version, 1);
+  for (int i = 0; i < 3; ++i) {
+    auto store = MustOpen(dir.path());
+    auto tenant = MustOpenTenant(*store, "t1");
+    EXPECT_EQ(LoadAll(*tenant).orders.size(), 1u);
+  }
+  EXPECT_EQ(RawDb(dir.path() + "/pond.db").Int("PRAGMA user_version"), catalog_version);
+  EXPECT_EQ(RawDb(dir.path() + "/tenants/t1.db").Int("PRAGMA user_version"), tenant_version);
+}
+
+TEST(SqliteStoreTest, FilesAreWalWithTheDocumentedTables) {
+  TempDir dir;
+  {
+    auto store = MustOpen(dir.path());
+    MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  }
+  RawDb catalog(dir.path() + "/pond.db");
+  EXPECT_EQ(catalog.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(catalog.Int("SELECT count(*) FROM sqlite_schema WHERE type='table'"), 2);
+  RawDb tenant(dir.path() + "/tenants/t1.db");
+  EXPECT_EQ(tenant.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members','identities',"
+                       "'orders','refunds','merges','stores','staff','products','categories','idempotency')"),
+            10);
+}
+
+TEST(SqliteStoreTest, CatalogWrittenByANewerBuildIsRefused) {
+  TempDir dir;
+  MustOpen(dir.path());
+  RawDb(dir.path() + "/pond.db").Exec("PRAGMA user_version=999");
+  auto store = OpenSqliteStore(dir.path());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition) << store.status().ToString();
+}
+
+TEST(SqliteStoreTest, TenantWrittenByANewerBuildIsRefused) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  RawDb(dir.path() + "/tenants/t1.db").Exec("PRAGMA user_version=999");
+  EXPECT_EQ(store->OpenTenant("t1").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteStoreTest, ApiKeysRoundTripAndAPutReplacesById) {
+  TempDir dir;
+  {
+    auto store = MustOpen(dir.path());
+    ASSERT_TRUE(store->PutApiKey({"pk_b", "ab12", "*", Role::kAdmin, Timestamp::FromMicros(1)}).ok());
+    ASSERT_TRUE(store->PutApiKey({"pk_a", "cd34", "tea", Role::kAnalyst, Timestamp::FromMicros(2)}).ok());
+    ASSERT_TRUE(store->PutApiKey({"pk_b", "ef56", "tea", Role::kIntegration, Timestamp::FromMicros(3)}).ok());
+  }
+  auto store = MustOpen(dir.path());
+  auto keys = store->ListApiKeys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 2u);
+  const ApiKeyRecord& a = (*keys)[0];
+  EXPECT_EQ(std::tuple(a.id, a.secret_hash, a.tenant, a.role, a.created_at),
+            std::tuple("pk_a", "cd34", "tea", Role::kAnalyst, Timestamp::FromMicros(2)));
+  const ApiKeyRecord& b = (*keys)[1];
+  EXPECT_EQ(std::tuple(b.id, b.secret_hash, b.tenant, b.role, b.created_at),
+            std::tuple("pk_b", "ef56", "tea", Role::kIntegration, Timestamp::FromMicros(3)));
+}
+
+TEST(SqliteStoreTest, PingAnswers) {
+  TempDir dir;
+  EXPECT_TRUE(MustOpen(dir.path())->Ping().ok());
+}
+
+TEST(SqliteStoreTest, CatalogIsSafeFromManyThreads) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_TRUE(store->CreateTenant({id, id, "UTC", Timestamp()}).ok());
+        EXPECT_TRUE(store->ListTenants().ok());
+        EXPECT_TRUE(store->Ping().ok());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(store->ListTenants()->size(), 100u);
+}
+
+TEST(SqliteStoreTest, TenantStoreOutlivesItsStoreAndTenantsAreSeparateFiles) {
+  TempDir dir;
+  std::unique_ptr<TenantStore> a;
+  std::unique_ptr<TenantStore> b;
+  {
+    auto store = MustOpen(dir.path());
+    a = MustOpenTenant(*store, ExistingTenant(*store, "a"));
+    b = MustOpenTenant(*store, ExistingTenant(*store, "b"));
+  }
+  ASSERT_TRUE(a->Commit({.orders = {Order("SAME", 1)}}).ok());
+  ASSERT_TRUE(b->Commit({.orders = {Order("SAME", 2)}}).ok()) << "order ids are per tenant";
+  EXPECT_EQ(LoadAll(*a).orders.at(0).member_id, 1);
+  EXPECT_EQ(LoadAll(*b).orders.at(0).member_id, 2);
+}
+
+TEST(SqliteStoreTest, CorruptStoredValuesFailLoadWithInternal) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant->Commit({.orders = {Order("O-1", 1, 2)}}).ok());
+  const std::string path = dir.path() + "/tenants/t1.db";
+  RawDb(path).Exec("UPDATE orders SET items=x'01ff'");
+  Loaded ignored;
+  RecordingSink sink(ignored);
+  Status s = tenant->Load(sink);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.ToString().find("order_id=O-1"), std::string::npos) << s.ToString();
+
+  RawDb(path).Exec("UPDATE orders SET items=x'0100', channel=77");
+  EXPECT_EQ(tenant->Load(sink).code(), StatusCode::kInternal);
+}
+
+TEST(SqliteStoreTest, SqliteErrorsMapToCanonicalCodes) {
+  using sqlite_internal::SqliteStatus;
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_BUSY, "insert into", "orders").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_LOCKED, "insert into", "orders").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_IOERR_FSYNC, "insert into", "orders").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_FULL, "insert into", "orders").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_CONSTRAINT_UNIQUE, "insert into", "orders").code(), StatusCode::kInternal);
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_CORRUPT, "insert into", "orders").code(), StatusCode::kInternal);
+  Status s = SqliteStatus(nullptr, SQLITE_FULL, "insert into", "orders");
+  EXPECT_EQ(s.message(), "insert into orders: database or disk is full");
+}
+
+TEST(SqliteStoreTest, AWriteLockHeldElsewhereIsUnavailableNotAHang) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  RawDb other(dir.path() + "/tenants/t1.db");
+  // EXCLUSIVE in WAL mode blocks writers at once; busy_timeout then expires.
+  other.Exec("PRAGMA busy_timeout=0; BEGIN EXCLUSIVE");
+  other.Exec("INSERT INTO merges(survivor,merged,at,reason) VALUES(1,2,3,'x')");
+  Status s = tenant->Commit({.orders = {Order("O-1", 1)}});
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  other.Exec("ROLLBACK");
+  EXPECT_TRUE(tenant->Commit({.orders = {Order("O-1", 1)}}).ok());
+}
+
+// Random batches against a tiny model of what must be stored (leveldb
+// ModelDB): faults and duplicate keys make some batches fail, and a failed
+// batch must leave no trace.
+TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
+  TempDir dir;
+  Random rng(20260304);
+  bool fail_next = false;
+  std::string fail_stage;
+  auto opened = sqlite_internal::OpenSqliteStoreWithFault(dir.path(), [&](std::string_view at) {
+    if (!fail_next || at != fail_stage) return Status::Ok();
+    fail_next = false;
+    return Unavailable("injected fault");
+  });
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<Store> store = std::move(opened).value();
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+
+  std::map<int64_t, MemberRow> members;
+  std::map<std::pair<IdentityKind, std::string>, int64_t> identities;
+  std::vector<OrderRow> orders;
+  std::set<std::string> order_ids;
+  std::map<std::string, StoreInfo> stores;
+  constexpr const char* kStages[] = {"members", "identities", "orders", "stores", "commit"};
+  int next_order = 0;
+  int failures = 0;
+
+  for (int round = 0; round < 300; ++round) {
+    WriteBatch b;
+    bool expect_fail = false;
+    for (int i = rng.Range(0, 5); i > 0; --i) {
+      MemberRow m = Member(rng.Range(1, 40), "m" + std::to_string(rng.Uniform(1000)));
+      if (rng.Chance(0.5)) m.profile.city = "city" + std::to_string(rng.Uniform(5));
+      if (rng.Chance(0.3)) m.profile.gender = static_cast<Gender>(rng.Uniform(3));
+      b.members.push_back(m);
+    }
+    for (int i = rng.Range(0, 3); i > 0; --i) {
+      std::pair<IdentityKind, std::string> key{static_cast<IdentityKind>(rng.Uniform(kIdentityKinds)),
+                                               std::to_string(rng.Uniform(200))};
+      bool dup = identities.count(key) > 0;
+      for (const IdentityRow& r : b.identities) dup |= (r.kind == key.first && r.value == key.second);
+      expect_fail |= dup;
+      b.identities.push_back({key.first, key.second, rng.Range(1, 40)});
+    }
+    for (int i = rng.Range(0, 8); i > 0; --i) {
+      std::string id = rng.Chance(0.02) && !order_ids.empty() ? *order_ids.begin() : "o" + std::to_string(next_order++);
+      expect_fail |= order_ids.count(id) > 0;
+      b.orders.push_back(Order(id, rng.Range(1, 40), static_cast<int>(rng.Uniform(4))));
+    }
+    if (rng.Chance(0.3)) {
+      std::string id = "S" + std::to_string(rng.Uniform(4));
+      b.stores.push_back({id, "n" + std::to_string(round), "", std::nullopt, rng.Chance(0.5) ? 1.5 : 0.0});
+    }
+    if (rng.Chance(0.1)) {
+      fail_next = true;
+      fail_stage = kStages[rng.Uniform(std::size(kStages))];
+      expect_fail = true;
+    }
+    Status s = tenant->Commit(b);
+    fail_next = false;
+    ASSERT_EQ(!s.ok(), expect_fail) << "round " << round << ": " << s.ToString();
+    if (!s.ok()) {
+      ++failures;
+      continue;
+    }
+    for (const MemberRow& m : b.members) members[m.member_id] = m;
+    for (const IdentityRow& r : b.identities) identities[{r.kind, r.value}] = r.member_id;
+    for (const OrderRow& o : b.orders) {
+      orders.push_back(o);
+      order_ids.insert(o.order.order_id);
+    }
+    for (const StoreInfo& st : b.stores) stores[st.id] = st;
+  }
+  EXPECT_GT(failures, 10) << "the random plan should exercise failed commits";
+
+  tenant.reset();
+  store = MustOpen(dir.path());
+  tenant = MustOpenTenant(*store, "t1");
+  const Loaded got = LoadAll(*tenant);
+  std::vector<MemberRow> want_members;
+  for (const auto& [id, m] : members) want_members.push_back(m);
+  EXPECT_EQ(Keys(got.members), Keys(want_members));
+  std::vector<IdentityRow> want_identities;
+  for (const auto& [key, member] : identities) want_identities.push_back({key.first, key.second, member});
+  EXPECT_EQ(Keys(got.identities), Keys(want_identities));
+  EXPECT_EQ(Keys(got.orders), Keys(orders));
+  std::vector<StoreInfo> want_stores;
+  for (const auto& [id, st] : stores) want_stores.push_back(st);
+  EXPECT_EQ(got.stores, want_stores);
+}
+
+TEST(RawBulkLoadOrdersTest, WritesEveryRowWithTheBackendsEncoding) {
+  TempDir dir;
+  std::vector<OrderRow> rows;
+  for (int i = 0; i < 2500; ++i) rows.push_back(Order("R" + std::to_string(i), i, i % 5));
+  const std::string path = dir.path() + "/raw.db";
+  ASSERT_TRUE(RawBulkLoadOrders(path, rows, 1000).ok());
+
+  RawDb db(path);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM orders"), 2500);
+  EXPECT_EQ(db.Text("PRAGMA journal_mode"), "wal");
+  std::vector<OrderItem> items;
+  ASSERT_TRUE(sqlite_internal::DecodeItems(db.Text("SELECT items FROM orders WHERE order_id='R4'"), items));
+  EXPECT_EQ(items, rows[4].order.items);
+  EXPECT_EQ(db.Int("SELECT member_id FROM orders ORDER BY seq DESC LIMIT 1"), 2499);
+
+  EXPECT_EQ(RawBulkLoadOrders(path, rows, 1000).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(RawBulkLoadOrders(dir.path() + "/other.db", rows, 0).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ItemCodecTest, RoundTripsAndRejectsEveryTruncation) {
+  std::vector<OrderItem> items = {{"SKU-1", "茶", 3, Money::Fen(4500)},
+                                  {"", "", -1, Money::Fen(-99)},
+                                  {std::string(300, 'x'), "c", INT32_MAX, Money::Fen(INT64_MIN)},
+                                  {"s", "c", INT32_MIN, Money::Fen(INT64_MAX)}};
+  std::string encoded;
+  sqlite_internal::EncodeItems(items, encoded);
+  std::vector<OrderItem> decoded;
+  ASSERT_TRUE(sqlite_internal::DecodeItems(encoded, decoded));
+  EXPECT_EQ(decoded, items);
+
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_FALSE(sqlite_internal::DecodeItems(std::string_view(encoded).substr(0, n), decoded)) << n;
+  }
+  EXPECT_FALSE(sqlite_internal::DecodeItems(encoded + '\0', decoded)) << "trailing bytes";
+  EXPECT_FALSE(sqlite_internal::DecodeItems("\x02\x00", decoded)) << "unknown format";
+  EXPECT_FALSE(sqlite_internal::DecodeItems("\x01\xff\xff\xff\xff\x0f", decoded)) << "count beyond the bytes";
+
+  sqlite_internal::EncodeItems({}, encoded);
+  EXPECT_EQ(encoded, std::string("\x01\x00", 2));
+  EXPECT_TRUE(sqlite_internal::DecodeItems(encoded, decoded));
+  EXPECT_TRUE(decoded.empty());
+}
+
+}  // namespace
+}  // namespace pond

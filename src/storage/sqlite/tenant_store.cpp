@@ -1,0 +1,556 @@
+// One tenant's database: its schema, its cached write statements, Commit and
+// Load. Also the raw bulk load of orders, which shares the orders table
+// definition, the insert statement and the item encoding with Commit.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "storage/sqlite/internal/item_codec.hpp"
+#include "storage/sqlite/internal/sqlite_db.hpp"
+#include "storage/sqlite/internal/tenant_db.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace pond {
+namespace sqlite_internal {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Schema of a tenant database (tenants/<id>.db).
+//
+// Conventions: instants are INTEGER microseconds since the Unix epoch (UTC);
+// money is INTEGER fen; calendar dates are INTEGER days since 1970-01-01;
+// enums are INTEGER holding the C++ enumerator's value; an absent optional
+// profile field is NULL. Rows are never deleted, so a rowid `seq` only grows
+// and gives the insertion order Load replays.
+//
+// Migration steps are frozen once released: a schema change is a new step
+// appended to kTenantMigrations, never an edit of an old one.
+// ---------------------------------------------------------------------------
+
+// Shared by the tenant schema and RawBulkLoadOrders.
+constexpr const char* kOrdersTable = R"sql(
+CREATE TABLE orders(
+  seq       INTEGER PRIMARY KEY,   -- insertion order
+  order_id  TEXT NOT NULL UNIQUE,  -- natural key: the same order twice is refused
+  member_id INTEGER NOT NULL,      -- as resolved on arrival; merges redirect it in memory
+  channel   INTEGER NOT NULL,      -- Channel
+  store     TEXT NOT NULL,
+  staff     TEXT NOT NULL,
+  payment   TEXT NOT NULL,
+  paid_at   INTEGER NOT NULL,
+  paid_fen  INTEGER NOT NULL,
+  items     BLOB NOT NULL          -- storage/sqlite/internal/item_codec.hpp
+);
+)sql";
+
+constexpr const char* kTenantTablesV1 = R"sql(
+CREATE TABLE members(
+  member_id     INTEGER PRIMARY KEY,
+  name          TEXT,
+  gender        INTEGER,           -- Gender
+  birthday      INTEGER,           -- LocalDate days
+  city          TEXT,
+  home_store    TEXT,
+  source        TEXT,
+  owner_staff   TEXT,
+  registered_at INTEGER,
+  merged_into   INTEGER NOT NULL,  -- 0 while the member stands on its own
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE identities(
+  kind      INTEGER NOT NULL,      -- IdentityKind
+  value     TEXT NOT NULL,
+  member_id INTEGER NOT NULL,      -- the member that first held it
+  PRIMARY KEY(kind, value)
+) WITHOUT ROWID;
+CREATE TABLE refunds(
+  seq         INTEGER PRIMARY KEY, -- insertion order
+  refund_id   TEXT NOT NULL UNIQUE,
+  order_id    TEXT NOT NULL,
+  amount_fen  INTEGER NOT NULL,
+  refunded_at INTEGER NOT NULL
+);
+CREATE TABLE merges(
+  seq      INTEGER PRIMARY KEY,    -- the order the merges happened in
+  survivor INTEGER NOT NULL,
+  merged   INTEGER NOT NULL,
+  at       INTEGER NOT NULL,
+  reason   TEXT NOT NULL
+);
+CREATE TABLE stores(
+  id   TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  city TEXT NOT NULL,
+  lat  REAL,                       -- WGS-84 degrees, NULL when unknown
+  lng  REAL
+) WITHOUT ROWID;
+CREATE TABLE staff(
+  id    TEXT PRIMARY KEY,
+  name  TEXT NOT NULL,
+  store TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE products(
+  sku       TEXT PRIMARY KEY,
+  name      TEXT NOT NULL,
+  category  TEXT NOT NULL,
+  price_fen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE categories(
+  id     TEXT PRIMARY KEY,
+  name   TEXT NOT NULL,
+  parent TEXT NOT NULL             -- empty for a top-level category
+) WITHOUT ROWID;
+CREATE TABLE idempotency(
+  key    TEXT PRIMARY KEY,
+  status INTEGER NOT NULL,         -- HTTP status of the first answer
+  body   TEXT NOT NULL,
+  at     INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
+constexpr Migration kTenantMigrations[] = {kTenantV1};
+
+// A database holding only the orders table, for RawBulkLoadOrders.
+constexpr const char* kOrdersOnlyV1[] = {kOrdersTable};
+constexpr Migration kOrdersOnlyMigrations[] = {kOrdersOnlyV1};
+
+// Write statements. Members and master data are upserts (the row as it
+// stands now); idempotency answers are replaced so a key may be reused after
+// the engine lets it expire. Orders, refunds, identities and merges are plain
+// inserts: their keys never repeat unless the engine has a bug.
+constexpr std::string_view kUpsertMember =
+    "INSERT OR REPLACE INTO members(member_id,name,gender,birthday,city,home_store,source,owner_staff,"
+    "registered_at,merged_into,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
+constexpr std::string_view kInsertIdentity = "INSERT INTO identities(kind,value,member_id) VALUES(?1,?2,?3)";
+constexpr std::string_view kInsertOrder =
+    "INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items) "
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+constexpr std::string_view kInsertRefund =
+    "INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at) VALUES(?1,?2,?3,?4)";
+constexpr std::string_view kInsertMerge = "INSERT INTO merges(survivor,merged,at,reason) VALUES(?1,?2,?3,?4)";
+constexpr std::string_view kUpsertStore = "INSERT OR REPLACE INTO stores(id,name,city,lat,lng) VALUES(?1,?2,?3,?4,?5)";
+constexpr std::string_view kUpsertStaff = "INSERT OR REPLACE INTO staff(id,name,store) VALUES(?1,?2,?3)";
+constexpr std::string_view kUpsertProduct =
+    "INSERT OR REPLACE INTO products(sku,name,category,price_fen) VALUES(?1,?2,?3,?4)";
+constexpr std::string_view kUpsertCategory = "INSERT OR REPLACE INTO categories(id,name,parent) VALUES(?1,?2,?3)";
+constexpr std::string_view kPutIdempotency =
+    "INSERT OR REPLACE INTO idempotency(key,status,body,at) VALUES(?1,?2,?3,?4)";
+
+// Load reads every table in primary-key order, which SQLite serves by walking
+// the table's own b-tree: no sort, no temporary table, constant memory however
+// many rows there are.
+constexpr std::string_view kSelectStores = "SELECT id,name,city,lat,lng FROM stores ORDER BY id";
+constexpr std::string_view kSelectStaff = "SELECT id,name,store FROM staff ORDER BY id";
+constexpr std::string_view kSelectProducts = "SELECT sku,name,category,price_fen FROM products ORDER BY sku";
+constexpr std::string_view kSelectCategories = "SELECT id,name,parent FROM categories ORDER BY id";
+constexpr std::string_view kSelectMembers =
+    "SELECT member_id,name,gender,birthday,city,home_store,source,owner_staff,registered_at,merged_into,created_at "
+    "FROM members ORDER BY member_id";
+constexpr std::string_view kSelectIdentities = "SELECT kind,value,member_id FROM identities ORDER BY kind,value";
+constexpr std::string_view kSelectMerges = "SELECT survivor,merged,at,reason FROM merges ORDER BY seq";
+constexpr std::string_view kSelectOrders =
+    "SELECT order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items FROM orders ORDER BY seq";
+constexpr std::string_view kSelectRefunds =
+    "SELECT refund_id,order_id,amount_fen,refunded_at FROM refunds ORDER BY seq";
+constexpr std::string_view kSelectIdempotency = "SELECT key,status,body,at FROM idempotency ORDER BY key";
+
+// Binds one row's parameters, remembering the first failure so a row is
+// never stepped with a parameter left over from the previous row. Strings
+// are bound SQLITE_STATIC: they outlive the step that reads them.
+class Binder {
+ public:
+  explicit Binder(sqlite3_stmt* stmt) : stmt_(stmt) {}
+
+  void Int(int i, int64_t v) { Note(sqlite3_bind_int64(stmt_, i, v)); }
+  void Text(int i, const std::string& v) {
+    Note(sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
+  }
+  void Blob(int i, const std::string& v) { Note(sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC)); }
+  void OptText(int i, const std::optional<std::string>& v) { v ? Text(i, *v) : Null(i); }
+  void OptInt(int i, std::optional<int64_t> v) { v ? Int(i, *v) : Null(i); }
+  void OptReal(int i, std::optional<double> v) { v ? Note(sqlite3_bind_double(stmt_, i, *v)) : Null(i); }
+  void Null(int i) { Note(sqlite3_bind_null(stmt_, i)); }
+
+  int rc() const { return rc_; }
+
+ private:
+  void Note(int rc) {
+    if (rc_ == SQLITE_OK) rc_ = rc;
+  }
+
+  sqlite3_stmt* stmt_;
+  int rc_ = SQLITE_OK;
+};
+
+void BindMember(Binder& b, const MemberRow& r) {
+  const MemberProfile& p = r.profile;
+  b.Int(1, r.member_id);
+  b.OptText(2, p.name);
+  b.OptInt(3, p.gender ? std::optional<int64_t>(static_cast<int64_t>(*p.gender)) : std::nullopt);
+  b.OptInt(4, p.birthday ? std::optional<int64_t>(p.birthday->days()) : std::nullopt);
+  b.OptText(5, p.city);
+  b.OptText(6, p.home_store);
+  b.OptText(7, p.source);
+  b.OptText(8, p.owner_staff);
+  b.OptInt(9, p.registered_at ? std::optional<int64_t>(p.registered_at->micros()) : std::nullopt);
+  b.Int(10, r.merged_into);
+  b.Int(11, r.created_at.micros());
+}
+
+void BindIdentity(Binder& b, const IdentityRow& r) {
+  b.Int(1, static_cast<int64_t>(r.kind));
+  b.Text(2, r.value);
+  b.Int(3, r.member_id);
+}
+
+// `items` is the caller's scratch buffer; it must stay untouched until the
+// row is stepped.
+void BindOrder(Binder& b, const OrderRow& r, std::string& items) {
+  const OrderEvent& o = r.order;
+  EncodeItems(o.items, items);
+  b.Text(1, o.order_id);
+  b.Int(2, r.member_id);
+  b.Int(3, static_cast<int64_t>(o.channel));
+  b.Text(4, o.store);
+  b.Text(5, o.staff);
+  b.Text(6, o.payment);
+  b.Int(7, o.paid_at.micros());
+  b.Int(8, o.paid.fen());
+  b.Blob(9, items);
+}
+
+void BindRefund(Binder& b, const RefundEvent& r) {
+  b.Text(1, r.refund_id);
+  b.Text(2, r.order_id);
+  b.Int(3, r.amount.fen());
+  b.Int(4, r.refunded_at.micros());
+}
+
+void BindMerge(Binder& b, const MergeRow& r) {
+  b.Int(1, r.survivor);
+  b.Int(2, r.merged);
+  b.Int(3, r.at.micros());
+  b.Text(4, r.reason);
+}
+
+void BindStore(Binder& b, const StoreInfo& r) {
+  b.Text(1, r.id);
+  b.Text(2, r.name);
+  b.Text(3, r.city);
+  b.OptReal(4, r.lat);
+  b.OptReal(5, r.lng);
+}
+
+void BindStaff(Binder& b, const StaffInfo& r) {
+  b.Text(1, r.id);
+  b.Text(2, r.name);
+  b.Text(3, r.store);
+}
+
+void BindProduct(Binder& b, const ProductInfo& r) {
+  b.Text(1, r.sku);
+  b.Text(2, r.name);
+  b.Text(3, r.category);
+  b.Int(4, r.price.fen());
+}
+
+void BindCategory(Binder& b, const CategoryInfo& r) {
+  b.Text(1, r.id);
+  b.Text(2, r.name);
+  b.Text(3, r.parent);
+}
+
+void BindIdempotency(Binder& b, const IdempotencyRow& r) {
+  b.Text(1, r.key);
+  b.Int(2, r.status);
+  b.Text(3, r.body);
+  b.Int(4, r.at.micros());
+}
+
+// The key of a row that failed, for the Status context. Identity values and
+// idempotency keys are left out: they may be phone numbers or client tokens.
+void AddRowKey(Status& s, const MemberRow& r) { s.With("member_id", std::to_string(r.member_id)); }
+void AddRowKey(Status& s, const IdentityRow& r) { s.With("identity_kind", std::string(IdentityKindName(r.kind))); }
+void AddRowKey(Status& s, const OrderRow& r) { s.With("order_id", r.order.order_id); }
+void AddRowKey(Status& s, const RefundEvent& r) { s.With("refund_id", r.refund_id); }
+void AddRowKey(Status& s, const MergeRow& r) { s.With("merged", std::to_string(r.merged)); }
+void AddRowKey(Status& s, const StoreInfo& r) { s.With("store_id", r.id); }
+void AddRowKey(Status& s, const StaffInfo& r) { s.With("staff_id", r.id); }
+void AddRowKey(Status& s, const ProductInfo& r) { s.With("sku", r.sku); }
+void AddRowKey(Status& s, const CategoryInfo& r) { s.With("category_id", r.id); }
+void AddRowKey(Status&, const IdempotencyRow&) {}
+
+// Steps `stmt` once per row of `rows`; stops at the first failure. The
+// statement is reset after every row so none is left active, which ROLLBACK
+// and the next Commit rely on.
+template <typename Rows, typename BindRow>
+Status InsertRows(sqlite3* db, sqlite3_stmt* stmt, std::string_view table, const Rows& rows, BindRow&& bind) {
+  for (const auto& row : rows) {
+    Binder binder(stmt);
+    bind(binder, row);
+    int rc = binder.rc();
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+      Status s = SqliteStatus(db, rc, "insert into", table);
+      sqlite3_reset(stmt);
+      AddRowKey(s, row);
+      return s;
+    }
+    sqlite3_reset(stmt);
+  }
+  return Status::Ok();
+}
+
+// Column readers for Load.
+std::string ColumnText(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+std::optional<std::string> ColumnOptText(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return ColumnText(s, i);
+}
+
+std::optional<int64_t> ColumnOptInt(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(s, i);
+}
+
+std::optional<double> ColumnOptReal(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_double(s, i);
+}
+
+std::string_view ColumnBlob(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+  return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string_view();
+}
+
+Timestamp ColumnTime(sqlite3_stmt* s, int i) { return Timestamp::FromMicros(sqlite3_column_int64(s, i)); }
+
+// Enums are checked on the way in from disk: the rest of Pond indexes name
+// tables by them.
+Status Corrupt(std::string_view table, std::string_view column, int64_t value) {
+  return Internal("corrupt value in " + std::string(table) + "." + std::string(column))
+      .With("table", std::string(table))
+      .With("value", std::to_string(value));
+}
+
+// Steps `sql` to the end, handing each row to `on_row`, which may stop the
+// scan with an error.
+template <typename OnRow>
+Status ForEachRow(sqlite3* db, std::string_view sql, std::string_view table, OnRow&& on_row) {
+  ASSIGN_OR_RETURN(StmtHandle stmt, Prepare(db, sql, table, false));
+  for (;;) {
+    int rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_DONE) return Status::Ok();
+    if (rc != SQLITE_ROW) return SqliteStatus(db, rc, "read", table);
+    RETURN_IF_ERROR(on_row(stmt.get()));
+  }
+}
+
+struct Statements {
+  StmtHandle member, identity, order, refund, merge, store, staff, product, category, idempotency;
+};
+
+class SqliteTenantStore final : public TenantStore {
+ public:
+  SqliteTenantStore(DbHandle db, Statements stmts, CommitFault fault)
+      : db_(std::move(db)), stmts_(std::move(stmts)), fault_(std::move(fault)) {}
+
+  Status Commit(const WriteBatch& batch) override;
+  Status Load(LoadSink& sink) override;
+
+ private:
+  Status Fault(std::string_view stage) const { return fault_ ? fault_(stage) : Status::Ok(); }
+  Status LoadMasterData(LoadSink& sink);
+  Status LoadMembers(LoadSink& sink);
+  Status LoadHistory(LoadSink& sink);
+
+  DbHandle db_;
+  Statements stmts_;  // declared after db_ so they are finalized before it closes
+  CommitFault fault_;
+  std::string items_;  // encoding scratch reused by every order
+};
+
+Status SqliteTenantStore::Commit(const WriteBatch& batch) {
+  if (batch.empty()) return Status::Ok();
+  sqlite3* db = db_.get();
+  Transaction txn(db);
+  RETURN_IF_ERROR(txn.Begin("BEGIN IMMEDIATE"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.member.get(), "members", batch.members, BindMember));
+  RETURN_IF_ERROR(Fault("members"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.identity.get(), "identities", batch.identities, BindIdentity));
+  RETURN_IF_ERROR(Fault("identities"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.order.get(), "orders", batch.orders,
+                             [this](Binder& b, const OrderRow& r) { BindOrder(b, r, items_); }));
+  RETURN_IF_ERROR(Fault("orders"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.refund.get(), "refunds", batch.refunds, BindRefund));
+  RETURN_IF_ERROR(Fault("refunds"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.merge.get(), "merges", batch.merges, BindMerge));
+  RETURN_IF_ERROR(Fault("merges"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.store.get(), "stores", batch.stores, BindStore));
+  RETURN_IF_ERROR(Fault("stores"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.staff.get(), "staff", batch.staff, BindStaff));
+  RETURN_IF_ERROR(Fault("staff"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.product.get(), "products", batch.products, BindProduct));
+  RETURN_IF_ERROR(Fault("products"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.category.get(), "categories", batch.categories, BindCategory));
+  RETURN_IF_ERROR(Fault("categories"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.idempotency.get(), "idempotency", batch.idempotency, BindIdempotency));
+  RETURN_IF_ERROR(Fault("idempotency"));
+  RETURN_IF_ERROR(Fault("commit"));
+  return txn.Commit();
+}
+
+Status SqliteTenantStore::Load(LoadSink& sink) {
+  // One read transaction: every table is read from the same snapshot.
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin("BEGIN"));
+  RETURN_IF_ERROR(LoadMasterData(sink));
+  RETURN_IF_ERROR(LoadMembers(sink));
+  RETURN_IF_ERROR(LoadHistory(sink));
+  return txn.Commit();
+}
+
+Status SqliteTenantStore::LoadMasterData(LoadSink& sink) {
+  sqlite3* db = db_.get();
+  RETURN_IF_ERROR(ForEachRow(db, kSelectStores, "stores", [&](sqlite3_stmt* s) {
+    sink.OnStore({ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2), ColumnOptReal(s, 3), ColumnOptReal(s, 4)});
+    return Status::Ok();
+  }));
+  RETURN_IF_ERROR(ForEachRow(db, kSelectStaff, "staff", [&](sqlite3_stmt* s) {
+    sink.OnStaff({ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2)});
+    return Status::Ok();
+  }));
+  RETURN_IF_ERROR(ForEachRow(db, kSelectProducts, "products", [&](sqlite3_stmt* s) {
+    sink.OnProduct({ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2), Money::Fen(sqlite3_column_int64(s, 3))});
+    return Status::Ok();
+  }));
+  return ForEachRow(db, kSelectCategories, "categories", [&](sqlite3_stmt* s) {
+    sink.OnCategory({ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2)});
+    return Status::Ok();
+  });
+}
+
+Status SqliteTenantStore::LoadMembers(LoadSink& sink) {
+  sqlite3* db = db_.get();
+  RETURN_IF_ERROR(ForEachRow(db, kSelectMembers, "members", [&](sqlite3_stmt* s) -> Status {
+    MemberRow row;
+    row.member_id = sqlite3_column_int64(s, 0);
+    MemberProfile& p = row.profile;
+    p.name = ColumnOptText(s, 1);
+    if (std::optional<int64_t> gender = ColumnOptInt(s, 2)) {
+      if (*gender < 0 || *gender > static_cast<int64_t>(Gender::kMale)) {
+        return Corrupt("members", "gender", *gender).With("member_id", std::to_string(row.member_id));
+      }
+      p.gender = static_cast<Gender>(*gender);
+    }
+    if (std::optional<int64_t> days = ColumnOptInt(s, 3)) p.birthday = LocalDate::FromDays(static_cast<int32_t>(*days));
+    p.city = ColumnOptText(s, 4);
+    p.home_store = ColumnOptText(s, 5);
+    p.source = ColumnOptText(s, 6);
+    p.owner_staff = ColumnOptText(s, 7);
+    if (std::optional<int64_t> at = ColumnOptInt(s, 8)) p.registered_at = Timestamp::FromMicros(*at);
+    row.merged_into = sqlite3_column_int64(s, 9);
+    row.created_at = ColumnTime(s, 10);
+    sink.OnMember(std::move(row));
+    return Status::Ok();
+  }));
+  return ForEachRow(db, kSelectIdentities, "identities", [&](sqlite3_stmt* s) -> Status {
+    const int64_t kind = sqlite3_column_int64(s, 0);
+    if (kind < 0 || kind >= kIdentityKinds) return Corrupt("identities", "kind", kind);
+    sink.OnIdentity({static_cast<IdentityKind>(kind), ColumnText(s, 1), sqlite3_column_int64(s, 2)});
+    return Status::Ok();
+  });
+}
+
+Status SqliteTenantStore::LoadHistory(LoadSink& sink) {
+  sqlite3* db = db_.get();
+  RETURN_IF_ERROR(ForEachRow(db, kSelectMerges, "merges", [&](sqlite3_stmt* s) {
+    sink.OnMerge({sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ColumnTime(s, 2), ColumnText(s, 3)});
+    return Status::Ok();
+  }));
+  RETURN_IF_ERROR(ForEachRow(db, kSelectOrders, "orders", [&](sqlite3_stmt* s) -> Status {
+    OrderRow row;
+    OrderEvent& o = row.order;
+    o.order_id = ColumnText(s, 0);
+    row.member_id = sqlite3_column_int64(s, 1);
+    const int64_t channel = sqlite3_column_int64(s, 2);
+    if (channel < 0 || channel >= kChannels) return Corrupt("orders", "channel", channel).With("order_id", o.order_id);
+    o.channel = static_cast<Channel>(channel);
+    o.store = ColumnText(s, 3);
+    o.staff = ColumnText(s, 4);
+    o.payment = ColumnText(s, 5);
+    o.paid_at = ColumnTime(s, 6);
+    o.paid = Money::Fen(sqlite3_column_int64(s, 7));
+    if (!DecodeItems(ColumnBlob(s, 8), o.items)) {
+      return Internal("corrupt items in orders.items").With("table", "orders").With("order_id", o.order_id);
+    }
+    sink.OnOrder(std::move(row));
+    return Status::Ok();
+  }));
+  RETURN_IF_ERROR(ForEachRow(db, kSelectRefunds, "refunds", [&](sqlite3_stmt* s) {
+    sink.OnRefund({ColumnText(s, 0), ColumnText(s, 1), Money::Fen(sqlite3_column_int64(s, 2)), ColumnTime(s, 3)});
+    return Status::Ok();
+  }));
+  return ForEachRow(db, kSelectIdempotency, "idempotency", [&](sqlite3_stmt* s) {
+    sink.OnIdempotency({ColumnText(s, 0), sqlite3_column_int(s, 1), ColumnText(s, 2), ColumnTime(s, 3)});
+    return Status::Ok();
+  });
+}
+
+Status BulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& rows, size_t batch_size) {
+  if (batch_size == 0) return InvalidArgument("batch_size must be > 0");
+  std::error_code ec;
+  if (std::filesystem::exists(db_path, ec)) {
+    return AlreadyExists("raw bulk load needs a fresh file").With("path", db_path);
+  }
+  ASSIGN_OR_RETURN(DbHandle db, OpenAndMigrate(db_path, kTenantTuning, kOrdersOnlyMigrations));
+  ASSIGN_OR_RETURN(StmtHandle insert, Prepare(db.get(), kInsertOrder, "orders", true));
+  std::string items;
+  auto bind = [&items](Binder& b, const OrderRow& r) { BindOrder(b, r, items); };
+  for (size_t begin = 0; begin < rows.size(); begin += batch_size) {
+    const std::span<const OrderRow> chunk(rows.data() + begin, std::min(batch_size, rows.size() - begin));
+    Transaction txn(db.get());
+    RETURN_IF_ERROR(txn.Begin("BEGIN IMMEDIATE"));
+    RETURN_IF_ERROR(InsertRows(db.get(), insert.get(), "orders", chunk, bind));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, CommitFault fault) {
+  ASSIGN_OR_RETURN(DbHandle db, OpenAndMigrate(path, kTenantTuning, kTenantMigrations));
+  sqlite3* raw = db.get();
+  Statements st;
+  ASSIGN_OR_RETURN(st.member, Prepare(raw, kUpsertMember, "members", true));
+  ASSIGN_OR_RETURN(st.identity, Prepare(raw, kInsertIdentity, "identities", true));
+  ASSIGN_OR_RETURN(st.order, Prepare(raw, kInsertOrder, "orders", true));
+  ASSIGN_OR_RETURN(st.refund, Prepare(raw, kInsertRefund, "refunds", true));
+  ASSIGN_OR_RETURN(st.merge, Prepare(raw, kInsertMerge, "merges", true));
+  ASSIGN_OR_RETURN(st.store, Prepare(raw, kUpsertStore, "stores", true));
+  ASSIGN_OR_RETURN(st.staff, Prepare(raw, kUpsertStaff, "staff", true));
+  ASSIGN_OR_RETURN(st.product, Prepare(raw, kUpsertProduct, "products", true));
+  ASSIGN_OR_RETURN(st.category, Prepare(raw, kUpsertCategory, "categories", true));
+  ASSIGN_OR_RETURN(st.idempotency, Prepare(raw, kPutIdempotency, "idempotency", true));
+  return std::unique_ptr<TenantStore>(
+      std::make_unique<SqliteTenantStore>(std::move(db), std::move(st), std::move(fault)));
+}
+
+}  // namespace sqlite_internal
+
+Status RawBulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& rows, size_t batch_size) {
+  return sqlite_internal::BulkLoadOrders(db_path, rows, batch_size);
+}
+
+}  // namespace pond
