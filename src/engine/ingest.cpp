@@ -9,14 +9,14 @@ std::vector<FieldError> ClientErrors(const Status& status) {
   return {FieldError{"", status.message()}};
 }
 
-IngestResult ApplyEventLines(TenantState& state, const std::vector<ParsedLine>& lines, Timestamp now) {
+IngestResult ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines, Timestamp now) {
   IngestResult result;
-  for (const ParsedLine& l : lines) {
+  for (ParsedLine& l : lines) {
     if (!l.event.ok()) {
       result.rejected.push_back({l.line, ClientErrors(l.event.status())});
       continue;
     }
-    auto outcome = state.Apply(*l.event, now);
+    auto outcome = state.Apply(std::move(*l.event), now);
     if (!outcome.ok()) {
       result.rejected.push_back({l.line, ClientErrors(outcome.status())});
     } else if (*outcome == EventOutcome::kAccepted) {

@@ -27,8 +27,9 @@ struct IngestResult {
   std::vector<RejectedLine> rejected;  // in line order
 };
 
-// Applies the lines in order; parse failures are reported as they are.
-IngestResult ApplyEventLines(TenantState& state, const std::vector<ParsedLine>& lines, Timestamp now);
+// Applies the lines in order, moving their events into the state; parse
+// failures are reported as they are.
+IngestResult ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines, Timestamp now);
 
 // Adds `other` into `into` (for import runs that span many batches).
 void Accumulate(IngestResult& into, IngestResult&& other);

@@ -86,6 +86,12 @@ struct WriteBatch {
   std::vector<CategoryInfo> categories;
   std::vector<IdempotencyRow> idempotency;
 
+  // Empties every list but keeps the memory, so the next group reuses it.
+  void Clear() {
+    members.clear(), identities.clear(), orders.clear(), refunds.clear(), merges.clear();
+    stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
+  }
+
   bool empty() const {
     return members.empty() && identities.empty() && orders.empty() && refunds.empty() && merges.empty() &&
            stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty();

@@ -81,17 +81,21 @@ void TenantEngine::WriterLoop() {
       group.clear();
       continue;
     }
-    WriteBatch batch;
     {
+      const auto started = std::chrono::steady_clock::now();
       std::unique_lock lock(state_mu_);
       for (TenantCommand& c : group) c.apply(*state_, clock_.Now());
-      batch = state_->TakePending();
+      state_->TakePending(batch_);
       metrics_.standing_members = state_->members().standing_count();
+      metrics_.apply_micros_total += std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count();
     }
     Status committed;
-    if (!batch.empty()) {
+    if (!batch_.empty()) {
       const auto started = std::chrono::steady_clock::now();
-      committed = store_->Commit(batch);
+      committed = store_->Commit(batch_);
+      batch_.Clear();
       const int64_t us =
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
       metrics_.commits++;

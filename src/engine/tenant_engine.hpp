@@ -46,6 +46,7 @@ struct TenantMetrics {
   std::atomic<int64_t> commit_failures{0};
   std::atomic<int64_t> commit_micros_total{0};
   std::atomic<int64_t> commit_micros_max{0};
+  std::atomic<int64_t> apply_micros_total{0};  // applying commands to memory
   std::atomic<int64_t> queue_depth{0};
   std::atomic<int64_t> events_accepted{0};
   std::atomic<int64_t> events_duplicate{0};
@@ -88,6 +89,7 @@ class TenantEngine {
 
   mutable std::shared_mutex state_mu_;
   std::unique_ptr<TenantState> state_;
+  WriteBatch batch_;  // writer thread only: the group being committed, reused
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -4,25 +4,25 @@ namespace pond {
 
 TenantState::TenantState(TenantRecord record, TimeZone zone) : record_(std::move(record)), zone_(std::move(zone)) {}
 
-Result<EventOutcome> TenantState::Apply(const Event& event, Timestamp now) {
+Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
   return std::visit(
-      [&](const auto& e) -> Result<EventOutcome> {
+      [&](auto&& e) -> Result<EventOutcome> {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, MemberEvent>) {
           return ApplyMember(e, now);
         } else if constexpr (std::is_same_v<T, OrderEvent>) {
-          return ApplyOrder(e, now);
+          return ApplyOrder(std::move(e), now);
         } else if constexpr (std::is_same_v<T, RefundEvent>) {
-          return ApplyRefund(e);
+          return ApplyRefund(std::move(e));
         } else if constexpr (std::is_same_v<T, StoreInfo>) {
-          return ApplyMaster(e, pending_.stores);
+          return ApplyMaster(std::move(e), pending_.stores);
         } else if constexpr (std::is_same_v<T, StaffInfo>) {
-          return ApplyMaster(e, pending_.staff);
+          return ApplyMaster(std::move(e), pending_.staff);
         } else if constexpr (std::is_same_v<T, ProductInfo>) {
-          return ApplyMaster(e, pending_.products);
+          return ApplyMaster(std::move(e), pending_.products);
         } else {
           static_assert(std::is_same_v<T, CategoryInfo>);
-          return ApplyMaster(e, pending_.categories);
+          return ApplyMaster(std::move(e), pending_.categories);
         }
       },
       event);
@@ -50,7 +50,7 @@ Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp no
   return new_facts ? EventOutcome::kAccepted : EventOutcome::kDuplicate;
 }
 
-Result<EventOutcome> TenantState::ApplyOrder(const OrderEvent& e, Timestamp now) {
+Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   if (orders_.HasOrder(e.order_id)) return EventOutcome::kDuplicate;
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, "order"));
   if (res.created) {
@@ -59,24 +59,23 @@ Result<EventOutcome> TenantState::ApplyOrder(const OrderEvent& e, Timestamp now)
   }
   Persist(res);
   orders_.AddOrder(e, res.member);
-  OrderRow row{res.member, e};
-  row.order.member = {};
-  pending_.orders.push_back(std::move(row));
+  e.member = {};
+  pending_.orders.push_back(OrderRow{res.member, std::move(e)});
   return EventOutcome::kAccepted;
 }
 
-Result<EventOutcome> TenantState::ApplyRefund(const RefundEvent& e) {
+Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e) {
   if (orders_.HasRefund(e.refund_id)) return EventOutcome::kDuplicate;
   RETURN_IF_ERROR(orders_.CheckRefund(e));
   orders_.ApplyRefund(e);
-  pending_.refunds.push_back(e);
+  pending_.refunds.push_back(std::move(e));
   return EventOutcome::kAccepted;
 }
 
 template <typename Info>
-Result<EventOutcome> TenantState::ApplyMaster(const Info& info, std::vector<Info>& rows) {
+Result<EventOutcome> TenantState::ApplyMaster(Info&& info, std::vector<Info>& rows) {
   if (!master_.Upsert(info)) return EventOutcome::kDuplicate;
-  rows.push_back(info);
+  rows.push_back(std::move(info));
   return EventOutcome::kAccepted;
 }
 
@@ -90,15 +89,13 @@ const IdempotencyRow* TenantState::FindIdempotent(const std::string& key) const 
   return it == idempotency_.end() ? nullptr : &it->second;
 }
 
-WriteBatch TenantState::TakePending() {
+void TenantState::TakePending(WriteBatch& into) {
   for (MemberId id : dirty_members_) {
     const Member* m = members_.Get(id);
     pending_.members.push_back(MemberRow{m->id, m->profile, m->merged_into, m->created_at});
   }
   dirty_members_.clear();
-  WriteBatch out = std::move(pending_);
-  pending_ = WriteBatch{};
-  return out;
+  std::swap(pending_, into);
 }
 
 void TenantState::Loader::OnMember(MemberRow row) { s_.members_.LoadMember(row.member_id, row.profile, row.created_at); }

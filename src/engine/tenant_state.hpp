@@ -35,14 +35,21 @@ class TenantState {
   // Applies one event at `now`. Accepted when it changed something,
   // Duplicate when its natural key was seen (or it changes nothing); an error
   // names the field and leaves the state as it was.
-  Result<EventOutcome> Apply(const Event& event, Timestamp now);
+  // The event is taken by value: its strings move into the rows.
+  Result<EventOutcome> Apply(Event event, Timestamp now);
 
   // Remembers the answer to an idempotent request, durably with the batch.
   void RememberIdempotent(IdempotencyRow row);
   const IdempotencyRow* FindIdempotent(const std::string& key) const;
 
-  // Hands over the rows of everything applied since the last call.
-  WriteBatch TakePending();
+  // Hands over the rows of everything applied since the last call by
+  // swapping them into `into`, which must be empty (its memory is reused).
+  void TakePending(WriteBatch& into);
+  WriteBatch TakePending() {
+    WriteBatch out;
+    TakePending(out);
+    return out;
+  }
 
   const TenantRecord& record() const { return record_; }
   const TimeZone& zone() const { return zone_; }
@@ -71,10 +78,10 @@ class TenantState {
 
  private:
   Result<EventOutcome> ApplyMember(const MemberEvent& e, Timestamp now);
-  Result<EventOutcome> ApplyOrder(const OrderEvent& e, Timestamp now);
-  Result<EventOutcome> ApplyRefund(const RefundEvent& e);
+  Result<EventOutcome> ApplyOrder(OrderEvent&& e, Timestamp now);
+  Result<EventOutcome> ApplyRefund(RefundEvent&& e);
   template <typename Info>
-  Result<EventOutcome> ApplyMaster(const Info& info, std::vector<Info>& rows);
+  Result<EventOutcome> ApplyMaster(Info&& info, std::vector<Info>& rows);
   // Records what a resolution did: identity and merge rows, merged histories.
   void Persist(const Resolution& res);
 

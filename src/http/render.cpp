@@ -164,6 +164,8 @@ std::string MetricsText(Engine& engine) {
       {"pond_commit_failures_total", "counter", "Commits the store refused.", &TenantMetrics::commit_failures},
       {"pond_commit_seconds_sum", "counter", "Time spent committing.", &TenantMetrics::commit_micros_total},
       {"pond_commit_seconds_max", "gauge", "Longest commit.", &TenantMetrics::commit_micros_max},
+      {"pond_apply_seconds_sum", "counter", "Time spent applying commands to memory.",
+       &TenantMetrics::apply_micros_total},
       {"pond_queue_depth", "gauge", "Commands waiting for the tenant writer.", &TenantMetrics::queue_depth},
       {"pond_members", "gauge", "Standing members.", &TenantMetrics::standing_members},
   };
