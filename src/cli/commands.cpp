@@ -136,6 +136,13 @@ std::atomic<bool> g_stop{false};
 }  // namespace
 
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) {
+  // Block the stop signals before any thread exists, so every thread
+  // inherits the mask and only sigwait below receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   SystemClock clock;
   Opened o;
   if (Status s = Open(options.data_dir, options.store_url, clock, &o); !s.ok()) return Fail(err, s);
@@ -154,11 +161,6 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (Status s = server.Start(); !s.ok()) return Fail(err, s);
 
   // Signals are waited for synchronously so no handler runs inside a lock.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   out << "pond listening on http://" << server.address() << "\n" << std::flush;
   Log(LogLevel::kInfo, "serving", {{"address", server.address()}, {"data", options.data_dir}});
   int sig = 0;

@@ -1,5 +1,6 @@
 #include "core/json_writer.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -76,9 +77,11 @@ JsonWriter& JsonWriter::Double(double v) {
   if (!std::isfinite(v)) {
     out_ += "null";
   } else {
+    // The shortest text that reads back as the same double: coordinates
+    // keep every digit they came with.
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    out_ += buf;
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
   }
   return *this;
 }

@@ -12,5 +12,11 @@ TEST(JsonWriterTest, NestsAndEscapes) {
   EXPECT_EQ(w.str(), R"({"a":"x\"y\n","b":[1,false,null],"c":{"d":-5},"e":"王\u0001"})");
 }
 
+TEST(JsonWriterTest, DoublesKeepEveryDigit) {
+  JsonWriter w;
+  w.BeginArray().Double(114.057865).Double(22.5).Double(-0.1).EndArray();
+  EXPECT_EQ(w.str(), "[114.057865,22.5,-0.1]");
+}
+
 }  // namespace
 }  // namespace pond

@@ -1,6 +1,7 @@
 #include "engine/tenant_engine.hpp"
 
 #include <chrono>
+#include <utility>
 #include <vector>
 
 #include "core/log.hpp"
@@ -37,6 +38,7 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
                                  std::chrono::steady_clock::now() - started)
                                  .count())}});
   engine->state_ = std::move(state);
+  engine->committer_ = std::thread([e = engine.get()] { e->CommitterLoop(); });
   engine->writer_ = std::thread([e = engine.get()] { e->WriterLoop(); });
   return engine;
 }
@@ -47,7 +49,8 @@ TenantEngine::~TenantEngine() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  if (writer_.joinable()) writer_.join();  // it stops the committer when all is committed
+  if (committer_.joinable()) committer_.join();
 }
 
 void TenantEngine::Submit(TenantCommand command) {
@@ -65,11 +68,12 @@ void TenantEngine::Submit(TenantCommand command) {
 
 void TenantEngine::WriterLoop() {
   std::vector<TenantCommand> group;
+  WriteBatch batch;
   for (;;) {
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
+      if (queue_.empty()) break;  // stopping, and everything queued is applied
       while (!queue_.empty() && group.size() < kMaxCommandsPerCommit) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -77,25 +81,55 @@ void TenantEngine::WriterLoop() {
       metrics_.queue_depth = static_cast<int64_t>(queue_.size());
     }
     if (broken_) {
-      for (TenantCommand& c : group) c.done(Unavailable("tenant refuses writes until restart").With("tenant", record_.id));
-      group.clear();
+      Fail(group, "tenant refuses writes until restart");
       continue;
     }
+    uint64_t applied_to = 0;  // which rebuild of the state the group went into
     {
       const auto started = std::chrono::steady_clock::now();
       std::unique_lock lock(state_mu_);
+      applied_to = generation_;
       for (TenantCommand& c : group) c.apply(*state_, clock_.Now());
-      state_->TakePending(batch_);
+      state_->TakePending(batch);
       metrics_.standing_members = state_->members().standing_count();
       metrics_.apply_micros_total += std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::steady_clock::now() - started)
                                          .count();
     }
+    // Hand the group to the committer once it is done with the previous one.
+    // While it commits, this thread applies the next group.
+    std::unique_lock lock(commit_mu_);
+    commit_cv_.wait(lock, [&] { return !handoff_full_; });
+    if (applied_to != generation_) {
+      // A commit failed and the state was rebuilt after this group was
+      // applied: its effects are gone and it may depend on the refused
+      // group, so it is refused too.
+      lock.unlock();
+      batch.Clear();
+      Fail(group, "the store did not commit the write; nothing was applied");
+      continue;
+    }
+    std::swap(batch, handoff_batch_);  // `batch` gets the committer's emptied buffer
+    std::swap(group, handoff_group_);
+    handoff_full_ = true;
+    commit_cv_.notify_all();
+  }
+  std::unique_lock lock(commit_mu_);
+  commit_cv_.wait(lock, [&] { return !handoff_full_; });
+  committer_stop_ = true;
+  commit_cv_.notify_all();
+}
+
+void TenantEngine::CommitterLoop() {
+  for (;;) {
+    std::unique_lock lock(commit_mu_);
+    commit_cv_.wait(lock, [&] { return handoff_full_ || committer_stop_; });
+    if (!handoff_full_) return;
+    lock.unlock();
     Status committed;
-    if (!batch_.empty()) {
+    if (!handoff_batch_.empty()) {
       const auto started = std::chrono::steady_clock::now();
-      committed = store_->Commit(batch_);
-      batch_.Clear();
+      committed = store_->Commit(handoff_batch_);
       const int64_t us =
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
       metrics_.commits++;
@@ -104,25 +138,44 @@ void TenantEngine::WriterLoop() {
     }
     if (!committed.ok()) {
       metrics_.commit_failures++;
-      Log(LogLevel::kError, "commit failed; rebuilding tenant state from the store",
+      Log(LogLevel::kError, "commit failed; rebuilding the tenant state from the store",
           {{"tenant", record_.id}, {"error", committed.ToString()}});
-      auto reloaded = LoadState(record_, *store_);
-      std::unique_lock lock(state_mu_);
-      if (reloaded.ok()) {
-        state_ = std::move(reloaded).value();
-      } else {
-        // The store cannot even be read back: memory may hold writes the
-        // store lost, so refuse every further write until a restart reloads.
-        Log(LogLevel::kError, "reload failed; tenant refuses writes until restart",
-            {{"tenant", record_.id}, {"error", reloaded.status().ToString()}});
-        broken_ = true;
-      }
+      // Rebuilt before anyone is answered, so a caller told "not applied"
+      // never reads the write it was refused.
+      Reload();
       committed = Unavailable("the store did not commit the write; nothing was applied").With("tenant", record_.id);
     }
-    metrics_.commands += static_cast<int64_t>(group.size());
-    for (TenantCommand& c : group) c.done(committed);
-    group.clear();
+    // Answers go out in commit order, after the rows they depend on are
+    // durable — also for commands that wrote nothing (a duplicate is only
+    // a duplicate once the first write is durable).
+    metrics_.commands += static_cast<int64_t>(handoff_group_.size());
+    for (TenantCommand& c : handoff_group_) c.done(committed);
+    handoff_group_.clear();
+    handoff_batch_.Clear();
+    lock.lock();
+    handoff_full_ = false;
+    commit_cv_.notify_all();
   }
+}
+
+void TenantEngine::Fail(std::vector<TenantCommand>& group, const char* why) {
+  for (TenantCommand& c : group) c.done(Unavailable(why).With("tenant", record_.id));
+  group.clear();
+}
+
+void TenantEngine::Reload() {
+  auto reloaded = LoadState(record_, *store_);
+  std::unique_lock lock(state_mu_);
+  ++generation_;
+  if (reloaded.ok()) {
+    state_ = std::move(reloaded).value();
+    return;
+  }
+  // The store cannot even be read back: memory may hold writes the store
+  // lost, so refuse every further write until a restart reloads.
+  Log(LogLevel::kError, "reload failed; tenant refuses writes until restart",
+      {{"tenant", record_.id}, {"error", reloaded.status().ToString()}});
+  broken_ = true;
 }
 
 }  // namespace pond

@@ -3,15 +3,18 @@
 //
 // Commands are queued and applied in order by one writer thread. The writer
 // drains the queue, applies every waiting command to the in-memory state
-// under an exclusive lock, commits the rows they produced in one store
-// transaction (group commit), and only then tells each command's caller how
-// it went: a write is acknowledged only once it is durable. If the commit
-// fails, nothing is acknowledged and the state is rebuilt from the store,
-// so memory never keeps what the store lost.
+// under an exclusive lock and hands the rows they produced, as one group, to
+// the tenant's committer thread, which writes them in one store transaction
+// (group commit) while the writer applies the next group. Only after the
+// commit does the committer tell each command's caller how it went: a write
+// is acknowledged only once it is durable, and answers go out in order. If a
+// commit fails, its commands and the group applied after it are answered
+// Unavailable and the state is rebuilt from the store, so memory never keeps
+// what the store lost.
 //
 // Readers run `Read` under a shared lock from any thread; they see a
 // consistent state between commands. They may see a command's effect up to
-// one group commit before it is durable (its caller is not yet answered).
+// two groups before it is durable (its caller is not yet answered).
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -34,8 +37,8 @@ namespace pond {
 struct TenantCommand {
   // Runs on the writer thread with the clock's time for this command.
   std::function<void(TenantState& state, Timestamp now)> apply;
-  // Runs on the writer thread after the commit: OK once what `apply` did is
-  // durable; Unavailable when the commit failed (and the state was rebuilt).
+  // Runs on the committer thread after the commit: OK once what `apply` did
+  // is durable; Unavailable when the commit failed (and the state is rebuilt).
   std::function<void(const Status& commit)> done;
 };
 
@@ -81,6 +84,12 @@ class TenantEngine {
   TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock);
   static Result<std::unique_ptr<TenantState>> LoadState(const TenantRecord& record, TenantStore& store);
   void WriterLoop();
+  void CommitterLoop();
+  // Answers every command of `group` Unavailable and empties it.
+  void Fail(std::vector<TenantCommand>& group, const char* why);
+  // Rebuilds the state from the store (committer thread, after a failed
+  // commit; the writer may be applying the next group meanwhile).
+  void Reload();
 
   const TenantRecord record_;
   const std::unique_ptr<TenantStore> store_;
@@ -89,14 +98,25 @@ class TenantEngine {
 
   mutable std::shared_mutex state_mu_;
   std::unique_ptr<TenantState> state_;
-  WriteBatch batch_;  // writer thread only: the group being committed, reused
+  // Rebuilds of state_ so far: written by Reload under state_mu_ while a group
+  // is handed off, read by the writer under state_mu_ or after the handoff.
+  uint64_t generation_ = 0;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<TenantCommand> queue_;
   bool stopping_ = false;
-  bool broken_ = false;  // writer thread only: the store lost writes memory holds
+  std::atomic<bool> broken_{false};  // the store lost writes that memory held
   std::thread writer_;
+
+  // The group handed from the writer to the committer.
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  bool handoff_full_ = false;            // a group waits for or is in its commit
+  WriteBatch handoff_batch_;             // owned by the committer while full
+  std::vector<TenantCommand> handoff_group_;
+  bool committer_stop_ = false;
+  std::thread committer_;
 };
 
 }  // namespace pond

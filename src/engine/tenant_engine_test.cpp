@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <set>
 
 #include "engine/testing/memory_store.hpp"
 
@@ -91,6 +92,49 @@ TEST(TenantEngineTest, AFailedCommitIsNotAcknowledgedAndLeavesNoTraceInMemory) {
   // The store works again: the same order now goes through.
   ASSERT_TRUE(SubmitAndWait(*engine, Order("B", 200)).ok());
   EXPECT_EQ(engine->Read([](const TenantState& st) { return st.orders().Totals(1).paid.fen(); }), 300);
+}
+
+// Many writers while commits fail now and then: whatever was acknowledged is
+// in the store and in memory; whatever was refused is in neither; memory
+// always equals what a restart would load.
+TEST(TenantEngineTest, UnderFailingCommitsMemoryMatchesTheStoreAndTheAnswers) {
+  Fixture f;
+  auto engine = f.Open();
+  constexpr int kOrders = 3000, kWave = 100;
+  std::vector<std::promise<Status>> answers(kOrders);
+  std::vector<std::future<Status>> results;
+  for (auto& p : answers) results.push_back(p.get_future());
+  for (int i = 0; i < kOrders; ++i) {
+    if (i % (3 * kWave) == kWave / 2) {
+      engine->Submit({[&f](TenantState&, Timestamp) { f.data->fail_next_commits = 1; }, [](const Status&) {}});
+    }
+    Event e = Order("O" + std::to_string(i), 1);
+    engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); },
+                    [&answers, i](const Status& st) { answers[static_cast<size_t>(i)].set_value(st); }});
+    // Two waves in flight at a time, so a group is applied while the one
+    // before it fails.
+    if (i % (2 * kWave) == 2 * kWave - 1) results[static_cast<size_t>(i)].wait();
+  }
+  int acked = 0;
+  std::set<std::string> acked_ids;
+  for (int i = 0; i < kOrders; ++i) {
+    if (results[static_cast<size_t>(i)].get().ok()) {
+      ++acked;
+      acked_ids.insert("O" + std::to_string(i));
+    }
+  }
+  EXPECT_LT(acked, kOrders);  // some commits did fail
+  EXPECT_GT(acked, 0);
+  std::set<std::string> stored;
+  for (const auto& b : f.data->commits) {
+    for (const auto& o : b.orders) stored.insert(o.order.order_id);
+  }
+  EXPECT_EQ(stored, acked_ids);
+  for (int i = 0; i < kOrders; ++i) {
+    const std::string id = "O" + std::to_string(i);
+    EXPECT_EQ(engine->Read([&](const TenantState& s) { return s.orders().HasOrder(id); }), acked_ids.count(id) == 1)
+        << id;
+  }
 }
 
 }  // namespace
