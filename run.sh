@@ -54,8 +54,6 @@ MSG
 }
 
 run_tests() {
-  echo "==> unit and end-to-end tests"
-  ctest --test-dir build --output-on-failure -j2
   echo "==> fuzzing the event parser (bounded)"
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
   ninja -C build-fuzz event_parser_fuzzer
@@ -63,8 +61,21 @@ run_tests() {
   corpus=$(mktemp -d)
   cp fuzz/corpus/event_parser/* "$corpus"/
   build-fuzz/fuzz/event_parser_fuzzer -max_total_time="${POND_FUZZ_SECONDS:-60}" -print_final_stats=0 \
-    "$corpus" fuzz/corpus/event_parser 2>&1 | tail -n 3
+    "$corpus" fuzz/corpus/event_parser 2>&1 | tail -n 2
   rm -rf "$corpus"
+
+  # The domain, engine and storage tests again under AddressSanitizer and
+  # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
+  echo "==> unit tests under address and undefined-behaviour sanitizers"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
+  local sanitized=(core members orders ingest engine storage_sqlite)
+  local targets=()
+  for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
+  ninja -C build-asan "${targets[@]}" >/dev/null
+  ctest --test-dir build-asan -j2 --output-on-failure -R "^($(IFS='|'; echo "${sanitized[*]}"))\$"
+
+  echo "==> unit and end-to-end tests"
+  ctest --test-dir build --output-on-failure -j2
 }
 
 case "${1:-}" in
