@@ -279,3 +279,24 @@ class PondTestCase(unittest.TestCase):
         status, obj, _ = server.json("GET", "/healthz")
         self.assertEqual(status, 200, obj)
         self.assertEqual(obj["status"], "ok")
+
+
+class SharedServerTestCase(PondTestCase):
+    """A TestCase class whose tests share one server on a fresh data dir."""
+
+    temp_prefix = "pond-e2e-"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix=cls.temp_prefix)
+        cls.server = PondServer(os.path.join(cls.tmp, "data"), log_dir=cls.tmp)
+        cls.servers = [cls.server]
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            # Exit status is not the subject here (test_cli covers SIGTERM).
+            cls.server.stop()
+        finally:
+            shutil.rmtree(cls.tmp, True)

@@ -7,12 +7,10 @@ computed from the events each test sends.
 
 import json
 import os
-import shutil
-import tempfile
 import unittest
 from urllib.parse import quote, urlencode
 
-from pond_server import PondServer, PondTestCase
+from pond_server import PondTestCase, SharedServerTestCase
 
 
 def mask(phone):
@@ -39,21 +37,8 @@ def member(identities, **profile):
     return e
 
 
-class ApiTestBase(PondTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pond-e2e-api-")
-        cls.server = PondServer(os.path.join(cls.tmp, "data"), log_dir=cls.tmp)
-        cls.servers = [cls.server]
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            # Exit status is not this file's subject (test_cli covers SIGTERM).
-            cls.server.stop()
-        finally:
-            shutil.rmtree(cls.tmp, True)
+class ApiTestBase(SharedServerTestCase):
+    temp_prefix = "pond-e2e-api-"
 
     def get_member(self, tenant, ref, expect=200):
         status, obj, _ = self.server.json("GET", "/api/v1/tenants/%s/members/%s" % (tenant, quote(str(ref), safe=":")))

@@ -5,12 +5,10 @@ server stays up (/healthz after each case).
 
 import json
 import os
-import shutil
 import socket
-import tempfile
 import unittest
 
-from pond_server import PondServer, PondTestCase, ndjson
+from pond_server import PondTestCase, SharedServerTestCase, ndjson
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 
@@ -22,22 +20,14 @@ def order(order_id, phone, paid_fen=1000, paid_at="2026-03-04T19:20:00+08:00", *
     return e
 
 
-class BadInputTest(PondTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pond-e2e-bad-")
-        cls.server = PondServer(os.path.join(cls.tmp, "data"), log_dir=cls.tmp)
-        cls.servers = [cls.server]
-        cls.server.start()
-        status, obj, _ = cls.server.json("POST", "/api/v1/tenants", {"id": "bad", "name": "Bad input"})
-        assert status == 201, obj
+class BadInputTest(SharedServerTestCase):
+    temp_prefix = "pond-e2e-bad-"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.stop()
-        finally:
-            shutil.rmtree(cls.tmp, True)
+    def setUpClass(cls):
+        super().setUpClass()
+        status, obj, _ = cls.server.json("POST", "/api/v1/tenants", {"id": "bad", "name": "Bad input"})
+        assert status == 201, obj
 
     T = "bad"
     EVENTS = "/api/v1/tenants/bad/events"
