@@ -3,13 +3,19 @@
 #include <algorithm>
 
 namespace pond {
+namespace {
+bool IdentityLess(const Identity& a, const Identity& b) {
+  return a.kind != b.kind ? a.kind < b.kind : a.value < b.value;
+}
+}  // namespace
 
-std::string MemberBook::Key(const Identity& identity) {
-  std::string key;
-  key.reserve(identity.value.size() + 1);
-  key.push_back(static_cast<char>('0' + static_cast<int>(identity.kind)));
-  key += identity.value;
-  return key;
+uint64_t MemberBook::Hash(const Identity& identity) {
+  return HashKey(identity.value) + (static_cast<uint64_t>(identity.kind) + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
+bool MemberBook::Holds(MemberId holder, const Identity& identity) const {
+  const Member* m = Get(Standing(holder));
+  return m && std::binary_search(m->identities.begin(), m->identities.end(), identity, IdentityLess);
 }
 
 const Member* MemberBook::Get(MemberId id) const {
@@ -24,8 +30,8 @@ MemberId MemberBook::Standing(MemberId id) const {
 }
 
 MemberId MemberBook::FindByIdentity(const Identity& identity) const {
-  auto it = by_identity_.find(Key(identity));
-  return it == by_identity_.end() ? 0 : Standing(it->second);
+  const MemberId* holder = by_identity_.Find(Hash(identity), [&](MemberId h) { return Holds(h, identity); });
+  return holder ? Standing(*holder) : 0;
 }
 
 MemberId MemberBook::Find(const MemberRef& ref) const {
@@ -105,8 +111,8 @@ Result<Resolution> MemberBook::Resolve(const MemberRef& ref, Timestamp now, std:
     }
   }
   for (const Identity& identity : ref.identities) {
-    auto [it, inserted] = by_identity_.try_emplace(Key(identity), res.member);
-    if (!inserted) continue;
+    if (FindByIdentity(identity)) continue;  // known, and now on res.member
+    Index(identity, res.member);
     Insert(*Mutable(res.member), identity);
     res.attached.push_back(identity);
   }
@@ -114,10 +120,8 @@ Result<Resolution> MemberBook::Resolve(const MemberRef& ref, Timestamp now, std:
 }
 
 void MemberBook::Insert(Member& m, Identity identity) {
-  auto less = [](const Identity& a, const Identity& b) {
-    return a.kind != b.kind ? a.kind < b.kind : a.value < b.value;
-  };
-  m.identities.insert(std::upper_bound(m.identities.begin(), m.identities.end(), identity, less), std::move(identity));
+  m.identities.insert(std::upper_bound(m.identities.begin(), m.identities.end(), identity, IdentityLess),
+                      std::move(identity));
 }
 
 void MemberBook::MoveInto(MemberId survivor_id, MemberId merged_id, const MergeRecord& record) {
@@ -166,8 +170,8 @@ void MemberBook::LoadMember(MemberId id, const MemberProfile& profile, Timestamp
 
 void MemberBook::LoadIdentity(const Identity& identity, MemberId holder) {
   if (!Get(holder)) return;
-  by_identity_.emplace(Key(identity), holder);
   Insert(*Mutable(holder), identity);
+  Index(identity, holder);
 }
 
 void MemberBook::LoadMerge(const MergeRecord& merge) {

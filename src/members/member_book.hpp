@@ -14,11 +14,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "core/hash_index.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "events/event.hpp"
@@ -83,15 +84,21 @@ class MemberBook {
   void LoadMerge(const MergeRecord& merge);
 
  private:
-  static std::string Key(const Identity& identity);
+  static uint64_t Hash(const Identity& identity);
+  // Whether the standing member that `holder` is or was merged into holds it.
+  bool Holds(MemberId holder, const Identity& identity) const;
+  // Records `holder` as the first holder of `identity` in the index.
+  void Index(const Identity& identity, MemberId holder) { by_identity_.Insert(Hash(identity), holder); }
   Member* Mutable(MemberId id) { return &members_[static_cast<size_t>(id - 1)]; }
   // Adds `identity` to a member's sorted list.
   static void Insert(Member& m, Identity identity);
   // Moves identities and merge history of `merged` onto `survivor`.
   void MoveInto(MemberId survivor, MemberId merged, const MergeRecord& record);
 
-  std::vector<Member> members_;
-  std::unordered_map<std::string, MemberId> by_identity_;  // holder when learnt; follow merged_into
+  std::deque<Member> members_;  // a deque: growing never moves members
+  // Identity → the member that held it when it was learnt (follow merges).
+  // The values themselves live in the members' identity lists.
+  HashIndex<MemberId> by_identity_;
   int64_t standing_ = 0;
 };
 

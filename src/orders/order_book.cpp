@@ -12,6 +12,11 @@ const PurchaseTotals& OrderBook::Totals(MemberId member) const {
   return member >= 0 && static_cast<size_t>(member) < totals_.size() ? totals_[static_cast<size_t>(member)] : kNone;
 }
 
+const int32_t* OrderBook::Find(std::string_view order_id) const {
+  return index_.Find(HashKey(order_id),
+                     [&](int32_t i) { return ids_.Get(orders_[static_cast<size_t>(i)].order_id) == order_id; });
+}
+
 void OrderBook::AddOrder(const OrderEvent& order, MemberId member) {
   const auto position = static_cast<int32_t>(orders_.size());
   PurchaseTotals& t = MutableTotals(member);
@@ -20,9 +25,10 @@ void OrderBook::AddOrder(const OrderEvent& order, MemberId member) {
   r.paid_at = order.paid_at;
   r.paid = order.paid;
   r.channel = order.channel;
+  r.order_id = ids_.Add(order.order_id);
   r.next_of_member = t.latest_order;
   orders_.push_back(r);
-  index_.emplace(order.order_id, position);
+  index_.Insert(HashKey(order.order_id), position);
   t.latest_order = position;
   ++t.count;
   t.paid += order.paid;
@@ -30,11 +36,11 @@ void OrderBook::AddOrder(const OrderEvent& order, MemberId member) {
 }
 
 Status OrderBook::CheckRefund(const RefundEvent& refund) const {
-  auto it = index_.find(refund.order_id);
-  if (it == index_.end()) {
+  const int32_t* position = Find(refund.order_id);
+  if (!position) {
     return FieldInvalid("order_id", "unknown order '" + refund.order_id + "'").With("order_id", refund.order_id);
   }
-  const OrderRecord& order = orders_[static_cast<size_t>(it->second)];
+  const OrderRecord& order = orders_[static_cast<size_t>(*position)];
   const Money left = order.net();
   if (refund.amount > left) {
     Status s = FailedPrecondition("refund exceeds what remains refundable");
@@ -46,7 +52,7 @@ Status OrderBook::CheckRefund(const RefundEvent& refund) const {
 }
 
 MemberId OrderBook::ApplyRefund(const RefundEvent& refund) {
-  OrderRecord& order = orders_[static_cast<size_t>(index_.at(refund.order_id))];
+  OrderRecord& order = orders_[static_cast<size_t>(*Find(refund.order_id))];
   order.refunded += refund.amount;
   MutableTotals(order.member).refunded += refund.amount;
   refunds_.insert(refund.refund_id);

@@ -14,12 +14,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "core/hash_index.hpp"
 #include "core/money.hpp"
 #include "core/status.hpp"
+#include "core/string_arena.hpp"
 #include "core/time.hpp"
 #include "events/event.hpp"
 
@@ -33,6 +34,7 @@ struct OrderRecord {
   Timestamp paid_at;
   Money paid;
   Money refunded;
+  StringArena::Ref order_id = 0;
   Channel channel = Channel::kOther;
   int32_t next_of_member = kNoOrder;  // the member's previous order
   Money net() const { return paid - refunded; }
@@ -49,7 +51,7 @@ struct PurchaseTotals {
 
 class OrderBook {
  public:
-  bool HasOrder(std::string_view order_id) const { return index_.count(std::string(order_id)) != 0; }
+  bool HasOrder(std::string_view order_id) const { return Find(order_id) != nullptr; }
   bool HasRefund(std::string_view refund_id) const { return refunds_.count(std::string(refund_id)) != 0; }
 
   // Records `order` for `member`. The caller checks HasOrder first.
@@ -80,9 +82,12 @@ class OrderBook {
 
  private:
   PurchaseTotals& MutableTotals(MemberId member);
+  // Position of the order in orders_, or nullptr.
+  const int32_t* Find(std::string_view order_id) const;
 
   std::vector<OrderRecord> orders_;
-  std::unordered_map<std::string, int32_t> index_;  // order_id → position in orders_
+  StringArena ids_;             // the order ids, which the index does not keep
+  HashIndex<int32_t> index_;    // order_id → position in orders_
   std::unordered_set<std::string> refunds_;
   std::vector<PurchaseTotals> totals_;  // by member_id
 };
