@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   d->add_option("--seed", demo.seed, "Random seed")->capture_default_str();
   d->add_option("--end", demo.end, "End of the year of orders (RFC 3339); default: start of today");
   d->add_option("--timezone", demo.timezone, "Tenant time zone")->capture_default_str();
+  d->add_option("--ndjson", demo.ndjson_out, "Write the events to this ndjson file instead of loading them");
 
   pond::KeyCreateOptions key;
   auto* k = app.add_subcommand("keys", "Manage API keys")->require_subcommand(1);

@@ -20,6 +20,7 @@
 #include "http/auth.hpp"
 #include "ingest/csv.hpp"
 #include "ingest/event_parser.hpp"
+#include "ingest/event_writer.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace pond {
@@ -220,15 +221,35 @@ int RunImport(const ImportOptions& options, std::ostream& out, std::ostream& err
   return any_rejected ? 3 : 0;
 }
 
+// Writes the demo events as ndjson: the same data, for `pond import` or a peer.
+int WriteDemoNdjson(DemoGenerator& generator, const TimeZone& zone, const std::string& path, std::ostream& out,
+                    std::ostream& err) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) return Fail(err, Unavailable("cannot write " + path));
+  std::vector<Event> events;
+  std::string text;
+  int64_t lines = 0;
+  while (generator.Next(&events, 10'000)) {
+    text.clear();
+    for (const Event& e : events) {
+      AppendEventJson(e, zone, text);
+      text.push_back('\n');
+    }
+    lines += static_cast<int64_t>(events.size());
+    events.clear();
+    file.write(text.data(), static_cast<std::streamsize>(text.size()));
+  }
+  file.close();
+  if (!file) return Fail(err, Unavailable("writing " + path + " failed"));
+  out << path << ": " << lines << " events (" << generator.members_emitted() << " members, "
+      << generator.orders_emitted() << " orders, " << generator.refunds_emitted() << " refunds)\n";
+  return 0;
+}
+
 int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& err) {
-  SystemClock clock;
-  Opened o;
-  if (Status s = Open(options.data_dir, "", clock, &o); !s.ok()) return Fail(err, s);
-  auto created = o.engine->CreateTenant(TenantRecord{options.tenant, "Demo " + options.tenant, options.timezone, {}});
-  if (!created.ok()) return Fail(err, created.status());
-  auto tenant = o.engine->Tenant(options.tenant);
   auto zone = TimeZone::Load(options.timezone);
   if (!zone.ok()) return Fail(err, zone.status());
+  SystemClock clock;
   DemoOptions demo;
   demo.members = options.members;
   demo.seed = options.seed;
@@ -241,6 +262,13 @@ int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& 
     demo.end = *end;
   }
   DemoGenerator generator(demo);
+  if (!options.ndjson_out.empty()) return WriteDemoNdjson(generator, *zone, options.ndjson_out, out, err);
+
+  Opened o;
+  if (Status s = Open(options.data_dir, "", clock, &o); !s.ok()) return Fail(err, s);
+  auto created = o.engine->CreateTenant(TenantRecord{options.tenant, "Demo " + options.tenant, options.timezone, {}});
+  if (!created.ok()) return Fail(err, created.status());
+  auto tenant = o.engine->Tenant(options.tenant);
   Progress progress(err, options.progress, 0);
   const auto start = std::chrono::steady_clock::now();
   Feeder feeder(*tenant);

@@ -41,9 +41,11 @@ struct DemoCommandOptions {
   uint64_t seed = 1;
   std::string end;  // RFC 3339; empty: the start of today in the tenant zone
   std::string timezone = "Asia/Shanghai";
+  std::string ndjson_out;  // when set: write the events to this file instead of loading them
   bool progress = false;
 };
-// Creates (if needed) and fills a demo tenant.
+// Creates (if needed) and fills a demo tenant, or writes its events as
+// ndjson for `pond import`.
 int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& err);
 
 struct KeyCreateOptions {
