@@ -180,14 +180,21 @@ class CliTest(PondTestCase):
 
     # -- demo ----------------------------------------------------------------
 
-    def test_demo_is_deterministic(self):
+    def test_demo_is_deterministic_and_its_ndjson_imports_the_same(self):
         args = ["--tenant", "demo", "--members", "2000", "--seed", "7", "--end", "2026-11-01T00:00:00+08:00"]
         dirs, outs = [], []
-        for _ in range(2):
-            data = os.path.join(self.make_tempdir(), "data")
-            out, _ = self.run_ok(["demo", "--data", data] + args, timeout=240)
-            dirs.append(data)
-            outs.append(out)
+        # Once loaded directly, once written as ndjson and imported.
+        data = os.path.join(self.make_tempdir(), "data")
+        out, _ = self.run_ok(["demo", "--data", data] + args, timeout=240)
+        dirs.append(data)
+        outs.append(out)
+        path = os.path.join(self.make_tempdir(), "demo.ndjson")
+        out, _ = self.run_ok(["demo", "--ndjson", path] + args, timeout=240)
+        outs.append(out)
+        data = self.new_data_dir_with_tenant("demo")
+        imported, _ = self.run_ok(["import", "--data", data, "--tenant", "demo", path], timeout=240)
+        self.assertIn(" 0 rejected", imported)
+        dirs.append(data)
         # "N members, N orders, N refunds" is the same both times.
         counts = [re.search(r"(\d+) members, (\d+) orders, (\d+) refunds", o) for o in outs]
         self.assertTrue(all(counts), outs)
