@@ -194,6 +194,11 @@ TEST_F(ApiTest, KeysDecideOffLoopback) {
   EXPECT_EQ(Call("POST", "/api/v1/tenants/acme/events", kOrder, bearer(*analyst), false).status, 403);
   EXPECT_EQ(Call("GET", "/api/v1/tenants/acme", "", bearer(*other), false).status, 403);
   EXPECT_EQ(Call("GET", "/api/v1/tenants/acme", "", bearer("pond_nope"), false).status, 401);
+  // Listing tenants needs a key for every tenant; creating one needs admin.
+  EXPECT_EQ(Call("GET", "/api/v1/tenants", "", bearer(*analyst), false).status, 403);
+  auto all_analyst = keys_.Create("*", Role::kAnalyst, clock_.Now());
+  EXPECT_EQ(Call("GET", "/api/v1/tenants", "", bearer(*all_analyst), false).status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/tenants", R"({"id":"x"})", bearer(*all_analyst), false).status, 403);
   // Only the hash is stored.
   for (const auto& k : *store_.ListApiKeys()) EXPECT_EQ(k.secret_hash.find(*analyst), std::string::npos);
 }

@@ -9,12 +9,12 @@ namespace pond {
 namespace {
 constexpr std::array<std::string_view, 4> kRoleNames = {"admin", "operator", "analyst", "integration"};
 
-bool Allows(Role role, Access access, std::string_view tenant) {
+bool Allows(Role role, Access access) {
   switch (role) {
     case Role::kAdmin: return true;
-    case Role::kOperator: return access != Access::kAdmin && !tenant.empty();
-    case Role::kAnalyst: return access == Access::kRead && !tenant.empty();
-    case Role::kIntegration: return access != Access::kAdmin && !tenant.empty();
+    case Role::kOperator:
+    case Role::kIntegration: return access != Access::kAdmin;
+    case Role::kAnalyst: return access == Access::kRead;
   }
   return false;
 }
@@ -83,13 +83,13 @@ Result<Role> KeyRing::Authorize(const std::string* authorization, bool loopback,
   std::lock_guard lock(mu_);
   for (const ApiKeyRecord& key : keys_) {
     if (key.secret_hash != hash) continue;
-    if (!tenant.empty() && key.tenant != "*" && key.tenant != tenant) {
-      return PermissionDenied("this key is not valid for tenant '" + std::string(tenant) + "'");
+    // A key scoped to one tenant sees nothing outside it, not even the list
+    // of tenants.
+    if (key.tenant != "*" && key.tenant != tenant) {
+      return PermissionDenied(tenant.empty() ? "this key is scoped to one tenant"
+                                             : "this key is not valid for tenant '" + std::string(tenant) + "'");
     }
-    if (tenant.empty() && access != Access::kRead && key.tenant != "*") {
-      return PermissionDenied("this key is scoped to one tenant");
-    }
-    if (!Allows(key.role, access, tenant)) {
+    if (!Allows(key.role, access)) {
       return PermissionDenied("role '" + std::string(RoleName(key.role)) + "' may not do this");
     }
     return key.role;
