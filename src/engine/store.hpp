@@ -39,19 +39,18 @@ struct ApiKeyRecord {
   Timestamp created_at;
 };
 
-// A member's row: its profile as it stands now. A merged member keeps its row
-// with merged_into set to the survivor.
+// A member's row: its profile and identities as they stand now. A merged
+// member keeps its row, without identities, with merged_into set to the
+// survivor, which holds them. Identities live in the row (not a table of
+// their own) because the engine's in-memory index is what keeps them unique;
+// one row per member halves what ingest writes.
 struct MemberRow {
   int64_t member_id = 0;
   MemberProfile profile;
-  int64_t merged_into = 0;  // 0 while the member stands on its own
+  std::vector<Identity> identities;
+  std::vector<uint64_t> event_digests;  // member events seen, to know a re-sent one
+  int64_t merged_into = 0;              // 0 while the member stands on its own
   Timestamp created_at;
-};
-
-struct IdentityRow {
-  IdentityKind kind;
-  std::string value;
-  int64_t member_id = 0;  // the member that first held it; merges redirect it
 };
 
 struct OrderRow {
@@ -76,7 +75,6 @@ struct IdempotencyRow {
 // Everything one group commit writes, in the order it must be applied.
 struct WriteBatch {
   std::vector<MemberRow> members;  // insert or replace by member_id
-  std::vector<IdentityRow> identities;
   std::vector<OrderRow> orders;
   std::vector<RefundEvent> refunds;
   std::vector<MergeRow> merges;
@@ -88,19 +86,19 @@ struct WriteBatch {
 
   // Empties every list but keeps the memory, so the next group reuses it.
   void Clear() {
-    members.clear(), identities.clear(), orders.clear(), refunds.clear(), merges.clear();
+    members.clear(), orders.clear(), refunds.clear(), merges.clear();
     stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
   }
 
   bool empty() const {
-    return members.empty() && identities.empty() && orders.empty() && refunds.empty() && merges.empty() &&
+    return members.empty() && orders.empty() && refunds.empty() && merges.empty() &&
            stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty();
   }
 };
 
 // Receives a tenant's rows on load. Order of calls: master data, members
-// (by member_id), identities, merges (in the order they happened), orders
-// (in insertion order), refunds (in insertion order), idempotency rows.
+// (by member_id), merges (in the order they happened), orders (in insertion
+// order), refunds (in insertion order), idempotency rows.
 class LoadSink {
  public:
   virtual ~LoadSink() = default;
@@ -109,7 +107,6 @@ class LoadSink {
   virtual void OnProduct(ProductInfo row) = 0;
   virtual void OnCategory(CategoryInfo row) = 0;
   virtual void OnMember(MemberRow row) = 0;
-  virtual void OnIdentity(IdentityRow row) = 0;
   virtual void OnMerge(MergeRow row) = 0;
   virtual void OnOrder(OrderRow row) = 0;
   virtual void OnRefund(RefundEvent row) = 0;

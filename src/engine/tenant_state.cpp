@@ -1,5 +1,8 @@
 #include "engine/tenant_state.hpp"
 
+#include "core/hash_index.hpp"
+#include "ingest/event_writer.hpp"
+
 namespace pond {
 
 TenantState::TenantState(TenantRecord record, TimeZone zone) : record_(std::move(record)), zone_(std::move(zone)) {}
@@ -29,25 +32,31 @@ Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
 }
 
 void TenantState::Persist(const Resolution& res) {
-  for (const Identity& identity : res.attached) {
-    pending_.identities.push_back(IdentityRow{identity.kind, identity.value, res.member});
-  }
   for (const MergeRecord& m : res.merges) {
     orders_.MergeMembers(m.survivor, m.merged);
     pending_.merges.push_back(MergeRow{m.survivor, m.merged, m.at, m.reason});
     dirty_members_.insert(m.merged);
   }
-  if (res.created || !res.merges.empty()) dirty_members_.insert(res.member);
+  if (res.created || !res.attached.empty() || !res.merges.empty()) dirty_members_.insert(res.member);
 }
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
+  // A member event has no id of its own: its content is its natural key.
+  std::string text;
+  AppendEventJson(e, TimeZone::Fixed(0), text);
+  const uint64_t digest = HashKey(text);
   const std::string_view source = e.profile.source ? std::string_view(*e.profile.source) : "api";
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, source));
-  const bool changed = members_.UpdateProfile(res.member, e.profile);
   Persist(res);
-  if (changed) dirty_members_.insert(res.member);
-  const bool new_facts = res.created || changed || !res.attached.empty() || !res.merges.empty();
-  return new_facts ? EventOutcome::kAccepted : EventOutcome::kDuplicate;
+  const bool news = res.created || !res.attached.empty() || !res.merges.empty();
+  // Seen before (perhaps by a member since merged into this one): applying
+  // it again could overwrite what later events set, so it changes nothing.
+  if (!news && members_.HasSeenEvent(res.member, digest)) return EventOutcome::kDuplicate;
+  const bool changed = members_.UpdateProfile(res.member, e.profile);
+  if (!news && !changed) return EventOutcome::kDuplicate;
+  members_.RememberEvent(res.member, digest);
+  dirty_members_.insert(res.member);
+  return EventOutcome::kAccepted;
 }
 
 Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
@@ -92,16 +101,22 @@ const IdempotencyRow* TenantState::FindIdempotent(const std::string& key) const 
 void TenantState::TakePending(WriteBatch& into) {
   for (MemberId id : dirty_members_) {
     const Member* m = members_.Get(id);
-    pending_.members.push_back(MemberRow{m->id, m->profile, m->merged_into, m->created_at});
+    pending_.members.push_back(
+        MemberRow{m->id, m->profile, m->identities, m->event_digests, m->merged_into, m->created_at});
   }
   dirty_members_.clear();
   std::swap(pending_, into);
 }
 
-void TenantState::Loader::OnMember(MemberRow row) { s_.members_.LoadMember(row.member_id, row.profile, row.created_at); }
-
-void TenantState::Loader::OnIdentity(IdentityRow row) {
-  s_.members_.LoadIdentity(Identity{row.kind, std::move(row.value)}, row.member_id);
+void TenantState::Loader::OnMember(MemberRow row) {
+  Member m;
+  m.id = row.member_id;
+  m.profile = std::move(row.profile);
+  m.identities = std::move(row.identities);
+  m.event_digests = std::move(row.event_digests);
+  m.created_at = row.created_at;
+  // merged_into is restored by the merge rows, which also carry the history.
+  s_.members_.LoadMember(std::move(m));
 }
 
 void TenantState::Loader::OnMerge(MergeRow row) {

@@ -66,7 +66,6 @@ class TenantState {
     void OnProduct(ProductInfo row) override { s_.master_.Upsert(row); }
     void OnCategory(CategoryInfo row) override { s_.master_.Upsert(row); }
     void OnMember(MemberRow row) override;
-    void OnIdentity(IdentityRow row) override;
     void OnMerge(MergeRow row) override;
     void OnOrder(OrderRow row) override;
     void OnRefund(RefundEvent row) override;

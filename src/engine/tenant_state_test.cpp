@@ -35,7 +35,7 @@ TEST(TenantStateTest, OrderForAnUnknownIdentityCreatesAMemberRegisteredAtPayment
   WriteBatch b = s.TakePending();
   EXPECT_EQ(b.orders.size(), 1u);
   EXPECT_EQ(b.members.size(), 1u);
-  EXPECT_EQ(b.identities.size(), 1u);
+  EXPECT_EQ(b.members[0].identities.size(), 1u);
 }
 
 TEST(TenantStateTest, ResendingIsADuplicateNotASecondEffect) {

@@ -129,6 +129,8 @@ void MemberBook::MoveInto(MemberId survivor_id, MemberId merged_id, const MergeR
   Member& survivor = *Mutable(survivor_id);
   for (Identity& identity : merged.identities) Insert(survivor, std::move(identity));
   merged.identities.clear();
+  for (uint64_t digest : merged.event_digests) RememberEvent(survivor_id, digest);
+  merged.event_digests.clear();
   merged.merged_into = survivor_id;
   survivor.merges.push_back(record);
   --standing_;
@@ -151,27 +153,30 @@ bool MemberBook::UpdateProfile(MemberId id, const MemberProfile& update) {
   return !(p == before);
 }
 
-void MemberBook::LoadMember(MemberId id, const MemberProfile& profile, Timestamp created_at) {
+void MemberBook::LoadMember(Member member) {
   // Rows arrive by member_id; numbers are dense, so a gap means a lost row.
   // Fill it with an empty member so later numbers stay right.
-  while (size() < id - 1) {
+  while (size() < member.id - 1) {
     Member gap;
     gap.id = size() + 1;
     members_.push_back(std::move(gap));
     ++standing_;
   }
-  Member m;
-  m.id = id;
-  m.profile = profile;
-  m.created_at = created_at;
-  members_.push_back(std::move(m));
+  std::sort(member.identities.begin(), member.identities.end(), IdentityLess);
+  for (const Identity& identity : member.identities) Index(identity, member.id);
+  members_.push_back(std::move(member));
   ++standing_;
 }
 
-void MemberBook::LoadIdentity(const Identity& identity, MemberId holder) {
-  if (!Get(holder)) return;
-  Insert(*Mutable(holder), identity);
-  Index(identity, holder);
+bool MemberBook::HasSeenEvent(MemberId id, uint64_t digest) const {
+  const auto& seen = Get(id)->event_digests;
+  return std::find(seen.begin(), seen.end(), digest) != seen.end();
+}
+
+void MemberBook::RememberEvent(MemberId id, uint64_t digest) {
+  auto& seen = Mutable(id)->event_digests;
+  seen.push_back(digest);
+  if (seen.size() > kMaxEventDigests) seen.erase(seen.begin(), seen.end() - kMaxEventDigests);
 }
 
 void MemberBook::LoadMerge(const MergeRecord& merge) {

@@ -42,7 +42,13 @@ struct Member {
   MemberId merged_into = 0;          // 0 while standing on its own
   Timestamp created_at;
   std::vector<MergeRecord> merges;   // merges this member survived, oldest first
+  // Digests of the member events applied to this member (the newest
+  // kMaxEventDigests), so that a re-sent event is known as a duplicate even
+  // after a merge moved it to another member.
+  std::vector<uint64_t> event_digests;
 };
+
+inline constexpr size_t kMaxEventDigests = 16;
 
 // What resolving one member reference did, so the caller can persist it.
 struct Resolution {
@@ -73,14 +79,20 @@ class MemberBook {
   // Sets the fields present in `update`; returns whether anything changed.
   bool UpdateProfile(MemberId id, const MemberProfile& update);
 
+  // Whether a member event with this digest was applied to the member (or
+  // to one merged into it).
+  bool HasSeenEvent(MemberId id, uint64_t digest) const;
+  // Remembers a member event's digest, forgetting the oldest past the cap.
+  void RememberEvent(MemberId id, uint64_t digest);
+
   // Number of member numbers handed out, merged ones included.
   int64_t size() const { return static_cast<int64_t>(members_.size()); }
   // Members standing on their own.
   int64_t standing_count() const { return standing_; }
 
-  // Rebuilding from the store, in the order TenantStore::Load documents.
-  void LoadMember(MemberId id, const MemberProfile& profile, Timestamp created_at);
-  void LoadIdentity(const Identity& identity, MemberId holder);
+  // Rebuilding from the store, in the order TenantStore::Load documents:
+  // every member (with the identities it holds), then the merges.
+  void LoadMember(Member member);
   void LoadMerge(const MergeRecord& merge);
 
  private:

@@ -214,14 +214,6 @@ class EventsAndMembersTest(ApiTestBase):
         self.ingest_ok(t, [member({"phone": "13700000007", "unionid": "o6_old"})], accepted=0, duplicates=1)
         self.assertEqual(self.get_member(t, "unionid:o6_old"), survivor)
 
-    # BUG (contract "Events": re-sending an event is a duplicate, not a
-    # second effect): member events are upserts applied to whichever member
-    # the identity resolves to *now*. Re-sending a batch that created a
-    # member and then merged it replays the merged member's profile onto the
-    # survivor (src/engine/tenant_state.cpp ApplyMember: every profile field
-    # that differs is "new facts"), so a client's retry of the very same
-    # batch answers accepted:1 and changes the survivor's city.
-    @unittest.expectedFailure
     def test_retrying_a_batch_with_a_merge_changes_nothing(self):
         t = "retry-merge"
         self.create_tenant(self.server, t)

@@ -50,7 +50,6 @@ class MemoryTenantStore final : public TenantStore {
     for (auto& [k, v] : products) sink.OnProduct(v);
     for (auto& [k, v] : categories) sink.OnCategory(v);
     for (auto& [k, v] : members) sink.OnMember(v);
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.identities) sink.OnIdentity(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.merges) sink.OnMerge(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.orders) sink.OnOrder(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.refunds) sink.OnRefund(r);

@@ -122,4 +122,51 @@ bool DecodeItems(std::string_view data, std::vector<OrderItem>& items) {
   return in.ok() && in.remaining() == 0;
 }
 
+void EncodeIdentities(const std::vector<Identity>& identities, std::string& out) {
+  size_t size = 1 + VarintSize(identities.size());
+  for (const Identity& i : identities) size += 1 + BytesSize(i.value);
+  out.resize(size);
+  char* p = out.data();
+  *p++ = static_cast<char>(kFormat);
+  p = PutVarint(identities.size(), p);
+  for (const Identity& i : identities) {
+    *p++ = static_cast<char>(i.kind);
+    p = PutBytes(i.value, p);
+  }
+}
+
+bool DecodeIdentities(std::string_view data, std::vector<Identity>& identities) {
+  Reader in(data);
+  if (in.Byte() != kFormat) return false;
+  const uint64_t count = in.Varint();
+  if (!in.ok() || count > in.remaining() / 2) return false;  // a kind byte and a length at least
+  identities.clear();
+  identities.reserve(count);
+  for (uint64_t n = 0; n < count; ++n) {
+    const uint8_t kind = in.Byte();
+    if (kind >= kIdentityKinds) return false;
+    identities.push_back({static_cast<IdentityKind>(kind), in.Bytes()});
+  }
+  return in.ok() && in.remaining() == 0;
+}
+
+void EncodeDigests(const std::vector<uint64_t>& digests, std::string& out) {
+  out.resize(8 * digests.size());
+  char* p = out.data();
+  for (uint64_t d : digests) {
+    for (int b = 0; b < 8; ++b) *p++ = static_cast<char>(d >> (8 * b));
+  }
+}
+
+bool DecodeDigests(std::string_view data, std::vector<uint64_t>& digests) {
+  if (data.size() % 8 != 0) return false;
+  digests.clear();
+  for (size_t at = 0; at < data.size(); at += 8) {
+    uint64_t d = 0;
+    for (int b = 0; b < 8; ++b) d |= static_cast<uint64_t>(static_cast<uint8_t>(data[at + b])) << (8 * b);
+    digests.push_back(d);
+  }
+  return true;
+}
+
 }  // namespace pond::sqlite_internal

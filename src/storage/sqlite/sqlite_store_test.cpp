@@ -79,7 +79,6 @@ struct Loaded {
   std::vector<ProductInfo> products;
   std::vector<CategoryInfo> categories;
   std::vector<MemberRow> members;
-  std::vector<IdentityRow> identities;
   std::vector<MergeRow> merges;
   std::vector<OrderRow> orders;
   std::vector<RefundEvent> refunds;
@@ -95,7 +94,6 @@ class RecordingSink final : public LoadSink {
   void OnProduct(ProductInfo row) override { Add(0, out_.products, std::move(row)); }
   void OnCategory(CategoryInfo row) override { Add(0, out_.categories, std::move(row)); }
   void OnMember(MemberRow row) override { Add(1, out_.members, std::move(row)); }
-  void OnIdentity(IdentityRow row) override { Add(2, out_.identities, std::move(row)); }
   void OnMerge(MergeRow row) override { Add(3, out_.merges, std::move(row)); }
   void OnOrder(OrderRow row) override { Add(4, out_.orders, std::move(row)); }
   void OnRefund(RefundEvent row) override { Add(5, out_.refunds, std::move(row)); }
@@ -119,8 +117,9 @@ Loaded LoadAll(TenantStore& tenant) {
 }
 
 // Comparable views of rows whose structs have no operator==.
-auto Key(const MemberRow& r) { return std::tuple(r.member_id, r.profile, r.merged_into, r.created_at); }
-auto Key(const IdentityRow& r) { return std::tuple(r.kind, r.value, r.member_id); }
+auto Key(const MemberRow& r) {
+  return std::tuple(r.member_id, r.profile, r.identities, r.event_digests, r.merged_into, r.created_at);
+}
 auto Key(const OrderRow& r) {
   const OrderEvent& o = r.order;
   return std::tuple(r.member_id, o.order_id, o.channel, o.store, o.staff, o.payment, o.paid_at, o.paid, o.items);
@@ -197,10 +196,10 @@ WriteBatch FullBatch() {
   merged.profile.birthday = LocalDate::FromDays(-1);  // 1969-12-31
   merged.profile.gender = Gender::kUnknown;
   merged.merged_into = 7;
+  full.identities = {{IdentityKind::kPhone, "13800000000"}, {IdentityKind::kUnionid, "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"}};
+  full.event_digests = {1, 0xffff'ffff'ffff'ffffULL, 0x0123'4567'89ab'cdefULL};
+  bare.identities = {{IdentityKind::kPosId, "13800000000"}};
   b.members = {full, bare, merged};
-  b.identities = {{IdentityKind::kPhone, "13800000000", 7},
-                  {IdentityKind::kUnionid, "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", 9},
-                  {IdentityKind::kPosId, "13800000000", 3}};
   b.orders = {Order("A-1", 7, 3), Order("A-2", 3, 1), Order("A-0", 9, 0)};
   b.orders[1].order.channel = Channel::kOther;
   b.orders[1].order.items[0].qty = -2;  // a return line
@@ -237,8 +236,7 @@ TEST(SqliteStoreTest, EveryRowKindRoundTripsThroughReopen) {
   EXPECT_EQ(Keys(got.members), Keys(std::vector<MemberRow>{batch.members[1], batch.members[0], batch.members[2]}));
   EXPECT_FALSE(got.members[0].profile.name.has_value());
   EXPECT_EQ(got.members[2].profile.name, std::optional<std::string>(""));
-  // Identities by (kind, value).
-  EXPECT_EQ(Keys(got.identities), Keys(batch.identities));
+  EXPECT_EQ(got.members[1].identities.size(), 2u);  // identities and digests are in Key(MemberRow)
   EXPECT_EQ(Keys(got.merges), Keys(batch.merges));
   // Orders in insertion order, not by order_id.
   EXPECT_EQ(Keys(got.orders), Keys(batch.orders));
@@ -326,7 +324,6 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
 
   WriteBatch bad;
   bad.members = {Member(1, "changed"), Member(2, "b")};
-  bad.identities = {{IdentityKind::kPhone, "139", 2}};
   bad.orders = {Order("O-2", 2), Order("O-1", 2)};
   bad.refunds = {{"R-1", "O-2", Money::Fen(1), Timestamp::FromSeconds(1)}};
   Status s = tenant->Commit(bad);
@@ -338,7 +335,6 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
   Loaded got = LoadAll(*tenant);
   ASSERT_EQ(got.members.size(), 1u);
   EXPECT_EQ(got.members[0].profile.name, std::optional<std::string>("a"));
-  EXPECT_TRUE(got.identities.empty());
   ASSERT_EQ(got.orders.size(), 1u);
   EXPECT_TRUE(got.refunds.empty());
 
@@ -346,20 +342,9 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
   EXPECT_EQ(LoadAll(*tenant).orders.size(), 2u);
 }
 
-TEST(SqliteStoreTest, DuplicateIdentityFailsTheBatchWithoutEchoingTheValue) {
-  TempDir dir;
-  auto store = MustOpen(dir.path());
-  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
-  ASSERT_TRUE(tenant->Commit({.identities = {{IdentityKind::kPhone, "13912345678", 1}}}).ok());
-  Status s = tenant->Commit({.identities = {{IdentityKind::kPhone, "13912345678", 2}}});
-  EXPECT_EQ(s.code(), StatusCode::kInternal);
-  EXPECT_EQ(s.ToString().find("13912345678"), std::string::npos) << s.ToString();
-  EXPECT_NE(s.ToString().find("identities"), std::string::npos) << s.ToString();
-}
-
 TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking) {
-  const std::vector<std::string> stages = {"members", "identities", "orders",     "refunds",     "merges", "stores",
-                                           "staff",   "products",   "categories", "idempotency", "commit"};
+  const std::vector<std::string> stages = {"members",  "orders",     "refunds",     "merges", "stores", "staff",
+                                           "products", "categories", "idempotency", "commit"};
   for (const std::string& stage : stages) {
     SCOPED_TRACE(stage);
     TempDir dir;
@@ -376,7 +361,7 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
 
     WriteBatch second;
     second.members = {Member(7, "overwritten"), Member(100, "new")};
-    second.identities = {{IdentityKind::kExternalUserid, "wm-1", 100}};
+    second.members[1].identities = {{IdentityKind::kExternalUserid, "wm-1"}};
     second.orders = {Order("B-1", 100, 2)};
     second.refunds = {{"R-2", "B-1", Money::Fen(1), Timestamp::FromSeconds(9)}};
     second.merges = {{100, 3, Timestamp::FromSeconds(9), "pos_id"}};
@@ -393,7 +378,7 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     const Loaded got = LoadAll(*tenant);
     EXPECT_EQ(Keys(got.members).size(), 3u);
     EXPECT_EQ(got.members[1].profile.name, std::optional<std::string>("张伟 🍵"));
-    EXPECT_EQ(Keys(got.identities), Keys(first.identities));
+    EXPECT_EQ(Keys(got.members), Keys(std::vector<MemberRow>{first.members[1], first.members[0], first.members[2]}));
     EXPECT_EQ(Keys(got.orders), Keys(first.orders));
     EXPECT_EQ(Keys(got.refunds), Keys(first.refunds));
     EXPECT_EQ(Keys(got.merges), Keys(first.merges));
@@ -493,9 +478,9 @@ TEST(SqliteStoreTest, FilesAreWalWithTheDocumentedTables) {
   EXPECT_EQ(catalog.Int("SELECT count(*) FROM sqlite_schema WHERE type='table'"), 2);
   RawDb tenant(dir.path() + "/tenants/t1.db");
   EXPECT_EQ(tenant.Text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members','identities',"
+  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members',"
                        "'orders','refunds','merges','stores','staff','products','categories','idempotency')"),
-            10);
+            9);
 }
 
 TEST(SqliteStoreTest, CatalogWrittenByANewerBuildIsRefused) {
@@ -633,11 +618,10 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
   auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
 
   std::map<int64_t, MemberRow> members;
-  std::map<std::pair<IdentityKind, std::string>, int64_t> identities;
   std::vector<OrderRow> orders;
   std::set<std::string> order_ids;
   std::map<std::string, StoreInfo> stores;
-  constexpr const char* kStages[] = {"members", "identities", "orders", "stores", "commit"};
+  constexpr const char* kStages[] = {"members", "orders", "stores", "commit"};
   int next_order = 0;
   int failures = 0;
 
@@ -648,15 +632,11 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
       MemberRow m = Member(rng.Range(1, 40), "m" + std::to_string(rng.Uniform(1000)));
       if (rng.Chance(0.5)) m.profile.city = "city" + std::to_string(rng.Uniform(5));
       if (rng.Chance(0.3)) m.profile.gender = static_cast<Gender>(rng.Uniform(3));
+      for (int k = static_cast<int>(rng.Uniform(3)); k > 0; --k) {
+        m.identities.push_back({static_cast<IdentityKind>(rng.Uniform(kIdentityKinds)), std::to_string(rng.Uniform(200))});
+      }
+      if (rng.Chance(0.5)) m.event_digests.push_back(rng.Next());
       b.members.push_back(m);
-    }
-    for (int i = rng.Range(0, 3); i > 0; --i) {
-      std::pair<IdentityKind, std::string> key{static_cast<IdentityKind>(rng.Uniform(kIdentityKinds)),
-                                               std::to_string(rng.Uniform(200))};
-      bool dup = identities.count(key) > 0;
-      for (const IdentityRow& r : b.identities) dup |= (r.kind == key.first && r.value == key.second);
-      expect_fail |= dup;
-      b.identities.push_back({key.first, key.second, rng.Range(1, 40)});
     }
     for (int i = rng.Range(0, 8); i > 0; --i) {
       std::string id = rng.Chance(0.02) && !order_ids.empty() ? *order_ids.begin() : "o" + std::to_string(next_order++);
@@ -680,7 +660,6 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
       continue;
     }
     for (const MemberRow& m : b.members) members[m.member_id] = m;
-    for (const IdentityRow& r : b.identities) identities[{r.kind, r.value}] = r.member_id;
     for (const OrderRow& o : b.orders) {
       orders.push_back(o);
       order_ids.insert(o.order.order_id);
@@ -696,9 +675,6 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
   std::vector<MemberRow> want_members;
   for (const auto& [id, m] : members) want_members.push_back(m);
   EXPECT_EQ(Keys(got.members), Keys(want_members));
-  std::vector<IdentityRow> want_identities;
-  for (const auto& [key, member] : identities) want_identities.push_back({key.first, key.second, member});
-  EXPECT_EQ(Keys(got.identities), Keys(want_identities));
   EXPECT_EQ(Keys(got.orders), Keys(orders));
   std::vector<StoreInfo> want_stores;
   for (const auto& [id, st] : stores) want_stores.push_back(st);
@@ -746,6 +722,28 @@ TEST(ItemCodecTest, RoundTripsAndRejectsEveryTruncation) {
   EXPECT_EQ(encoded, std::string("\x01\x00", 2));
   EXPECT_TRUE(sqlite_internal::DecodeItems(encoded, decoded));
   EXPECT_TRUE(decoded.empty());
+}
+
+TEST(ItemCodecTest, IdentitiesAndDigestsRoundTripAndRejectTruncation) {
+  std::vector<Identity> ids = {{IdentityKind::kPhone, "13800000001"},
+                               {IdentityKind::kUnionid, std::string(200, 'u')},
+                               {IdentityKind::kPosId, ""}};
+  std::string encoded;
+  sqlite_internal::EncodeIdentities(ids, encoded);
+  std::vector<Identity> decoded;
+  ASSERT_TRUE(sqlite_internal::DecodeIdentities(encoded, decoded));
+  EXPECT_EQ(decoded, ids);
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_FALSE(sqlite_internal::DecodeIdentities(std::string_view(encoded).substr(0, n), decoded)) << n;
+  }
+  EXPECT_FALSE(sqlite_internal::DecodeIdentities(std::string("\x01\x01\x09\x00", 4), decoded)) << "unknown kind";
+
+  const std::vector<uint64_t> digests = {0, 1, 0xfedc'ba98'7654'3210ULL};
+  sqlite_internal::EncodeDigests(digests, encoded);
+  std::vector<uint64_t> back;
+  ASSERT_TRUE(sqlite_internal::DecodeDigests(encoded, back));
+  EXPECT_EQ(back, digests);
+  EXPECT_FALSE(sqlite_internal::DecodeDigests(std::string_view(encoded).substr(0, 7), back));
 }
 
 }  // namespace

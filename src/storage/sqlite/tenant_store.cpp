@@ -60,14 +60,10 @@ CREATE TABLE members(
   owner_staff   TEXT,
   registered_at INTEGER,
   merged_into   INTEGER NOT NULL,  -- 0 while the member stands on its own
-  created_at    INTEGER NOT NULL
+  created_at    INTEGER NOT NULL,
+  identities    BLOB NOT NULL,     -- those it holds now; item_codec.hpp
+  event_digests BLOB NOT NULL      -- member events seen; item_codec.hpp
 );
-CREATE TABLE identities(
-  kind      INTEGER NOT NULL,      -- IdentityKind
-  value     TEXT NOT NULL,
-  member_id INTEGER NOT NULL,      -- the member that first held it
-  PRIMARY KEY(kind, value)
-) WITHOUT ROWID;
 CREATE TABLE refunds(
   seq         INTEGER PRIMARY KEY, -- insertion order
   refund_id   TEXT NOT NULL UNIQUE,
@@ -122,12 +118,11 @@ constexpr Migration kOrdersOnlyMigrations[] = {kOrdersOnlyV1};
 
 // Write statements. Members and master data are upserts (the row as it
 // stands now); idempotency answers are replaced so a key may be reused after
-// the engine lets it expire. Orders, refunds, identities and merges are plain
+// the engine lets it expire. Orders, refunds and merges are plain
 // inserts: their keys never repeat unless the engine has a bug.
 constexpr std::string_view kUpsertMember =
     "INSERT OR REPLACE INTO members(member_id,name,gender,birthday,city,home_store,source,owner_staff,"
-    "registered_at,merged_into,created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
-constexpr std::string_view kInsertIdentity = "INSERT INTO identities(kind,value,member_id) VALUES(?1,?2,?3)";
+    "registered_at,merged_into,created_at,identities,event_digests) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
 constexpr std::string_view kInsertOrder =
     "INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items) "
     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
@@ -150,9 +145,8 @@ constexpr std::string_view kSelectStaff = "SELECT id,name,store FROM staff ORDER
 constexpr std::string_view kSelectProducts = "SELECT sku,name,category,price_fen FROM products ORDER BY sku";
 constexpr std::string_view kSelectCategories = "SELECT id,name,parent FROM categories ORDER BY id";
 constexpr std::string_view kSelectMembers =
-    "SELECT member_id,name,gender,birthday,city,home_store,source,owner_staff,registered_at,merged_into,created_at "
-    "FROM members ORDER BY member_id";
-constexpr std::string_view kSelectIdentities = "SELECT kind,value,member_id FROM identities ORDER BY kind,value";
+    "SELECT member_id,name,gender,birthday,city,home_store,source,owner_staff,registered_at,merged_into,created_at,"
+    "identities,event_digests FROM members ORDER BY member_id";
 constexpr std::string_view kSelectMerges = "SELECT survivor,merged,at,reason FROM merges ORDER BY seq";
 constexpr std::string_view kSelectOrders =
     "SELECT order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items FROM orders ORDER BY seq";
@@ -188,7 +182,9 @@ class Binder {
   int rc_ = SQLITE_OK;
 };
 
-void BindMember(Binder& b, const MemberRow& r) {
+// `identities` and `digests` are the caller's scratch buffers; they must stay
+// untouched until the row is stepped.
+void BindMember(Binder& b, const MemberRow& r, std::string& identities, std::string& digests) {
   const MemberProfile& p = r.profile;
   b.Int(1, r.member_id);
   b.OptText(2, p.name);
@@ -201,12 +197,10 @@ void BindMember(Binder& b, const MemberRow& r) {
   b.OptInt(9, p.registered_at ? std::optional<int64_t>(p.registered_at->micros()) : std::nullopt);
   b.Int(10, r.merged_into);
   b.Int(11, r.created_at.micros());
-}
-
-void BindIdentity(Binder& b, const IdentityRow& r) {
-  b.Int(1, static_cast<int64_t>(r.kind));
-  b.Text(2, r.value);
-  b.Int(3, r.member_id);
+  EncodeIdentities(r.identities, identities);
+  b.Blob(12, identities);
+  EncodeDigests(r.event_digests, digests);
+  b.Blob(13, digests);
 }
 
 // `items` is the caller's scratch buffer; it must stay untouched until the
@@ -276,7 +270,6 @@ void BindIdempotency(Binder& b, const IdempotencyRow& r) {
 // The key of a row that failed, for the Status context. Identity values and
 // idempotency keys are left out: they may be phone numbers or client tokens.
 void AddRowKey(Status& s, const MemberRow& r) { s.With("member_id", std::to_string(r.member_id)); }
-void AddRowKey(Status& s, const IdentityRow& r) { s.With("identity_kind", std::string(IdentityKindName(r.kind))); }
 void AddRowKey(Status& s, const OrderRow& r) { s.With("order_id", r.order.order_id); }
 void AddRowKey(Status& s, const RefundEvent& r) { s.With("refund_id", r.refund_id); }
 void AddRowKey(Status& s, const MergeRow& r) { s.With("merged", std::to_string(r.merged)); }
@@ -357,7 +350,7 @@ Status ForEachRow(sqlite3* db, std::string_view sql, std::string_view table, OnR
 }
 
 struct Statements {
-  StmtHandle member, identity, order, refund, merge, store, staff, product, category, idempotency;
+  StmtHandle member, order, refund, merge, store, staff, product, category, idempotency;
 };
 
 class SqliteTenantStore final : public TenantStore {
@@ -378,6 +371,7 @@ class SqliteTenantStore final : public TenantStore {
   Statements stmts_;  // declared after db_ so they are finalized before it closes
   CommitFault fault_;
   std::string items_;  // encoding scratch reused by every order
+  std::string identities_, digests_;  // and by every member
 };
 
 Status SqliteTenantStore::Commit(const WriteBatch& batch) {
@@ -385,10 +379,9 @@ Status SqliteTenantStore::Commit(const WriteBatch& batch) {
   sqlite3* db = db_.get();
   Transaction txn(db);
   RETURN_IF_ERROR(txn.Begin("BEGIN IMMEDIATE"));
-  RETURN_IF_ERROR(InsertRows(db, stmts_.member.get(), "members", batch.members, BindMember));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.member.get(), "members", batch.members,
+                             [this](Binder& b, const MemberRow& r) { BindMember(b, r, identities_, digests_); }));
   RETURN_IF_ERROR(Fault("members"));
-  RETURN_IF_ERROR(InsertRows(db, stmts_.identity.get(), "identities", batch.identities, BindIdentity));
-  RETURN_IF_ERROR(Fault("identities"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.order.get(), "orders", batch.orders,
                              [this](Binder& b, const OrderRow& r) { BindOrder(b, r, items_); }));
   RETURN_IF_ERROR(Fault("orders"));
@@ -442,7 +435,7 @@ Status SqliteTenantStore::LoadMasterData(LoadSink& sink) {
 
 Status SqliteTenantStore::LoadMembers(LoadSink& sink) {
   sqlite3* db = db_.get();
-  RETURN_IF_ERROR(ForEachRow(db, kSelectMembers, "members", [&](sqlite3_stmt* s) -> Status {
+  return ForEachRow(db, kSelectMembers, "members", [&](sqlite3_stmt* s) -> Status {
     MemberRow row;
     row.member_id = sqlite3_column_int64(s, 0);
     MemberProfile& p = row.profile;
@@ -461,13 +454,12 @@ Status SqliteTenantStore::LoadMembers(LoadSink& sink) {
     if (std::optional<int64_t> at = ColumnOptInt(s, 8)) p.registered_at = Timestamp::FromMicros(*at);
     row.merged_into = sqlite3_column_int64(s, 9);
     row.created_at = ColumnTime(s, 10);
+    if (!DecodeIdentities(ColumnBlob(s, 11), row.identities) || !DecodeDigests(ColumnBlob(s, 12), row.event_digests)) {
+      return Internal("corrupt identities or event digests in members")
+          .With("table", "members")
+          .With("member_id", std::to_string(row.member_id));
+    }
     sink.OnMember(std::move(row));
-    return Status::Ok();
-  }));
-  return ForEachRow(db, kSelectIdentities, "identities", [&](sqlite3_stmt* s) -> Status {
-    const int64_t kind = sqlite3_column_int64(s, 0);
-    if (kind < 0 || kind >= kIdentityKinds) return Corrupt("identities", "kind", kind);
-    sink.OnIdentity({static_cast<IdentityKind>(kind), ColumnText(s, 1), sqlite3_column_int64(s, 2)});
     return Status::Ok();
   });
 }
@@ -534,7 +526,6 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   sqlite3* raw = db.get();
   Statements st;
   ASSIGN_OR_RETURN(st.member, Prepare(raw, kUpsertMember, "members", true));
-  ASSIGN_OR_RETURN(st.identity, Prepare(raw, kInsertIdentity, "identities", true));
   ASSIGN_OR_RETURN(st.order, Prepare(raw, kInsertOrder, "orders", true));
   ASSIGN_OR_RETURN(st.refund, Prepare(raw, kInsertRefund, "refunds", true));
   ASSIGN_OR_RETURN(st.merge, Prepare(raw, kInsertMerge, "merges", true));
