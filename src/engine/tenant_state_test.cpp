@@ -54,6 +54,24 @@ TEST(TenantStateTest, ResendingIsADuplicateNotASecondEffect) {
   EXPECT_EQ(s.orders().Totals(1).refunded.fen(), 100);
 }
 
+TEST(TenantStateTest, AMemberEventResentAfterAMergeIsADuplicate) {
+  TenantState s = NewState();
+  const Event a = MemberEvent{Ref(IdentityKind::kPhone, "13800000001"), MemberProfile{.city = "深圳"}};
+  const Event b = MemberEvent{Ref(IdentityKind::kUnionid, "o6_x"), MemberProfile{.city = "上海"}};
+  const Event join = MemberEvent{MemberRef{{{IdentityKind::kPhone, "13800000001"}, {IdentityKind::kUnionid, "o6_x"}},
+                                           std::nullopt},
+                                 MemberProfile{}};
+  for (const Event& e : {a, b, join}) ASSERT_EQ(*s.Apply(e, {}), EventOutcome::kAccepted);
+  EXPECT_EQ(s.members().Get(1)->profile.city, "深圳");  // the survivor keeps its own
+  // The whole batch again: b now lands on the survivor, but was seen.
+  for (const Event& e : {a, b, join}) EXPECT_EQ(*s.Apply(e, {}), EventOutcome::kDuplicate);
+  EXPECT_EQ(s.members().Get(1)->profile.city, "深圳");
+  // A new event through the merged identity still updates the survivor.
+  EXPECT_EQ(*s.Apply(MemberEvent{Ref(IdentityKind::kUnionid, "o6_x"), MemberProfile{.city = "北京"}}, {}),
+            EventOutcome::kAccepted);
+  EXPECT_EQ(s.members().Get(1)->profile.city, "北京");
+}
+
 TEST(TenantStateTest, RejectedEventsChangeNothing) {
   TenantState s = NewState();
   auto r = s.Apply(RefundEvent{"R", "missing", Money::Fen(100), {}}, {});
