@@ -162,7 +162,7 @@ IntParse ToInteger(const json::value& v, bool strings, int64_t* out) {
   }
 }
 
-std::optional<double> ToDouble(const json::value& v, bool strings) {
+std::optional<double> AsDouble(const json::value& v, bool strings) {
   switch (v.kind()) {
     case json::kind::int64:
       return static_cast<double>(v.get_int64());
@@ -286,7 +286,7 @@ class Checker {
 
   void Coordinate(const Field& f, double limit, std::optional<double>* out) {
     if (!f.value) return;
-    const std::optional<double> d = ToDouble(*f.value, strings_);
+    const std::optional<double> d = AsDouble(*f.value, strings_);
     if (!d) return Fail(f, "must be a number");
     if (!(*d >= -limit && *d <= limit)) {
       const std::string l = std::to_string(static_cast<int>(limit));
