@@ -150,6 +150,12 @@ Result<MemberRef> ParseMemberRef(const std::string& ref) {
   if (prefix == "pos" || prefix == "pos_id") kind = IdentityKind::kPosId;
   if (!kind) return FieldInvalid("ref", "unknown identity kind '" + prefix + "' (phone, unionid, ext, pos)");
   if (value.empty()) return FieldInvalid("ref", "is missing the identity after '" + prefix + ":'");
+  if (*kind == IdentityKind::kPhone) {
+    auto phone = CanonicalPhone(value);
+    if (!phone) return FieldInvalid("ref", "is not a phone number (11-digit mainland mobile or E.164)");
+    out.identities.push_back({*kind, std::move(*phone)});
+    return out;
+  }
   out.identities.push_back({*kind, value});
   return out;
 }

@@ -92,6 +92,8 @@ TEST_F(ApiTest, EventsAreAppliedAndMembersReadableByEveryRef) {
   auto revealed = Body(Call("GET", "/api/v1/tenants/acme/members/1?reveal=phone"));
   EXPECT_EQ(revealed.at("identities").at("phone").at(0), "13800000001");
   EXPECT_EQ(Call("GET", "/api/v1/tenants/acme/members/phone:13900000000").status, 404);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/tenants/acme/members/phone:+8613800000001")).at("member_id"), 1);
+  EXPECT_EQ(Call("GET", "/api/v1/tenants/acme/members/phone:12").status, 422);
   EXPECT_EQ(Call("GET", "/api/v1/tenants/acme/members/wechat:x").status, 422);
   EXPECT_EQ(Call("GET", "/api/v1/tenants/nope/members/1").status, 404);
 }

@@ -788,4 +788,6 @@ NdjsonEventReader::NdjsonEventReader(std::istream& in) : impl_(std::make_unique<
 NdjsonEventReader::~NdjsonEventReader() = default;
 bool NdjsonEventReader::Next(ParsedLine* out) { return impl_->Next(out); }
 
+std::optional<std::string> CanonicalPhone(std::string_view phone) { return ingest_internal::NormalizePhone(phone); }
+
 }  // namespace pond

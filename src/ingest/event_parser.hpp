@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <istream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -70,5 +72,10 @@ class NdjsonEventReader {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A phone as events store it: an 11-digit mainland mobile (also when given
+// as +86...), or E.164; nullopt when it is neither. Lookups use it so that a
+// member found by "+8613800000001" is the one stored as "13800000001".
+std::optional<std::string> CanonicalPhone(std::string_view phone);
 
 }  // namespace pond
