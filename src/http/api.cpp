@@ -202,7 +202,8 @@ void AddTenantRoutes(Router& router, const Ctx& ctx) {
     if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
     auto created = ctx->engine.CreateTenant(t);
     if (!created.ok()) return respond(ErrorResponse(created.status()));
-    respond(Json(201, TenantJson(created->tenant)));
+    auto tenant = ctx->engine.Tenant(created->tenant.id);
+    respond(Json(201, tenant->Read([](const TenantState& s) { return TenantJson(s); })));
   });
   router.Add("GET", "/api/v1/tenants", [ctx](HttpRequest&& req, const RouteParams&, Responder respond) {
     if (auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, "", Access::kRead);
@@ -211,7 +212,7 @@ void AddTenantRoutes(Router& router, const Ctx& ctx) {
     }
     JsonWriter w;
     w.BeginObject().Key("tenants").BeginArray();
-    for (const auto& t : ctx->engine.Tenants()) w.Raw(TenantJson(t->record()));
+    for (const auto& t : ctx->engine.Tenants()) w.Raw(t->Read([](const TenantState& s) { return TenantJson(s); }));
     w.EndArray().EndObject();
     respond(Json(200, w.Take()));
   });

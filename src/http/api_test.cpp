@@ -70,6 +70,10 @@ TEST_F(ApiTest, TenantCreationValidatesAndIsSafeToRetry) {
   EXPECT_EQ(Call("POST", "/api/v1/tenants", R"({"id":"acme","name":"Other"})").status, 409);
   EXPECT_EQ(Body(Call("GET", "/api/v1/tenants/acme")).at("timezone"), "Asia/Shanghai");
   EXPECT_EQ(Call("POST", "/api/v1/tenants", "{not json").status, 400);
+  // Times come back in the tenant's zone, on creation as on reading.
+  auto ny = Body(Call("POST", "/api/v1/tenants", R"({"id":"ny","timezone":"America/New_York"})"));
+  EXPECT_EQ(std::string(ny.at("created_at").as_string()).substr(19), "-05:00");
+  EXPECT_EQ(Body(Call("GET", "/api/v1/tenants/ny")).at("created_at"), ny.at("created_at"));
 }
 
 TEST_F(ApiTest, EventsAreAppliedAndMembersReadableByEveryRef) {

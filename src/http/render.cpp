@@ -63,10 +63,11 @@ bool Passes(const TenantState& s, const Member& m, const MemberFilter& f) {
 
 }  // namespace
 
-std::string TenantJson(const TenantRecord& t) {
+std::string TenantJson(const TenantState& s) {
+  const TenantRecord& t = s.record();
   JsonWriter w;
   w.BeginObject().Field("id", t.id).Field("name", t.name).Field("timezone", t.timezone);
-  w.Field("created_at", FormatRfc3339(t.created_at, TimeZone::Fixed(0))).EndObject();
+  w.Field("created_at", FormatRfc3339(t.created_at, s.zone())).EndObject();
   return w.Take();
 }
 

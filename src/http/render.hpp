@@ -17,7 +17,8 @@ struct MemberFilter {
   std::optional<bool> has_orders;
 };
 
-std::string TenantJson(const TenantRecord& t);
+// The tenant's record, times in its own zone.
+std::string TenantJson(const TenantState& s);
 // The tenant with its counts.
 std::string TenantSummaryJson(const TenantState& s);
 // `{"stores":[...]}` for kind "store", and likewise staff, product, category.
