@@ -42,8 +42,9 @@ void TenantState::Persist(const Resolution& res) {
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
   // A member event has no id of its own: its content is its natural key.
+  static const TimeZone kUtc = TimeZone::Fixed(0);  // digests must not depend on the tenant's zone
   std::string text;
-  AppendEventJson(e, TimeZone::Fixed(0), text);
+  AppendEventJson(e, kUtc, text);
   const uint64_t digest = HashKey(text);
   const std::string_view source = e.profile.source ? std::string_view(*e.profile.source) : "api";
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, source));
