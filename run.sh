@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libssl-dev libcli11-dev libgtest-dev
+  libsqlite3-dev libssl-dev libcli11-dev libgtest-dev libjemalloc-dev
   tzdata python3 clang libclang-rt-14-dev
 )
 

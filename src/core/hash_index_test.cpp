@@ -11,9 +11,11 @@ namespace pond {
 namespace {
 
 // Model: std::unordered_map. Keys live in a vector, as callers keep them in
-// their records; colliding hashes are forced by truncating them.
+// their records; colliding hashes are forced by masking them: keeping only
+// the low bits makes every tag equal, keeping only the top 16 bits crowds
+// keys onto few home slots with distinct tags.
 TEST(HashIndexTest, AgreesWithAMapEvenWhenHashesCollide) {
-  for (uint64_t hash_mask : {~uint64_t{0}, uint64_t{0xff}, uint64_t{0}}) {
+  for (uint64_t hash_mask : {~uint64_t{0}, uint64_t{0xffff} << 48, uint64_t{0xff}, uint64_t{0}}) {
     Random rng(hash_mask);
     HashIndex<uint32_t> index;
     std::vector<std::string> keys;
@@ -35,6 +37,22 @@ TEST(HashIndexTest, AgreesWithAMapEvenWhenHashesCollide) {
       model.emplace(key, v);
     }
     EXPECT_EQ(index.size(), model.size());
+  }
+}
+
+// The top bits choose the home slot, so they must depend on every byte of
+// the key: keys differing in one byte, at any position, rarely share them.
+TEST(HashIndexTest, HashKeyTopBitsDependOnEveryByte) {
+  const std::string base = "ORD-2026-11-23-000123";
+  for (size_t at = 0; at < base.size(); ++at) {
+    int same_top_byte = 0;
+    for (int c = 0; c < 256; ++c) {
+      std::string key = base;
+      if (static_cast<unsigned char>(key[at]) == c) continue;
+      key[at] = static_cast<char>(c);
+      same_top_byte += (HashKey(key) >> 56) == (HashKey(base) >> 56);
+    }
+    EXPECT_LE(same_top_byte, 8) << "byte " << at;  // 1 expected by chance
   }
 }
 

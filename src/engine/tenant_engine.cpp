@@ -1,5 +1,7 @@
 #include "engine/tenant_engine.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -38,8 +40,14 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
                                  std::chrono::steady_clock::now() - started)
                                  .count())}});
   engine->state_ = std::move(state);
-  engine->committer_ = std::thread([e = engine.get()] { e->CommitterLoop(); });
-  engine->writer_ = std::thread([e = engine.get()] { e->WriterLoop(); });
+  engine->committer_ = std::thread([e = engine.get()] {
+    pthread_setname_np(pthread_self(), "pond-commit");  // for top -H and profilers
+    e->CommitterLoop();
+  });
+  engine->writer_ = std::thread([e = engine.get()] {
+    pthread_setname_np(pthread_self(), "pond-writer");
+    e->WriterLoop();
+  });
   return engine;
 }
 

@@ -30,7 +30,7 @@ MemberId MemberBook::Standing(MemberId id) const {
 }
 
 MemberId MemberBook::FindByIdentity(const Identity& identity) const {
-  const MemberId* holder = by_identity_.Find(Hash(identity), [&](MemberId h) { return Holds(h, identity); });
+  const int32_t* holder = by_identity_.Find(Hash(identity), [&](int32_t h) { return Holds(h, identity); });
   return holder ? Standing(*holder) : 0;
 }
 

@@ -100,7 +100,9 @@ class MemberBook {
   // Whether the standing member that `holder` is or was merged into holds it.
   bool Holds(MemberId holder, const Identity& identity) const;
   // Records `holder` as the first holder of `identity` in the index.
-  void Index(const Identity& identity, MemberId holder) { by_identity_.Insert(Hash(identity), holder); }
+  void Index(const Identity& identity, MemberId holder) {
+    by_identity_.Insert(Hash(identity), static_cast<int32_t>(holder));
+  }
   Member* Mutable(MemberId id) { return &members_[static_cast<size_t>(id - 1)]; }
   // Adds `identity` to a member's sorted list.
   static void Insert(Member& m, Identity identity);
@@ -109,8 +111,9 @@ class MemberBook {
 
   std::deque<Member> members_;  // a deque: growing never moves members
   // Identity → the member that held it when it was learnt (follow merges).
-  // The values themselves live in the members' identity lists.
-  HashIndex<MemberId> by_identity_;
+  // The values themselves live in the members' identity lists. Member
+  // numbers fit 32 bits: the largest brands hold tens of millions, not 2^31.
+  HashIndex<int32_t> by_identity_;
   int64_t standing_ = 0;
 };
 
