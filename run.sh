@@ -68,7 +68,7 @@ run_tests() {
   # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
   echo "==> unit tests under address and undefined-behaviour sanitizers"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
-  local sanitized=(core members orders masterdata ingest engine storage_sqlite)
+  local sanitized=(core members orders loyalty lifecycle masterdata ingest engine storage_sqlite)
   local targets=()
   for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
   ninja -C build-asan "${targets[@]}" >/dev/null

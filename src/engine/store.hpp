@@ -53,9 +53,59 @@ struct MemberRow {
   Timestamp created_at;
 };
 
+// Loyalty rides on the rows that cause it: what an order earned and what a
+// refund took back are stored on the order's and the refund's row, so
+// ingest writes no extra row for them. `tick` is the tenant's journal
+// position: orders, refunds and journal rows are replayed in tick order.
+struct LoyaltyEffect {
+  int64_t tick = 0;
+  int64_t points = 0;           // change of the balance
+  int64_t growth = 0;           // change of growth
+  int64_t unrecovered = 0;      // refunds: points already spent, not taken back
+  int64_t rate_bp = 0;          // the terms the order earned on, which its refunds reuse
+  int64_t growth_per_yuan = 0;
+  Timestamp lot;                // the lot (its expiry instant) the points went to or came from
+};
+
 struct OrderRow {
   int64_t member_id = 0;  // as resolved when the order arrived; merges redirect it
   OrderEvent order;       // order.member is not stored
+  LoyaltyEffect loyalty;
+};
+
+struct RefundRow {
+  RefundEvent refund;
+  LoyaltyEffect loyalty;
+};
+
+// Loyalty changes that no order or refund row carries.
+enum class JournalKind : uint8_t {
+  kRedeem = 0,  // points spent; note = the redemption id
+  kAdjust = 1,  // points added or removed by an operator; note = the reason
+  kExpire = 2,  // a lot expired
+  kTier = 3,    // from/to = tier ids; note = the cause
+  kStage = 4,   // from/to = lifecycle stage names
+  kDay = 5,     // the scheduler finished a day's work; note = "YYYY-MM-DD"; member_id 0
+  kMerge = 6,   // the account of member `note` moved onto member_id (replayed at its place in time)
+};
+inline constexpr int kJournalKinds = 7;
+
+struct JournalRow {
+  int64_t tick = 0;
+  int64_t member_id = 0;
+  JournalKind kind = JournalKind::kRedeem;
+  Timestamp at;
+  int64_t points = 0;
+  Timestamp lot;
+  std::string from, to;
+  std::string note;
+};
+
+// A tenant setting, such as its loyalty configuration (key "loyalty", a
+// JSON document).
+struct SettingRow {
+  std::string key;
+  std::string value;
 };
 
 struct MergeRow {
@@ -76,7 +126,9 @@ struct IdempotencyRow {
 struct WriteBatch {
   std::vector<MemberRow> members;  // insert or replace by member_id
   std::vector<OrderRow> orders;
-  std::vector<RefundEvent> refunds;
+  std::vector<RefundRow> refunds;
+  std::vector<JournalRow> journal;
+  std::vector<SettingRow> settings;  // upsert by key
   std::vector<MergeRow> merges;
   std::vector<StoreInfo> stores;  // upsert by id
   std::vector<StaffInfo> staff;
@@ -86,19 +138,22 @@ struct WriteBatch {
 
   // Empties every list but keeps the memory, so the next group reuses it.
   void Clear() {
-    members.clear(), orders.clear(), refunds.clear(), merges.clear();
+    members.clear(), orders.clear(), refunds.clear(), journal.clear(), settings.clear(), merges.clear();
     stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
   }
 
   bool empty() const {
-    return members.empty() && orders.empty() && refunds.empty() && merges.empty() &&
+    return members.empty() && orders.empty() && refunds.empty() && journal.empty() && settings.empty() &&
+           merges.empty() &&
            stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty();
   }
 };
 
-// Receives a tenant's rows on load. Order of calls: master data, members
-// (by member_id), merges (in the order they happened), orders (in insertion
-// order), refunds (in insertion order), idempotency rows.
+// Receives a tenant's rows on load. Order of calls: master data, settings,
+// members (by member_id), merges (in the order they happened), then orders,
+// refunds and journal rows interleaved by tick (rows of equal tick — those
+// stored before ticks existed have 0 — orders first, then refunds, then
+// journal rows, each in insertion order), and last the idempotency rows.
 class LoadSink {
  public:
   virtual ~LoadSink() = default;
@@ -109,7 +164,9 @@ class LoadSink {
   virtual void OnMember(MemberRow row) = 0;
   virtual void OnMerge(MergeRow row) = 0;
   virtual void OnOrder(OrderRow row) = 0;
-  virtual void OnRefund(RefundEvent row) = 0;
+  virtual void OnSetting(SettingRow row) = 0;
+  virtual void OnRefund(RefundRow row) = 0;
+  virtual void OnJournal(JournalRow row) = 0;
   virtual void OnIdempotency(IdempotencyRow row) = 0;
 };
 

@@ -1,11 +1,40 @@
 #include "engine/tenant_state.hpp"
 
+#include <cstdlib>
+
 #include "core/hash_index.hpp"
+#include "core/log.hpp"
 #include "ingest/event_writer.hpp"
 
 namespace pond {
+namespace {
 
-TenantState::TenantState(TenantRecord record, TimeZone zone) : record_(std::move(record)), zone_(std::move(zone)) {}
+constexpr std::string_view kLoyaltySetting = "loyalty";
+
+LoyaltyEffect EffectOf(const LedgerEntry& e) {
+  return LoyaltyEffect{e.tick, e.points, e.growth, e.unrecovered, e.rate_bp, e.growth_per_yuan, e.lot};
+}
+
+LedgerEntry EntryOf(const LoyaltyEffect& x, EntryKind kind, int32_t order, Timestamp at, Timestamp paid_at) {
+  LedgerEntry e;
+  e.tick = x.tick;
+  e.kind = kind;
+  e.at = at;
+  e.points = x.points;
+  e.growth = x.growth;
+  e.unrecovered = x.unrecovered;
+  e.order = order;
+  e.paid_at = paid_at;
+  e.rate_bp = x.rate_bp;
+  e.growth_per_yuan = x.growth_per_yuan;
+  e.lot = x.lot;
+  return e;
+}
+
+}  // namespace
+
+TenantState::TenantState(TenantRecord record, TimeZone zone)
+    : record_(std::move(record)), zone_(zone), loyalty_(DefaultLoyaltyConfig(), std::move(zone)) {}
 
 Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
   return std::visit(
@@ -16,7 +45,7 @@ Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
         } else if constexpr (std::is_same_v<T, OrderEvent>) {
           return ApplyOrder(std::move(e), now);
         } else if constexpr (std::is_same_v<T, RefundEvent>) {
-          return ApplyRefund(std::move(e));
+          return ApplyRefund(std::move(e), now);
         } else if constexpr (std::is_same_v<T, StoreInfo>) {
           return ApplyMaster(std::move(e), pending_.stores);
         } else if constexpr (std::is_same_v<T, StaffInfo>) {
@@ -31,13 +60,40 @@ Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
       event);
 }
 
-void TenantState::Persist(const Resolution& res) {
+void TenantState::Persist(const Resolution& res, Timestamp now) {
   for (const MergeRecord& m : res.merges) {
     orders_.MergeMembers(m.survivor, m.merged);
+    const std::optional<TierChange> tier = loyalty_.Merge(m.survivor, m.merged, m.at);
+    pending_.journal.push_back(
+        JournalRow{TakeTick(), m.survivor, JournalKind::kMerge, m.at, 0, {}, {}, {}, std::to_string(m.merged)});
+    RecordTier(tier);
     pending_.merges.push_back(MergeRow{m.survivor, m.merged, m.at, m.reason});
     dirty_members_.insert(m.merged);
   }
+  if (!res.merges.empty()) Restage(res.member, now);
   if (res.created || !res.attached.empty() || !res.merges.empty()) dirty_members_.insert(res.member);
+}
+
+void TenantState::RecordTier(const std::optional<TierChange>& change) {
+  if (!change) return;
+  const auto& tiers = loyalty_.config().tiers;
+  pending_.journal.push_back(JournalRow{TakeTick(), change->member, JournalKind::kTier, change->at, 0, {},
+                                        tiers[static_cast<size_t>(change->from)].id,
+                                        tiers[static_cast<size_t>(change->to)].id, change->cause});
+}
+
+void TenantState::Restage(MemberId member, Timestamp now) {
+  dates_.clear();
+  orders_.ForEachOrderOf(member, [&](const OrderRecord& o) {
+    if (o.net() > Money()) dates_.push_back(zone_.DateOf(o.paid_at));
+  });
+  const Stage stage = StageOf(dates_, zone_.DateOf(now), loyalty_.config().lifecycle);
+  if (static_cast<size_t>(member) >= stages_.size()) stages_.resize(static_cast<size_t>(member) + 1, Stage::kIntro);
+  Stage& held = stages_[static_cast<size_t>(member)];
+  if (stage == held) return;
+  pending_.journal.push_back(JournalRow{TakeTick(), member, JournalKind::kStage, now, 0, {},
+                                        std::string(StageName(held)), std::string(StageName(stage)), {}});
+  held = stage;
 }
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
@@ -48,7 +104,7 @@ Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp no
   const uint64_t digest = HashKey(text);
   const std::string_view source = e.profile.source ? std::string_view(*e.profile.source) : "api";
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, source));
-  Persist(res);
+  Persist(res, now);
   const bool news = res.created || !res.attached.empty() || !res.merges.empty();
   // Seen before (perhaps by a member since merged into this one): applying
   // it again could overwrite what later events set, so it changes nothing.
@@ -67,19 +123,87 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
     // A member first met through an order registered when they paid.
     members_.UpdateProfile(res.member, MemberProfile{.registered_at = e.paid_at});
   }
-  Persist(res);
+  Persist(res, now);
   orders_.AddOrder(e, res.member);
+  const auto position = static_cast<int32_t>(orders_.order_count() - 1);
+  std::optional<TierChange> tier;
+  const LedgerEntry& earned = loyalty_.Earn(TakeTick(),
+                                            Purchase{res.member, position, e.paid_at, e.paid, e.channel, e.items,
+                                                     members_.Get(res.member)->profile.birthday},
+                                            &tier);
   e.member = {};
-  pending_.orders.push_back(OrderRow{res.member, std::move(e)});
+  pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
+  RecordTier(tier);
+  Restage(res.member, now);
   return EventOutcome::kAccepted;
 }
 
-Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e) {
+Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   if (orders_.HasRefund(e.refund_id)) return EventOutcome::kDuplicate;
   RETURN_IF_ERROR(orders_.CheckRefund(e));
-  orders_.ApplyRefund(e);
-  pending_.refunds.push_back(std::move(e));
+  const MemberId member = orders_.ApplyRefund(e);
+  const int32_t position = orders_.PositionOf(e.order_id);
+  std::optional<TierChange> tier;
+  const LedgerEntry& reversed =
+      loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier);
+  pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
+  RecordTier(tier);
+  Restage(member, now);
   return EventOutcome::kAccepted;
+}
+
+Result<LedgerEntry> TenantState::Redeem(MemberId member, int64_t points, std::string redemption_id, Timestamp now) {
+  member = members_.Standing(member);  // a merged member's points live on its survivor
+  if (!member) return NotFound("no such member");
+  if (redemption_id.empty()) return FieldInvalid("redemption_id", "is required");
+  if (const LedgerEntry* seen = loyalty_.FindRedemption(redemption_id)) {
+    if (-seen->points == points) return *seen;  // a replay: the first answer
+    return FieldInvalid("redemption_id", "was used for a redemption of " + std::to_string(-seen->points) + " points");
+  }
+  ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Redeem(next_tick_, member, points, std::move(redemption_id), now));
+  ++next_tick_;
+  pending_.journal.push_back(JournalRow{e->tick, member, JournalKind::kRedeem, now, e->points, {}, {}, {}, e->note});
+  return *e;
+}
+
+Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::string reason, Timestamp now) {
+  member = members_.Standing(member);
+  if (!member) return NotFound("no such member");
+  if (reason.empty()) return FieldInvalid("reason", "is required: say why the points change");
+  ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Adjust(next_tick_, member, points, std::move(reason), now));
+  ++next_tick_;
+  pending_.journal.push_back(JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {}, e->note});
+  return *e;
+}
+
+void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
+  pending_.settings.push_back(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
+  for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change);
+}
+
+void TenantState::RunDue(Timestamp now) {
+  const LocalDate today = zone_.DateOf(now);
+  // The first run starts today: there is no earlier work to catch up on.
+  LocalDate day = last_day_ == LocalDate() ? today : LocalDate::FromDays(last_day_.days() + 1);
+  for (; day <= today; day = LocalDate::FromDays(day.days() + 1)) RunDay(day);
+}
+
+void TenantState::RunDay(LocalDate day) {
+  const Timestamp start = zone_.StartOfDay(day);
+  for (auto& [member, e] : loyalty_.ExpireDue(start, next_tick_)) {
+    pending_.journal.push_back(JournalRow{e.tick, member, JournalKind::kExpire, e.at, e.points, e.lot, {}, {}, {}});
+  }
+  // Rolling bases are reviewed on the first of the month, or `grace` days later.
+  const LoyaltyConfig& config = loyalty_.config();
+  const LocalDate period = LocalDate::FromDays(day.days() - config.review_grace_days);
+  if (config.basis != GrowthBasis::kLifetime && period.day() == 1) {
+    for (const TierChange& change : loyalty_.Review(zone_.StartOfDay(period), start)) RecordTier(change);
+  }
+  for (MemberId m = 1; m <= members_.size(); ++m) {
+    if (members_.Standing(m) == m) Restage(m, start);
+  }
+  pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
+  last_day_ = day;
 }
 
 template <typename Info>
@@ -124,13 +248,83 @@ void TenantState::Loader::OnMerge(MergeRow row) {
   s_.members_.LoadMerge(MergeRecord{row.survivor, row.merged, row.at, std::move(row.reason)});
 }
 
+void TenantState::Loader::OnSetting(SettingRow row) {
+  if (row.key != kLoyaltySetting) return;
+  auto config = ParseLoyaltyConfig(row.value);
+  if (!config.ok()) {
+    // It was validated before it was stored: only a damaged file gets here.
+    Log(LogLevel::kError, "stored loyalty configuration unreadable; using the defaults",
+        {{"tenant", s_.record_.id}, {"error", config.status().ToString()}});
+    return;
+  }
+  s_.loyalty_.SetConfig(std::move(config).value(), {});
+}
+
+MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {
+  while (static_cast<size_t>(member) < merged_into_.size() && merged_into_[static_cast<size_t>(member)]) {
+    member = merged_into_[static_cast<size_t>(member)];
+  }
+  return member;
+}
+
 void TenantState::Loader::OnOrder(OrderRow row) {
   // Merges are loaded before orders, so the order lands on today's survivor.
   s_.orders_.AddOrder(row.order, s_.members_.Standing(row.member_id));
+  const auto position = static_cast<int32_t>(s_.orders_.order_count() - 1);
+  // Loyalty replays merges at their place in time (kMerge rows), so its
+  // entries go to the member that held the account then.
+  order_members_.push_back(row.member_id);
+  s_.loyalty_.Replay(LoyaltyOwner(row.member_id),
+                     EntryOf(row.loyalty, EntryKind::kEarn, position, row.order.paid_at, row.order.paid_at));
+  s_.next_tick_ = std::max(s_.next_tick_, row.loyalty.tick + 1);
 }
 
-void TenantState::Loader::OnRefund(RefundEvent row) {
-  if (s_.orders_.CheckRefund(row).ok()) s_.orders_.ApplyRefund(row);
+void TenantState::Loader::OnRefund(RefundRow row) {
+  if (!s_.orders_.CheckRefund(row.refund).ok()) return;
+  s_.orders_.ApplyRefund(row.refund);
+  const int32_t position = s_.orders_.PositionOf(row.refund.order_id);
+  const MemberId member = LoyaltyOwner(order_members_[static_cast<size_t>(position)]);
+  s_.loyalty_.Replay(member, EntryOf(row.loyalty, EntryKind::kReverse, position, row.refund.refunded_at,
+                                     s_.orders_.Order(position).paid_at));
+  s_.next_tick_ = std::max(s_.next_tick_, row.loyalty.tick + 1);
+}
+
+void TenantState::Loader::OnJournal(JournalRow row) {
+  s_.next_tick_ = std::max(s_.next_tick_, row.tick + 1);
+  const MemberId member = LoyaltyOwner(row.member_id);
+  LedgerEntry e;
+  e.tick = row.tick;
+  e.at = row.at;
+  e.points = row.points;
+  e.lot = row.lot;
+  e.note = std::move(row.note);
+  switch (row.kind) {
+    case JournalKind::kRedeem: e.kind = EntryKind::kRedeem; break;
+    case JournalKind::kAdjust: e.kind = EntryKind::kAdjust; break;
+    case JournalKind::kExpire: e.kind = EntryKind::kExpire; break;
+    case JournalKind::kTier: {
+      const LoyaltyConfig& config = s_.loyalty_.config();
+      // A tier since removed from the configuration counts as the lowest.
+      s_.loyalty_.ReplayTier(TierChange{member, 0, std::max(config.TierIndex(row.to), 0), row.at, e.note});
+      return;
+    }
+    case JournalKind::kStage:
+      if (static_cast<size_t>(member) >= s_.stages_.size()) s_.stages_.resize(static_cast<size_t>(member) + 1);
+      s_.stages_[static_cast<size_t>(member)] = StageFromName(row.to).value_or(Stage::kIntro);
+      return;
+    case JournalKind::kDay:
+      if (auto day = ParseDate(e.note); day.ok()) s_.last_day_ = *day;
+      return;
+    case JournalKind::kMerge: {
+      const MemberId merged = LoyaltyOwner(std::strtoll(e.note.c_str(), nullptr, 10));
+      if (merged <= 0 || merged == member) return;
+      s_.loyalty_.Merge(member, merged, e.at);  // the tier follows in its own row
+      if (static_cast<size_t>(merged) >= merged_into_.size()) merged_into_.resize(static_cast<size_t>(merged) + 1);
+      merged_into_[static_cast<size_t>(merged)] = member;
+      return;
+    }
+  }
+  s_.loyalty_.Replay(member, e);
 }
 
 void TenantState::Loader::OnIdempotency(IdempotencyRow row) {

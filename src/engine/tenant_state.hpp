@@ -20,6 +20,8 @@
 #include "core/time.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
+#include "lifecycle/lifecycle.hpp"
+#include "loyalty/loyalty_book.hpp"
 #include "masterdata/master_data.hpp"
 #include "members/member_book.hpp"
 #include "orders/order_book.hpp"
@@ -37,6 +39,16 @@ class TenantState {
   // names the field and leaves the state as it was.
   // The event is taken by value: its strings move into the rows.
   Result<EventOutcome> Apply(Event event, Timestamp now);
+
+  // Points spent or adjusted by a caller (the points endpoints). A redemption
+  // id seen before returns its first entry and changes nothing.
+  Result<LedgerEntry> Redeem(MemberId member, int64_t points, std::string redemption_id, Timestamp now);
+  Result<LedgerEntry> Adjust(MemberId member, int64_t points, std::string reason, Timestamp now);
+  // Replaces the loyalty rules (validated by the caller); tiers follow.
+  void SetLoyaltyConfig(LoyaltyConfig config, Timestamp now);
+  // The scheduler's timed work for every tenant-zone day that began since
+  // the last run, up to `now`: expiry, tier reviews, lifecycle stages.
+  void RunDue(Timestamp now);
 
   // Remembers the answer to an idempotent request, durably with the batch.
   void RememberIdempotent(IdempotencyRow row);
@@ -56,6 +68,12 @@ class TenantState {
   const MemberBook& members() const { return members_; }
   const OrderBook& orders() const { return orders_; }
   const MasterData& master() const { return master_; }
+  const LoyaltyBook& loyalty() const { return loyalty_; }
+  Stage StageOfMember(MemberId member) const {
+    return static_cast<size_t>(member) < stages_.size() ? stages_[static_cast<size_t>(member)] : Stage::kIntro;
+  }
+  // The last day the scheduler finished (none yet: a default date).
+  LocalDate last_day_run() const { return last_day_; }
 
   // Feeds stored rows back in; see TenantStore::Load for the order.
   class Loader final : public LoadSink {
@@ -65,30 +83,48 @@ class TenantState {
     void OnStaff(StaffInfo row) override { s_.master_.Upsert(row); }
     void OnProduct(ProductInfo row) override { s_.master_.Upsert(row); }
     void OnCategory(CategoryInfo row) override { s_.master_.Upsert(row); }
+    void OnSetting(SettingRow row) override;
     void OnMember(MemberRow row) override;
     void OnMerge(MergeRow row) override;
     void OnOrder(OrderRow row) override;
-    void OnRefund(RefundEvent row) override;
+    void OnRefund(RefundRow row) override;
+    void OnJournal(JournalRow row) override;
     void OnIdempotency(IdempotencyRow row) override;
 
    private:
+    // The member whose account holds `member`'s loyalty at this point of
+    // the replay: merges are followed only once their kMerge row is replayed.
+    MemberId LoyaltyOwner(MemberId member) const;
+
     TenantState& s_;
+    std::vector<MemberId> merged_into_;   // by member id; 0 while standing (in replay time)
+    std::vector<MemberId> order_members_;  // by order position: the member it arrived for
   };
 
  private:
   Result<EventOutcome> ApplyMember(const MemberEvent& e, Timestamp now);
   Result<EventOutcome> ApplyOrder(OrderEvent&& e, Timestamp now);
-  Result<EventOutcome> ApplyRefund(RefundEvent&& e);
+  Result<EventOutcome> ApplyRefund(RefundEvent&& e, Timestamp now);
   template <typename Info>
   Result<EventOutcome> ApplyMaster(Info&& info, std::vector<Info>& rows);
   // Records what a resolution did: identity and merge rows, merged histories.
-  void Persist(const Resolution& res);
+  void Persist(const Resolution& res, Timestamp now);
+  void RecordTier(const std::optional<TierChange>& change);
+  // Recomputes a member's lifecycle stage as of `now`; records a change.
+  void Restage(MemberId member, Timestamp now);
+  void RunDay(LocalDate day);
+  int64_t TakeTick() { return next_tick_++; }
 
   TenantRecord record_;
   TimeZone zone_;
   MemberBook members_;
   OrderBook orders_;
   MasterData master_;
+  LoyaltyBook loyalty_;
+  std::vector<Stage> stages_;        // by member id
+  std::vector<LocalDate> dates_;     // scratch for Restage
+  int64_t next_tick_ = 1;            // the journal position of the next loyalty change
+  LocalDate last_day_;               // the scheduler's last finished day
   std::unordered_map<std::string, IdempotencyRow> idempotency_;
   WriteBatch pending_;
   std::unordered_set<MemberId> dirty_members_;  // rows to write at TakePending

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/random.hpp"
 #include "engine/ingest.hpp"
 #include "engine/testing/memory_store.hpp"
@@ -117,8 +119,19 @@ std::string Observe(const TenantState& s) {
     const auto& t = s.orders().Totals(id);
     out += " orders:" + std::to_string(t.count) + "/" + std::to_string(t.paid.fen()) + "/" +
            std::to_string(t.refunded.fen()) + "/" + std::to_string(t.last_paid_at.seconds()) + " merges:" +
-           std::to_string(m->merges.size()) + "\n";
+           std::to_string(m->merges.size());
+    out += " tier:" + std::to_string(s.loyalty().TierOf(id)) + " stage:" + std::string(StageName(s.StageOfMember(id)));
+    if (const Account* a = s.loyalty().Find(id)) {
+      out += " growth:" + std::to_string(a->growth) + " balance:" + std::to_string(a->balance) + " lots:";
+      for (const Lot& l : a->lots) out += std::to_string(l.expires_at.seconds()) + "=" + std::to_string(l.points) + ",";
+      out += " ledger:";
+      for (const LedgerEntry& e : a->ledger) {
+        out += std::string(EntryKindName(e.kind)) + std::to_string(e.points) + "/" + std::to_string(e.unrecovered) + ",";
+      }
+    }
+    out += "\n";
   }
+  out += "next day after " + s.last_day_run().ToString() + "\n";
   return out;
 }
 
@@ -131,13 +144,30 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   auto data = std::make_shared<testing::MemoryTenantData>();
   testing::MemoryTenantStore store(data);
   TenantState live = NewState();
+  // Points that expire after 30 days, so expiry happens within the run; the
+  // configuration itself must come back from the store too.
+  LoyaltyConfig config = DefaultLoyaltyConfig();
+  config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
+  live.SetLoyaltyConfig(config, {});
+  const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
   int64_t model_paid = 0, model_refunded = 0;
   std::map<std::string, int64_t> model_left;  // order → refundable
   for (int step = 0; step < 3000; ++step) {
     const auto kind = static_cast<IdentityKind>(rng.Uniform(kIdentityKinds));
     MemberRef ref = Ref(kind, std::to_string(rng.Uniform(300)));
     if (rng.Chance(0.2)) ref.identities.push_back({static_cast<IdentityKind>(rng.Uniform(4)), std::to_string(rng.Uniform(300))});
-    const uint64_t dice = rng.Uniform(10);
+    const Timestamp now = start.PlusSeconds(int64_t{step} * 3 * 3600);
+    const uint64_t dice = rng.Uniform(12);
+    if (dice >= 10) {  // loyalty commands and the scheduler's day runs
+      const MemberId m = rng.Range(1, std::max<int64_t>(live.members().size(), 1));
+      if (dice == 10) {
+        (void)live.Redeem(m, rng.Range(1, 200), "R" + std::to_string(rng.Uniform(400)), now);
+        (void)live.Adjust(m, rng.Range(-100, 300), rng.Chance(0.9) ? "goodwill" : "", now);
+      } else {
+        live.RunDue(now);
+      }
+      continue;
+    }
     Event e;
     if (dice < 3) {
       MemberProfile p;
@@ -145,12 +175,12 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
       if (rng.Chance(0.3)) p.source = "src" + std::to_string(rng.Uniform(3));
       e = MemberEvent{ref, p};
     } else if (dice < 8) {
-      e = Order("O" + std::to_string(rng.Uniform(2000)), ref, rng.Range(0, 50000), rng.Range(0, 100000));
+      e = Order("O" + std::to_string(rng.Uniform(2000)), ref, rng.Range(0, 50000), now.seconds() - rng.Range(0, 86400));
     } else {
       e = RefundEvent{"R" + std::to_string(rng.Uniform(1500)), "O" + std::to_string(rng.Uniform(2000)),
                       Money::Fen(rng.Range(1, 20000)), Timestamp::FromSeconds(1)};
     }
-    auto r = live.Apply(e, Timestamp::FromSeconds(step));
+    auto r = live.Apply(e, now);
     if (r.ok() && *r == EventOutcome::kAccepted) {
       if (auto* o = std::get_if<OrderEvent>(&e)) {
         model_paid += o->paid.fen();
@@ -177,6 +207,19 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   EXPECT_EQ(paid, model_paid);
   EXPECT_EQ(refunded, model_refunded);
   EXPECT_GT(live.members().size(), live.members().standing_count());  // merges happened
+  // The run reached what it is meant to test.
+  std::map<EntryKind, int> kinds;
+  int tiers_above_first = 0;
+  for (MemberId id = 1; id <= live.members().size(); ++id) {
+    if (const Account* a = live.loyalty().Find(id)) {
+      for (const LedgerEntry& e : a->ledger) ++kinds[e.kind];
+      tiers_above_first += a->tier > 0;
+    }
+  }
+  for (EntryKind k : {EntryKind::kEarn, EntryKind::kReverse, EntryKind::kRedeem, EntryKind::kExpire, EntryKind::kAdjust}) {
+    EXPECT_GT(kinds[k], 0) << EntryKindName(k);
+  }
+  EXPECT_GT(tiers_above_first, 0);
 }
 
 }  // namespace

@@ -296,6 +296,106 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
   });
 }
 
+// A points request: {"points": N, "<text_field>": "..."}; every problem is
+// named by field.
+struct PointsRequest {
+  int64_t points = 0;
+  std::string text;
+};
+
+Result<PointsRequest> ParsePointsRequest(const std::string& body, std::string_view text_field) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
+  PointsRequest out;
+  Status bad = InvalidArgument("invalid points request");
+  bool has_points = false, has_text = false;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key == "points") {
+      has_points = true;
+      if (value.is_int64()) {
+        out.points = value.as_int64();
+      } else {
+        bad.AddFieldError("points", "must be an integer");
+      }
+    } else if (key == text_field) {
+      has_text = true;
+      if (!value.is_string() || value.as_string().empty() || value.as_string().size() > 200) {
+        bad.AddFieldError(std::string(text_field), "must be a string of 1-200 characters");
+      } else {
+        out.text = std::string(value.as_string());
+      }
+    } else {
+      bad.AddFieldError(std::string(key), "unknown field");
+    }
+  }
+  if (!has_points) bad.AddFieldError("points", "is required");
+  if (!has_text) bad.AddFieldError(std::string(text_field), "is required");
+  if (!bad.field_errors().empty()) return bad;
+  return out;
+}
+
+void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
+  router.Add("GET", "/api/v1/tenants/{tenant}/members/{ref}/loyalty",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               auto ref = ParseMemberRef(p.Get("ref"));
+               if (!ref.ok()) return respond(ErrorResponse(ref.status()));
+               auto limit = IntParam(req, "ledger_limit", 20, 1, 500);
+               if (!limit.ok()) return respond(ErrorResponse(limit.status()));
+               auto before = IntParam(req, "ledger_before", 0, 0, int64_t{1} << 60);
+               if (!before.ok()) return respond(ErrorResponse(before.status()));
+               const Timestamp now = ctx->engine.clock().Now();
+               auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+                 const MemberId id = s.members().Find(*ref);
+                 if (!id) return std::nullopt;
+                 return LoyaltyJson(s, id, now, *before, *limit);
+               });
+               if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
+               respond(Json(200, std::move(*body)));
+             });
+  // Redeem (redemption_id makes it idempotent) and adjust (with a reason).
+  for (const bool redeem : {true, false}) {
+    const std::string path = std::string("/api/v1/tenants/{tenant}/members/{ref}/points/") + (redeem ? "redeem" : "adjust");
+    router.Add("POST", path, [ctx, redeem](HttpRequest&& req, const RouteParams& p, Responder respond) {
+      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
+      if (!t) return;
+      auto ref = ParseMemberRef(p.Get("ref"));
+      if (!ref.ok()) return respond(ErrorResponse(ref.status()));
+      auto body = ParsePointsRequest(req.body, redeem ? "redemption_id" : "reason");
+      if (!body.ok()) return respond(ErrorResponse(body.status()));
+      const std::string ref_text = p.Get("ref");
+      Write(t, req, std::move(respond), [ref = *ref, body = *body, redeem, ref_text](TenantState& s, Timestamp now) {
+        const MemberId id = s.members().Find(ref);
+        if (!id) return ErrorResponse(NotFound("no member '" + ref_text + "'"));
+        auto entry = redeem ? s.Redeem(id, body.points, body.text, now) : s.Adjust(id, body.points, body.text, now);
+        if (!entry.ok()) return ErrorResponse(entry.status());
+        return Json(200, LedgerEntryJson(s, *entry, s.loyalty().Find(id)->balance));
+      });
+    });
+  }
+  router.Add("GET", "/api/v1/tenants/{tenant}/loyalty/config",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               respond(Json(200, t->Read([](const TenantState& s) { return LoyaltyConfigJson(s.loyalty().config()); })));
+             });
+  // PUT replaces the whole configuration; keys left out take their defaults,
+  // so a client GETs, edits and PUTs the document back.
+  router.Add("PUT", "/api/v1/tenants/{tenant}/loyalty/config",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kAdmin, respond);
+               if (!t) return;
+               auto config = ParseLoyaltyConfig(req.body);
+               if (!config.ok()) return respond(ErrorResponse(config.status()));
+               Write(t, req, std::move(respond), [config = *config](TenantState& s, Timestamp now) {
+                 s.SetLoyaltyConfig(config, now);
+                 return Json(200, LoyaltyConfigJson(s.loyalty().config()));
+               });
+             });
+}
+
 void AddOperationRoutes(Router& router, const Ctx& ctx) {
   router.Add("GET", "/healthz", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
     Status store = ctx->engine.store().Ping();
@@ -354,6 +454,7 @@ HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
   AddTenantRoutes(*router, ctx);
   AddEventRoutes(*router, ctx);
   AddMemberRoutes(*router, ctx);
+  AddLoyaltyRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
 }

@@ -34,6 +34,13 @@ void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reve
   opt("owner_staff", p.owner_staff);
   if (p.registered_at) w.Field("registered_at", FormatRfc3339(*p.registered_at, zone));
   w.Field("created_at", FormatRfc3339(m.created_at, zone));
+  // CONTRACT.md's member fields: tier, growth, points balance, lifecycle stage.
+  const LoyaltyBook& loyalty = s.loyalty();
+  const Account* account = loyalty.Find(m.id);
+  w.Field("tier", loyalty.config().tiers[static_cast<size_t>(loyalty.TierOf(m.id))].id);
+  w.Field("growth", account ? account->growth : 0);
+  w.Key("points").BeginObject().Field("balance", account ? account->balance : 0).EndObject();
+  w.Field("lifecycle", StageName(s.StageOfMember(m.id)));
   const PurchaseTotals& t = s.orders().Totals(m.id);
   w.Key("orders").BeginObject().Field("count", t.count).Field("paid_fen", t.paid.fen());
   w.Field("refunded_fen", t.refunded.fen()).Field("net_fen", (t.paid - t.refunded).fen());
@@ -45,6 +52,19 @@ void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reve
     w.Field("reason", r.reason).EndObject();
   }
   w.EndArray();
+}
+
+void WriteEntry(JsonWriter& w, const TenantState& s, const LedgerEntry& e) {
+  w.BeginObject().Field("seq", e.tick).Field("kind", EntryKindName(e.kind));
+  w.Field("at", FormatRfc3339(e.at, s.zone())).Field("points", e.points);
+  if (e.growth) w.Field("growth", e.growth);
+  if (e.unrecovered) w.Field("unrecovered", e.unrecovered);
+  if (e.order >= 0) w.Field("order_id", s.orders().OrderId(e.order));
+  if (!e.note.empty()) w.Field(e.kind == EntryKind::kRedeem ? "redemption_id" : "reason", e.note);
+  if ((e.kind == EntryKind::kEarn || e.kind == EntryKind::kAdjust) && e.points > 0 && e.lot != kNeverExpires) {
+    w.Field("expires_at", FormatRfc3339(e.lot, s.zone()));
+  }
+  w.EndObject();
 }
 
 bool Passes(const TenantState& s, const Member& m, const MemberFilter& f) {
@@ -182,6 +202,60 @@ std::string MetricsText(Engine& engine) {
     }
   }
   return out;
+}
+
+
+std::string LedgerEntryJson(const TenantState& s, const LedgerEntry& e, int64_t balance) {
+  JsonWriter w;
+  w.BeginObject().Key("entry");
+  WriteEntry(w, s, e);
+  w.Field("balance", balance).EndObject();
+  return w.Take();
+}
+
+std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_t ledger_before, int64_t ledger_limit) {
+  const LoyaltyBook& loyalty = s.loyalty();
+  const LoyaltyConfig& config = loyalty.config();
+  const Account* a = loyalty.Find(id);
+  static const Account kNone;
+  if (!a) a = &kNone;
+  const int tier = loyalty.TierOf(id);
+  JsonWriter w;
+  w.BeginObject().Field("member_id", id);
+  w.Key("tier").BeginObject().Field("id", config.tiers[static_cast<size_t>(tier)].id);
+  w.Field("name", config.tiers[static_cast<size_t>(tier)].name).EndObject();
+  w.Field("growth", a->growth).Field("basis", GrowthBasisName(config.basis));
+  w.Field("basis_value", loyalty.BasisValue(id, now));
+  if (static_cast<size_t>(tier) + 1 < config.tiers.size()) {
+    const TierRule& next = config.tiers[static_cast<size_t>(tier) + 1];
+    w.Key("next_tier").BeginObject().Field("id", next.id).Field("name", next.name);
+    w.Field("threshold", next.threshold);
+    w.Field("missing", std::max<int64_t>(next.threshold - loyalty.BasisValue(id, now), 0)).EndObject();
+  }
+  w.Key("points").BeginObject().Field("balance", a->balance);
+  w.Field("expiring_soon", loyalty.ExpiringSoon(id, now)).Field("expiring_soon_days", config.expiring_soon_days);
+  w.Key("lots").BeginArray();
+  for (const Lot& lot : a->lots) {
+    w.BeginObject().Field("points", lot.points);
+    if (lot.expires_at != kNeverExpires) w.Field("expires_at", FormatRfc3339(lot.expires_at, s.zone()));
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  w.Field("lifecycle", StageName(s.StageOfMember(id)));
+  // A page of the ledger, newest first; `before` is the seq to continue from.
+  w.Key("ledger").BeginArray();
+  int64_t shown = 0, last_seq = 0;
+  for (auto it = a->ledger.rbegin(); it != a->ledger.rend() && shown < ledger_limit; ++it) {
+    if (ledger_before && it->tick >= ledger_before) continue;
+    WriteEntry(w, s, *it);
+    ++shown;
+    last_seq = it->tick;
+  }
+  w.EndArray();
+  const bool more = shown == ledger_limit && !a->ledger.empty() && a->ledger.front().tick < last_seq;
+  if (more) w.Field("next_before", last_seq);
+  w.EndObject();
+  return w.Take();
 }
 
 }  // namespace pond

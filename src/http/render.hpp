@@ -30,6 +30,12 @@ std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bo
 // the cursor for the next page.
 std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int64_t after, int64_t limit,
                            bool reveal_phones);
+// A member's loyalty view (tier, growth and progress, points with lots and
+// what expires soon, lifecycle stage, a page of the ledger newest first:
+// entries with seq < `ledger_before` when it is not 0).
+std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_t ledger_before, int64_t ledger_limit);
+// A points entry just made, with the balance after it.
+std::string LedgerEntryJson(const TenantState& s, const LedgerEntry& e, int64_t balance);
 // Prometheus text exposition of every tenant's counters.
 std::string MetricsText(Engine& engine);
 

@@ -53,6 +53,11 @@ struct PurchaseTotals {
 class OrderBook {
  public:
   bool HasOrder(std::string_view order_id) const { return Find(order_id) != nullptr; }
+  // The order's position (what Order() takes), or -1.
+  int32_t PositionOf(std::string_view order_id) const {
+    const int32_t* p = Find(order_id);
+    return p ? *p : kNoOrder;
+  }
   bool HasRefund(std::string_view refund_id) const { return refunds_.count(std::string(refund_id)) != 0; }
 
   // Records `order` for `member`. The caller checks HasOrder first.
@@ -70,6 +75,7 @@ class OrderBook {
   // Totals of a standing member (zeros when it never bought).
   const PurchaseTotals& Totals(MemberId member) const;
   const OrderRecord& Order(int32_t index) const { return orders_[static_cast<size_t>(index)]; }
+  std::string_view OrderId(int32_t index) const { return ids_.Get(Order(index).order_id); }
   // Visits a member's orders, newest first.
   template <typename F>
   void ForEachOrderOf(MemberId member, F&& f) const {

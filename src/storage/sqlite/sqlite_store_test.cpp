@@ -12,12 +12,15 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/random.hpp"
+#include "engine/testing/memory_store.hpp"
 #include "storage/sqlite/internal/fault_injection.hpp"
 #include "storage/sqlite/internal/item_codec.hpp"
 #include "storage/sqlite/internal/sqlite_db.hpp"
+#include "storage/sqlite/internal/tenant_db.hpp"
 
 namespace pond {
 namespace {
@@ -78,12 +81,15 @@ struct Loaded {
   std::vector<StaffInfo> staff;
   std::vector<ProductInfo> products;
   std::vector<CategoryInfo> categories;
+  std::vector<SettingRow> settings;
   std::vector<MemberRow> members;
   std::vector<MergeRow> merges;
   std::vector<OrderRow> orders;
-  std::vector<RefundEvent> refunds;
+  std::vector<RefundRow> refunds;
+  std::vector<JournalRow> journal;
   std::vector<IdempotencyRow> idempotency;
-  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 6 idempotency
+  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 5 idempotency
+  std::vector<std::string> by_tick;  // orders, refunds and journal rows as replayed: "refund 7"
 };
 
 class RecordingSink final : public LoadSink {
@@ -93,11 +99,22 @@ class RecordingSink final : public LoadSink {
   void OnStaff(StaffInfo row) override { Add(0, out_.staff, std::move(row)); }
   void OnProduct(ProductInfo row) override { Add(0, out_.products, std::move(row)); }
   void OnCategory(CategoryInfo row) override { Add(0, out_.categories, std::move(row)); }
-  void OnMember(MemberRow row) override { Add(1, out_.members, std::move(row)); }
+  void OnSetting(SettingRow row) override { Add(1, out_.settings, std::move(row)); }
+  void OnMember(MemberRow row) override { Add(2, out_.members, std::move(row)); }
   void OnMerge(MergeRow row) override { Add(3, out_.merges, std::move(row)); }
-  void OnOrder(OrderRow row) override { Add(4, out_.orders, std::move(row)); }
-  void OnRefund(RefundEvent row) override { Add(5, out_.refunds, std::move(row)); }
-  void OnIdempotency(IdempotencyRow row) override { Add(6, out_.idempotency, std::move(row)); }
+  void OnOrder(OrderRow row) override {
+    out_.by_tick.push_back("order " + std::to_string(row.loyalty.tick));
+    Add(4, out_.orders, std::move(row));
+  }
+  void OnRefund(RefundRow row) override {
+    out_.by_tick.push_back("refund " + std::to_string(row.loyalty.tick));
+    Add(4, out_.refunds, std::move(row));
+  }
+  void OnJournal(JournalRow row) override {
+    out_.by_tick.push_back("journal " + std::to_string(row.tick));
+    Add(4, out_.journal, std::move(row));
+  }
+  void OnIdempotency(IdempotencyRow row) override { Add(5, out_.idempotency, std::move(row)); }
 
  private:
   template <typename T>
@@ -120,11 +137,22 @@ Loaded LoadAll(TenantStore& tenant) {
 auto Key(const MemberRow& r) {
   return std::tuple(r.member_id, r.profile, r.identities, r.event_digests, r.merged_into, r.created_at);
 }
+auto Key(const LoyaltyEffect& e) {
+  return std::tuple(e.tick, e.points, e.growth, e.unrecovered, e.rate_bp, e.growth_per_yuan, e.lot);
+}
 auto Key(const OrderRow& r) {
   const OrderEvent& o = r.order;
-  return std::tuple(r.member_id, o.order_id, o.channel, o.store, o.staff, o.payment, o.paid_at, o.paid, o.items);
+  return std::tuple(r.member_id, o.order_id, o.channel, o.store, o.staff, o.payment, o.paid_at, o.paid, o.items,
+                    Key(r.loyalty));
 }
-auto Key(const RefundEvent& r) { return std::tuple(r.refund_id, r.order_id, r.amount, r.refunded_at); }
+auto Key(const RefundRow& r) {
+  const RefundEvent& e = r.refund;
+  return std::tuple(e.refund_id, e.order_id, e.amount, e.refunded_at, Key(r.loyalty));
+}
+auto Key(const JournalRow& r) {
+  return std::tuple(r.tick, r.member_id, r.kind, r.at, r.points, r.lot, r.from, r.to, r.note);
+}
+auto Key(const SettingRow& r) { return std::tuple(r.key, r.value); }
 auto Key(const MergeRow& r) { return std::tuple(r.survivor, r.merged, r.at, r.reason); }
 auto Key(const IdempotencyRow& r) { return std::tuple(r.key, r.status, r.body, r.at); }
 
@@ -157,6 +185,28 @@ OrderRow Order(std::string id, int64_t member, int n_items = 1) {
         {"SKU-" + std::to_string(i), i % 2 ? "" : "drinks", i + 1, Money::Fen(int64_t{100} * (i + 1))});
     r.order.paid += r.order.items.back().paid;
   }
+  return r;
+}
+
+OrderRow OrderAt(int64_t tick, std::string id) {
+  OrderRow r = Order(std::move(id), 1);
+  r.loyalty.tick = tick;
+  return r;
+}
+
+RefundRow Refund(std::string id, std::string order_id, int64_t tick) {
+  RefundRow r;
+  r.refund = {std::move(id), std::move(order_id), Money::Fen(100), Timestamp::FromSeconds(1'772'700'000)};
+  r.loyalty.tick = tick;
+  return r;
+}
+
+JournalRow Journal(int64_t tick, JournalKind kind, int64_t member) {
+  JournalRow r;
+  r.tick = tick;
+  r.kind = kind;
+  r.member_id = member;
+  r.at = Timestamp::FromSeconds(1'772'800'000 + tick);
   return r;
 }
 
@@ -205,7 +255,33 @@ WriteBatch FullBatch() {
   b.orders[1].order.items[0].qty = -2;  // a return line
   b.orders[1].order.items[0].paid = Money::Fen(-1);
   b.orders[1].order.items[0].sku = "商品-✓";
-  b.refunds = {{"R-1", "A-1", Money::Fen(150), Timestamp::FromSeconds(1'772'700'000)}};
+  // Orders store no `unrecovered` and refunds no earning terms (they reuse
+  // their order's), so those stay 0 here.
+  const Timestamp lot = Timestamp::FromMicros(1'804'000'000'000'001);
+  b.orders[0].loyalty = {.tick = 1, .points = 450, .growth = 45, .rate_bp = 10'000, .growth_per_yuan = 10, .lot = lot};
+  b.orders[1].loyalty = {.tick = 2, .points = -1, .growth = -1, .rate_bp = 15'000, .growth_per_yuan = 1, .lot = lot};
+  b.orders[2].loyalty.tick = 4;  // earned nothing
+  b.refunds = {Refund("R-1", "A-1", 5)};
+  b.refunds[0].refund.amount = Money::Fen(150);
+  b.refunds[0].loyalty = {.tick = 5, .points = -120, .growth = -15, .unrecovered = 30, .lot = lot};
+  // A row of every kind: Load's range check must let both ends through.
+  b.journal = {Journal(3, JournalKind::kRedeem, 7), Journal(6, JournalKind::kAdjust, 7),
+               Journal(7, JournalKind::kExpire, 3), Journal(8, JournalKind::kTier, 7),
+               Journal(9, JournalKind::kStage, 9),  Journal(10, JournalKind::kDay, 0)};
+  b.journal[0].points = -200;
+  b.journal[0].lot = lot;
+  b.journal[0].note = "RD-1";
+  b.journal[1].points = INT64_MIN;
+  b.journal[1].note = "客服补偿";
+  b.journal[2].points = -5;
+  b.journal[2].lot = Timestamp::FromMicros(-1);
+  b.journal[3].from = "silver";
+  b.journal[3].to = "gold";
+  b.journal[3].note = "growth";
+  b.journal[4].from = "新客";
+  b.journal[4].to = "活跃";
+  b.journal[5].note = "2026-03-04";
+  b.settings = {{"loyalty", R"({"rate_bp":10000,"tiers":["silver","gold"]})"}, {"tiers", ""}};
   b.merges = {{7, 9, Timestamp::FromSeconds(1'772'650'000), "phone+unionid"}};
   b.stores = {{"S01", "人民广场店", "上海", 31.2304, 121.4737}, {"S02", "Online", "", std::nullopt, std::nullopt}};
   b.staff = {{"E07", "李娜", "S01"}};
@@ -243,8 +319,54 @@ TEST(SqliteStoreTest, EveryRowKindRoundTripsThroughReopen) {
   EXPECT_EQ(got.orders[0].order.items.size(), 3u);
   EXPECT_TRUE(got.orders[2].order.items.empty());
   EXPECT_EQ(Keys(got.refunds), Keys(batch.refunds));
+  EXPECT_EQ(Keys(got.journal), Keys(batch.journal));
+  EXPECT_EQ(Keys(got.settings), Keys(batch.settings));
   EXPECT_EQ(Keys(got.idempotency), Keys(batch.idempotency));
   EXPECT_TRUE(std::is_sorted(got.phases.begin(), got.phases.end())) << "Load must call the sink in store.hpp's order";
+  EXPECT_EQ(got.by_tick, (std::vector<std::string>{"order 1", "order 2", "journal 3", "order 4", "refund 5",
+                                                   "journal 6", "journal 7", "journal 8", "journal 9", "journal 10"}));
+}
+
+// Commits `batches` to a fresh SQLite tenant and to the in-memory double the
+// engine's tests use, and loads both back.
+std::pair<Loaded, Loaded> LoadFromBoth(const std::vector<WriteBatch>& batches) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto sqlite = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  testing::MemoryTenantStore memory(std::make_shared<testing::MemoryTenantData>());
+  for (const WriteBatch& b : batches) {
+    EXPECT_TRUE(sqlite->Commit(b).ok());
+    EXPECT_TRUE(memory.Commit(b).ok());
+  }
+  return {LoadAll(*sqlite), LoadAll(memory)};
+}
+
+TEST(SqliteStoreTest, LoadInterleavesOrdersRefundsAndJournalRowsByTick) {
+  WriteBatch b;  // Commit writes all orders, then the refund, then the journal rows
+  b.orders = {OrderAt(1, "O-1"), OrderAt(4, "O-4")};
+  b.refunds = {Refund("R-2", "O-1", 2)};
+  b.journal = {Journal(3, JournalKind::kRedeem, 1), Journal(5, JournalKind::kTier, 1)};
+  const auto [sqlite, memory] = LoadFromBoth({b});
+  const std::vector<std::string> want = {"order 1", "refund 2", "journal 3", "order 4", "journal 5"};
+  EXPECT_EQ(sqlite.by_tick, want);
+  EXPECT_EQ(memory.by_tick, want);
+}
+
+// Rows stored before ticks existed all have tick 0; they must replay as they
+// did then: every order before any refund.
+TEST(SqliteStoreTest, RowsOfEqualTickReplayOrdersThenRefundsThenJournalEachInInsertionOrder) {
+  WriteBatch first;
+  first.refunds = {Refund("R-1", "O-1", 0)};
+  first.journal = {Journal(0, JournalKind::kExpire, 1)};
+  WriteBatch second;
+  second.orders = {OrderAt(0, "O-1"), OrderAt(0, "O-0")};
+  second.refunds = {Refund("R-0", "O-0", 0)};
+  const auto [sqlite, memory] = LoadFromBoth({first, second});
+  for (const Loaded* got : {&sqlite, &memory}) {
+    EXPECT_EQ(got->by_tick, (std::vector<std::string>{"order 0", "order 0", "refund 0", "refund 0", "journal 0"}));
+    EXPECT_EQ(Keys(got->orders), Keys(second.orders));
+    EXPECT_EQ(Keys(got->refunds), Keys(std::vector<RefundRow>{first.refunds[0], second.refunds[0]}));
+  }
 }
 
 TEST(SqliteStoreTest, LoadReplaysOrdersRefundsAndMergesInInsertionOrderAcrossBatches) {
@@ -285,12 +407,13 @@ TEST(SqliteStoreTest, MemberUpsertReplacesTheWholeRow) {
   EXPECT_FALSE(got.members[0].profile.city.has_value());
 }
 
-TEST(SqliteStoreTest, MasterDataAndIdempotencyAreUpsertedById) {
+TEST(SqliteStoreTest, MasterDataSettingsAndIdempotencyAreUpsertedByKey) {
   TempDir dir;
   auto store = MustOpen(dir.path());
   auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
   ASSERT_TRUE(tenant
-                  ->Commit({.stores = {{"S1", "A", "X", 1.0, 2.0}},
+                  ->Commit({.settings = {{"loyalty", "{}"}, {"tiers", "[1]"}},
+                            .stores = {{"S1", "A", "X", 1.0, 2.0}},
                             .staff = {{"E1", "A", "S1"}},
                             .products = {{"P1", "A", "c1", Money::Fen(1)}},
                             .categories = {{"c1", "A", ""}},
@@ -302,13 +425,16 @@ TEST(SqliteStoreTest, MasterDataAndIdempotencyAreUpsertedById) {
   const CategoryInfo category2{"c1", "B", "root"};
   const IdempotencyRow idem2{"k", 409, "b", Timestamp::FromSeconds(2)};
   ASSERT_TRUE(tenant
-                  ->Commit({.stores = {store2},
+                  ->Commit({.settings = {{"loyalty", R"({"rate_bp":1})"}, {"loyalty", R"({"rate_bp":2})"}},
+                            .stores = {store2},
                             .staff = {staff2},
                             .products = {product2},
                             .categories = {category2},
                             .idempotency = {idem2}})
                   .ok());
   Loaded got = LoadAll(*tenant);
+  // The last value wins, within a batch too.
+  EXPECT_EQ(Keys(got.settings), Keys(std::vector<SettingRow>{{"loyalty", R"({"rate_bp":2})"}, {"tiers", "[1]"}}));
   EXPECT_EQ(got.stores, std::vector<StoreInfo>{store2});
   EXPECT_EQ(got.staff, std::vector<StaffInfo>{staff2});
   EXPECT_EQ(got.products, std::vector<ProductInfo>{product2});
@@ -325,7 +451,7 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
   WriteBatch bad;
   bad.members = {Member(1, "changed"), Member(2, "b")};
   bad.orders = {Order("O-2", 2), Order("O-1", 2)};
-  bad.refunds = {{"R-1", "O-2", Money::Fen(1), Timestamp::FromSeconds(1)}};
+  bad.refunds = {Refund("R-1", "O-2", 0)};
   Status s = tenant->Commit(bad);
   EXPECT_EQ(s.code(), StatusCode::kInternal);
   EXPECT_NE(s.message().find("orders"), std::string::npos) << s.message();
@@ -343,8 +469,8 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
 }
 
 TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking) {
-  const std::vector<std::string> stages = {"members",  "orders",     "refunds",     "merges", "stores", "staff",
-                                           "products", "categories", "idempotency", "commit"};
+  const std::vector<std::string> stages = {"members", "orders", "refunds",  "journal",    "settings",    "merges",
+                                           "stores",  "staff",  "products", "categories", "idempotency", "commit"};
   for (const std::string& stage : stages) {
     SCOPED_TRACE(stage);
     TempDir dir;
@@ -363,7 +489,10 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     second.members = {Member(7, "overwritten"), Member(100, "new")};
     second.members[1].identities = {{IdentityKind::kExternalUserid, "wm-1"}};
     second.orders = {Order("B-1", 100, 2)};
-    second.refunds = {{"R-2", "B-1", Money::Fen(1), Timestamp::FromSeconds(9)}};
+    second.orders[0].loyalty.tick = 11;
+    second.refunds = {Refund("R-2", "B-1", 12)};
+    second.journal = {Journal(13, JournalKind::kAdjust, 100)};
+    second.settings = {{"loyalty", "changed"}};
     second.merges = {{100, 3, Timestamp::FromSeconds(9), "pos_id"}};
     second.stores = {{"S01", "renamed", "", std::nullopt, std::nullopt}};
     second.staff = {{"E99", "new", "S01"}};
@@ -381,6 +510,8 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     EXPECT_EQ(Keys(got.members), Keys(std::vector<MemberRow>{first.members[1], first.members[0], first.members[2]}));
     EXPECT_EQ(Keys(got.orders), Keys(first.orders));
     EXPECT_EQ(Keys(got.refunds), Keys(first.refunds));
+    EXPECT_EQ(Keys(got.journal), Keys(first.journal));
+    EXPECT_EQ(Keys(got.settings), Keys(first.settings));
     EXPECT_EQ(Keys(got.merges), Keys(first.merges));
     EXPECT_EQ(got.stores.size(), 2u);
     EXPECT_EQ(got.stores[0].name, "人民广场店");
@@ -390,7 +521,10 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     EXPECT_EQ(got.idempotency.size(), 1u);
 
     ASSERT_TRUE(tenant->Commit(second).ok()) << "the same batch commits once the fault is gone";
-    EXPECT_EQ(LoadAll(*tenant).orders.size(), first.orders.size() + 1);
+    const Loaded after = LoadAll(*tenant);
+    EXPECT_EQ(after.orders.size(), first.orders.size() + 1);
+    EXPECT_EQ(after.journal.size(), first.journal.size() + 1);
+    EXPECT_EQ(after.settings[0].value, "changed");
   }
 }
 
@@ -478,9 +612,10 @@ TEST(SqliteStoreTest, FilesAreWalWithTheDocumentedTables) {
   EXPECT_EQ(catalog.Int("SELECT count(*) FROM sqlite_schema WHERE type='table'"), 2);
   RawDb tenant(dir.path() + "/tenants/t1.db");
   EXPECT_EQ(tenant.Text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members',"
-                       "'orders','refunds','merges','stores','staff','products','categories','idempotency')"),
-            9);
+  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members','orders',"
+                       "'refunds','loyalty_journal','settings','merges','stores','staff','products','categories',"
+                       "'idempotency')"),
+            11);
 }
 
 TEST(SqliteStoreTest, CatalogWrittenByANewerBuildIsRefused) {
@@ -497,6 +632,43 @@ TEST(SqliteStoreTest, TenantWrittenByANewerBuildIsRefused) {
   MustOpenTenant(*store, ExistingTenant(*store, "t1"));
   RawDb(dir.path() + "/tenants/t1.db").Exec("PRAGMA user_version=999");
   EXPECT_EQ(store->OpenTenant("t1").status().code(), StatusCode::kFailedPrecondition);
+}
+
+// A tenant file as a build of schema version 1 (before loyalty) left it.
+TEST(SqliteStoreTest, AVersion1TenantIsMigratedAndItsRowsLoadWithNoLoyalty) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  ExistingTenant(*store, "t1");
+  const std::string path = dir.path() + "/tenants/t1.db";
+  ASSERT_TRUE(sqlite_internal::OpenAndMigrate(path, sqlite_internal::kTenantTuning,
+                                              sqlite_internal::TenantMigrations().first(1))
+                  .ok());
+  std::vector<OrderRow> old_orders = {Order("L-2", 7, 0), Order("L-1", 8, 0)};
+  old_orders[1].order.channel = Channel::kStore;
+  {
+    RawDb v1(path);
+    ASSERT_EQ(v1.Int("PRAGMA user_version"), 1);
+    v1.Exec("INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items) VALUES"
+            "('L-2',7,1,'S01','E07','wechat',1772600000123456,0,x'0100'),"
+            "('L-1',8,0,'S01','E07','wechat',1772600000123456,0,x'0100')");
+    v1.Exec("INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at) VALUES('LR-1','L-2',100,1772700000000000)");
+  }
+
+  auto tenant = MustOpenTenant(*store, "t1");
+  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), 2);
+  WriteBatch now;
+  now.orders = {OrderAt(1, "N-1")};
+  now.orders[0].loyalty.points = 10;
+  now.journal = {Journal(2, JournalKind::kRedeem, 1)};
+  now.refunds = {Refund("NR-1", "N-1", 3)};
+  ASSERT_TRUE(tenant->Commit(now).ok());
+
+  const Loaded got = LoadAll(*tenant);
+  EXPECT_EQ(got.by_tick,
+            (std::vector<std::string>{"order 0", "order 0", "refund 0", "order 1", "journal 2", "refund 3"}));
+  EXPECT_EQ(Keys(got.orders), Keys(std::vector<OrderRow>{old_orders[0], old_orders[1], now.orders[0]}));
+  EXPECT_EQ(Keys(got.refunds), Keys(std::vector<RefundRow>{Refund("LR-1", "L-2", 0), now.refunds[0]}));
+  EXPECT_EQ(Keys(got.journal), Keys(now.journal));
 }
 
 TEST(SqliteStoreTest, ApiKeysRoundTripAndAPutReplacesById) {
@@ -574,6 +746,25 @@ TEST(SqliteStoreTest, CorruptStoredValuesFailLoadWithInternal) {
   EXPECT_EQ(tenant->Load(sink).code(), StatusCode::kInternal);
 }
 
+TEST(SqliteStoreTest, AJournalKindBeyondTheEnumFailsLoadWithInternal) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant->Commit({.journal = {Journal(7, JournalKind::kDay, 0)}}).ok());
+  const std::string path = dir.path() + "/tenants/t1.db";
+  Loaded ignored;
+  RecordingSink sink(ignored);
+  for (int kind : {kJournalKinds, -1}) {
+    SCOPED_TRACE(kind);
+    RawDb(path).Exec("UPDATE loyalty_journal SET kind=" + std::to_string(kind));
+    Status s = tenant->Load(sink);
+    EXPECT_EQ(s.code(), StatusCode::kInternal);
+    EXPECT_EQ(s.message(), "corrupt value in loyalty_journal.kind");
+    EXPECT_NE(s.ToString().find("tick=7"), std::string::npos) << s.ToString();
+    EXPECT_NE(s.ToString().find("value=" + std::to_string(kind)), std::string::npos) << s.ToString();
+  }
+}
+
 TEST(SqliteStoreTest, SqliteErrorsMapToCanonicalCodes) {
   using sqlite_internal::SqliteStatus;
   EXPECT_EQ(SqliteStatus(nullptr, SQLITE_BUSY, "insert into", "orders").code(), StatusCode::kUnavailable);
@@ -620,9 +811,15 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
   std::map<int64_t, MemberRow> members;
   std::vector<OrderRow> orders;
   std::set<std::string> order_ids;
+  std::vector<RefundRow> refunds;
+  std::vector<JournalRow> journal;
+  std::vector<std::string> by_tick;  // ticks are handed out in the order rows are made
+  std::map<std::string, std::string> settings;
   std::map<std::string, StoreInfo> stores;
-  constexpr const char* kStages[] = {"members", "orders", "stores", "commit"};
+  constexpr const char* kStages[] = {"members", "orders", "refunds", "journal", "settings", "stores", "commit"};
   int next_order = 0;
+  int next_refund = 0;
+  int64_t last_tick = 0;
   int failures = 0;
 
   for (int round = 0; round < 300; ++round) {
@@ -638,16 +835,42 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
       if (rng.Chance(0.5)) m.event_digests.push_back(rng.Next());
       b.members.push_back(m);
     }
-    for (int i = rng.Range(0, 8); i > 0; --i) {
-      std::string id = rng.Chance(0.02) && !order_ids.empty() ? *order_ids.begin() : "o" + std::to_string(next_order++);
-      expect_fail |= order_ids.count(id) > 0;
-      b.orders.push_back(Order(id, rng.Range(1, 40), static_cast<int>(rng.Uniform(4))));
+    std::vector<std::string> batch_by_tick;
+    for (int i = rng.Range(0, 12); i > 0; --i) {
+      const int64_t tick = ++last_tick;
+      const Timestamp lot = Timestamp::FromSeconds(rng.Range(0, 1'900'000'000));
+      switch (rng.Uniform(3)) {
+        case 0: {
+          std::string id =
+              rng.Chance(0.03) && !order_ids.empty() ? *order_ids.begin() : "o" + std::to_string(next_order++);
+          expect_fail |= order_ids.count(id) > 0;
+          b.orders.push_back(Order(id, rng.Range(1, 40), static_cast<int>(rng.Uniform(4))));
+          b.orders.back().loyalty = {.tick = tick, .points = rng.Range(0, 500), .growth = rng.Range(0, 50),
+                                     .rate_bp = rng.Range(0, 20'000), .growth_per_yuan = rng.Range(0, 10), .lot = lot};
+          batch_by_tick.push_back("order " + std::to_string(tick));
+          break;
+        }
+        case 1:
+          b.refunds.push_back(Refund("r" + std::to_string(next_refund++), "o0", tick));
+          b.refunds.back().loyalty = {.tick = tick, .points = -rng.Range(0, 500), .growth = -rng.Range(0, 50),
+                                      .unrecovered = rng.Range(0, 100), .lot = lot};
+          batch_by_tick.push_back("refund " + std::to_string(tick));
+          break;
+        default:
+          b.journal.push_back(Journal(tick, static_cast<JournalKind>(rng.Uniform(kJournalKinds)), rng.Range(0, 40)));
+          b.journal.back().points = rng.Range(-500, 500);
+          b.journal.back().lot = lot;
+          b.journal.back().from = "f" + std::to_string(rng.Uniform(3));
+          b.journal.back().note = "n" + std::to_string(rng.Uniform(1000));
+          batch_by_tick.push_back("journal " + std::to_string(tick));
+      }
     }
+    if (rng.Chance(0.2)) b.settings.push_back({"k" + std::to_string(rng.Uniform(3)), "v" + std::to_string(round)});
     if (rng.Chance(0.3)) {
       std::string id = "S" + std::to_string(rng.Uniform(4));
       b.stores.push_back({id, "n" + std::to_string(round), "", std::nullopt, rng.Chance(0.5) ? 1.5 : 0.0});
     }
-    if (rng.Chance(0.1)) {
+    if (rng.Chance(0.1) && !b.empty()) {  // an empty batch opens no transaction for a fault to fire in
       fail_next = true;
       fail_stage = kStages[rng.Uniform(std::size(kStages))];
       expect_fail = true;
@@ -664,6 +887,10 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
       orders.push_back(o);
       order_ids.insert(o.order.order_id);
     }
+    refunds.insert(refunds.end(), b.refunds.begin(), b.refunds.end());
+    journal.insert(journal.end(), b.journal.begin(), b.journal.end());
+    by_tick.insert(by_tick.end(), batch_by_tick.begin(), batch_by_tick.end());
+    for (const SettingRow& st : b.settings) settings[st.key] = st.value;
     for (const StoreInfo& st : b.stores) stores[st.id] = st;
   }
   EXPECT_GT(failures, 10) << "the random plan should exercise failed commits";
@@ -676,6 +903,12 @@ TEST(SqliteStoreTest, RandomBatchesMatchAModel) {
   for (const auto& [id, m] : members) want_members.push_back(m);
   EXPECT_EQ(Keys(got.members), Keys(want_members));
   EXPECT_EQ(Keys(got.orders), Keys(orders));
+  EXPECT_EQ(Keys(got.refunds), Keys(refunds));
+  EXPECT_EQ(Keys(got.journal), Keys(journal));
+  EXPECT_EQ(got.by_tick, by_tick);
+  std::vector<SettingRow> want_settings;
+  for (const auto& [key, value] : settings) want_settings.push_back({key, value});
+  EXPECT_EQ(Keys(got.settings), Keys(want_settings));
   std::vector<StoreInfo> want_stores;
   for (const auto& [id, st] : stores) want_stores.push_back(st);
   EXPECT_EQ(got.stores, want_stores);

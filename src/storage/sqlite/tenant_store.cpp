@@ -1,6 +1,7 @@
 // One tenant's database: its schema, its cached write statements, Commit and
 // Load. Also the raw bulk load of orders, which shares the orders table
-// definition, the insert statement and the item encoding with Commit.
+// definition (as step 1 left it), the binding of its columns and the item
+// encoding with Commit.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -26,7 +27,9 @@ namespace {
 // money is INTEGER fen; calendar dates are INTEGER days since 1970-01-01;
 // enums are INTEGER holding the C++ enumerator's value; an absent optional
 // profile field is NULL. Rows are never deleted, so a rowid `seq` only grows
-// and gives the insertion order Load replays.
+// and gives the insertion order. Orders, refunds and loyalty_journal rows also
+// carry the engine's `tick`, which grows with the insertion order of each of
+// the three tables; Load interleaves the three by tick.
 //
 // Migration steps are frozen once released: a schema change is a new step
 // appended to kTenantMigrations, never an edit of an old one.
@@ -109,25 +112,70 @@ CREATE TABLE idempotency(
 ) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
-constexpr Migration kTenantMigrations[] = {kTenantV1};
+// Step 2: loyalty. Orders and refunds carry what they did to the member's
+// points (store.hpp's LoyaltyEffect); rows written before it read as tick 0
+// with no effect, which Load replays as before: all orders, then all refunds.
+constexpr const char* kTenantLoyaltyV2 = R"sql(
+ALTER TABLE orders ADD COLUMN tick            INTEGER NOT NULL DEFAULT 0;  -- journal position
+ALTER TABLE orders ADD COLUMN points          INTEGER NOT NULL DEFAULT 0;  -- points earned
+ALTER TABLE orders ADD COLUMN growth          INTEGER NOT NULL DEFAULT 0;  -- growth earned
+ALTER TABLE orders ADD COLUMN rate_bp         INTEGER NOT NULL DEFAULT 0;  -- earning terms, reused by its refunds
+ALTER TABLE orders ADD COLUMN growth_per_yuan INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN lot             INTEGER NOT NULL DEFAULT 0;  -- expiry instant of the lot credited
+ALTER TABLE refunds ADD COLUMN tick        INTEGER NOT NULL DEFAULT 0;     -- journal position
+ALTER TABLE refunds ADD COLUMN points      INTEGER NOT NULL DEFAULT 0;     -- change of the balance
+ALTER TABLE refunds ADD COLUMN growth      INTEGER NOT NULL DEFAULT 0;     -- change of growth
+ALTER TABLE refunds ADD COLUMN unrecovered INTEGER NOT NULL DEFAULT 0;     -- points already spent, not taken back
+ALTER TABLE refunds ADD COLUMN lot         INTEGER NOT NULL DEFAULT 0;     -- expiry instant of the lot debited
+CREATE TABLE loyalty_journal(
+  tick       INTEGER PRIMARY KEY,  -- journal position, shared with orders and refunds
+  member_id  INTEGER NOT NULL,     -- 0 for a day's end
+  kind       INTEGER NOT NULL,     -- JournalKind
+  at         INTEGER NOT NULL,
+  points     INTEGER NOT NULL,     -- change of the balance
+  lot        INTEGER NOT NULL,     -- expiry instant of the lot concerned
+  from_value TEXT NOT NULL,        -- tier ids or stage names; empty for other kinds
+  to_value   TEXT NOT NULL,
+  note       TEXT NOT NULL         -- redemption id, reason, cause or day
+);
+-- A rowid table, unlike the other keyed ones: its values are whole JSON
+-- documents, and WITHOUT ROWID suits small rows only.
+CREATE TABLE settings(
+  key   TEXT PRIMARY KEY,          -- "loyalty", ...
+  value TEXT NOT NULL              -- a JSON document
+);
+)sql";
 
-// A database holding only the orders table, for RawBulkLoadOrders.
+constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
+constexpr const char* kTenantV2[] = {kTenantLoyaltyV2};
+constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2};
+
+// A database holding only the orders table as step 1 made it, for
+// RawBulkLoadOrders.
 constexpr const char* kOrdersOnlyV1[] = {kOrdersTable};
 constexpr Migration kOrdersOnlyMigrations[] = {kOrdersOnlyV1};
 
-// Write statements. Members and master data are upserts (the row as it
-// stands now); idempotency answers are replaced so a key may be reused after
-// the engine lets it expire. Orders, refunds and merges are plain
-// inserts: their keys never repeat unless the engine has a bug.
+// Write statements. Members, settings and master data are upserts (the row
+// as it stands now); idempotency answers are replaced so a key may be reused
+// after the engine lets it expire. Orders, refunds, journal rows and merges
+// are plain inserts: their keys never repeat unless the engine has a bug.
 constexpr std::string_view kUpsertMember =
     "INSERT OR REPLACE INTO members(member_id,name,gender,birthday,city,home_store,source,owner_staff,"
     "registered_at,merged_into,created_at,identities,event_digests) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
 constexpr std::string_view kInsertOrder =
+    "INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items,"
+    "tick,points,growth,rate_bp,growth_per_yuan,lot) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
+// The raw peer's orders table has only step 1's columns.
+constexpr std::string_view kInsertRawOrder =
     "INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items) "
     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
 constexpr std::string_view kInsertRefund =
-    "INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at) VALUES(?1,?2,?3,?4)";
+    "INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at,tick,points,growth,unrecovered,lot) "
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+constexpr std::string_view kInsertJournal =
+    "INSERT INTO loyalty_journal(tick,member_id,kind,at,points,lot,from_value,to_value,note) "
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+constexpr std::string_view kUpsertSetting = "INSERT OR REPLACE INTO settings(key,value) VALUES(?1,?2)";
 constexpr std::string_view kInsertMerge = "INSERT INTO merges(survivor,merged,at,reason) VALUES(?1,?2,?3,?4)";
 constexpr std::string_view kUpsertStore = "INSERT OR REPLACE INTO stores(id,name,city,lat,lng) VALUES(?1,?2,?3,?4,?5)";
 constexpr std::string_view kUpsertStaff = "INSERT OR REPLACE INTO staff(id,name,store) VALUES(?1,?2,?3)";
@@ -139,7 +187,8 @@ constexpr std::string_view kPutIdempotency =
 
 // Load reads every table in primary-key order, which SQLite serves by walking
 // the table's own b-tree: no sort, no temporary table, constant memory however
-// many rows there are.
+// many rows there are. The tick-ordered tables select their tick first
+// (TickStream reads it there).
 constexpr std::string_view kSelectStores = "SELECT id,name,city,lat,lng FROM stores ORDER BY id";
 constexpr std::string_view kSelectStaff = "SELECT id,name,store FROM staff ORDER BY id";
 constexpr std::string_view kSelectProducts = "SELECT sku,name,category,price_fen FROM products ORDER BY sku";
@@ -147,11 +196,15 @@ constexpr std::string_view kSelectCategories = "SELECT id,name,parent FROM categ
 constexpr std::string_view kSelectMembers =
     "SELECT member_id,name,gender,birthday,city,home_store,source,owner_staff,registered_at,merged_into,created_at,"
     "identities,event_digests FROM members ORDER BY member_id";
+constexpr std::string_view kSelectSettings = "SELECT key,value FROM settings ORDER BY key";
 constexpr std::string_view kSelectMerges = "SELECT survivor,merged,at,reason FROM merges ORDER BY seq";
 constexpr std::string_view kSelectOrders =
-    "SELECT order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items FROM orders ORDER BY seq";
+    "SELECT tick,order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items,"
+    "points,growth,rate_bp,growth_per_yuan,lot FROM orders ORDER BY seq";
 constexpr std::string_view kSelectRefunds =
-    "SELECT refund_id,order_id,amount_fen,refunded_at FROM refunds ORDER BY seq";
+    "SELECT tick,refund_id,order_id,amount_fen,refunded_at,points,growth,unrecovered,lot FROM refunds ORDER BY seq";
+constexpr std::string_view kSelectJournal =
+    "SELECT tick,member_id,kind,at,points,lot,from_value,to_value,note FROM loyalty_journal ORDER BY tick";
 constexpr std::string_view kSelectIdempotency = "SELECT key,status,body,at FROM idempotency ORDER BY key";
 
 // Binds one row's parameters, remembering the first failure so a row is
@@ -203,8 +256,8 @@ void BindMember(Binder& b, const MemberRow& r, std::string& identities, std::str
   b.Blob(13, digests);
 }
 
-// `items` is the caller's scratch buffer; it must stay untouched until the
-// row is stepped.
+// Parameters 1-9 of kInsertOrder and kInsertRawOrder. `items` is the
+// caller's scratch buffer; it must stay untouched until the row is stepped.
 void BindOrder(Binder& b, const OrderRow& r, std::string& items) {
   const OrderEvent& o = r.order;
   EncodeItems(o.items, items);
@@ -219,11 +272,45 @@ void BindOrder(Binder& b, const OrderRow& r, std::string& items) {
   b.Blob(9, items);
 }
 
-void BindRefund(Binder& b, const RefundEvent& r) {
-  b.Text(1, r.refund_id);
-  b.Text(2, r.order_id);
-  b.Int(3, r.amount.fen());
-  b.Int(4, r.refunded_at.micros());
+// Parameters 10-15 of kInsertOrder. An order takes back nothing, so it has no
+// `unrecovered`.
+void BindOrderLoyalty(Binder& b, const LoyaltyEffect& e) {
+  b.Int(10, e.tick);
+  b.Int(11, e.points);
+  b.Int(12, e.growth);
+  b.Int(13, e.rate_bp);
+  b.Int(14, e.growth_per_yuan);
+  b.Int(15, e.lot.micros());
+}
+
+// A refund reuses its order's earning terms, so it stores none of its own.
+void BindRefund(Binder& b, const RefundRow& r) {
+  b.Text(1, r.refund.refund_id);
+  b.Text(2, r.refund.order_id);
+  b.Int(3, r.refund.amount.fen());
+  b.Int(4, r.refund.refunded_at.micros());
+  b.Int(5, r.loyalty.tick);
+  b.Int(6, r.loyalty.points);
+  b.Int(7, r.loyalty.growth);
+  b.Int(8, r.loyalty.unrecovered);
+  b.Int(9, r.loyalty.lot.micros());
+}
+
+void BindJournal(Binder& b, const JournalRow& r) {
+  b.Int(1, r.tick);
+  b.Int(2, r.member_id);
+  b.Int(3, static_cast<int64_t>(r.kind));
+  b.Int(4, r.at.micros());
+  b.Int(5, r.points);
+  b.Int(6, r.lot.micros());
+  b.Text(7, r.from);
+  b.Text(8, r.to);
+  b.Text(9, r.note);
+}
+
+void BindSetting(Binder& b, const SettingRow& r) {
+  b.Text(1, r.key);
+  b.Text(2, r.value);
 }
 
 void BindMerge(Binder& b, const MergeRow& r) {
@@ -271,7 +358,9 @@ void BindIdempotency(Binder& b, const IdempotencyRow& r) {
 // idempotency keys are left out: they may be phone numbers or client tokens.
 void AddRowKey(Status& s, const MemberRow& r) { s.With("member_id", std::to_string(r.member_id)); }
 void AddRowKey(Status& s, const OrderRow& r) { s.With("order_id", r.order.order_id); }
-void AddRowKey(Status& s, const RefundEvent& r) { s.With("refund_id", r.refund_id); }
+void AddRowKey(Status& s, const RefundRow& r) { s.With("refund_id", r.refund.refund_id); }
+void AddRowKey(Status& s, const JournalRow& r) { s.With("tick", std::to_string(r.tick)); }
+void AddRowKey(Status& s, const SettingRow& r) { s.With("setting", r.key); }
 void AddRowKey(Status& s, const MergeRow& r) { s.With("merged", std::to_string(r.merged)); }
 void AddRowKey(Status& s, const StoreInfo& r) { s.With("store_id", r.id); }
 void AddRowKey(Status& s, const StaffInfo& r) { s.With("staff_id", r.id); }
@@ -349,8 +438,110 @@ Status ForEachRow(sqlite3* db, std::string_view sql, std::string_view table, OnR
   }
 }
 
+// Readers of one row of kSelectOrders, kSelectRefunds and kSelectJournal,
+// which hand it to the sink.
+Status EmitOrder(sqlite3_stmt* s, LoadSink& sink) {
+  OrderRow row;
+  OrderEvent& o = row.order;
+  o.order_id = ColumnText(s, 1);
+  row.member_id = sqlite3_column_int64(s, 2);
+  const int64_t channel = sqlite3_column_int64(s, 3);
+  if (channel < 0 || channel >= kChannels) return Corrupt("orders", "channel", channel).With("order_id", o.order_id);
+  o.channel = static_cast<Channel>(channel);
+  o.store = ColumnText(s, 4);
+  o.staff = ColumnText(s, 5);
+  o.payment = ColumnText(s, 6);
+  o.paid_at = ColumnTime(s, 7);
+  o.paid = Money::Fen(sqlite3_column_int64(s, 8));
+  if (!DecodeItems(ColumnBlob(s, 9), o.items)) {
+    return Internal("corrupt items in orders.items").With("table", "orders").With("order_id", o.order_id);
+  }
+  LoyaltyEffect& e = row.loyalty;
+  e.tick = sqlite3_column_int64(s, 0);
+  e.points = sqlite3_column_int64(s, 10);
+  e.growth = sqlite3_column_int64(s, 11);
+  e.rate_bp = sqlite3_column_int64(s, 12);
+  e.growth_per_yuan = sqlite3_column_int64(s, 13);
+  e.lot = ColumnTime(s, 14);
+  sink.OnOrder(std::move(row));
+  return Status::Ok();
+}
+
+Status EmitRefund(sqlite3_stmt* s, LoadSink& sink) {
+  RefundRow row;
+  row.refund = {ColumnText(s, 1), ColumnText(s, 2), Money::Fen(sqlite3_column_int64(s, 3)), ColumnTime(s, 4)};
+  LoyaltyEffect& e = row.loyalty;
+  e.tick = sqlite3_column_int64(s, 0);
+  e.points = sqlite3_column_int64(s, 5);
+  e.growth = sqlite3_column_int64(s, 6);
+  e.unrecovered = sqlite3_column_int64(s, 7);
+  e.lot = ColumnTime(s, 8);
+  sink.OnRefund(std::move(row));
+  return Status::Ok();
+}
+
+Status EmitJournal(sqlite3_stmt* s, LoadSink& sink) {
+  JournalRow row;
+  row.tick = sqlite3_column_int64(s, 0);
+  row.member_id = sqlite3_column_int64(s, 1);
+  const int64_t kind = sqlite3_column_int64(s, 2);
+  if (kind < 0 || kind >= kJournalKinds) {
+    return Corrupt("loyalty_journal", "kind", kind).With("tick", std::to_string(row.tick));
+  }
+  row.kind = static_cast<JournalKind>(kind);
+  row.at = ColumnTime(s, 3);
+  row.points = sqlite3_column_int64(s, 4);
+  row.lot = ColumnTime(s, 5);
+  row.from = ColumnText(s, 6);
+  row.to = ColumnText(s, 7);
+  row.note = ColumnText(s, 8);
+  sink.OnJournal(std::move(row));
+  return Status::Ok();
+}
+
+// One of the tables Load interleaves by tick, read one row ahead so that
+// Load can tell which table's row comes next. The table's SELECT has the
+// tick in column 0.
+class TickStream {
+ public:
+  using Emit = Status (*)(sqlite3_stmt*, LoadSink&);
+
+  static Result<TickStream> Open(sqlite3* db, std::string_view sql, std::string_view table, Emit emit) {
+    ASSIGN_OR_RETURN(StmtHandle stmt, Prepare(db, sql, table, false));
+    TickStream stream(db, std::move(stmt), table, emit);
+    RETURN_IF_ERROR(stream.Step());
+    return stream;
+  }
+
+  bool done() const { return done_; }
+  int64_t tick() const { return sqlite3_column_int64(stmt_.get(), 0); }
+
+  // Hands the current row to `sink` and reads the next one.
+  Status EmitAndStep(LoadSink& sink) {
+    RETURN_IF_ERROR(emit_(stmt_.get(), sink));
+    return Step();
+  }
+
+ private:
+  TickStream(sqlite3* db, StmtHandle stmt, std::string_view table, Emit emit)
+      : db_(db), stmt_(std::move(stmt)), table_(table), emit_(emit) {}
+
+  Status Step() {
+    const int rc = sqlite3_step(stmt_.get());
+    done_ = rc == SQLITE_DONE;
+    if (rc != SQLITE_ROW && !done_) return SqliteStatus(db_, rc, "read", table_);
+    return Status::Ok();
+  }
+
+  sqlite3* db_;
+  StmtHandle stmt_;
+  std::string_view table_;
+  Emit emit_;
+  bool done_ = false;
+};
+
 struct Statements {
-  StmtHandle member, order, refund, merge, store, staff, product, category, idempotency;
+  StmtHandle member, order, refund, journal, setting, merge, store, staff, product, category, idempotency;
 };
 
 class SqliteTenantStore final : public TenantStore {
@@ -364,8 +555,10 @@ class SqliteTenantStore final : public TenantStore {
  private:
   Status Fault(std::string_view stage) const { return fault_ ? fault_(stage) : Status::Ok(); }
   Status LoadMasterData(LoadSink& sink);
+  Status LoadSettings(LoadSink& sink);
   Status LoadMembers(LoadSink& sink);
   Status LoadHistory(LoadSink& sink);
+  Status LoadByTick(LoadSink& sink);
 
   DbHandle db_;
   Statements stmts_;  // declared after db_ so they are finalized before it closes
@@ -382,11 +575,17 @@ Status SqliteTenantStore::Commit(const WriteBatch& batch) {
   RETURN_IF_ERROR(InsertRows(db, stmts_.member.get(), "members", batch.members,
                              [this](Binder& b, const MemberRow& r) { BindMember(b, r, identities_, digests_); }));
   RETURN_IF_ERROR(Fault("members"));
-  RETURN_IF_ERROR(InsertRows(db, stmts_.order.get(), "orders", batch.orders,
-                             [this](Binder& b, const OrderRow& r) { BindOrder(b, r, items_); }));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.order.get(), "orders", batch.orders, [this](Binder& b, const OrderRow& r) {
+    BindOrder(b, r, items_);
+    BindOrderLoyalty(b, r.loyalty);
+  }));
   RETURN_IF_ERROR(Fault("orders"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.refund.get(), "refunds", batch.refunds, BindRefund));
   RETURN_IF_ERROR(Fault("refunds"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.journal.get(), "loyalty_journal", batch.journal, BindJournal));
+  RETURN_IF_ERROR(Fault("journal"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.setting.get(), "settings", batch.settings, BindSetting));
+  RETURN_IF_ERROR(Fault("settings"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.merge.get(), "merges", batch.merges, BindMerge));
   RETURN_IF_ERROR(Fault("merges"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.store.get(), "stores", batch.stores, BindStore));
@@ -408,6 +607,7 @@ Status SqliteTenantStore::Load(LoadSink& sink) {
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.Begin("BEGIN"));
   RETURN_IF_ERROR(LoadMasterData(sink));
+  RETURN_IF_ERROR(LoadSettings(sink));
   RETURN_IF_ERROR(LoadMembers(sink));
   RETURN_IF_ERROR(LoadHistory(sink));
   return txn.Commit();
@@ -429,6 +629,13 @@ Status SqliteTenantStore::LoadMasterData(LoadSink& sink) {
   }));
   return ForEachRow(db, kSelectCategories, "categories", [&](sqlite3_stmt* s) {
     sink.OnCategory({ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2)});
+    return Status::Ok();
+  });
+}
+
+Status SqliteTenantStore::LoadSettings(LoadSink& sink) {
+  return ForEachRow(db_.get(), kSelectSettings, "settings", [&](sqlite3_stmt* s) {
+    sink.OnSetting({ColumnText(s, 0), ColumnText(s, 1)});
     return Status::Ok();
   });
 }
@@ -470,33 +677,32 @@ Status SqliteTenantStore::LoadHistory(LoadSink& sink) {
     sink.OnMerge({sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ColumnTime(s, 2), ColumnText(s, 3)});
     return Status::Ok();
   }));
-  RETURN_IF_ERROR(ForEachRow(db, kSelectOrders, "orders", [&](sqlite3_stmt* s) -> Status {
-    OrderRow row;
-    OrderEvent& o = row.order;
-    o.order_id = ColumnText(s, 0);
-    row.member_id = sqlite3_column_int64(s, 1);
-    const int64_t channel = sqlite3_column_int64(s, 2);
-    if (channel < 0 || channel >= kChannels) return Corrupt("orders", "channel", channel).With("order_id", o.order_id);
-    o.channel = static_cast<Channel>(channel);
-    o.store = ColumnText(s, 3);
-    o.staff = ColumnText(s, 4);
-    o.payment = ColumnText(s, 5);
-    o.paid_at = ColumnTime(s, 6);
-    o.paid = Money::Fen(sqlite3_column_int64(s, 7));
-    if (!DecodeItems(ColumnBlob(s, 8), o.items)) {
-      return Internal("corrupt items in orders.items").With("table", "orders").With("order_id", o.order_id);
-    }
-    sink.OnOrder(std::move(row));
-    return Status::Ok();
-  }));
-  RETURN_IF_ERROR(ForEachRow(db, kSelectRefunds, "refunds", [&](sqlite3_stmt* s) {
-    sink.OnRefund({ColumnText(s, 0), ColumnText(s, 1), Money::Fen(sqlite3_column_int64(s, 2)), ColumnTime(s, 3)});
-    return Status::Ok();
-  }));
+  RETURN_IF_ERROR(LoadByTick(sink));
   return ForEachRow(db, kSelectIdempotency, "idempotency", [&](sqlite3_stmt* s) {
     sink.OnIdempotency({ColumnText(s, 0), sqlite3_column_int(s, 1), ColumnText(s, 2), ColumnTime(s, 3)});
     return Status::Ok();
   });
+}
+
+// Merges orders, refunds and journal rows by tick. Each table's tick grows
+// with its own order (the engine hands them out in the order it writes), so
+// stepping the three SELECTs side by side is enough: no sort, constant memory.
+Status SqliteTenantStore::LoadByTick(LoadSink& sink) {
+  sqlite3* db = db_.get();
+  ASSIGN_OR_RETURN(TickStream orders, TickStream::Open(db, kSelectOrders, "orders", EmitOrder));
+  ASSIGN_OR_RETURN(TickStream refunds, TickStream::Open(db, kSelectRefunds, "refunds", EmitRefund));
+  ASSIGN_OR_RETURN(TickStream journal, TickStream::Open(db, kSelectJournal, "loyalty_journal", EmitJournal));
+  // In store.hpp's order for equal ticks: only a strictly lower tick passes
+  // a stream listed earlier.
+  TickStream* const streams[] = {&orders, &refunds, &journal};
+  for (;;) {
+    TickStream* next = nullptr;
+    for (TickStream* stream : streams) {
+      if (!stream->done() && (next == nullptr || stream->tick() < next->tick())) next = stream;
+    }
+    if (next == nullptr) return Status::Ok();
+    RETURN_IF_ERROR(next->EmitAndStep(sink));
+  }
 }
 
 Status BulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& rows, size_t batch_size) {
@@ -506,7 +712,7 @@ Status BulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& r
     return AlreadyExists("raw bulk load needs a fresh file").With("path", db_path);
   }
   ASSIGN_OR_RETURN(DbHandle db, OpenAndMigrate(db_path, kTenantTuning, kOrdersOnlyMigrations));
-  ASSIGN_OR_RETURN(StmtHandle insert, Prepare(db.get(), kInsertOrder, "orders", true));
+  ASSIGN_OR_RETURN(StmtHandle insert, Prepare(db.get(), kInsertRawOrder, "orders", true));
   std::string items;
   auto bind = [&items](Binder& b, const OrderRow& r) { BindOrder(b, r, items); };
   for (size_t begin = 0; begin < rows.size(); begin += batch_size) {
@@ -528,6 +734,8 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   ASSIGN_OR_RETURN(st.member, Prepare(raw, kUpsertMember, "members", true));
   ASSIGN_OR_RETURN(st.order, Prepare(raw, kInsertOrder, "orders", true));
   ASSIGN_OR_RETURN(st.refund, Prepare(raw, kInsertRefund, "refunds", true));
+  ASSIGN_OR_RETURN(st.journal, Prepare(raw, kInsertJournal, "loyalty_journal", true));
+  ASSIGN_OR_RETURN(st.setting, Prepare(raw, kUpsertSetting, "settings", true));
   ASSIGN_OR_RETURN(st.merge, Prepare(raw, kInsertMerge, "merges", true));
   ASSIGN_OR_RETURN(st.store, Prepare(raw, kUpsertStore, "stores", true));
   ASSIGN_OR_RETURN(st.staff, Prepare(raw, kUpsertStaff, "staff", true));
@@ -537,6 +745,8 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   return std::unique_ptr<TenantStore>(
       std::make_unique<SqliteTenantStore>(std::move(db), std::move(st), std::move(fault)));
 }
+
+std::span<const Migration> TenantMigrations() { return kTenantMigrations; }
 
 }  // namespace sqlite_internal
 

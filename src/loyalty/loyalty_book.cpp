@@ -1,0 +1,378 @@
+#include "loyalty/loyalty_book.hpp"
+
+#include <algorithm>
+
+namespace pond {
+namespace {
+
+constexpr int64_t kRateUnit = 10'000;  // points_rate_bp of one point per yuan
+
+bool IsLeap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+// A Feb 29 birthday is kept on Feb 28 in other years.
+bool IsBirthday(LocalDate birthday, LocalDate day) {
+  if (birthday.month() == day.month() && birthday.day() == day.day()) return true;
+  return birthday.month() == 2 && birthday.day() == 29 && day.month() == 2 && day.day() == 28 && !IsLeap(day.year());
+}
+
+int PercentOr100(const std::map<std::string, int>& table, std::string_view key) {
+  auto it = table.find(std::string(key));
+  return it == table.end() ? 100 : it->second;
+}
+
+// The same day `months` months earlier, clamped to the end of a shorter month.
+LocalDate MonthsBefore(LocalDate d, int months) {
+  int month_index = d.year() * 12 + (d.month() - 1) - months;
+  const int year = month_index / 12, month = month_index % 12 + 1;
+  int day = d.day();
+  while (!IsValidYmd(year, month, day)) --day;
+  return LocalDate::FromYmd(year, month, day);
+}
+
+}  // namespace
+
+std::string_view EntryKindName(EntryKind k) {
+  switch (k) {
+    case EntryKind::kEarn: return "earn";
+    case EntryKind::kReverse: return "reverse";
+    case EntryKind::kRedeem: return "redeem";
+    case EntryKind::kExpire: return "expire";
+    case EntryKind::kAdjust: return "adjust";
+  }
+  return "earn";
+}
+
+LoyaltyBook::LoyaltyBook(LoyaltyConfig config, TimeZone zone) : config_(std::move(config)), zone_(std::move(zone)) {}
+
+Account& LoyaltyBook::Mutable(MemberId member) {
+  if (static_cast<size_t>(member) >= accounts_.size()) accounts_.resize(static_cast<size_t>(member) + 1);
+  return accounts_[static_cast<size_t>(member)];
+}
+
+const Account* LoyaltyBook::Find(MemberId member) const {
+  return member > 0 && static_cast<size_t>(member) < accounts_.size() ? &accounts_[static_cast<size_t>(member)]
+                                                                       : nullptr;
+}
+
+int LoyaltyBook::TierOf(MemberId member) const {
+  const Account* a = Find(member);
+  return a ? a->tier : 0;
+}
+
+Timestamp LoyaltyBook::LotExpiry(Timestamp at) const {
+  switch (config_.expiry.kind) {
+    case ExpiryKind::kEndOfYearAfter:
+      return zone_.StartOfDay(LocalDate::FromYmd(zone_.DateOf(at).year() + config_.expiry.years + 1, 1, 1));
+    case ExpiryKind::kAfterDays:
+      return at.PlusSeconds(int64_t{config_.expiry.days} * 86'400);
+    case ExpiryKind::kNever:
+      return kNeverExpires;
+  }
+  return kNeverExpires;
+}
+
+void LoyaltyBook::AddToLot(Account& a, Timestamp expires_at, int64_t points) {
+  auto it = std::lower_bound(a.lots.begin(), a.lots.end(), expires_at,
+                             [](const Lot& l, Timestamp t) { return l.expires_at < t; });
+  if (it != a.lots.end() && it->expires_at == expires_at) {
+    it->points += points;
+  } else {
+    a.lots.insert(it, Lot{expires_at, points});
+  }
+}
+
+int64_t LoyaltyBook::Take(Account& a, int64_t points, std::optional<Timestamp> first) {
+  int64_t taken = 0;
+  auto take_from = [&](std::vector<Lot>::iterator lot) {
+    const int64_t n = std::min(points - taken, lot->points);
+    lot->points -= n;
+    taken += n;
+  };
+  if (first) {
+    auto it = std::find_if(a.lots.begin(), a.lots.end(), [&](const Lot& l) { return l.expires_at == *first; });
+    if (it != a.lots.end()) take_from(it);
+  }
+  for (auto it = a.lots.begin(); it != a.lots.end() && taken < points; ++it) take_from(it);
+  std::erase_if(a.lots, [](const Lot& l) { return l.points == 0; });
+  return taken;
+}
+
+LedgerEntry& LoyaltyBook::Post(MemberId member, LedgerEntry e) {
+  Account& a = Mutable(member);
+  switch (e.kind) {
+    case EntryKind::kEarn:
+    case EntryKind::kAdjust:
+      if (e.points > 0) {
+        AddToLot(a, e.lot, e.points);
+      } else if (e.points < 0) {
+        e.points = -Take(a, -e.points, std::nullopt);  // callers check the balance first
+      }
+      break;
+    case EntryKind::kReverse: {
+      // Take back from the order's own lot first: what is left of it is
+      // exactly what the refund returns.
+      const int64_t wanted = -e.points;
+      const int64_t taken = wanted > 0 ? Take(a, wanted, e.lot) : 0;
+      e.points = -taken;
+      e.unrecovered = std::max<int64_t>(wanted - taken, 0);
+      break;
+    }
+    case EntryKind::kRedeem:
+      e.points = -Take(a, -e.points, std::nullopt);
+      break;
+    case EntryKind::kExpire: {
+      auto it = std::find_if(a.lots.begin(), a.lots.end(), [&](const Lot& l) { return l.expires_at == e.lot; });
+      e.points = it == a.lots.end() ? 0 : -it->points;
+      if (it != a.lots.end()) a.lots.erase(it);
+      break;
+    }
+  }
+  a.balance += e.points;
+  a.growth += e.growth;
+  if (e.kind == EntryKind::kRedeem) redemptions_[e.note] = Redemption{member, e.tick};
+  a.ledger.push_back(std::move(e));
+  return a.ledger.back();
+}
+
+int64_t LoyaltyBook::RateFor(const Purchase& p, int tier) const {
+  int64_t rate = config_.tiers[static_cast<size_t>(tier)].points_rate_bp;
+  rate = rate * PercentOr100(config_.channel_multiplier_pct, ChannelName(p.channel)) / 100;
+  if (!config_.category_multiplier_pct.empty()) {
+    // Weighted by what each item paid, so a mixed basket earns in proportion.
+    int64_t weighted = 0, paid = 0;
+    for (const OrderItem& item : p.items) {
+      weighted += item.paid.fen() * PercentOr100(config_.category_multiplier_pct, item.category);
+      paid += item.paid.fen();
+    }
+    if (paid > 0) rate = rate * weighted / paid / 100;
+  }
+  if (p.birthday && IsBirthday(*p.birthday, zone_.DateOf(p.paid_at))) {
+    rate = rate * config_.birthday.points_multiplier_pct / 100;
+  }
+  return rate;
+}
+
+const LedgerEntry& LoyaltyBook::Earn(int64_t tick, const Purchase& p, std::optional<TierChange>* tier_change) {
+  const int64_t net = std::max<int64_t>(p.net.fen(), 0);
+  LedgerEntry e;
+  e.tick = tick;
+  e.kind = EntryKind::kEarn;
+  e.at = p.paid_at;
+  e.order = p.order;
+  e.paid_at = p.paid_at;
+  e.rate_bp = RateFor(p, TierOf(p.member));
+  e.growth_per_yuan = config_.growth_per_yuan;
+  // CONTRACT.md: points = floor(net_fen * rate / 100) with rate in points
+  // per yuan; growth = floor(net_fen / 10) at 10 per yuan.
+  e.points = net * e.rate_bp / (100 * kRateUnit);
+  e.growth = net * e.growth_per_yuan / 100;
+  e.lot = LotExpiry(p.paid_at);
+  const LedgerEntry& posted = Post(p.member, std::move(e));
+  *tier_change = Retier(p.member, p.paid_at, "order", config_.basis == GrowthBasis::kLifetime);
+  return posted;
+}
+
+const LedgerEntry& LoyaltyBook::Reverse(int64_t tick, MemberId member, int32_t order, Money net, Timestamp at,
+                                        std::optional<TierChange>* tier_change) {
+  const Account& a = Mutable(member);
+  // What the order has earned so far: its earn entry and earlier reversals.
+  const LedgerEntry* earn = nullptr;
+  int64_t points_now = 0, growth_now = 0;
+  for (const LedgerEntry& x : a.ledger) {
+    if (x.order != order) continue;
+    if (x.kind == EntryKind::kEarn) earn = &x;
+    points_now += x.points - x.unrecovered;  // what it earns now, whether or not it could be taken back
+    growth_now += x.growth;
+  }
+  LedgerEntry e;
+  e.tick = tick;
+  e.kind = EntryKind::kReverse;
+  e.at = at;
+  e.order = order;
+  if (earn) {
+    const int64_t n = std::max<int64_t>(net.fen(), 0);
+    e.paid_at = earn->paid_at;
+    e.rate_bp = earn->rate_bp;
+    e.growth_per_yuan = earn->growth_per_yuan;
+    e.lot = earn->lot;
+    e.points = n * earn->rate_bp / (100 * kRateUnit) - points_now;
+    e.growth = n * earn->growth_per_yuan / 100 - growth_now;
+  }
+  const LedgerEntry& posted = Post(member, std::move(e));
+  *tier_change = Retier(member, at, "refund", config_.basis == GrowthBasis::kLifetime);
+  return posted;
+}
+
+Status LoyaltyBook::CheckCovers(MemberId member, int64_t points) const {
+  const Account* a = Find(member);
+  const int64_t balance = a ? a->balance : 0;
+  if (points <= balance) return Status::Ok();
+  Status s = FailedPrecondition("insufficient points");
+  s.AddFieldError("points", "exceeds the balance of " + std::to_string(balance));
+  return s;
+}
+
+const LedgerEntry* LoyaltyBook::PostSpendOrAdjust(int64_t tick, MemberId member, EntryKind kind, int64_t points,
+                                                  std::string note, Timestamp at) {
+  LedgerEntry e;
+  e.tick = tick;
+  e.kind = kind;
+  e.at = at;
+  e.points = points;
+  if (points > 0) e.lot = LotExpiry(at);
+  e.note = std::move(note);
+  return &Post(member, std::move(e));
+}
+
+Result<const LedgerEntry*> LoyaltyBook::Redeem(int64_t tick, MemberId member, int64_t points,
+                                               std::string redemption_id, Timestamp at) {
+  if (points <= 0) return FieldInvalid("points", "must be > 0");
+  RETURN_IF_ERROR(CheckCovers(member, points));
+  return PostSpendOrAdjust(tick, member, EntryKind::kRedeem, -points, std::move(redemption_id), at);
+}
+
+Result<const LedgerEntry*> LoyaltyBook::Adjust(int64_t tick, MemberId member, int64_t points, std::string reason,
+                                               Timestamp at) {
+  if (points == 0) return FieldInvalid("points", "must not be 0");
+  if (points < 0) RETURN_IF_ERROR(CheckCovers(member, -points));
+  return PostSpendOrAdjust(tick, member, EntryKind::kAdjust, points, std::move(reason), at);
+}
+
+std::vector<std::pair<MemberId, LedgerEntry>> LoyaltyBook::ExpireDue(Timestamp now, int64_t& next_tick) {
+  std::vector<std::pair<MemberId, LedgerEntry>> out;
+  for (size_t m = 1; m < accounts_.size(); ++m) {
+    Account& a = accounts_[m];
+    while (!a.lots.empty() && a.lots.front().expires_at <= now) {
+      LedgerEntry e;
+      e.tick = next_tick++;
+      e.kind = EntryKind::kExpire;
+      e.at = a.lots.front().expires_at;
+      e.lot = a.lots.front().expires_at;
+      out.emplace_back(static_cast<MemberId>(m), Post(static_cast<MemberId>(m), std::move(e)));
+    }
+  }
+  return out;
+}
+
+Timestamp LoyaltyBook::WindowStart(Timestamp now) const {
+  const LocalDate today = zone_.DateOf(now);
+  if (config_.basis == GrowthBasis::kCalendarMonth) {
+    return zone_.StartOfDay(LocalDate::FromYmd(today.year(), today.month(), 1));
+  }
+  return zone_.StartOfDay(MonthsBefore(today, config_.rolling_months));
+}
+
+int64_t LoyaltyBook::BasisValueBetween(const Account& a, Timestamp from, Timestamp to) const {
+  int64_t value = 0;
+  for (const LedgerEntry& e : a.ledger) {
+    if ((e.kind == EntryKind::kEarn || e.kind == EntryKind::kReverse) && e.paid_at >= from && e.paid_at < to) {
+      value += e.growth;
+    }
+  }
+  return value;
+}
+
+int64_t LoyaltyBook::BasisValue(MemberId member, Timestamp now) const {
+  const Account* a = Find(member);
+  if (!a) return 0;
+  if (config_.basis == GrowthBasis::kLifetime) return a->growth;
+  return BasisValueBetween(*a, WindowStart(now), now.PlusSeconds(1));
+}
+
+std::optional<TierChange> LoyaltyBook::Retier(MemberId member, Timestamp at, std::string_view cause, bool may_fall) {
+  Account& a = Mutable(member);
+  const int target = config_.TierFor(BasisValue(member, at));
+  if (target == a.tier || (target < a.tier && !may_fall)) return std::nullopt;
+  TierChange change{member, a.tier, target, at, std::string(cause)};
+  a.tier = target;
+  return change;
+}
+
+std::vector<TierChange> LoyaltyBook::Review(Timestamp period_end, Timestamp at) {
+  std::vector<TierChange> out;
+  if (config_.basis == GrowthBasis::kLifetime) return out;
+  // The period just ended: the N months (or the month) before period_end.
+  const LocalDate end = zone_.DateOf(period_end);
+  const LocalDate start = config_.basis == GrowthBasis::kCalendarMonth ? MonthsBefore(end, 1)
+                                                                        : MonthsBefore(end, config_.rolling_months);
+  const Timestamp from = zone_.StartOfDay(start);
+  for (size_t m = 1; m < accounts_.size(); ++m) {
+    Account& a = accounts_[m];
+    const int target = config_.TierFor(BasisValueBetween(a, from, period_end));
+    if (target == a.tier) continue;
+    out.push_back(TierChange{static_cast<MemberId>(m), a.tier, target, at, "review"});
+    a.tier = target;
+  }
+  return out;
+}
+
+std::vector<TierChange> LoyaltyBook::SetConfig(LoyaltyConfig config, Timestamp at) {
+  config_ = std::move(config);
+  std::vector<TierChange> out;
+  for (size_t m = 1; m < accounts_.size(); ++m) {
+    Account& a = accounts_[m];
+    // A removed tier leaves members on the highest tier that still exists.
+    a.tier = std::min(a.tier, static_cast<int>(config_.tiers.size()) - 1);
+    const int before = a.tier;
+    if (auto change = Retier(static_cast<MemberId>(m), at, "config", config_.basis == GrowthBasis::kLifetime)) {
+      change->from = before;
+      out.push_back(std::move(*change));
+    }
+  }
+  return out;
+}
+
+std::optional<TierChange> LoyaltyBook::Merge(MemberId survivor, MemberId merged, Timestamp at) {
+  if (!Find(merged)) return std::nullopt;
+  Account from = std::move(Mutable(merged));
+  Mutable(merged) = Account{};
+  Account& into = Mutable(survivor);
+  into.growth += from.growth;
+  into.balance += from.balance;
+  for (const Lot& lot : from.lots) AddToLot(into, lot.expires_at, lot.points);
+  for (const LedgerEntry& e : from.ledger) {
+    if (e.kind == EntryKind::kRedeem) redemptions_[e.note].member = survivor;
+  }
+  into.ledger.insert(into.ledger.end(), std::make_move_iterator(from.ledger.begin()),
+                     std::make_move_iterator(from.ledger.end()));
+  std::stable_sort(into.ledger.begin(), into.ledger.end(),
+                   [](const LedgerEntry& a, const LedgerEntry& b) { return a.tick < b.tick; });
+  // The survivor keeps the better of the two tiers until growth says otherwise.
+  into.tier = std::max(into.tier, from.tier);
+  return Retier(survivor, at, "merge", config_.basis == GrowthBasis::kLifetime);
+}
+
+void LoyaltyBook::Replay(MemberId member, const LedgerEntry& entry) {
+  LedgerEntry e = entry;
+  // Post computes what a reversal could take back; give it what was asked.
+  if (e.kind == EntryKind::kReverse) e.points -= e.unrecovered, e.unrecovered = 0;
+  Post(member, std::move(e));
+}
+
+void LoyaltyBook::ReplayTier(const TierChange& change) {
+  Mutable(change.member).tier = std::min(change.to, static_cast<int>(config_.tiers.size()) - 1);
+}
+
+int64_t LoyaltyBook::ExpiringSoon(MemberId member, Timestamp now) const {
+  const Account* a = Find(member);
+  if (!a) return 0;
+  const Timestamp until = now.PlusSeconds(int64_t{config_.expiring_soon_days} * 86'400);
+  int64_t points = 0;
+  for (const Lot& lot : a->lots) {
+    if (lot.expires_at > until) break;
+    if (lot.expires_at > now) points += lot.points;
+  }
+  return points;
+}
+
+const LedgerEntry* LoyaltyBook::FindRedemption(const std::string& redemption_id) const {
+  auto it = redemptions_.find(redemption_id);
+  if (it == redemptions_.end()) return nullptr;
+  const Account* a = Find(it->second.member);
+  if (!a) return nullptr;
+  auto e = std::lower_bound(a->ledger.begin(), a->ledger.end(), it->second.tick,
+                            [](const LedgerEntry& x, int64_t t) { return x.tick < t; });
+  return e != a->ledger.end() && e->tick == it->second.tick ? &*e : nullptr;
+}
+
+}  // namespace pond

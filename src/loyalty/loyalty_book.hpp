@@ -1,0 +1,184 @@
+// LoyaltyBook: every member's growth, tier and points — the points ledger
+// with its lots — under a tenant's LoyaltyConfig (DOMAIN.md §2, CONTRACT.md
+// "Tenants").
+//
+// The ledger is append-only. An entry changes the balance (points) and/or
+// growth and says why: an order earned (kEarn), a refund took back
+// (kReverse), a redemption spent (kRedeem), points expired (kExpire), an
+// operator adjusted (kAdjust). Earned points sit in lots by expiry instant;
+// spending takes from the lot that expires first, so what a member loses
+// to expiry is as little as possible. The balance never goes below zero and
+// always equals the sum of the entries — apart from a refund's points the
+// member had already spent, which cannot be taken back and are recorded on
+// the entry as `unrecovered`.
+//
+// Tiers: on the lifetime basis a tier follows growth up and down at once;
+// on the rolling and calendar-month bases an order can lift a member at once
+// but downgrades wait for the periodic review (Review).
+//
+// Every call takes the tick (the tenant's journal position) and the instant
+// it happens at: the engine persists entries with their tick, and Replay
+// feeds them back on start in tick order to rebuild the same state.
+//
+// Pure in-memory logic. Not thread-safe: written by the tenant's writer,
+// read under its read lock.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/money.hpp"
+#include "core/status.hpp"
+#include "core/time.hpp"
+#include "events/event.hpp"
+#include "loyalty/loyalty_config.hpp"
+
+namespace pond {
+
+using MemberId = int64_t;
+
+enum class EntryKind : uint8_t { kEarn, kReverse, kRedeem, kExpire, kAdjust };
+std::string_view EntryKindName(EntryKind k);
+
+struct LedgerEntry {
+  int64_t tick = 0;
+  EntryKind kind = EntryKind::kEarn;
+  Timestamp at;        // when it happened
+  int64_t points = 0;  // change of the balance
+  int64_t growth = 0;  // change of growth (earn, reverse)
+  int64_t unrecovered = 0;  // reverse: points already spent, not taken back
+  // earn and reverse: the order, when it was paid (growth windows count the
+  // growth then) and the terms it earned on, which its refunds reuse.
+  int32_t order = -1;
+  Timestamp paid_at;
+  int64_t rate_bp = 0;
+  int64_t growth_per_yuan = 0;
+  Timestamp lot;       // earn, adjust up: the lot's expiry; expire: the lot that expired
+  std::string note;    // redeem: the redemption id; adjust: the operator's reason
+};
+
+// Points that expire at the same instant.
+struct Lot {
+  Timestamp expires_at;  // kNeverExpires under the "never" policy
+  int64_t points = 0;
+};
+inline constexpr Timestamp kNeverExpires = Timestamp::FromMicros(std::numeric_limits<int64_t>::max());
+
+struct TierChange {
+  MemberId member = 0;
+  int from = 0, to = 0;  // indexes into the config's tiers
+  Timestamp at;
+  std::string cause;     // "order", "refund", "review", "config", "merge"
+};
+
+struct Account {
+  int64_t growth = 0;   // lifetime growth
+  int64_t balance = 0;
+  int tier = 0;         // index into the config's tiers
+  std::vector<Lot> lots;  // by expiry, soonest first; none empty
+  std::vector<LedgerEntry> ledger;  // oldest first
+};
+
+// What a purchase earns on: the order as the engine knows it.
+struct Purchase {
+  MemberId member = 0;
+  int32_t order = -1;  // position in the order book
+  Timestamp paid_at;
+  Money net;
+  Channel channel = Channel::kOther;
+  std::span<const OrderItem> items;     // for category multipliers
+  std::optional<LocalDate> birthday;    // the member's, if known
+};
+
+class LoyaltyBook {
+ public:
+  LoyaltyBook(LoyaltyConfig config, TimeZone zone);
+
+  const LoyaltyConfig& config() const { return config_; }
+  // Replaces the rules. Tiers are re-evaluated for every member at `at`
+  // (lifetime basis at once; other bases may only rise until the review);
+  // returns the changes. Earned entries keep the terms they were earned on.
+  std::vector<TierChange> SetConfig(LoyaltyConfig config, Timestamp at);
+
+  // An order was paid: records its earn entry. The tier held before the
+  // order sets the rate; the tier may change after it.
+  const LedgerEntry& Earn(int64_t tick, const Purchase& p, std::optional<TierChange>* tier_change);
+
+  // An order's net amount fell to `net` (a refund): re-computes what it earned
+  // on the terms of its earn entry and records the difference.
+  const LedgerEntry& Reverse(int64_t tick, MemberId member, int32_t order, Money net, Timestamp at,
+                             std::optional<TierChange>* tier_change);
+
+  // Spends points, soonest-expiring first. FailedPrecondition naming
+  // `points` when the balance is short; InvalidArgument when points <= 0.
+  Result<const LedgerEntry*> Redeem(int64_t tick, MemberId member, int64_t points, std::string redemption_id,
+                                    Timestamp at);
+  // Adds (points > 0, into a new lot) or removes (points < 0) points with an
+  // operator's reason; removing more than the balance is FailedPrecondition.
+  Result<const LedgerEntry*> Adjust(int64_t tick, MemberId member, int64_t points, std::string reason, Timestamp at);
+
+  // Expires every lot whose instant is <= `now`; one entry per member and lot.
+  // Ticks are drawn from `next_tick` as entries are made.
+  std::vector<std::pair<MemberId, LedgerEntry>> ExpireDue(Timestamp now, int64_t& next_tick);
+
+  // The periodic review of the rolling and calendar bases: each member gets
+  // the tier its basis value over the period just ended reaches. No-op on
+  // the lifetime basis.
+  std::vector<TierChange> Review(Timestamp period_end, Timestamp at);
+
+  // Moves the merged member's account onto the survivor.
+  std::optional<TierChange> Merge(MemberId survivor, MemberId merged, Timestamp at);
+
+  // Start-up: re-applies a stored entry or tier change, in tick order.
+  void Replay(MemberId member, const LedgerEntry& entry);
+  void ReplayTier(const TierChange& change);
+
+  const Account* Find(MemberId member) const;
+  // Points expiring within the config's expiring_soon_days after `now`.
+  int64_t ExpiringSoon(MemberId member, Timestamp now) const;
+  // The basis value tiers are measured on, as of `now`.
+  int64_t BasisValue(MemberId member, Timestamp now) const;
+  // Whether a redemption id was used, and its entry.
+  const LedgerEntry* FindRedemption(const std::string& redemption_id) const;
+  // The member's tier index (0, the first tier, for members never seen).
+  int TierOf(MemberId member) const;
+
+  // When points earned at `at` expire under the current policy.
+  Timestamp LotExpiry(Timestamp at) const;
+
+ private:
+  Account& Mutable(MemberId member);
+  // Adds a new entry and applies its effect on balance, lots and growth.
+  LedgerEntry& Post(MemberId member, LedgerEntry entry);
+  // Takes up to `points` from the lots, `first` (if present) before the
+  // others, soonest-expiring first; returns what was taken.
+  static int64_t Take(Account& a, int64_t points, std::optional<Timestamp> first);
+  static void AddToLot(Account& a, Timestamp expires_at, int64_t points);
+  // FailedPrecondition naming `points` when the member holds fewer.
+  Status CheckCovers(MemberId member, int64_t points) const;
+  // Posts a redemption (points < 0) or an adjustment; added points get a lot.
+  const LedgerEntry* PostSpendOrAdjust(int64_t tick, MemberId member, EntryKind kind, int64_t points,
+                                       std::string note, Timestamp at);
+  // Sets the tier after growth changed, per the basis rules.
+  std::optional<TierChange> Retier(MemberId member, Timestamp at, std::string_view cause, bool may_fall);
+  int64_t BasisValueBetween(const Account& a, Timestamp from, Timestamp to) const;
+  // The start of the basis window that ends at `now`.
+  Timestamp WindowStart(Timestamp now) const;
+  int64_t RateFor(const Purchase& p, int tier) const;
+
+  LoyaltyConfig config_;
+  TimeZone zone_;
+  std::vector<Account> accounts_;  // by member id; index 0 unused
+  struct Redemption {
+    MemberId member = 0;
+    int64_t tick = 0;
+  };
+  std::unordered_map<std::string, Redemption> redemptions_;
+};
+
+}  // namespace pond

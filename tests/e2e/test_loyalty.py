@@ -1,0 +1,147 @@
+"""End-to-end tests of loyalty over HTTP: growth, tiers, points, the ledger,
+redemption and adjustment, the configuration endpoint, and that all of it
+survives a restart. Expected values are computed here from CONTRACT.md's
+rules and the events sent, not copied from answers.
+"""
+
+import datetime
+import unittest
+from zoneinfo import ZoneInfo
+
+from pond_server import PondTestCase
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RATES_BP = {"standard": 10000, "silver": 15000, "gold": 20000}  # points per yuan x 10000
+
+
+def tier_for(growth, thresholds=(("standard", 0), ("silver", 3000), ("gold", 6000))):
+    return [name for name, t in thresholds if growth >= t][-1]
+
+
+def stage(order_dates, today):
+    """CONTRACT.md's lifecycle rule, literally."""
+    if not order_dates:
+        return "intro"
+    dates = sorted(order_dates)
+    d = (today - dates[-1]).days
+    n = sum(1 for x in dates if (today - x).days < 365)
+    if d <= 90 and len(dates) >= 2 and (dates[-1] - dates[-2]).days > 180:
+        return "won_back"
+    if d <= 90 and n >= 3:
+        return "mature"
+    if d <= 90:
+        return "growth"
+    return "decline" if d <= 180 else "lost"
+
+
+class LoyaltyTest(PondTestCase):
+    PHONE = "13900000042"
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.start_server()
+        self.create_tenant(self.server, "shop")
+        self.base = "/api/v1/tenants/shop"
+
+    def call(self, method, path, body=None, expect=200):
+        status, obj, _ = self.server.json(method, self.base + path, body)
+        self.assertEqual(status, expect, obj)
+        return obj
+
+    def test_orders_refunds_points_and_restart(self):
+        today = datetime.datetime.now(SHANGHAI).date()
+        birthday = today - datetime.timedelta(days=40)  # an order falls on it this year
+        ref = {"phone": self.PHONE}
+        paid = [  # (days ago, fen): the second is the birthday
+            (60, 250_00),
+            (40, 100_00),
+            (10, 80_00),
+        ]
+        events = [{"type": "member", "member": ref, "name": "李雷", "birthday": birthday.isoformat()}]
+        for i, (ago, fen) in enumerate(paid):
+            at = datetime.datetime.combine(today - datetime.timedelta(days=ago), datetime.time(12, 0), SHANGHAI)
+            events.append({"type": "order", "order_id": "O%d" % i, "member": ref, "channel": "store",
+                           "paid_at": at.isoformat(), "paid_fen": fen})
+        events.append({"type": "refund", "refund_id": "RF1", "order_id": "O2", "amount_fen": 30_00,
+                       "refunded_at": datetime.datetime.now(SHANGHAI).isoformat()})
+        status, obj, _ = self.server.ingest("shop", events)
+        self.assertEqual((status, obj["accepted"]), (200, len(events)), obj)
+
+        # The model: rate of the tier held before each order, birthday doubles.
+        growth, points, earned = 0, 0, []
+        for i, (ago, fen) in enumerate(paid):
+            rate = RATES_BP[tier_for(growth)] * (2 if ago == 40 else 1)
+            earned.append((fen, rate))
+            growth += fen // 10
+            points += fen * rate // 1_000_000
+        fen, rate = earned[2]
+        net = fen - 30_00
+        growth += net // 10 - fen // 10
+        points += net * rate // 1_000_000 - fen * rate // 1_000_000
+        dates = [today - datetime.timedelta(days=ago) for ago, _ in paid]
+
+        m = self.server.json("GET", self.base + "/members/phone:" + self.PHONE)[1]
+        self.assertEqual(m["growth"], growth)
+        self.assertEqual(m["tier"], tier_for(growth))
+        self.assertEqual(m["points"], {"balance": points})
+        self.assertEqual(m["lifecycle"], stage(dates, today))
+
+        view = self.call("GET", "/members/phone:%s/loyalty" % self.PHONE)
+        self.assertEqual(view["points"]["balance"], points)
+        self.assertEqual(sum(lot["points"] for lot in view["points"]["lots"]), points)
+        kinds = [e["kind"] for e in view["ledger"]]
+        self.assertEqual(kinds, ["reverse", "earn", "earn", "earn"])  # newest first
+        self.assertEqual(sum(e["points"] for e in view["ledger"]), points)
+
+        # Redeem: idempotent by redemption_id; short balances are 409 naming points.
+        r = self.call("POST", "/members/phone:%s/points/redeem" % self.PHONE,
+                      {"points": 100, "redemption_id": "GIFT-1"})
+        self.assertEqual(r["balance"], points - 100)
+        again = self.call("POST", "/members/phone:%s/points/redeem" % self.PHONE,
+                          {"points": 100, "redemption_id": "GIFT-1"})
+        self.assertEqual(again["balance"], points - 100)
+        self.assertEqual(again["entry"]["seq"], r["entry"]["seq"])
+        short = self.call("POST", "/members/phone:%s/points/redeem" % self.PHONE,
+                          {"points": points, "redemption_id": "GIFT-2"}, expect=409)
+        self.assertEqual([e["field"] for e in short["errors"]], ["points"])
+        bad = self.call("POST", "/members/phone:%s/points/adjust" % self.PHONE, {"points": "5", "why": 1}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["points", "reason", "why"])
+        self.call("POST", "/members/phone:%s/points/adjust" % self.PHONE, {"points": 7, "reason": "apology"})
+        balance = points - 100 + 7
+
+        before = self.call("GET", "/members/phone:%s/loyalty" % self.PHONE)
+        self.assertEqual(before["points"]["balance"], balance)
+        self.server.restart()
+        self.assertEqual(self.call("GET", "/members/phone:%s/loyalty" % self.PHONE), before)
+
+    def test_configuration_is_validated_applied_and_kept(self):
+        config = self.call("GET", "/loyalty/config")
+        self.assertEqual([t["id"] for t in config["tiers"]], ["standard", "silver", "gold"])
+        self.assertEqual([t["threshold"] for t in config["tiers"]], [0, 3000, 6000])
+
+        bad = dict(config, tiers=[dict(config["tiers"][0], threshold=5), dict(config["tiers"][1], threshold=-1)],
+                   growth_per_yuan="ten")
+        status, obj, _ = self.server.json("PUT", self.base + "/loyalty/config", bad)
+        self.assertEqual(status, 422, obj)
+        fields = {e["field"] for e in obj["errors"]}
+        self.assertIn("growth_per_yuan", fields)
+        self.assertIn("tiers[0].threshold", fields)
+
+        ref = {"pos_id": "P-9"}
+        status, obj, _ = self.server.ingest("shop", [{"type": "order", "order_id": "X1", "member": ref,
+                                                      "channel": "store", "paid_at": "2026-06-01T12:00:00+08:00",
+                                                      "paid_fen": 200_00}])
+        self.assertEqual(status, 200, obj)
+        self.assertEqual(self.server.json("GET", self.base + "/members/pos:P-9")[1]["tier"], "standard")
+
+        # Silver from 1000 growth: the member (2000) moves up at once.
+        config["tiers"][1]["threshold"] = 1000
+        self.call("PUT", "/loyalty/config", config)
+        self.assertEqual(self.server.json("GET", self.base + "/members/pos:P-9")[1]["tier"], "silver")
+        self.server.restart()
+        self.assertEqual(self.call("GET", "/loyalty/config")["tiers"][1]["threshold"], 1000)
+        self.assertEqual(self.server.json("GET", self.base + "/members/pos:P-9")[1]["tier"], "silver")
+
+
+if __name__ == "__main__":
+    unittest.main()
