@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "demo/demo_generator.hpp"
 #include "engine/engine.hpp"
+#include "engine/scheduler.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "ingest/csv.hpp"
@@ -160,6 +161,9 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   http.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
   HttpServer server(http, MakeApiHandler(*o.engine, keys));
   if (Status s = server.Start(); !s.ok()) return Fail(err, s);
+  // Timed loyalty work (expiry, reviews, lifecycle) runs once per tenant-zone
+  // day; checking every minute starts it soon after midnight.
+  auto scheduler = std::make_unique<Scheduler>(*o.engine, std::chrono::minutes(1));
 
   // Signals are waited for synchronously so no handler runs inside a lock.
   out << "pond listening on http://" << server.address() << "\n" << std::flush;
@@ -168,6 +172,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   sigwait(&set, &sig);
   Log(LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
   server.Stop();
+  scheduler.reset();
   o.engine->Stop();
   return 0;
 }

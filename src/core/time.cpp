@@ -156,6 +156,9 @@ int TimeZone::OffsetAt(Timestamp t) const {
   if (!data_) return 0;
   const int64_t s = t.seconds();
   const auto& tr = data_->transitions;
+  // Most instants are past the last transition (zones without DST, or the
+  // present): answer those without a search.
+  if (!tr.empty() && s >= tr.back()) return data_->offsets.back();
   auto it = std::upper_bound(tr.begin(), tr.end(), s);
   if (it == tr.begin()) return data_->initial_offset;
   return data_->offsets[static_cast<size_t>(it - tr.begin()) - 1];

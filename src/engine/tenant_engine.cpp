@@ -23,6 +23,7 @@ Result<std::unique_ptr<TenantState>> TenantEngine::LoadState(const TenantRecord&
   auto state = std::make_unique<TenantState>(record, std::move(zone));
   TenantState::Loader loader(*state);
   RETURN_IF_ERROR(store.Load(loader));
+  loader.Finish();
   return state;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/tenant_state.hpp"
 
 #include <cstdlib>
+#include <limits>
 
 #include "core/hash_index.hpp"
 #include "core/log.hpp"
@@ -82,18 +83,42 @@ void TenantState::RecordTier(const std::optional<TierChange>& change) {
                                         tiers[static_cast<size_t>(change->to)].id, change->cause});
 }
 
-void TenantState::Restage(MemberId member, Timestamp now) {
+void TenantState::CollectPurchaseDates(MemberId member) {
   dates_.clear();
   orders_.ForEachOrderOf(member, [&](const OrderRecord& o) {
     if (o.net() > Money()) dates_.push_back(zone_.DateOf(o.paid_at));
   });
+}
+
+void TenantState::Restage(MemberId member, Timestamp now) {
+  CollectPurchaseDates(member);
   const Stage stage = StageOf(dates_, zone_.DateOf(now), loyalty_.config().lifecycle);
-  if (static_cast<size_t>(member) >= stages_.size()) stages_.resize(static_cast<size_t>(member) + 1, Stage::kIntro);
-  Stage& held = stages_[static_cast<size_t>(member)];
-  if (stage == held) return;
-  pending_.journal.push_back(JournalRow{TakeTick(), member, JournalKind::kStage, now, 0, {},
-                                        std::string(StageName(held)), std::string(StageName(stage)), {}});
-  held = stage;
+  if (auto change = lifecycle_.MoveTo(member, stage, now)) {
+    pending_.journal.push_back(JournalRow{TakeTick(), member, JournalKind::kStage, now, 0, {},
+                                          std::string(StageName(change->from)), std::string(StageName(stage)), {}});
+  }
+}
+
+void TenantState::ScoreRfmAsOf(LocalDate day) {
+  // R: days since the last purchase; F and M: purchases and net spend in the
+  // lifecycle window — over members with a purchase in that window.
+  const int window = loyalty_.config().lifecycle.window_days;
+  std::vector<RfmInput> inputs(static_cast<size_t>(members_.size()) + 1);
+  for (MemberId m = 1; m <= members_.size(); ++m) {
+    if (members_.Standing(m) != m) continue;
+    RfmInput& in = inputs[static_cast<size_t>(m)];
+    int32_t latest = std::numeric_limits<int32_t>::min();
+    orders_.ForEachOrderOf(m, [&](const OrderRecord& o) {
+      const int32_t ago = day.days() - zone_.DateOf(o.paid_at).days();
+      if (o.net() <= Money() || ago >= window) return;
+      in.scored = true;
+      ++in.frequency;
+      in.monetary_fen += o.net().fen();
+      latest = std::max(latest, day.days() - std::max(ago, 0));
+    });
+    if (in.scored) in.recency_days = day.days() - latest;
+  }
+  lifecycle_.SetRfm(ScoreRfm(inputs), day);
 }
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
@@ -202,6 +227,7 @@ void TenantState::RunDay(LocalDate day) {
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) == m) Restage(m, start);
   }
+  ScoreRfmAsOf(day);
   pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
   last_day_ = day;
 }
@@ -260,6 +286,10 @@ void TenantState::Loader::OnSetting(SettingRow row) {
   s_.loyalty_.SetConfig(std::move(config).value(), {});
 }
 
+void TenantState::Loader::Finish() {
+  if (s_.last_day_ != LocalDate()) s_.ScoreRfmAsOf(s_.last_day_);
+}
+
 MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {
   while (static_cast<size_t>(member) < merged_into_.size() && merged_into_[static_cast<size_t>(member)]) {
     member = merged_into_[static_cast<size_t>(member)];
@@ -309,8 +339,7 @@ void TenantState::Loader::OnJournal(JournalRow row) {
       return;
     }
     case JournalKind::kStage:
-      if (static_cast<size_t>(member) >= s_.stages_.size()) s_.stages_.resize(static_cast<size_t>(member) + 1);
-      s_.stages_[static_cast<size_t>(member)] = StageFromName(row.to).value_or(Stage::kIntro);
+      s_.lifecycle_.MoveTo(member, StageFromName(row.to).value_or(Stage::kIntro), row.at);
       return;
     case JournalKind::kDay:
       if (auto day = ParseDate(e.note); day.ok()) s_.last_day_ = *day;

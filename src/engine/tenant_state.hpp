@@ -20,7 +20,7 @@
 #include "core/time.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
-#include "lifecycle/lifecycle.hpp"
+#include "lifecycle/lifecycle_book.hpp"
 #include "loyalty/loyalty_book.hpp"
 #include "masterdata/master_data.hpp"
 #include "members/member_book.hpp"
@@ -69,9 +69,8 @@ class TenantState {
   const OrderBook& orders() const { return orders_; }
   const MasterData& master() const { return master_; }
   const LoyaltyBook& loyalty() const { return loyalty_; }
-  Stage StageOfMember(MemberId member) const {
-    return static_cast<size_t>(member) < stages_.size() ? stages_[static_cast<size_t>(member)] : Stage::kIntro;
-  }
+  const LifecycleBook& lifecycle() const { return lifecycle_; }
+  Stage StageOfMember(MemberId member) const { return lifecycle_.StageOfMember(member); }
   // The last day the scheduler finished (none yet: a default date).
   LocalDate last_day_run() const { return last_day_; }
 
@@ -90,6 +89,9 @@ class TenantState {
     void OnRefund(RefundRow row) override;
     void OnJournal(JournalRow row) override;
     void OnIdempotency(IdempotencyRow row) override;
+
+    // Finishes the load: scores RFM as of the last scheduled day.
+    void Finish();
 
    private:
     // The member whose account holds `member`'s loyalty at this point of
@@ -113,6 +115,10 @@ class TenantState {
   // Recomputes a member's lifecycle stage as of `now`; records a change.
   void Restage(MemberId member, Timestamp now);
   void RunDay(LocalDate day);
+  // RFM over standing members as of the start of `day` (scheduled, and on load).
+  void ScoreRfmAsOf(LocalDate day);
+  // Dates of the member's orders whose net is > 0, into dates_.
+  void CollectPurchaseDates(MemberId member);
   int64_t TakeTick() { return next_tick_++; }
 
   TenantRecord record_;
@@ -121,7 +127,7 @@ class TenantState {
   OrderBook orders_;
   MasterData master_;
   LoyaltyBook loyalty_;
-  std::vector<Stage> stages_;        // by member id
+  LifecycleBook lifecycle_;
   std::vector<LocalDate> dates_;     // scratch for Restage
   int64_t next_tick_ = 1;            // the journal position of the next loyalty change
   LocalDate last_day_;               // the scheduler's last finished day

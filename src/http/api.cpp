@@ -375,6 +375,50 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
       });
     });
   }
+  router.Add("GET", "/api/v1/tenants/{tenant}/loyalty/tiers",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (t) respond(Json(200, t->Read([](const TenantState& s) { return TierDistributionJson(s); })));
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/lifecycle",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (t) respond(Json(200, t->Read([](const TenantState& s) { return LifecycleDistributionJson(s); })));
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/lifecycle/transitions",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               Status bad = InvalidArgument("invalid query");
+               std::optional<LocalDate> dates[2];
+               for (int i = 0; i < 2; ++i) {
+                 const char* name = i == 0 ? "from" : "to";
+                 const std::string* v = req.Query(name);
+                 auto d = v ? ParseDate(*v) : Result<LocalDate>(FieldInvalid(name, "is required"));
+                 if (d.ok()) {
+                   dates[i] = *d;
+                 } else {
+                   bad.AddFieldError(name, "must be a date YYYY-MM-DD");
+                 }
+               }
+               if (dates[0] && dates[1] && *dates[1] < *dates[0]) bad.AddFieldError("to", "must not be before from");
+               if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
+               respond(Json(200, t->Read([&](const TenantState& s) {
+                 return LifecycleTransitionsJson(s, *dates[0], *dates[1]);
+               })));
+             });
+  // Runs the tenant's due timed work now (it also runs every minute).
+  router.Add("POST", "/api/v1/tenants/{tenant}/scheduler/run",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kAdmin, respond);
+               if (!t) return;
+               Write(t, req, std::move(respond), [](TenantState& s, Timestamp now) {
+                 s.RunDue(now);
+                 JsonWriter w;
+                 w.BeginObject().Field("last_day", s.last_day_run().ToString()).EndObject();
+                 return Json(200, w.Take());
+               });
+             });
   router.Add("GET", "/api/v1/tenants/{tenant}/loyalty/config",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);

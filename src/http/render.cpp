@@ -1,6 +1,7 @@
 #include "http/render.hpp"
 
 #include "core/json_writer.hpp"
+#include "loyalty/entitlements.hpp"
 
 namespace pond {
 namespace {
@@ -241,7 +242,38 @@ std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_
     w.EndObject();
   }
   w.EndArray().EndObject();
-  w.Field("lifecycle", StageName(s.StageOfMember(id)));
+  w.Key("lifecycle").BeginObject().Field("stage", StageName(s.StageOfMember(id)));
+  w.Field("label", StageLabel(s.StageOfMember(id))).Key("history").BeginArray();
+  s.lifecycle().ForEachChangeOf(id, [&](const StageChange& c) {
+    w.BeginObject().Field("at", FormatRfc3339(c.at, s.zone())).Field("from", StageName(c.from));
+    w.Field("to", StageName(c.to)).EndObject();
+  });
+  w.EndArray().EndObject();
+  const RfmScore rfm = s.lifecycle().RfmOf(id);
+  w.Key("rfm").BeginObject().Field("class", RfmClassName(rfm.cls)).Field("label", RfmClassLabel(rfm.cls));
+  w.Field("r", int{rfm.r}).Field("f", int{rfm.f}).Field("m", int{rfm.m});
+  if (auto as_of = s.lifecycle().rfm_as_of()) w.Field("as_of", as_of->ToString());
+  w.EndObject();
+  const Member* member = s.members().Get(id);
+  const Entitlements ent = EntitlementsOf(config, tier, member->profile.birthday, s.zone().DateOf(now));
+  w.Key("entitlements").BeginObject().Key("benefits").BeginArray();
+  for (const Benefit* b : ent.benefits) {
+    w.BeginObject().Field("id", b->id).Field("name", b->name).Field("kind", BenefitKindName(b->kind));
+    if (!b->description.empty()) w.Field("description", b->description);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (ent.member_day.enabled) {
+    w.Key("member_day").BeginObject().Field("today", ent.member_day.today).Field("next", ent.member_day.next.ToString());
+    w.Field("threshold_fen", ent.member_day.threshold.fen()).Field("off_fen", ent.member_day.off.fen()).EndObject();
+  }
+  if (ent.birthday.known) {
+    w.Key("birthday").BeginObject().Field("today", ent.birthday.today).Field("next", ent.birthday.next.ToString());
+    w.Field("points_multiplier_pct", ent.birthday.points_multiplier_pct);
+    w.Field("coupon_off_fen", ent.birthday.coupon_off.fen()).Field("coupon_valid_days", ent.birthday.coupon_valid_days);
+    w.EndObject();
+  }
+  w.EndObject();
   // A page of the ledger, newest first; `before` is the seq to continue from.
   w.Key("ledger").BeginArray();
   int64_t shown = 0, last_seq = 0;
@@ -255,6 +287,55 @@ std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_
   const bool more = shown == ledger_limit && !a->ledger.empty() && a->ledger.front().tick < last_seq;
   if (more) w.Field("next_before", last_seq);
   w.EndObject();
+  return w.Take();
+}
+
+
+std::string TierDistributionJson(const TenantState& s) {
+  const auto& tiers = s.loyalty().config().tiers;
+  std::vector<int64_t> counts(tiers.size());
+  for (MemberId m = 1; m <= s.members().size(); ++m) {
+    if (s.members().Standing(m) == m) ++counts[static_cast<size_t>(s.loyalty().TierOf(m))];
+  }
+  JsonWriter w;
+  w.BeginObject().Key("tiers").BeginArray();
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    w.BeginObject().Field("id", tiers[i].id).Field("name", tiers[i].name).Field("members", counts[i]).EndObject();
+  }
+  w.EndArray().Field("members", s.members().standing_count()).EndObject();
+  return w.Take();
+}
+
+std::string LifecycleDistributionJson(const TenantState& s) {
+  std::vector<int64_t> counts(kStages);
+  for (MemberId m = 1; m <= s.members().size(); ++m) {
+    if (s.members().Standing(m) == m) ++counts[static_cast<size_t>(s.StageOfMember(m))];
+  }
+  JsonWriter w;
+  w.BeginObject().Key("stages").BeginArray();
+  for (int i = 0; i < kStages; ++i) {
+    const auto stage = static_cast<Stage>(i);
+    w.BeginObject().Field("stage", StageName(stage)).Field("label", StageLabel(stage));
+    w.Field("members", counts[static_cast<size_t>(i)]).EndObject();
+  }
+  w.EndArray().Field("members", s.members().standing_count()).EndObject();
+  return w.Take();
+}
+
+std::string LifecycleTransitionsJson(const TenantState& s, LocalDate from, LocalDate to) {
+  const Timestamp begin = s.zone().StartOfDay(from), end = s.zone().StartOfDay(LocalDate::FromDays(to.days() + 1));
+  std::vector<int64_t> counts(kStages * kStages);
+  for (const StageChange& c : s.lifecycle().changes()) {
+    if (c.at >= begin && c.at < end) ++counts[static_cast<size_t>(static_cast<int>(c.from) * kStages + static_cast<int>(c.to))];
+  }
+  JsonWriter w;
+  w.BeginObject().Field("from", from.ToString()).Field("to", to.ToString()).Key("transitions").BeginArray();
+  for (int i = 0; i < kStages * kStages; ++i) {
+    if (!counts[static_cast<size_t>(i)]) continue;
+    w.BeginObject().Field("from", StageName(static_cast<Stage>(i / kStages)));
+    w.Field("to", StageName(static_cast<Stage>(i % kStages))).Field("count", counts[static_cast<size_t>(i)]).EndObject();
+  }
+  w.EndArray().EndObject();
   return w.Take();
 }
 

@@ -36,6 +36,11 @@ std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int
 std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_t ledger_before, int64_t ledger_limit);
 // A points entry just made, with the balance after it.
 std::string LedgerEntryJson(const TenantState& s, const LedgerEntry& e, int64_t balance);
+// Standing members per tier, and per lifecycle stage.
+std::string TierDistributionJson(const TenantState& s);
+std::string LifecycleDistributionJson(const TenantState& s);
+// Stage changes between two tenant-zone dates (both included), by from → to.
+std::string LifecycleTransitionsJson(const TenantState& s, LocalDate from, LocalDate to);
 // Prometheus text exposition of every tenant's counters.
 std::string MetricsText(Engine& engine);
 

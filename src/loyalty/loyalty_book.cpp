@@ -2,18 +2,12 @@
 
 #include <algorithm>
 
+#include "loyalty/entitlements.hpp"
+
 namespace pond {
 namespace {
 
 constexpr int64_t kRateUnit = 10'000;  // points_rate_bp of one point per yuan
-
-bool IsLeap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
-
-// A Feb 29 birthday is kept on Feb 28 in other years.
-bool IsBirthday(LocalDate birthday, LocalDate day) {
-  if (birthday.month() == day.month() && birthday.day() == day.day()) return true;
-  return birthday.month() == 2 && birthday.day() == 29 && day.month() == 2 && day.day() == 28 && !IsLeap(day.year());
-}
 
 int PercentOr100(const std::map<std::string, int>& table, std::string_view key) {
   auto it = table.find(std::string(key));

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <optional>
 #include <span>
@@ -173,7 +174,7 @@ class LoyaltyBook {
 
   LoyaltyConfig config_;
   TimeZone zone_;
-  std::vector<Account> accounts_;  // by member id; index 0 unused
+  std::deque<Account> accounts_;  // by member id; index 0 unused; a deque: growing moves no account
   struct Redemption {
     MemberId member = 0;
     int64_t tick = 0;

@@ -1,0 +1,39 @@
+#include "engine/scheduler.hpp"
+
+#include <pthread.h>
+
+namespace pond {
+
+Scheduler::Scheduler(Engine& engine, std::chrono::milliseconds period) : engine_(engine), period_(period) {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "pond-scheduler");
+    Loop();
+  });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Scheduler::RunDueEverywhere(Engine& engine) {
+  for (const auto& tenant : engine.Tenants()) {
+    tenant->Submit(TenantCommand{[](TenantState& s, Timestamp now) { s.RunDue(now); }, [](const Status&) {}});
+  }
+}
+
+void Scheduler::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    RunDueEverywhere(engine_);
+    lock.lock();
+    cv_.wait_for(lock, period_, [this] { return stop_; });
+  }
+}
+
+}  // namespace pond
