@@ -192,5 +192,42 @@ TEST(LoyaltyFlowTest, EngineAgreesWithTheRulesOverYearsWithRestarts) {
   }
 }
 
+// The rolling basis through the scheduler: a downgrade waits for the first of
+// the month plus the grace days, and is recorded with its cause.
+TEST(LoyaltyFlowTest, RollingReviewRunsOnTheFirstPlusGraceDays) {
+  auto state = NewState();
+  LoyaltyConfig config = DefaultLoyaltyConfig();
+  config.basis = GrowthBasis::kRollingMonths;
+  config.rolling_months = 1;
+  config.review_grace_days = 3;
+  state->SetLoyaltyConfig(config, {});
+  Timestamp now = *ParseRfc3339("2026-03-10T10:00:00+08:00");
+  state->RunDue(now);
+  OrderEvent o;
+  o.order_id = "O1";
+  o.member = Phone(1);
+  o.paid = Money::Fen(30000);  // growth 3000: silver at once
+  o.paid_at = now;
+  ASSERT_TRUE(state->Apply(o, now).ok());
+  const MemberId id = state->members().Find(Phone(1));
+  EXPECT_EQ(state->loyalty().TierOf(id), 1);
+  // The review on Apr 4 (Apr 1 + 3 days of grace) looks at March: silver holds.
+  state->RunDue(*ParseRfc3339("2026-04-04T00:10:00+08:00"));
+  EXPECT_EQ(state->loyalty().TierOf(id), 1);
+  // May 3: not yet (grace); May 4 looks at April, which is empty.
+  state->RunDue(*ParseRfc3339("2026-05-03T23:00:00+08:00"));
+  EXPECT_EQ(state->loyalty().TierOf(id), 1);
+  state->TakePending();
+  state->RunDue(*ParseRfc3339("2026-05-04T00:10:00+08:00"));
+  EXPECT_EQ(state->loyalty().TierOf(id), 0);
+  const WriteBatch rows = state->TakePending();
+  const auto tier_row = std::find_if(rows.journal.begin(), rows.journal.end(),
+                                     [](const JournalRow& r) { return r.kind == JournalKind::kTier; });
+  ASSERT_NE(tier_row, rows.journal.end());
+  EXPECT_EQ(tier_row->from, "silver");
+  EXPECT_EQ(tier_row->to, "standard");
+  EXPECT_EQ(tier_row->note, "review");
+}
+
 }  // namespace
 }  // namespace pond

@@ -50,6 +50,40 @@ TEST(LoyaltyBookTest, BirthdayDoublesInTheTenantZoneAndFeb29FallsOnFeb28) {
   EXPECT_EQ(book.Earn(5, Buy(2, 4, "2028-02-29T12:00:00+08:00", 10000, leap), &change).points, 200);
 }
 
+TEST(LoyaltyBookTest, CategoryMultipliersWeighByWhatEachItemPaidAndChannelsMultiply) {
+  LoyaltyConfig config = DefaultLoyaltyConfig();
+  config.category_multiplier_pct = {{"beauty", 300}};
+  config.channel_multiplier_pct = {{"miniprogram", 150}};
+  LoyaltyBook book(config, kShanghai);
+  std::optional<TierChange> change;
+  // 100 yuan: 40 of beauty at 3x, 60 of snacks at 1x → 40*3 + 60 = 180 points.
+  const std::vector<OrderItem> items = {{"S1", "beauty", 1, Money::Fen(4000)}, {"S2", "snacks", 2, Money::Fen(6000)}};
+  Purchase p{1, 0, At("2026-03-04T10:00:00+08:00"), Money::Fen(10000), Channel::kStore, items, {}};
+  EXPECT_EQ(book.Earn(1, p, &change).points, 180);
+  // The same basket in the mini-program: x1.5 on top → 270.
+  p.order = 1, p.channel = Channel::kMiniprogram;
+  EXPECT_EQ(book.Earn(2, p, &change).points, 270);
+  // A refund of half re-computes on the same terms: 135 come back.
+  EXPECT_EQ(book.Reverse(3, 1, 1, Money::Fen(5000), At("2026-03-05T10:00:00+08:00"), &change).points, -135);
+}
+
+TEST(LoyaltyBookTest, CalendarMonthBasisHoldsTheMonthsTierUntilTheReview) {
+  LoyaltyConfig config = DefaultLoyaltyConfig();
+  config.basis = GrowthBasis::kCalendarMonth;
+  LoyaltyBook book(config, kShanghai);
+  std::optional<TierChange> change;
+  book.Earn(1, Buy(1, 0, "2026-03-30T10:00:00+08:00", 60000), &change);  // 6000 in March: gold
+  EXPECT_EQ(book.TierOf(1), 2);
+  // April: nothing bought yet, but March's tier holds until the review on Apr 1 ...
+  EXPECT_EQ(book.BasisValue(1, At("2026-04-02T10:00:00+08:00")), 0);
+  // ... which looks at March and keeps gold; May 1 looks at April and drops it.
+  EXPECT_TRUE(book.Review(At("2026-04-01T00:00:00+08:00"), At("2026-04-01T00:00:00+08:00")).empty());
+  auto may = book.Review(At("2026-05-01T00:00:00+08:00"), At("2026-05-01T00:00:00+08:00"));
+  ASSERT_EQ(may.size(), 1u);
+  EXPECT_EQ(may[0].to, 0);
+  EXPECT_EQ(may[0].cause, "review");
+}
+
 TEST(LoyaltyBookTest, PointsExpireAtTheEndOfTheYearAfter) {
   LoyaltyBook book(DefaultLoyaltyConfig(), kShanghai);
   std::optional<TierChange> change;
