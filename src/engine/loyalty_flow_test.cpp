@@ -181,7 +181,7 @@ TEST(LoyaltyFlowTest, EngineAgreesWithTheRulesOverYearsWithRestarts) {
         ASSERT_EQ(state->loyalty().TierOf(id), Model::Tier(model.growth[member])) << where;
         ASSERT_EQ(StageName(state->StageOfMember(id)), model.Stage(member, today)) << where << " member " << member;
         int64_t sum = 0;
-        for (const LedgerEntry& e : a->ledger) sum += e.points;
+        state->loyalty().ForEachEntryOf(id, [&](const LedgerEntry& e) { sum += e.points; });
         ASSERT_EQ(sum, a->balance) << where << ": the balance is the sum of the ledger";
         for (const Lot& lot : a->lots) ASSERT_GT(lot.points, 0) << where;
       }

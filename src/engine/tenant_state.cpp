@@ -187,7 +187,8 @@ Result<LedgerEntry> TenantState::Redeem(MemberId member, int64_t points, std::st
   }
   ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Redeem(next_tick_, member, points, std::move(redemption_id), now));
   ++next_tick_;
-  pending_.journal.push_back(JournalRow{e->tick, member, JournalKind::kRedeem, now, e->points, {}, {}, {}, e->note});
+  pending_.journal.push_back(
+      JournalRow{e->tick, member, JournalKind::kRedeem, now, e->points, {}, {}, {}, std::string(loyalty_.NoteOf(*e))});
   return *e;
 }
 
@@ -197,7 +198,8 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
   if (reason.empty()) return FieldInvalid("reason", "is required: say why the points change");
   ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Adjust(next_tick_, member, points, std::move(reason), now));
   ++next_tick_;
-  pending_.journal.push_back(JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {}, e->note});
+  pending_.journal.push_back(
+      JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {}, std::string(loyalty_.NoteOf(*e))});
   return *e;
 }
 
@@ -327,7 +329,6 @@ void TenantState::Loader::OnJournal(JournalRow row) {
   e.at = row.at;
   e.points = row.points;
   e.lot = row.lot;
-  e.note = std::move(row.note);
   switch (row.kind) {
     case JournalKind::kRedeem: e.kind = EntryKind::kRedeem; break;
     case JournalKind::kAdjust: e.kind = EntryKind::kAdjust; break;
@@ -335,17 +336,17 @@ void TenantState::Loader::OnJournal(JournalRow row) {
     case JournalKind::kTier: {
       const LoyaltyConfig& config = s_.loyalty_.config();
       // A tier since removed from the configuration counts as the lowest.
-      s_.loyalty_.ReplayTier(TierChange{member, 0, std::max(config.TierIndex(row.to), 0), row.at, e.note});
+      s_.loyalty_.ReplayTier(TierChange{member, 0, std::max(config.TierIndex(row.to), 0), row.at, row.note});
       return;
     }
     case JournalKind::kStage:
       s_.lifecycle_.MoveTo(member, StageFromName(row.to).value_or(Stage::kIntro), row.at);
       return;
     case JournalKind::kDay:
-      if (auto day = ParseDate(e.note); day.ok()) s_.last_day_ = *day;
+      if (auto day = ParseDate(row.note); day.ok()) s_.last_day_ = *day;
       return;
     case JournalKind::kMerge: {
-      const MemberId merged = LoyaltyOwner(std::strtoll(e.note.c_str(), nullptr, 10));
+      const MemberId merged = LoyaltyOwner(std::strtoll(row.note.c_str(), nullptr, 10));
       if (merged <= 0 || merged == member) return;
       s_.loyalty_.Merge(member, merged, e.at);  // the tier follows in its own row
       if (static_cast<size_t>(merged) >= merged_into_.size()) merged_into_.resize(static_cast<size_t>(merged) + 1);
@@ -353,7 +354,7 @@ void TenantState::Loader::OnJournal(JournalRow row) {
       return;
     }
   }
-  s_.loyalty_.Replay(member, e);
+  s_.loyalty_.Replay(member, e, std::move(row.note));
 }
 
 void TenantState::Loader::OnIdempotency(IdempotencyRow row) {

@@ -135,9 +135,10 @@ std::string Observe(const TenantState& s) {
       out += " growth:" + std::to_string(a->growth) + " balance:" + std::to_string(a->balance) + " lots:";
       for (const Lot& l : a->lots) out += std::to_string(l.expires_at.seconds()) + "=" + std::to_string(l.points) + ",";
       out += " ledger:";
-      for (const LedgerEntry& e : a->ledger) {
-        out += std::string(EntryKindName(e.kind)) + std::to_string(e.points) + "/" + std::to_string(e.unrecovered) + ",";
-      }
+      s.loyalty().ForEachEntryOf(id, [&](const LedgerEntry& e) {
+        out += std::string(EntryKindName(e.kind)) + std::to_string(e.points) + "/" + std::to_string(e.unrecovered) + "/" +
+               std::string(s.loyalty().NoteOf(e)) + ",";
+      });
     }
     out += "\n";
   }
@@ -231,7 +232,7 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   int tiers_above_first = 0;
   for (MemberId id = 1; id <= live.members().size(); ++id) {
     if (const Account* a = live.loyalty().Find(id)) {
-      for (const LedgerEntry& e : a->ledger) ++kinds[e.kind];
+      live.loyalty().ForEachEntryOf(id, [&](const LedgerEntry& e) { ++kinds[e.kind]; });
       tiers_above_first += a->tier > 0;
     }
   }

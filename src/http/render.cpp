@@ -56,12 +56,13 @@ void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reve
 }
 
 void WriteEntry(JsonWriter& w, const TenantState& s, const LedgerEntry& e) {
+  const std::string_view note = s.loyalty().NoteOf(e);
   w.BeginObject().Field("seq", e.tick).Field("kind", EntryKindName(e.kind));
   w.Field("at", FormatRfc3339(e.at, s.zone())).Field("points", e.points);
   if (e.growth) w.Field("growth", e.growth);
   if (e.unrecovered) w.Field("unrecovered", e.unrecovered);
   if (e.order >= 0) w.Field("order_id", s.orders().OrderId(e.order));
-  if (!e.note.empty()) w.Field(e.kind == EntryKind::kRedeem ? "redemption_id" : "reason", e.note);
+  if (!note.empty()) w.Field(e.kind == EntryKind::kRedeem ? "redemption_id" : "reason", note);
   if ((e.kind == EntryKind::kEarn || e.kind == EntryKind::kAdjust) && e.points > 0 && e.lot != kNeverExpires) {
     w.Field("expires_at", FormatRfc3339(e.lot, s.zone()));
   }
@@ -277,14 +278,18 @@ std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_
   // A page of the ledger, newest first; `before` is the seq to continue from.
   w.Key("ledger").BeginArray();
   int64_t shown = 0, last_seq = 0;
-  for (auto it = a->ledger.rbegin(); it != a->ledger.rend() && shown < ledger_limit; ++it) {
-    if (ledger_before && it->tick >= ledger_before) continue;
-    WriteEntry(w, s, *it);
+  bool more = false;
+  loyalty.ForEachEntryOf(id, [&](const LedgerEntry& e) {
+    if (ledger_before && e.tick >= ledger_before) return;
+    if (shown == ledger_limit) {
+      more = true;
+      return;
+    }
+    WriteEntry(w, s, e);
     ++shown;
-    last_seq = it->tick;
-  }
+    last_seq = e.tick;
+  });
   w.EndArray();
-  const bool more = shown == ledger_limit && !a->ledger.empty() && a->ledger.front().tick < last_seq;
   if (more) w.Field("next_before", last_seq);
   w.EndObject();
   return w.Take();

@@ -91,7 +91,7 @@ int64_t LoyaltyBook::Take(Account& a, int64_t points, std::optional<Timestamp> f
   return taken;
 }
 
-LedgerEntry& LoyaltyBook::Post(MemberId member, LedgerEntry e) {
+const LedgerEntry& LoyaltyBook::Post(MemberId member, LedgerEntry e, std::string note) {
   Account& a = Mutable(member);
   switch (e.kind) {
     case EntryKind::kEarn:
@@ -123,9 +123,16 @@ LedgerEntry& LoyaltyBook::Post(MemberId member, LedgerEntry e) {
   }
   a.balance += e.points;
   a.growth += e.growth;
-  if (e.kind == EntryKind::kRedeem) redemptions_[e.note] = Redemption{member, e.tick};
-  a.ledger.push_back(std::move(e));
-  return a.ledger.back();
+  const auto index = static_cast<int32_t>(entries_.size());
+  if (!note.empty()) {
+    e.note = static_cast<int32_t>(notes_.size());
+    if (e.kind == EntryKind::kRedeem) redemptions_[note] = index;
+    notes_.push_back(std::move(note));
+  }
+  e.previous_of_member = a.latest_entry;
+  a.latest_entry = index;
+  entries_.push_back(e);
+  return entries_.back();
 }
 
 int64_t LoyaltyBook::RateFor(const Purchase& p, int tier) const {
@@ -168,16 +175,15 @@ const LedgerEntry& LoyaltyBook::Earn(int64_t tick, const Purchase& p, std::optio
 
 const LedgerEntry& LoyaltyBook::Reverse(int64_t tick, MemberId member, int32_t order, Money net, Timestamp at,
                                         std::optional<TierChange>* tier_change) {
-  const Account& a = Mutable(member);
   // What the order has earned so far: its earn entry and earlier reversals.
-  const LedgerEntry* earn = nullptr;
+  std::optional<LedgerEntry> earn;
   int64_t points_now = 0, growth_now = 0;
-  for (const LedgerEntry& x : a.ledger) {
-    if (x.order != order) continue;
-    if (x.kind == EntryKind::kEarn) earn = &x;
+  ForEachEntryOf(member, [&](const LedgerEntry& x) {
+    if (x.order != order) return;
+    if (x.kind == EntryKind::kEarn) earn = x;
     points_now += x.points - x.unrecovered;  // what it earns now, whether or not it could be taken back
     growth_now += x.growth;
-  }
+  });
   LedgerEntry e;
   e.tick = tick;
   e.kind = EntryKind::kReverse;
@@ -214,8 +220,7 @@ const LedgerEntry* LoyaltyBook::PostSpendOrAdjust(int64_t tick, MemberId member,
   e.at = at;
   e.points = points;
   if (points > 0) e.lot = LotExpiry(at);
-  e.note = std::move(note);
-  return &Post(member, std::move(e));
+  return &Post(member, e, std::move(note));
 }
 
 Result<const LedgerEntry*> LoyaltyBook::Redeem(int64_t tick, MemberId member, int64_t points,
@@ -256,13 +261,13 @@ Timestamp LoyaltyBook::WindowStart(Timestamp now) const {
   return zone_.StartOfDay(MonthsBefore(today, config_.rolling_months));
 }
 
-int64_t LoyaltyBook::BasisValueBetween(const Account& a, Timestamp from, Timestamp to) const {
+int64_t LoyaltyBook::BasisValueBetween(MemberId member, Timestamp from, Timestamp to) const {
   int64_t value = 0;
-  for (const LedgerEntry& e : a.ledger) {
+  ForEachEntryOf(member, [&](const LedgerEntry& e) {
     if ((e.kind == EntryKind::kEarn || e.kind == EntryKind::kReverse) && e.paid_at >= from && e.paid_at < to) {
       value += e.growth;
     }
-  }
+  });
   return value;
 }
 
@@ -270,7 +275,7 @@ int64_t LoyaltyBook::BasisValue(MemberId member, Timestamp now) const {
   const Account* a = Find(member);
   if (!a) return 0;
   if (config_.basis == GrowthBasis::kLifetime) return a->growth;
-  return BasisValueBetween(*a, WindowStart(now), now.PlusSeconds(1));
+  return BasisValueBetween(member, WindowStart(now), now.PlusSeconds(1));
 }
 
 std::optional<TierChange> LoyaltyBook::Retier(MemberId member, Timestamp at, std::string_view cause, bool may_fall) {
@@ -292,7 +297,7 @@ std::vector<TierChange> LoyaltyBook::Review(Timestamp period_end, Timestamp at) 
   const Timestamp from = zone_.StartOfDay(start);
   for (size_t m = 1; m < accounts_.size(); ++m) {
     Account& a = accounts_[m];
-    const int target = config_.TierFor(BasisValueBetween(a, from, period_end));
+    const int target = config_.TierFor(BasisValueBetween(static_cast<MemberId>(m), from, period_end));
     if (target == a.tier) continue;
     out.push_back(TierChange{static_cast<MemberId>(m), a.tier, target, at, "review"});
     a.tier = target;
@@ -324,23 +329,28 @@ std::optional<TierChange> LoyaltyBook::Merge(MemberId survivor, MemberId merged,
   into.growth += from.growth;
   into.balance += from.balance;
   for (const Lot& lot : from.lots) AddToLot(into, lot.expires_at, lot.points);
-  for (const LedgerEntry& e : from.ledger) {
-    if (e.kind == EntryKind::kRedeem) redemptions_[e.note].member = survivor;
+  // Both ledgers become one list, newest first. Entries sit in tick order in
+  // entries_, so ordering by index orders by tick.
+  std::vector<int32_t> chain;
+  for (int32_t i : {into.latest_entry, from.latest_entry}) {
+    for (; i >= 0; i = entries_[static_cast<size_t>(i)].previous_of_member) chain.push_back(i);
   }
-  into.ledger.insert(into.ledger.end(), std::make_move_iterator(from.ledger.begin()),
-                     std::make_move_iterator(from.ledger.end()));
-  std::stable_sort(into.ledger.begin(), into.ledger.end(),
-                   [](const LedgerEntry& a, const LedgerEntry& b) { return a.tick < b.tick; });
+  std::sort(chain.begin(), chain.end(), std::greater<>());
+  into.latest_entry = chain.empty() ? -1 : chain.front();
+  for (size_t k = 0; k < chain.size(); ++k) {
+    entries_[static_cast<size_t>(chain[k])].previous_of_member = k + 1 < chain.size() ? chain[k + 1] : -1;
+  }
   // The survivor keeps the better of the two tiers until growth says otherwise.
   into.tier = std::max(into.tier, from.tier);
   return Retier(survivor, at, "merge", config_.basis == GrowthBasis::kLifetime);
 }
 
-void LoyaltyBook::Replay(MemberId member, const LedgerEntry& entry) {
+void LoyaltyBook::Replay(MemberId member, const LedgerEntry& entry, std::string note) {
   LedgerEntry e = entry;
+  e.note = e.previous_of_member = -1;
   // Post computes what a reversal could take back; give it what was asked.
   if (e.kind == EntryKind::kReverse) e.points -= e.unrecovered, e.unrecovered = 0;
-  Post(member, std::move(e));
+  Post(member, e, std::move(note));
 }
 
 void LoyaltyBook::ReplayTier(const TierChange& change) {
@@ -361,12 +371,7 @@ int64_t LoyaltyBook::ExpiringSoon(MemberId member, Timestamp now) const {
 
 const LedgerEntry* LoyaltyBook::FindRedemption(const std::string& redemption_id) const {
   auto it = redemptions_.find(redemption_id);
-  if (it == redemptions_.end()) return nullptr;
-  const Account* a = Find(it->second.member);
-  if (!a) return nullptr;
-  auto e = std::lower_bound(a->ledger.begin(), a->ledger.end(), it->second.tick,
-                            [](const LedgerEntry& x, int64_t t) { return x.tick < t; });
-  return e != a->ledger.end() && e->tick == it->second.tick ? &*e : nullptr;
+  return it == redemptions_.end() ? nullptr : &entries_[static_cast<size_t>(it->second)];
 }
 
 }  // namespace pond

@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/huge_pages.hpp"
 #include "core/money.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
@@ -46,6 +47,9 @@ using MemberId = int64_t;
 enum class EntryKind : uint8_t { kEarn, kReverse, kRedeem, kExpire, kAdjust };
 std::string_view EntryKindName(EntryKind k);
 
+// One entry of the tenant-wide ledger. A member's entries are linked
+// newest to oldest through previous_of_member (LoyaltyBook::ForEachEntryOf),
+// so the ledger is one append-only array with no per-member allocation.
 struct LedgerEntry {
   int64_t tick = 0;
   EntryKind kind = EntryKind::kEarn;
@@ -60,7 +64,8 @@ struct LedgerEntry {
   int64_t rate_bp = 0;
   int64_t growth_per_yuan = 0;
   Timestamp lot;       // earn, adjust up: the lot's expiry; expire: the lot that expired
-  std::string note;    // redeem: the redemption id; adjust: the operator's reason
+  int32_t note = -1;   // redeem: the redemption id; adjust: the operator's reason (LoyaltyBook::NoteOf)
+  int32_t previous_of_member = -1;
 };
 
 // Points that expire at the same instant.
@@ -82,7 +87,7 @@ struct Account {
   int64_t balance = 0;
   int tier = 0;         // index into the config's tiers
   std::vector<Lot> lots;  // by expiry, soonest first; none empty
-  std::vector<LedgerEntry> ledger;  // oldest first
+  int32_t latest_entry = -1;  // the newest of its ledger entries
 };
 
 // What a purchase earns on: the order as the engine knows it.
@@ -135,11 +140,23 @@ class LoyaltyBook {
   // Moves the merged member's account onto the survivor.
   std::optional<TierChange> Merge(MemberId survivor, MemberId merged, Timestamp at);
 
-  // Start-up: re-applies a stored entry or tier change, in tick order.
-  void Replay(MemberId member, const LedgerEntry& entry);
+  // Start-up: re-applies a stored entry (with its note) or tier change, in
+  // tick order.
+  void Replay(MemberId member, const LedgerEntry& entry, std::string note = {});
   void ReplayTier(const TierChange& change);
 
   const Account* Find(MemberId member) const;
+  // The member's ledger, newest first.
+  template <typename F>
+  void ForEachEntryOf(MemberId member, F&& f) const {
+    const Account* a = Find(member);
+    for (int32_t i = a ? a->latest_entry : -1; i >= 0; i = entries_[static_cast<size_t>(i)].previous_of_member) {
+      f(entries_[static_cast<size_t>(i)]);
+    }
+  }
+  std::string_view NoteOf(const LedgerEntry& e) const {
+    return e.note < 0 ? std::string_view() : std::string_view(notes_[static_cast<size_t>(e.note)]);
+  }
   // Points expiring within the config's expiring_soon_days after `now`.
   int64_t ExpiringSoon(MemberId member, Timestamp now) const;
   // The basis value tiers are measured on, as of `now`.
@@ -155,7 +172,8 @@ class LoyaltyBook {
  private:
   Account& Mutable(MemberId member);
   // Adds a new entry and applies its effect on balance, lots and growth.
-  LedgerEntry& Post(MemberId member, LedgerEntry entry);
+  // The reference is valid until the next entry is posted.
+  const LedgerEntry& Post(MemberId member, LedgerEntry entry, std::string note = {});
   // Takes up to `points` from the lots, `first` (if present) before the
   // others, soonest-expiring first; returns what was taken.
   static int64_t Take(Account& a, int64_t points, std::optional<Timestamp> first);
@@ -167,7 +185,7 @@ class LoyaltyBook {
                                        std::string note, Timestamp at);
   // Sets the tier after growth changed, per the basis rules.
   std::optional<TierChange> Retier(MemberId member, Timestamp at, std::string_view cause, bool may_fall);
-  int64_t BasisValueBetween(const Account& a, Timestamp from, Timestamp to) const;
+  int64_t BasisValueBetween(MemberId member, Timestamp from, Timestamp to) const;
   // The start of the basis window that ends at `now`.
   Timestamp WindowStart(Timestamp now) const;
   int64_t RateFor(const Purchase& p, int tier) const;
@@ -175,11 +193,9 @@ class LoyaltyBook {
   LoyaltyConfig config_;
   TimeZone zone_;
   std::deque<Account> accounts_;  // by member id; index 0 unused; a deque: growing moves no account
-  struct Redemption {
-    MemberId member = 0;
-    int64_t tick = 0;
-  };
-  std::unordered_map<std::string, Redemption> redemptions_;
+  std::vector<LedgerEntry, HugePageAllocator<LedgerEntry>> entries_;  // in tick order
+  std::vector<std::string> notes_;
+  std::unordered_map<std::string, int32_t> redemptions_;  // redemption id → entry
 };
 
 }  // namespace pond
