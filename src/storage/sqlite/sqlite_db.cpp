@@ -138,6 +138,11 @@ Result<StmtHandle> Prepare(sqlite3* db, std::string_view sql, std::string_view t
 
 Result<DbHandle> OpenAndMigrate(const std::string& path, const DbTuning& tuning,
                                 std::span<const Migration> migrations) {
+  // Pond reads no SQLite memory statistics; keeping them takes a global lock
+  // on every allocation, which the committer pays per row. Set once, before
+  // the library initializes (the first open).
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   std::error_code ec;
   const bool existed = std::filesystem::exists(path, ec);
   sqlite3* raw = nullptr;
