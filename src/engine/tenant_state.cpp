@@ -170,7 +170,8 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   const int32_t position = orders_.PositionOf(e.order_id);
   std::optional<TierChange> tier;
   const LedgerEntry& reversed =
-      loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier);
+      loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier,
+                       e.refund_id);
   pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
   RecordTier(tier);
   Restage(member, now);
@@ -316,8 +317,10 @@ void TenantState::Loader::OnRefund(RefundRow row) {
   s_.orders_.ApplyRefund(row.refund);
   const int32_t position = s_.orders_.PositionOf(row.refund.order_id);
   const MemberId member = LoyaltyOwner(order_members_[static_cast<size_t>(position)]);
-  s_.loyalty_.Replay(member, EntryOf(row.loyalty, EntryKind::kReverse, position, row.refund.refunded_at,
-                                     s_.orders_.Order(position).paid_at));
+  s_.loyalty_.Replay(member,
+                     EntryOf(row.loyalty, EntryKind::kReverse, position, row.refund.refunded_at,
+                             s_.orders_.Order(position).paid_at),
+                     row.refund.refund_id);
   s_.next_tick_ = std::max(s_.next_tick_, row.loyalty.tick + 1);
 }
 

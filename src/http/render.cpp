@@ -62,7 +62,9 @@ void WriteEntry(JsonWriter& w, const TenantState& s, const LedgerEntry& e) {
   if (e.growth) w.Field("growth", e.growth);
   if (e.unrecovered) w.Field("unrecovered", e.unrecovered);
   if (e.order >= 0) w.Field("order_id", s.orders().OrderId(e.order));
-  if (!note.empty()) w.Field(e.kind == EntryKind::kRedeem ? "redemption_id" : "reason", note);
+  if (!note.empty()) {
+    w.Field(e.kind == EntryKind::kRedeem ? "redemption_id" : e.kind == EntryKind::kReverse ? "refund_id" : "reason", note);
+  }
   if ((e.kind == EntryKind::kEarn || e.kind == EntryKind::kAdjust) && e.points > 0 && e.lot != kNeverExpires) {
     w.Field("expires_at", FormatRfc3339(e.lot, s.zone()));
   }

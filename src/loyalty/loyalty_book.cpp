@@ -174,7 +174,7 @@ const LedgerEntry& LoyaltyBook::Earn(int64_t tick, const Purchase& p, std::optio
 }
 
 const LedgerEntry& LoyaltyBook::Reverse(int64_t tick, MemberId member, int32_t order, Money net, Timestamp at,
-                                        std::optional<TierChange>* tier_change) {
+                                        std::optional<TierChange>* tier_change, std::string refund_id) {
   // What the order has earned so far: its earn entry and earlier reversals.
   std::optional<LedgerEntry> earn;
   int64_t points_now = 0, growth_now = 0;
@@ -198,7 +198,7 @@ const LedgerEntry& LoyaltyBook::Reverse(int64_t tick, MemberId member, int32_t o
     e.points = n * earn->rate_bp / (100 * kRateUnit) - points_now;
     e.growth = n * earn->growth_per_yuan / 100 - growth_now;
   }
-  const LedgerEntry& posted = Post(member, std::move(e));
+  const LedgerEntry& posted = Post(member, e, std::move(refund_id));
   *tier_change = Retier(member, at, "refund", config_.basis == GrowthBasis::kLifetime);
   return posted;
 }

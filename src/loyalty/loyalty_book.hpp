@@ -64,7 +64,7 @@ struct LedgerEntry {
   int64_t rate_bp = 0;
   int64_t growth_per_yuan = 0;
   Timestamp lot;       // earn, adjust up: the lot's expiry; expire: the lot that expired
-  int32_t note = -1;   // redeem: the redemption id; adjust: the operator's reason (LoyaltyBook::NoteOf)
+  int32_t note = -1;   // redeem: the redemption id; adjust: the reason; reverse: the refund id (NoteOf)
   int32_t previous_of_member = -1;
 };
 
@@ -115,10 +115,11 @@ class LoyaltyBook {
   // order sets the rate; the tier may change after it.
   const LedgerEntry& Earn(int64_t tick, const Purchase& p, std::optional<TierChange>* tier_change);
 
-  // An order's net amount fell to `net` (a refund): re-computes what it earned
-  // on the terms of its earn entry and records the difference.
+  // An order's net amount fell to `net` (a refund, whose id the entry
+  // keeps): re-computes what it earned on the terms of its earn entry and
+  // records the difference.
   const LedgerEntry& Reverse(int64_t tick, MemberId member, int32_t order, Money net, Timestamp at,
-                             std::optional<TierChange>* tier_change);
+                             std::optional<TierChange>* tier_change, std::string refund_id = {});
 
   // Spends points, soonest-expiring first. FailedPrecondition naming
   // `points` when the balance is short; InvalidArgument when points <= 0.

@@ -91,6 +91,8 @@ class LoyaltyTest(PondTestCase):
         self.assertEqual(sum(lot["points"] for lot in view["points"]["lots"]), points)
         kinds = [e["kind"] for e in view["ledger"]]
         self.assertEqual(kinds, ["reverse", "earn", "earn", "earn"])  # newest first
+        self.assertEqual((view["ledger"][0]["refund_id"], view["ledger"][0]["order_id"]), ("RF1", "O2"))
+        self.assertEqual([e["order_id"] for e in view["ledger"][1:]], ["O2", "O1", "O0"])
         self.assertEqual(sum(e["points"] for e in view["ledger"]), points)
 
         # Redeem: idempotent by redemption_id; short balances are 409 naming points.
