@@ -53,16 +53,22 @@ MSG
   exec build/pond serve --data "$data" --listen "$listen"
 }
 
-run_tests() {
-  echo "==> fuzzing the event parser (bounded)"
-  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
-  ninja -C build-fuzz event_parser_fuzzer
+# fuzz NAME SECONDS: runs fuzz target NAME_fuzzer from a scratch copy of its
+# seed corpus, so the checked-in seeds stay small.
+fuzz() {
   local corpus
   corpus=$(mktemp -d)
-  cp fuzz/corpus/event_parser/* "$corpus"/
-  build-fuzz/fuzz/event_parser_fuzzer -max_total_time="${POND_FUZZ_SECONDS:-60}" -print_final_stats=0 \
-    "$corpus" fuzz/corpus/event_parser 2>&1 | tail -n 2
+  cp "fuzz/corpus/$1"/* "$corpus"/
+  "build-fuzz/fuzz/$1_fuzzer" -max_total_time="$2" -print_final_stats=0 "$corpus" "fuzz/corpus/$1" 2>&1 | tail -n 2
   rm -rf "$corpus"
+}
+
+run_tests() {
+  echo "==> fuzzing the parsers of outside input (bounded)"
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
+  ninja -C build-fuzz event_parser_fuzzer loyalty_config_fuzzer
+  fuzz event_parser "${POND_FUZZ_SECONDS:-60}"
+  fuzz loyalty_config "${POND_FUZZ_SECONDS:-20}"
 
   # The domain, engine and storage tests again under AddressSanitizer and
   # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
