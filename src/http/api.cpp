@@ -359,7 +359,7 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
   for (const bool redeem : {true, false}) {
     const std::string path = std::string("/api/v1/tenants/{tenant}/members/{ref}/points/") + (redeem ? "redeem" : "adjust");
     router.Add("POST", path, [ctx, redeem](HttpRequest&& req, const RouteParams& p, Responder respond) {
-      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
+      auto t = TenantFor(ctx, req, p.Get("tenant"), redeem ? Access::kWrite : Access::kOperate, respond);
       if (!t) return;
       auto ref = ParseMemberRef(p.Get("ref"));
       if (!ref.ok()) return respond(ErrorResponse(ref.status()));

@@ -12,8 +12,8 @@ constexpr std::array<std::string_view, 4> kRoleNames = {"admin", "operator", "an
 bool Allows(Role role, Access access) {
   switch (role) {
     case Role::kAdmin: return true;
-    case Role::kOperator:
-    case Role::kIntegration: return access != Access::kAdmin;
+    case Role::kOperator: return access != Access::kAdmin;
+    case Role::kIntegration: return access == Access::kRead || access == Access::kWrite;
     case Role::kAnalyst: return access == Access::kRead;
   }
   return false;

@@ -20,7 +20,10 @@
 
 namespace pond {
 
-enum class Access { kRead, kWrite, kAdmin };
+// What a request needs: reading; writing what systems send (events, master
+// data, redemptions); an operator's action on members (points adjustments),
+// which a system key may not take; or administration.
+enum class Access { kRead, kWrite, kOperate, kAdmin };
 
 std::string_view RoleName(Role role);
 std::optional<Role> RoleFromName(std::string_view name);

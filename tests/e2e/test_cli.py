@@ -284,6 +284,8 @@ class CliTest(PondTestCase):
         out2, _ = self.run_ok(["keys", "create", "--data", data, "--role", "operator", "--tenant", "keyed"])
         operator = out2.strip()
         self.assertNotEqual(key, operator)
+        out3, _ = self.run_ok(["keys", "create", "--data", data, "--role", "integration", "--tenant", "keyed"])
+        system = {"Authorization": "Bearer " + out3.strip()}
         # Keys are stored hashed: the secret is nowhere in the data directory.
         for root, _, files in os.walk(data):
             for name in files:
@@ -328,6 +330,17 @@ class CliTest(PondTestCase):
         status, m, _ = server.json("GET", member, headers=bearer)
         self.assertEqual((m["orders"]["count"], m["orders"]["paid_fen"]), (2, 200))
         self.assertEqual(server.json("GET", "/api/v1/tenants/other")[0], 404)
+
+        # Adjusting points is a person's action: an operator may, a system
+        # (integration) key may redeem but not adjust.
+        adjust = member + "/points/adjust"
+        status, _, raw = server.request("POST", adjust, {"points": 5, "reason": "goodwill"}, system)
+        self.assertEqual(status, 403, raw)
+        status, obj, _ = server.json("POST", adjust, {"points": 5, "reason": "goodwill"},
+                                     {"Authorization": "Bearer " + operator})
+        self.assertEqual((status, obj["balance"]), (200, 2 + 5), obj)  # 2 points from 2 yuan of orders
+        status, obj, _ = server.json("POST", member + "/points/redeem", {"points": 3, "redemption_id": "POS-1"}, system)
+        self.assertEqual((status, obj["balance"]), (200, 4), obj)
         # /healthz and /metrics need no key.
         self.assertEqual(server.request("GET", "/metrics")[0], 200)
 
