@@ -336,12 +336,9 @@ void TenantState::Loader::OnJournal(JournalRow row) {
     case JournalKind::kRedeem: e.kind = EntryKind::kRedeem; break;
     case JournalKind::kAdjust: e.kind = EntryKind::kAdjust; break;
     case JournalKind::kExpire: e.kind = EntryKind::kExpire; break;
-    case JournalKind::kTier: {
-      const LoyaltyConfig& config = s_.loyalty_.config();
-      // A tier since removed from the configuration counts as the lowest.
-      s_.loyalty_.ReplayTier(TierChange{member, 0, std::max(config.TierIndex(row.to), 0), row.at, row.note});
+    case JournalKind::kTier:
+      s_.loyalty_.ReplayTier(member, row.from, row.to, row.note, row.at);
       return;
-    }
     case JournalKind::kStage:
       s_.lifecycle_.MoveTo(member, StageFromName(row.to).value_or(Stage::kIntro), row.at);
       return;
@@ -351,7 +348,7 @@ void TenantState::Loader::OnJournal(JournalRow row) {
     case JournalKind::kMerge: {
       const MemberId merged = LoyaltyOwner(std::strtoll(row.note.c_str(), nullptr, 10));
       if (merged <= 0 || merged == member) return;
-      s_.loyalty_.Merge(member, merged, e.at);  // the tier follows in its own row
+      s_.loyalty_.ReplayMerge(member, merged);  // the tier follows in its own row
       if (static_cast<size_t>(merged) >= merged_into_.size()) merged_into_.resize(static_cast<size_t>(merged) + 1);
       merged_into_[static_cast<size_t>(merged)] = member;
       return;

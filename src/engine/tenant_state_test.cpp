@@ -131,6 +131,9 @@ std::string Observe(const TenantState& s) {
            std::to_string(m->merges.size());
     out += " tier:" + std::to_string(s.loyalty().TierOf(id)) + " stage:" + std::string(StageName(s.StageOfMember(id)));
     s.lifecycle().ForEachChangeOf(id, [&](const StageChange& c) { out += "<" + std::string(StageName(c.from)); });
+    s.loyalty().ForEachTierChangeOf(id, [&](const TierHistoryEntry& c) {
+      out += " tier " + std::string(c.from) + ">" + std::string(c.to) + " by " + std::string(c.cause);
+    });
     if (const Account* a = s.loyalty().Find(id)) {
       out += " growth:" + std::to_string(a->growth) + " balance:" + std::to_string(a->balance) + " lots:";
       for (const Lot& l : a->lots) out += std::to_string(l.expires_at.seconds()) + "=" + std::to_string(l.points) + ",";

@@ -227,7 +227,12 @@ std::string LoyaltyJson(const TenantState& s, MemberId id, Timestamp now, int64_
   JsonWriter w;
   w.BeginObject().Field("member_id", id);
   w.Key("tier").BeginObject().Field("id", config.tiers[static_cast<size_t>(tier)].id);
-  w.Field("name", config.tiers[static_cast<size_t>(tier)].name).EndObject();
+  w.Field("name", config.tiers[static_cast<size_t>(tier)].name).Key("history").BeginArray();
+  loyalty.ForEachTierChangeOf(id, [&](const TierHistoryEntry& c) {
+    w.BeginObject().Field("at", FormatRfc3339(c.at, s.zone())).Field("from", c.from).Field("to", c.to);
+    w.Field("cause", c.cause).EndObject();
+  });
+  w.EndArray().EndObject();
   w.Field("growth", a->growth).Field("basis", GrowthBasisName(config.basis));
   w.Field("basis_value", loyalty.BasisValue(id, now));
   if (static_cast<size_t>(tier) + 1 < config.tiers.size()) {

@@ -283,6 +283,8 @@ std::optional<TierChange> LoyaltyBook::Retier(MemberId member, Timestamp at, std
   const int target = config_.TierFor(BasisValue(member, at));
   if (target == a.tier || (target < a.tier && !may_fall)) return std::nullopt;
   TierChange change{member, a.tier, target, at, std::string(cause)};
+  RecordTierChange(member, config_.tiers[static_cast<size_t>(a.tier)].id, config_.tiers[static_cast<size_t>(target)].id,
+                   cause, at);
   a.tier = target;
   return change;
 }
@@ -300,6 +302,8 @@ std::vector<TierChange> LoyaltyBook::Review(Timestamp period_end, Timestamp at) 
     const int target = config_.TierFor(BasisValueBetween(static_cast<MemberId>(m), from, period_end));
     if (target == a.tier) continue;
     out.push_back(TierChange{static_cast<MemberId>(m), a.tier, target, at, "review"});
+    RecordTierChange(static_cast<MemberId>(m), config_.tiers[static_cast<size_t>(a.tier)].id,
+                     config_.tiers[static_cast<size_t>(target)].id, "review", at);
     a.tier = target;
   }
   return out;
@@ -323,6 +327,27 @@ std::vector<TierChange> LoyaltyBook::SetConfig(LoyaltyConfig config, Timestamp a
 
 std::optional<TierChange> LoyaltyBook::Merge(MemberId survivor, MemberId merged, Timestamp at) {
   if (!Find(merged)) return std::nullopt;
+  const int merged_tier = Find(merged)->tier;
+  MoveAccount(survivor, merged);
+  // On the lifetime basis growth decides at once; otherwise the survivor
+  // keeps the better of the two tiers, or more if the merged basis reaches it.
+  Account& into = Mutable(survivor);
+  const int held = into.tier;
+  const int reached = config_.TierFor(BasisValue(survivor, at));
+  const int target =
+      config_.basis == GrowthBasis::kLifetime ? reached : std::max({held, merged_tier, reached});
+  if (target == held) return std::nullopt;
+  into.tier = target;
+  RecordTierChange(survivor, config_.tiers[static_cast<size_t>(held)].id,
+                   config_.tiers[static_cast<size_t>(target)].id, "merge", at);
+  return TierChange{survivor, held, target, at, "merge"};
+}
+
+void LoyaltyBook::ReplayMerge(MemberId survivor, MemberId merged) {
+  if (Find(merged)) MoveAccount(survivor, merged);
+}
+
+void LoyaltyBook::MoveAccount(MemberId survivor, MemberId merged) {
   Account from = std::move(Mutable(merged));
   Mutable(merged) = Account{};
   Account& into = Mutable(survivor);
@@ -340,9 +365,6 @@ std::optional<TierChange> LoyaltyBook::Merge(MemberId survivor, MemberId merged,
   for (size_t k = 0; k < chain.size(); ++k) {
     entries_[static_cast<size_t>(chain[k])].previous_of_member = k + 1 < chain.size() ? chain[k + 1] : -1;
   }
-  // The survivor keeps the better of the two tiers until growth says otherwise.
-  into.tier = std::max(into.tier, from.tier);
-  return Retier(survivor, at, "merge", config_.basis == GrowthBasis::kLifetime);
 }
 
 void LoyaltyBook::Replay(MemberId member, const LedgerEntry& entry, std::string note) {
@@ -353,8 +375,25 @@ void LoyaltyBook::Replay(MemberId member, const LedgerEntry& entry, std::string 
   Post(member, e, std::move(note));
 }
 
-void LoyaltyBook::ReplayTier(const TierChange& change) {
-  Mutable(change.member).tier = std::min(change.to, static_cast<int>(config_.tiers.size()) - 1);
+void LoyaltyBook::ReplayTier(MemberId member, std::string_view from, std::string_view to, std::string_view cause,
+                             Timestamp at) {
+  Mutable(member).tier = std::max(config_.TierIndex(to), 0);
+  RecordTierChange(member, from, to, cause, at);
+}
+
+uint16_t LoyaltyBook::Intern(std::string_view name) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name) return static_cast<uint16_t>(i);
+  }
+  names_.emplace_back(name);
+  return static_cast<uint16_t>(names_.size() - 1);
+}
+
+void LoyaltyBook::RecordTierChange(MemberId member, std::string_view from, std::string_view to,
+                                   std::string_view cause, Timestamp at) {
+  Account& a = Mutable(member);
+  tier_changes_.push_back(TierRecord{at, Intern(from), Intern(to), Intern(cause), a.latest_tier_change});
+  a.latest_tier_change = static_cast<int32_t>(tier_changes_.size() - 1);
 }
 
 int64_t LoyaltyBook::ExpiringSoon(MemberId member, Timestamp now) const {

@@ -82,12 +82,20 @@ struct TierChange {
   std::string cause;     // "order", "refund", "review", "config", "merge"
 };
 
+// A tier change as the member's history shows it: tier ids and the cause as
+// they were when it happened (configurations change).
+struct TierHistoryEntry {
+  Timestamp at;
+  std::string_view from, to, cause;
+};
+
 struct Account {
   int64_t growth = 0;   // lifetime growth
   int64_t balance = 0;
   int tier = 0;         // index into the config's tiers
   std::vector<Lot> lots;  // by expiry, soonest first; none empty
   int32_t latest_entry = -1;  // the newest of its ledger entries
+  int32_t latest_tier_change = -1;
 };
 
 // What a purchase earns on: the order as the engine knows it.
@@ -140,11 +148,15 @@ class LoyaltyBook {
 
   // Moves the merged member's account onto the survivor.
   std::optional<TierChange> Merge(MemberId survivor, MemberId merged, Timestamp at);
+  // Start-up: moves the account only; the tier change, if any, has its own row.
+  void ReplayMerge(MemberId survivor, MemberId merged);
 
   // Start-up: re-applies a stored entry (with its note) or tier change, in
   // tick order.
   void Replay(MemberId member, const LedgerEntry& entry, std::string note = {});
-  void ReplayTier(const TierChange& change);
+  // A stored tier change names tiers by id; one since removed from the
+  // configuration counts as the lowest.
+  void ReplayTier(MemberId member, std::string_view from, std::string_view to, std::string_view cause, Timestamp at);
 
   const Account* Find(MemberId member) const;
   // The member's ledger, newest first.
@@ -153,6 +165,15 @@ class LoyaltyBook {
     const Account* a = Find(member);
     for (int32_t i = a ? a->latest_entry : -1; i >= 0; i = entries_[static_cast<size_t>(i)].previous_of_member) {
       f(entries_[static_cast<size_t>(i)]);
+    }
+  }
+  // The member's tier changes, newest first.
+  template <typename F>
+  void ForEachTierChangeOf(MemberId member, F&& f) const {
+    const Account* a = Find(member);
+    for (int32_t i = a ? a->latest_tier_change : -1; i >= 0; i = tier_changes_[static_cast<size_t>(i)].previous) {
+      const TierRecord& r = tier_changes_[static_cast<size_t>(i)];
+      f(TierHistoryEntry{r.at, names_[r.from], names_[r.to], names_[r.cause]});
     }
   }
   std::string_view NoteOf(const LedgerEntry& e) const {
@@ -194,6 +215,20 @@ class LoyaltyBook {
   LoyaltyConfig config_;
   TimeZone zone_;
   std::deque<Account> accounts_;  // by member id; index 0 unused; a deque: growing moves no account
+  // Balances, lots and ledger of `merged` onto `survivor`; tiers untouched.
+  void MoveAccount(MemberId survivor, MemberId merged);
+  // Records a tier change in the member's history.
+  void RecordTierChange(MemberId member, std::string_view from, std::string_view to, std::string_view cause,
+                        Timestamp at);
+  uint16_t Intern(std::string_view name);
+
+  struct TierRecord {
+    Timestamp at;
+    uint16_t from = 0, to = 0, cause = 0;  // into names_
+    int32_t previous = -1;                 // the member's change before this one
+  };
+  std::vector<TierRecord> tier_changes_;
+  std::vector<std::string> names_;  // tier ids and causes, each once
   std::vector<LedgerEntry, HugePageAllocator<LedgerEntry>> entries_;  // in tick order
   std::vector<std::string> notes_;
   std::unordered_map<std::string, int32_t> redemptions_;  // redemption id → entry

@@ -314,7 +314,10 @@ TEST(LoyaltyBookTest, AgreesWithAUnitModelUnderRandomOrdersRefundsRedemptionsAnd
     std::sort(journal.begin(), journal.end(), [](const auto& a, const auto& b) { return a.second.tick < b.second.tick; });
     LoyaltyBook replayed(config, kShanghai);
     for (const auto& [member, entry] : journal) replayed.Replay(member, entry, std::string(book.NoteOf(entry)));
-    for (const TierChange& c : tiers) replayed.ReplayTier(c);
+    for (const TierChange& c : tiers) {
+      replayed.ReplayTier(c.member, config.tiers[static_cast<size_t>(c.from)].id,
+                          config.tiers[static_cast<size_t>(c.to)].id, c.cause, c.at);
+    }
     ExpectSame(replayed, model, "replay of seed " + std::to_string(seed));
   }
 }

@@ -88,6 +88,9 @@ class LoyaltyTest(PondTestCase):
 
         view = self.call("GET", "/members/phone:%s/loyalty" % self.PHONE)
         self.assertEqual(view["points"]["balance"], points)
+        # 250 yuan then 100: growth 2500 → 3500 crosses silver on the second order.
+        self.assertEqual([(h["from"], h["to"], h["cause"]) for h in view["tier"]["history"]],
+                         [("standard", "silver", "order")])
         self.assertEqual(sum(lot["points"] for lot in view["points"]["lots"]), points)
         kinds = [e["kind"] for e in view["ledger"]]
         self.assertEqual(kinds, ["reverse", "earn", "earn", "earn"])  # newest first
