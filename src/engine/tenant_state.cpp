@@ -5,12 +5,46 @@
 
 #include "core/hash_index.hpp"
 #include "core/log.hpp"
-#include "ingest/event_writer.hpp"
 
 namespace pond {
 namespace {
 
 constexpr std::string_view kLoyaltySetting = "loyalty";
+
+// A member event's content as tagged bytes: no two different events give the
+// same bytes, identities in a fixed order whatever order they came in, and no
+// dependence on the tenant's zone. Stored digests depend on this layout:
+// change it only with a migration.
+void AppendText(std::string& out, char tag, std::string_view v) {
+  const auto n = static_cast<uint32_t>(v.size());
+  out.push_back(tag);
+  out.append(reinterpret_cast<const char*>(&n), sizeof n).append(v);
+}
+
+void AppendInt(std::string& out, char tag, int64_t v) {
+  out.push_back(tag);
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+uint64_t MemberEventDigest(const MemberEvent& e, std::string& scratch) {
+  scratch.clear();
+  for (int k = 0; k < kIdentityKinds; ++k) {
+    for (const Identity& i : e.member.identities) {
+      if (static_cast<int>(i.kind) == k) AppendText(scratch, static_cast<char>('0' + k), i.value);
+    }
+  }
+  if (e.member.member_id) AppendInt(scratch, 'm', *e.member.member_id);
+  const MemberProfile& p = e.profile;
+  if (p.name) AppendText(scratch, 'n', *p.name);
+  if (p.gender) AppendInt(scratch, 'g', static_cast<int64_t>(*p.gender));
+  if (p.birthday) AppendInt(scratch, 'b', p.birthday->days());
+  if (p.city) AppendText(scratch, 'c', *p.city);
+  if (p.home_store) AppendText(scratch, 'h', *p.home_store);
+  if (p.source) AppendText(scratch, 's', *p.source);
+  if (p.owner_staff) AppendText(scratch, 'o', *p.owner_staff);
+  if (p.registered_at) AppendInt(scratch, 'r', p.registered_at->micros());
+  return HashKey(scratch);
+}
 
 LoyaltyEffect EffectOf(const LedgerEntry& e) {
   return LoyaltyEffect{e.tick, e.points, e.growth, e.unrecovered, e.rate_bp, e.growth_per_yuan, e.lot};
@@ -123,10 +157,7 @@ void TenantState::ScoreRfmAsOf(LocalDate day) {
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
   // A member event has no id of its own: its content is its natural key.
-  static const TimeZone kUtc = TimeZone::Fixed(0);  // digests must not depend on the tenant's zone
-  std::string text;
-  AppendEventJson(e, kUtc, text);
-  const uint64_t digest = HashKey(text);
+  const uint64_t digest = MemberEventDigest(e, scratch_);
   const std::string_view source = e.profile.source ? std::string_view(*e.profile.source) : "api";
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, source));
   Persist(res, now);

@@ -129,6 +129,7 @@ class TenantState {
   LoyaltyBook loyalty_;
   LifecycleBook lifecycle_;
   std::vector<LocalDate> dates_;     // scratch for Restage
+  std::string scratch_;              // for member-event digests
   int64_t next_tick_ = 1;            // the journal position of the next loyalty change
   LocalDate last_day_;               // the scheduler's last finished day
   std::unordered_map<std::string, IdempotencyRow> idempotency_;

@@ -74,6 +74,25 @@ TEST(TenantStateTest, AMemberEventResentAfterAMergeIsADuplicate) {
   EXPECT_EQ(s.members().Get(1)->profile.city, "北京");
 }
 
+// A member event's natural key is its content: the same content in another
+// identity order is the same event; any field changed makes a new one, even
+// when the change is back to an earlier value.
+TEST(TenantStateTest, MemberEventsAreKnownByTheirContent) {
+  TenantState s = NewState();
+  const Identity phone{IdentityKind::kPhone, "13800000001"}, pos{IdentityKind::kPosId, "P1"};
+  const MemberProfile old_city{.birthday = LocalDate::FromYmd(1990, 2, 3), .city = "深圳"};
+  ASSERT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, old_city}, {}), EventOutcome::kAccepted);
+  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{pos, phone}, std::nullopt}, old_city}, {}), EventOutcome::kDuplicate);
+  MemberProfile moved = old_city;
+  moved.city = "上海";
+  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, moved}, {}), EventOutcome::kAccepted);
+  MemberProfile back = moved;
+  back.city = "深圳";
+  back.name = "王";
+  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, back}, {}), EventOutcome::kAccepted);
+  EXPECT_EQ(s.members().Get(1)->profile.city, "深圳");
+}
+
 TEST(TenantStateTest, RejectedEventsChangeNothing) {
   TenantState s = NewState();
   auto r = s.Apply(RefundEvent{"R", "missing", Money::Fen(100), {}}, {});
