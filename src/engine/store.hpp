@@ -120,6 +120,9 @@ struct IdempotencyRow {
   int status = 0;       // HTTP status of the first answer
   std::string body;     // its body
   Timestamp at;
+  // HashKey of the request body it answered, so a key reused for another
+  // request is refused; 0 for answers stored before this was kept.
+  uint64_t request_digest = 0;
 };
 
 // Everything one group commit writes, in the order it must be applied.

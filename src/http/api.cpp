@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <memory>
 
+#include "core/hash_index.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "engine/ingest.hpp"
@@ -46,12 +47,23 @@ std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, 
   return t;
 }
 
+// The stored answer for a request that repeats an Idempotency-Key: the
+// first answer when the body is the same, 422 when the key was used for a
+// different request (answers stored before digests were kept replay as is).
+HttpResponse Replay(const IdempotencyRow& row, uint64_t request_digest) {
+  if (row.request_digest != 0 && row.request_digest != request_digest) {
+    return ErrorResponse(FieldInvalid("Idempotency-Key", "was used for a different request body"));
+  }
+  return Json(row.status, row.body);
+}
+
 // Runs a write on the tenant's writer and answers after the durable commit.
 // `work` computes the answer from the state; with an Idempotency-Key the
 // answer is stored in the same commit and a replay returns it unchanged.
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
            std::function<HttpResponse(TenantState&, Timestamp)> work) {
   std::string key;
+  const uint64_t digest = HashKey(req.body);
   if (const std::string* k = req.Header("idempotency-key")) {
     if (k->empty() || k->size() > 200) {
       respond(ErrorResponse(FieldInvalid("Idempotency-Key", "must be 1-200 characters")));
@@ -59,7 +71,7 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
     }
     key = req.method + " " + req.path + " " + *k;
     auto replay = tenant->Read([&](const TenantState& s) -> std::optional<HttpResponse> {
-      if (const IdempotencyRow* row = s.FindIdempotent(key)) return Json(row->status, row->body);
+      if (const IdempotencyRow* row = s.FindIdempotent(key)) return Replay(*row, digest);
       return std::nullopt;
     });
     if (replay) {
@@ -70,13 +82,15 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
   }
   auto answer = std::make_shared<HttpResponse>();
   tenant->Submit(TenantCommand{
-      [answer, key, work = std::move(work)](TenantState& s, Timestamp now) {
+      [answer, key, digest, work = std::move(work)](TenantState& s, Timestamp now) {
         if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key)) {
-          *answer = Json(row->status, row->body);  // a concurrent replay won the race
+          *answer = Replay(*row, digest);  // a concurrent request with the key won the race
           return;
         }
         *answer = work(s, now);
-        if (!key.empty() && answer->status < 500) s.RememberIdempotent({key, answer->status, answer->body, now});
+        if (!key.empty() && answer->status < 500) {
+          s.RememberIdempotent({key, answer->status, answer->body, now, digest});
+        }
       },
       [answer, respond = std::move(respond)](const Status& committed) {
         respond(committed.ok() ? std::move(*answer) : ErrorResponse(committed));

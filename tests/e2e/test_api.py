@@ -421,10 +421,11 @@ class IdempotencyTest(ApiTestBase):
         self.assertEqual(hdrs2.get("idempotent-replayed"), "true")
         self.assertEqual(self.get_member(t, "phone:13400000004"), m)
 
-        # Even another body under the same key replays the first answer.
+        # Another body under the same key is refused, naming the key, and applies nothing.
         other = json.dumps(order("I-3", {"phone": "13400000004"}, 5000, "2026-03-03T10:00:00+08:00")) + "\n"
-        status3, _, third = self.server.request("POST", path, other, key)
-        self.assertEqual((status3, third), (status1, first))
+        status3, third, _ = self.server.json("POST", path, other, key)
+        self.assertEqual(status3, 422, third)
+        self.assertEqual([e["field"] for e in third["errors"]], ["Idempotency-Key"])
         self.assertEqual(self.get_member(t, "phone:13400000004"), m)
 
         # Without the key the same events are duplicates.
@@ -436,7 +437,12 @@ class IdempotencyTest(ApiTestBase):
         mpath = "/api/v1/tenants/%s/stores" % t
         s1, _, b1 = self.server.request("POST", mpath, {"id": "S9", "name": "A"}, {"Idempotency-Key": "st-1"})
         s2, _, b2 = self.server.request("POST", mpath, {"id": "S9", "name": "B"}, {"Idempotency-Key": "st-1"})
-        self.assertEqual((s1, b1), (s2, b2))
+        self.assertEqual(s1, 200, b1)
+        # The same key with another body is a client mistake, not a replay.
+        self.assertEqual(s2, 422, b2)
+        self.assertIn(b"Idempotency-Key", b2)
+        s3, _, b3 = self.server.request("POST", mpath, {"id": "S9", "name": "A"}, {"Idempotency-Key": "st-1"})
+        self.assertEqual((s3, b3), (s1, b1))
         _, stores, _ = self.server.json("GET", mpath)
         self.assertEqual([(s["id"], s["name"]) for s in stores["stores"]], [("S9", "A")])
 

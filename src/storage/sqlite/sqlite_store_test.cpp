@@ -154,7 +154,7 @@ auto Key(const JournalRow& r) {
 }
 auto Key(const SettingRow& r) { return std::tuple(r.key, r.value); }
 auto Key(const MergeRow& r) { return std::tuple(r.survivor, r.merged, r.at, r.reason); }
-auto Key(const IdempotencyRow& r) { return std::tuple(r.key, r.status, r.body, r.at); }
+auto Key(const IdempotencyRow& r) { return std::tuple(r.key, r.status, r.body, r.at, r.request_digest); }
 
 template <typename T>
 auto Keys(const std::vector<T>& rows) {
@@ -287,7 +287,7 @@ WriteBatch FullBatch() {
   b.staff = {{"E07", "李娜", "S01"}};
   b.products = {{"SKU-0", "Jasmine tea", "drinks", Money::Fen(1800)}, {"SKU-1", "Cake", "", Money::Fen(0)}};
   b.categories = {{"drinks", "饮品", ""}, {"tea", "Tea", "drinks"}};
-  b.idempotency = {{"idem-1", 201, R"({"accepted":3})", Timestamp::FromSeconds(1'772'600'001)}};
+  b.idempotency = {{"idem-1", 201, R"({"accepted":3})", Timestamp::FromSeconds(1'772'600'001), 0xfedcba9876543210ULL}};
   return b;
 }
 
@@ -423,7 +423,7 @@ TEST(SqliteStoreTest, MasterDataSettingsAndIdempotencyAreUpsertedByKey) {
   const StaffInfo staff2{"E1", "B", "S2"};
   const ProductInfo product2{"P1", "B", "c2", Money::Fen(2)};
   const CategoryInfo category2{"c1", "B", "root"};
-  const IdempotencyRow idem2{"k", 409, "b", Timestamp::FromSeconds(2)};
+  const IdempotencyRow idem2{"k", 409, "b", Timestamp::FromSeconds(2), 42};
   ASSERT_TRUE(tenant
                   ->Commit({.settings = {{"loyalty", R"({"rate_bp":1})"}, {"loyalty", R"({"rate_bp":2})"}},
                             .stores = {store2},
@@ -655,7 +655,7 @@ TEST(SqliteStoreTest, AVersion1TenantIsMigratedAndItsRowsLoadWithNoLoyalty) {
   }
 
   auto tenant = MustOpenTenant(*store, "t1");
-  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), static_cast<int64_t>(sqlite_internal::TenantMigrations().size()));
   WriteBatch now;
   now.orders = {OrderAt(1, "N-1")};
   now.orders[0].loyalty.points = 10;

@@ -146,9 +146,16 @@ CREATE TABLE settings(
 );
 )sql";
 
+// Step 3: an idempotency answer remembers which request body it answered
+// (its HashKey, stored as the signed 64-bit integer of the same bits).
+constexpr const char* kTenantIdempotencyV3 = R"sql(
+ALTER TABLE idempotency ADD COLUMN request_digest INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
 constexpr const char* kTenantV2[] = {kTenantLoyaltyV2};
-constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2};
+constexpr const char* kTenantV3[] = {kTenantIdempotencyV3};
+constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3};
 
 // A database holding only the orders table as step 1 made it, for
 // RawBulkLoadOrders.
@@ -183,7 +190,7 @@ constexpr std::string_view kUpsertProduct =
     "INSERT OR REPLACE INTO products(sku,name,category,price_fen) VALUES(?1,?2,?3,?4)";
 constexpr std::string_view kUpsertCategory = "INSERT OR REPLACE INTO categories(id,name,parent) VALUES(?1,?2,?3)";
 constexpr std::string_view kPutIdempotency =
-    "INSERT OR REPLACE INTO idempotency(key,status,body,at) VALUES(?1,?2,?3,?4)";
+    "INSERT OR REPLACE INTO idempotency(key,status,body,at,request_digest) VALUES(?1,?2,?3,?4,?5)";
 
 // Load reads every table in primary-key order, which SQLite serves by walking
 // the table's own b-tree: no sort, no temporary table, constant memory however
@@ -205,7 +212,8 @@ constexpr std::string_view kSelectRefunds =
     "SELECT tick,refund_id,order_id,amount_fen,refunded_at,points,growth,unrecovered,lot FROM refunds ORDER BY seq";
 constexpr std::string_view kSelectJournal =
     "SELECT tick,member_id,kind,at,points,lot,from_value,to_value,note FROM loyalty_journal ORDER BY tick";
-constexpr std::string_view kSelectIdempotency = "SELECT key,status,body,at FROM idempotency ORDER BY key";
+constexpr std::string_view kSelectIdempotency =
+    "SELECT key,status,body,at,request_digest FROM idempotency ORDER BY key";
 
 // Binds one row's parameters, remembering the first failure so a row is
 // never stepped with a parameter left over from the previous row. Strings
@@ -352,6 +360,7 @@ void BindIdempotency(Binder& b, const IdempotencyRow& r) {
   b.Int(2, r.status);
   b.Text(3, r.body);
   b.Int(4, r.at.micros());
+  b.Int(5, static_cast<int64_t>(r.request_digest));
 }
 
 // The key of a row that failed, for the Status context. Identity values and
@@ -679,7 +688,8 @@ Status SqliteTenantStore::LoadHistory(LoadSink& sink) {
   }));
   RETURN_IF_ERROR(LoadByTick(sink));
   return ForEachRow(db, kSelectIdempotency, "idempotency", [&](sqlite3_stmt* s) {
-    sink.OnIdempotency({ColumnText(s, 0), sqlite3_column_int(s, 1), ColumnText(s, 2), ColumnTime(s, 3)});
+    sink.OnIdempotency({ColumnText(s, 0), sqlite3_column_int(s, 1), ColumnText(s, 2), ColumnTime(s, 3),
+                        static_cast<uint64_t>(sqlite3_column_int64(s, 4))});
     return Status::Ok();
   });
 }
