@@ -231,7 +231,8 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
   ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Adjust(next_tick_, member, points, std::move(reason), now));
   ++next_tick_;
   pending_.journal.push_back(
-      JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {}, std::string(loyalty_.NoteOf(*e))});
+      JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {},
+                 std::string(loyalty_.NoteOf(*e))});
   return *e;
 }
 

@@ -30,6 +30,9 @@ struct Identity {
   bool operator==(const Identity&) const = default;
 };
 
+// A tenant's dense member number (1, 2, ...), shared by every book.
+using MemberId = int64_t;
+
 // `{"phone":...}`, `{"member_id":42}`...: at least one of them.
 struct MemberRef {
   std::vector<Identity> identities;

@@ -317,7 +317,8 @@ struct PointsRequest {
   std::string text;
 };
 
-Result<PointsRequest> ParsePointsRequest(const std::string& body, std::string_view text_field) {
+// Redemptions spend (points > 0); adjustments add or remove (points != 0).
+Result<PointsRequest> ParsePointsRequest(const std::string& body, std::string_view text_field, bool spend) {
   json::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
@@ -327,10 +328,10 @@ Result<PointsRequest> ParsePointsRequest(const std::string& body, std::string_vi
   for (const auto& [key, value] : v.as_object()) {
     if (key == "points") {
       has_points = true;
-      if (value.is_int64()) {
-        out.points = value.as_int64();
-      } else {
+      if (!value.is_int64()) {
         bad.AddFieldError("points", "must be an integer");
+      } else if (out.points = value.as_int64(); spend ? out.points <= 0 : out.points == 0) {
+        bad.AddFieldError("points", spend ? "must be > 0" : "must not be 0");
       }
     } else if (key == text_field) {
       has_text = true;
@@ -357,9 +358,14 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
                auto ref = ParseMemberRef(p.Get("ref"));
                if (!ref.ok()) return respond(ErrorResponse(ref.status()));
                auto limit = IntParam(req, "ledger_limit", 20, 1, 500);
-               if (!limit.ok()) return respond(ErrorResponse(limit.status()));
                auto before = IntParam(req, "ledger_before", 0, 0, int64_t{1} << 60);
-               if (!before.ok()) return respond(ErrorResponse(before.status()));
+               Status bad = InvalidArgument("invalid query");
+               for (const auto* r : {&limit, &before}) {
+                 if (r->ok()) continue;
+                 const FieldError& e = r->status().field_errors()[0];
+                 bad.AddFieldError(e.field, e.reason);
+               }
+               if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
                const Timestamp now = ctx->engine.clock().Now();
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
                  const MemberId id = s.members().Find(*ref);
@@ -371,13 +377,14 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
              });
   // Redeem (redemption_id makes it idempotent) and adjust (with a reason).
   for (const bool redeem : {true, false}) {
-    const std::string path = std::string("/api/v1/tenants/{tenant}/members/{ref}/points/") + (redeem ? "redeem" : "adjust");
+    const std::string path =
+        std::string("/api/v1/tenants/{tenant}/members/{ref}/points/") + (redeem ? "redeem" : "adjust");
     router.Add("POST", path, [ctx, redeem](HttpRequest&& req, const RouteParams& p, Responder respond) {
       auto t = TenantFor(ctx, req, p.Get("tenant"), redeem ? Access::kWrite : Access::kOperate, respond);
       if (!t) return;
       auto ref = ParseMemberRef(p.Get("ref"));
       if (!ref.ok()) return respond(ErrorResponse(ref.status()));
-      auto body = ParsePointsRequest(req.body, redeem ? "redemption_id" : "reason");
+      auto body = ParsePointsRequest(req.body, redeem ? "redemption_id" : "reason", redeem);
       if (!body.ok()) return respond(ErrorResponse(body.status()));
       const std::string ref_text = p.Get("ref");
       Write(t, req, std::move(respond), [ref = *ref, body = *body, redeem, ref_text](TenantState& s, Timestamp now) {
@@ -437,7 +444,9 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
                if (!t) return;
-               respond(Json(200, t->Read([](const TenantState& s) { return LoyaltyConfigJson(s.loyalty().config()); })));
+               respond(Json(200, t->Read([](const TenantState& s) {
+                 return LoyaltyConfigJson(s.loyalty().config());
+               })));
              });
   // PUT replaces the whole configuration; keys left out take their defaults,
   // so a client GETs, edits and PUTs the document back.

@@ -3,15 +3,10 @@
 #include <algorithm>
 
 namespace pond {
-namespace {
-
-bool IsLeap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
-
-}  // namespace
-
 bool IsBirthday(LocalDate birthday, LocalDate day) {
   if (birthday.month() == day.month() && birthday.day() == day.day()) return true;
-  return birthday.month() == 2 && birthday.day() == 29 && day.month() == 2 && day.day() == 28 && !IsLeap(day.year());
+  return birthday.month() == 2 && birthday.day() == 29 && day.month() == 2 && day.day() == 28 &&
+         !IsValidYmd(day.year(), 2, 29);
 }
 
 Entitlements EntitlementsOf(const LoyaltyConfig& config, int tier, std::optional<LocalDate> birthday, LocalDate today) {

@@ -10,6 +10,7 @@ namespace {
 constexpr int64_t kRateUnit = 10'000;  // points_rate_bp of one point per yuan
 
 int PercentOr100(const std::map<std::string, int>& table, std::string_view key) {
+  if (table.empty()) return 100;  // the default: no copy of the key per order
   auto it = table.find(std::string(key));
   return it == table.end() ? 100 : it->second;
 }

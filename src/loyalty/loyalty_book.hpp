@@ -42,8 +42,6 @@
 
 namespace pond {
 
-using MemberId = int64_t;
-
 enum class EntryKind : uint8_t { kEarn, kReverse, kRedeem, kExpire, kAdjust };
 std::string_view EntryKindName(EntryKind k);
 

@@ -311,7 +311,8 @@ TEST(LoyaltyBookTest, AgreesWithAUnitModelUnderRandomOrdersRefundsRedemptionsAnd
       if (HasFatalFailure()) return;
     }
     // Replaying the journal in tick order rebuilds the same accounts.
-    std::sort(journal.begin(), journal.end(), [](const auto& a, const auto& b) { return a.second.tick < b.second.tick; });
+    std::sort(journal.begin(), journal.end(),
+              [](const auto& a, const auto& b) { return a.second.tick < b.second.tick; });
     LoyaltyBook replayed(config, kShanghai);
     for (const auto& [member, entry] : journal) replayed.Replay(member, entry, std::string(book.NoteOf(entry)));
     for (const TierChange& c : tiers) {

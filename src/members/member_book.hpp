@@ -26,8 +26,6 @@
 
 namespace pond {
 
-using MemberId = int64_t;
-
 struct MergeRecord {
   MemberId survivor = 0;
   MemberId merged = 0;

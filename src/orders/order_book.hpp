@@ -27,7 +27,6 @@
 
 namespace pond {
 
-using MemberId = int64_t;
 inline constexpr int32_t kNoOrder = -1;
 
 struct OrderRecord {

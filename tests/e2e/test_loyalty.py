@@ -111,6 +111,11 @@ class LoyaltyTest(PondTestCase):
         self.assertEqual([e["field"] for e in short["errors"]], ["points"])
         bad = self.call("POST", "/members/phone:%s/points/adjust" % self.PHONE, {"points": "5", "why": 1}, expect=422)
         self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["points", "reason", "why"])
+        bad = self.call("POST", "/members/phone:%s/points/redeem" % self.PHONE, {"points": -5, "redemption_id": ""},
+                        expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["points", "redemption_id"])
+        bad = self.call("GET", "/members/phone:%s/loyalty?ledger_limit=0&ledger_before=-1" % self.PHONE, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["ledger_before", "ledger_limit"])
         self.call("POST", "/members/phone:%s/points/adjust" % self.PHONE, {"points": 7, "reason": "apology"})
         balance = points - 100 + 7
 
