@@ -15,6 +15,7 @@
 // is taken between the best of each.
 //
 // Usage: pond_bench_ingest [--members N] [--rounds R] [--dir DIR]
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/feeder.hpp"
@@ -41,6 +43,41 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+// User and system CPU seconds of the whole process so far: steadier than
+// wall time on a shared VM, and it shows what the pipeline costs in total.
+std::pair<double, double> CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return {s(u.ru_utime), s(u.ru_stime)};
+}
+
+// CPU seconds (user+system) of each live thread by name, from
+// /proc/self/task: shows which pipeline stage costs what.
+std::string ThreadCpu() {
+  std::string out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    FILE* f = std::fopen((task.path() / "stat").c_str(), "r");
+    if (!f) continue;
+    char line[1024] = {};
+    const size_t n = std::fread(line, 1, sizeof line - 1, f);
+    std::fclose(f);
+    line[n] = 0;
+    // pid (comm) state ppid ... utime is field 14, stime 15; comm may hold spaces.
+    const char* open = std::strchr(line, '(');
+    const char* close = std::strrchr(line, ')');
+    if (!open || !close) continue;
+    unsigned long long utime = 0, stime = 0;
+    if (std::sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) continue;
+    const auto tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    char text[128];
+    std::snprintf(text, sizeof text, " %.*s %.1f+%.1f s", static_cast<int>(close - open - 1), open + 1,
+                  static_cast<double>(utime) / tick, static_cast<double>(stime) / tick);
+    out += text;
+  }
+  return out;
+}
+
 // One Pond run over the ndjson chunks into a fresh store under `dir`;
 // returns its seconds, or -1 after printing why it failed.
 double TimePond(const std::vector<std::string>& chunks, const std::string& dir, double orders) {
@@ -52,6 +89,7 @@ double TimePond(const std::vector<std::string>& chunks, const std::string& dir, 
     return std::fprintf(stderr, "cannot create the tenant\n"), -1;
   }
   const auto start = std::chrono::steady_clock::now();
+  const auto [user0, sys0] = CpuSeconds();
   Feeder feeder(*engine.Tenant("bench"));
   int line = 0;
   for (const std::string& text : chunks) {
@@ -63,12 +101,16 @@ double TimePond(const std::vector<std::string>& chunks, const std::string& dir, 
   }
   auto result = feeder.Finish();
   const double seconds = Seconds(start);
+  const auto [user1, sys1] = CpuSeconds();
   if (!result.ok() || !result->rejected.empty()) return std::fprintf(stderr, "ingest failed or rejected lines\n"), -1;
   const TenantMetrics& m = engine.Tenant("bench")->metrics();
-  std::printf("pond full processing:  %8.0f orders/s (%.2f s, %lld events accepted; apply %.2f s, %lld commits %.2f s)\n",
-              orders / seconds, seconds, static_cast<long long>(result->accepted),
-              static_cast<double>(m.apply_micros_total.load()) / 1e6, static_cast<long long>(m.commits.load()),
-              static_cast<double>(m.commit_micros_total.load()) / 1e6);
+  std::printf("thread cpu:%s\n", ThreadCpu().c_str());
+  std::printf(
+      "pond full processing:  %8.0f orders/s (%.2f s, %lld events accepted; apply %.2f s, %lld commits %.2f s; "
+      "cpu user %.1f s sys %.1f s)\n",
+      orders / seconds, seconds, static_cast<long long>(result->accepted),
+      static_cast<double>(m.apply_micros_total.load()) / 1e6, static_cast<long long>(m.commits.load()),
+      static_cast<double>(m.commit_micros_total.load()) / 1e6, user1 - user0, sys1 - sys0);
   return seconds;
 }
 
@@ -112,12 +154,14 @@ int Run(int64_t members, int rounds, const std::string& dir) {
     const double pond_seconds = TimePond(chunks, dir, orders);
     if (pond_seconds < 0) return 1;
     const auto start = std::chrono::steady_clock::now();
+    const auto [user0, sys0] = CpuSeconds();
     if (Status s = RawBulkLoadOrders(dir + "/raw.db", rows, kChunkLines); !s.ok()) {
       return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
     }
     const double raw_seconds = Seconds(start);
-    std::printf("round %d: raw SQLite bulk load %8.0f orders/s (%.2f s); ratio %.2f\n", round, orders / raw_seconds,
-                raw_seconds, raw_seconds / pond_seconds);
+    const auto [user1, sys1] = CpuSeconds();
+    std::printf("round %d: raw SQLite bulk load %8.0f orders/s (%.2f s; cpu user %.1f s sys %.1f s); ratio %.2f\n",
+                round, orders / raw_seconds, raw_seconds, user1 - user0, sys1 - sys0, raw_seconds / pond_seconds);
     best_pond = std::min(best_pond, pond_seconds);
     best_raw = std::min(best_raw, raw_seconds);
   }

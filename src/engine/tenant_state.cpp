@@ -61,7 +61,7 @@ LedgerEntry EntryOf(const LoyaltyEffect& x, EntryKind kind, int32_t order, Times
   e.order = order;
   e.paid_at = paid_at;
   e.rate_bp = x.rate_bp;
-  e.growth_per_yuan = x.growth_per_yuan;
+  e.growth_per_yuan = static_cast<int32_t>(x.growth_per_yuan);
   e.lot = x.lot;
   return e;
 }

@@ -163,7 +163,7 @@ const LedgerEntry& LoyaltyBook::Earn(int64_t tick, const Purchase& p, std::optio
   e.order = p.order;
   e.paid_at = p.paid_at;
   e.rate_bp = RateFor(p, TierOf(p.member));
-  e.growth_per_yuan = config_.growth_per_yuan;
+  e.growth_per_yuan = static_cast<int32_t>(config_.growth_per_yuan);
   // CONTRACT.md: points = floor(net_fen * rate / 100) with rate in points
   // per yuan; growth = floor(net_fen / 10) at 10 per yuan.
   e.points = net * e.rate_bp / (100 * kRateUnit);

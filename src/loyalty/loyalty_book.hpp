@@ -33,7 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/huge_pages.hpp"
+#include "core/chunked_array.hpp"
 #include "core/money.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
@@ -49,22 +49,25 @@ std::string_view EntryKindName(EntryKind k);
 // newest to oldest through previous_of_member (LoyaltyBook::ForEachEntryOf),
 // so the ledger is one append-only array with no per-member allocation.
 struct LedgerEntry {
+  // Eight-byte fields first, then four-byte ones, then the kind: 88 bytes,
+  // where declaration in reading order padded it to 104 (millions of these).
   int64_t tick = 0;
-  EntryKind kind = EntryKind::kEarn;
   Timestamp at;        // when it happened
   int64_t points = 0;  // change of the balance
   int64_t growth = 0;  // change of growth (earn, reverse)
   int64_t unrecovered = 0;  // reverse: points already spent, not taken back
   // earn and reverse: the order, when it was paid (growth windows count the
   // growth then) and the terms it earned on, which its refunds reuse.
-  int32_t order = -1;
   Timestamp paid_at;
   int64_t rate_bp = 0;
-  int64_t growth_per_yuan = 0;
   Timestamp lot;       // earn, adjust up: the lot's expiry; expire: the lot that expired
+  int32_t growth_per_yuan = 0;  // LoyaltyConfig bounds it to 10 000
+  int32_t order = -1;
   int32_t note = -1;   // redeem: the redemption id; adjust: the reason; reverse: the refund id (NoteOf)
   int32_t previous_of_member = -1;
+  EntryKind kind = EntryKind::kEarn;
 };
+static_assert(sizeof(LedgerEntry) == 88);
 
 // Points that expire at the same instant.
 struct Lot {
@@ -227,7 +230,7 @@ class LoyaltyBook {
   };
   std::vector<TierRecord> tier_changes_;
   std::vector<std::string> names_;  // tier ids and causes, each once
-  std::vector<LedgerEntry, HugePageAllocator<LedgerEntry>> entries_;  // in tick order
+  ChunkedArray<LedgerEntry> entries_;  // in tick order
   std::vector<std::string> notes_;
   std::unordered_map<std::string, int32_t> redemptions_;  // redemption id → entry
 };

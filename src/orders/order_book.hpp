@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/hash_index.hpp"
-#include "core/huge_pages.hpp"
+#include "core/chunked_array.hpp"
 #include "core/money.hpp"
 #include "core/status.hpp"
 #include "core/string_arena.hpp"
@@ -91,11 +91,11 @@ class OrderBook {
   // Position of the order in orders_, or nullptr.
   const int32_t* Find(std::string_view order_id) const;
 
-  std::vector<OrderRecord, HugePageAllocator<OrderRecord>> orders_;
+  ChunkedArray<OrderRecord> orders_;
   StringArena ids_;             // the order ids, which the index does not keep
   HashIndex<int32_t> index_;    // order_id → position in orders_
   std::unordered_set<std::string> refunds_;
-  std::vector<PurchaseTotals, HugePageAllocator<PurchaseTotals>> totals_;  // by member_id
+  ChunkedArray<PurchaseTotals> totals_;  // by member_id
 };
 
 }  // namespace pond

@@ -1,6 +1,7 @@
 #include "storage/sqlite/internal/sqlite_db.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -17,8 +18,9 @@ constexpr int kBusyTimeoutMs = 5000;
 
 // Checkpoint about every 64 MiB of WAL (at the default 4 KiB page): big enough
 // that index pages rewritten by consecutive batches are copied once, small
-// enough that one checkpoint stalls the tenant's writer only briefly. After a
-// checkpoint the WAL file is truncated back to at most twice that.
+// enough that one checkpoint stalls the catalog's writer only briefly. After
+// a checkpoint the WAL file is truncated back to at most twice that. Tenant
+// databases replace the automatic checkpoint with a Checkpointer.
 constexpr const char* kPragmas =
     "PRAGMA synchronous=FULL;"
     "PRAGMA temp_store=MEMORY;"
@@ -154,6 +156,66 @@ Result<DbHandle> OpenAndMigrate(const std::string& path, const DbTuning& tuning,
   RETURN_IF_ERROR(Migrate(db.get(), path, migrations));
   if (!existed) RETURN_IF_ERROR(SyncDirectory(std::filesystem::path(path).parent_path()));
   return db;
+}
+
+Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(sqlite3* writer, const std::string& path, Limits limits) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle own(raw);
+  if (rc != SQLITE_OK) return FromCode(rc, "open " + path + " to checkpoint: " + ErrorText(raw, rc)).With("path", path);
+  sqlite3_extended_result_codes(raw, 1);
+  // A connection finds the WAL when it first reads; until then a checkpoint
+  // through it does nothing.
+  RETURN_IF_ERROR(Exec(raw, "SELECT count(*) FROM sqlite_schema", "sqlite_schema"));
+  return std::unique_ptr<Checkpointer>(new Checkpointer(writer, std::move(own), limits));
+}
+
+Checkpointer::Checkpointer(sqlite3* writer, DbHandle own, Limits limits)
+    : writer_(writer), own_(std::move(own)), limits_(limits) {
+  sqlite3_wal_hook(writer_, &Checkpointer::OnCommit, this);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "pond-checkpoint");  // for top -H and profilers
+    Loop();
+  });
+}
+
+Checkpointer::~Checkpointer() {
+  sqlite3_wal_hook(writer_, nullptr, nullptr);
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+int Checkpointer::OnCommit(void* self, sqlite3* db, const char* schema, int wal_pages) {
+  auto* c = static_cast<Checkpointer*>(self);
+  if (wal_pages >= c->limits_.inline_pages) {
+    // BUSY here only means the thread is mid-checkpoint; the next commit tries again.
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (wal_pages >= c->limits_.background_pages) {
+    {
+      std::lock_guard lock(c->mu_);
+      c->wanted_ = true;
+    }
+    c->wake_.notify_one();
+  }
+  return SQLITE_OK;  // the commit itself has succeeded either way
+}
+
+void Checkpointer::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return wanted_ || stop_; });
+    if (stop_) return;
+    wanted_ = false;
+    lock.unlock();
+    // A failure (an I/O error, a lock held elsewhere) leaves the pages in the
+    // WAL, where they are as durable; the next wake or the inline bound retries.
+    sqlite3_wal_checkpoint_v2(own_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    lock.lock();
+  }
 }
 
 Transaction::~Transaction() {

@@ -555,8 +555,8 @@ struct Statements {
 
 class SqliteTenantStore final : public TenantStore {
  public:
-  SqliteTenantStore(DbHandle db, Statements stmts, CommitFault fault)
-      : db_(std::move(db)), stmts_(std::move(stmts)), fault_(std::move(fault)) {}
+  SqliteTenantStore(DbHandle db, Statements stmts, std::unique_ptr<Checkpointer> checkpointer, CommitFault fault)
+      : db_(std::move(db)), stmts_(std::move(stmts)), checkpointer_(std::move(checkpointer)), fault_(std::move(fault)) {}
 
   Status Commit(const WriteBatch& batch) override;
   Status Load(LoadSink& sink) override;
@@ -571,6 +571,7 @@ class SqliteTenantStore final : public TenantStore {
 
   DbHandle db_;
   Statements stmts_;  // declared after db_ so they are finalized before it closes
+  std::unique_ptr<Checkpointer> checkpointer_;  // and stopped before it closes
   CommitFault fault_;
   std::string items_;  // encoding scratch reused by every order
   std::string identities_, digests_;  // and by every member
@@ -737,7 +738,8 @@ Status BulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& r
 
 }  // namespace
 
-Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, CommitFault fault) {
+Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, CommitFault fault,
+                                                  Checkpointer::Limits checkpoints) {
   ASSIGN_OR_RETURN(DbHandle db, OpenAndMigrate(path, kTenantTuning, kTenantMigrations));
   sqlite3* raw = db.get();
   Statements st;
@@ -752,8 +754,9 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   ASSIGN_OR_RETURN(st.product, Prepare(raw, kUpsertProduct, "products", true));
   ASSIGN_OR_RETURN(st.category, Prepare(raw, kUpsertCategory, "categories", true));
   ASSIGN_OR_RETURN(st.idempotency, Prepare(raw, kPutIdempotency, "idempotency", true));
-  return std::unique_ptr<TenantStore>(
-      std::make_unique<SqliteTenantStore>(std::move(db), std::move(st), std::move(fault)));
+  ASSIGN_OR_RETURN(auto checkpointer, Checkpointer::Start(raw, path, checkpoints));
+  return std::unique_ptr<TenantStore>(std::make_unique<SqliteTenantStore>(std::move(db), std::move(st),
+                                                                          std::move(checkpointer), std::move(fault)));
 }
 
 std::span<const Migration> TenantMigrations() { return kTenantMigrations; }
