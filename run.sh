@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libssl-dev libcli11-dev libgtest-dev libjemalloc-dev
+  libsqlite3-dev libssl-dev libcli11-dev libgtest-dev libjemalloc-dev libroaring-dev
   tzdata python3 clang libclang-rt-14-dev
 )
 
@@ -66,15 +66,16 @@ fuzz() {
 run_tests() {
   echo "==> fuzzing the parsers of outside input (bounded)"
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
-  ninja -C build-fuzz event_parser_fuzzer loyalty_config_fuzzer
+  ninja -C build-fuzz event_parser_fuzzer loyalty_config_fuzzer segment_expr_fuzzer
   fuzz event_parser "${POND_FUZZ_SECONDS:-60}"
   fuzz loyalty_config "${POND_FUZZ_SECONDS:-20}"
+  fuzz segment_expr "${POND_FUZZ_SECONDS:-30}"
 
   # The domain, engine and storage tests again under AddressSanitizer and
   # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
   echo "==> unit tests under address and undefined-behaviour sanitizers"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
-  local sanitized=(core members orders loyalty lifecycle masterdata ingest engine storage_sqlite)
+  local sanitized=(core members orders loyalty lifecycle masterdata segments ingest engine storage_sqlite)
   local targets=()
   for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
   ninja -C build-asan "${targets[@]}" >/dev/null

@@ -55,9 +55,9 @@ class ChunkedArray {
     ++size_;
   }
 
-  // Grows to n elements, the new ones value-initialized; never shrinks.
-  void resize(size_t n) {
-    while (size_ < n) push_back(T{});
+  // Grows to n elements, the new ones copies of `fill`; never shrinks.
+  void resize(size_t n, const T& fill = T{}) {
+    while (size_ < n) push_back(fill);
   }
 
  private:

@@ -103,6 +103,7 @@ void TenantState::Persist(const Resolution& res, Timestamp now) {
         JournalRow{TakeTick(), m.survivor, JournalKind::kMerge, m.at, 0, {}, {}, {}, std::to_string(m.merged)});
     RecordTier(tier);
     pending_.merges.push_back(MergeRow{m.survivor, m.merged, m.at, m.reason});
+    segments_.Merge(m.survivor, m.merged);
     dirty_members_.insert(m.merged);
   }
   if (!res.merges.empty()) Restage(res.member, now);
@@ -169,6 +170,7 @@ Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp no
   if (!news && !changed) return EventOutcome::kDuplicate;
   members_.RememberEvent(res.member, digest);
   dirty_members_.insert(res.member);
+  Reindex(res.member);
   return EventOutcome::kAccepted;
 }
 
@@ -187,10 +189,18 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
                                             Purchase{res.member, position, e.paid_at, e.paid, e.channel, e.items,
                                                      members_.Get(res.member)->profile.birthday},
                                             &tier);
+  CollectCategories(e);
+  segments_.AddPurchase(res.member, position, zone_.DateOf(e.paid_at), e.paid, categories_);
   e.member = {};
   pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
   RecordTier(tier);
   Restage(res.member, now);
+  // A new or merged member has a profile to report; otherwise only what the order changed.
+  if (res.created || !res.merges.empty()) {
+    Reindex(res.member);
+  } else {
+    ReindexLoyalty(res.member);
+  }
   return EventOutcome::kAccepted;
 }
 
@@ -203,9 +213,11 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   const LedgerEntry& reversed =
       loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier,
                        e.refund_id);
+  segments_.SetPurchaseNet(position, orders_.Order(position).net());
   pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
   RecordTier(tier);
   Restage(member, now);
+  ReindexLoyalty(member);
   return EventOutcome::kAccepted;
 }
 
@@ -221,6 +233,7 @@ Result<LedgerEntry> TenantState::Redeem(MemberId member, int64_t points, std::st
   ++next_tick_;
   pending_.journal.push_back(
       JournalRow{e->tick, member, JournalKind::kRedeem, now, e->points, {}, {}, {}, std::string(loyalty_.NoteOf(*e))});
+  ReindexLoyalty(member);
   return *e;
 }
 
@@ -233,12 +246,14 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
   pending_.journal.push_back(
       JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {},
                  std::string(loyalty_.NoteOf(*e))});
+  ReindexLoyalty(member);
   return *e;
 }
 
 void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
   pending_.settings.push_back(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
   for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change);
+  ReindexAll();  // tier ids may have changed
 }
 
 void TenantState::RunDue(Timestamp now) {
@@ -263,8 +278,59 @@ void TenantState::RunDay(LocalDate day) {
     if (members_.Standing(m) == m) Restage(m, start);
   }
   ScoreRfmAsOf(day);
+  ReindexAll();  // expiry, reviews and stages touch any member
   pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
   last_day_ = day;
+}
+
+segments::QueryContext TenantState::SegmentContext(Timestamp now) const {
+  segments::QueryContext context{zone_.DateOf(now), {}};
+  for (const TierRule& t : loyalty_.config().tiers) context.tier_ids.push_back(t.id);
+  return context;
+}
+
+void TenantState::Reindex(MemberId member) {
+  const Member* m = members_.Get(member);
+  if (!m) return;
+  const bool standing = m->merged_into == 0;
+  segments_.SetStanding(member, standing);
+  if (!standing) return;
+  const MemberProfile& p = m->profile;
+  auto text = [&](segments::Field f, const std::optional<std::string>& v) {
+    segments_.SetText(member, f, v ? std::string_view(*v) : std::string_view());
+  };
+  segments_.SetText(member, segments::Field::kGender, p.gender ? GenderName(*p.gender) : std::string_view());
+  text(segments::Field::kCity, p.city);
+  text(segments::Field::kHomeStore, p.home_store);
+  text(segments::Field::kSource, p.source);
+  text(segments::Field::kOwnerStaff, p.owner_staff);
+  segments_.SetRegistered(member, p.registered_at ? std::optional(zone_.DateOf(*p.registered_at)) : std::nullopt);
+  segments_.SetBirthday(member, p.birthday);
+  ReindexLoyalty(member);
+}
+
+void TenantState::ReindexLoyalty(MemberId member) {
+  const auto& tiers = loyalty_.config().tiers;
+  segments_.SetText(member, segments::Field::kTier, tiers[static_cast<size_t>(loyalty_.TierOf(member))].id);
+  segments_.SetText(member, segments::Field::kLifecycle, StageName(lifecycle_.StageOfMember(member)));
+  const Account* account = loyalty_.Find(member);
+  segments_.SetPoints(member, account ? account->balance : 0);
+  segments_.SetGrowth(member, account ? account->growth : 0);
+}
+
+void TenantState::ReindexAll() {
+  for (MemberId m = 1; m <= members_.size(); ++m) Reindex(m);
+}
+
+void TenantState::CollectCategories(const OrderEvent& e) {
+  categories_.clear();
+  for (const OrderItem& item : e.items) {
+    if (!item.category.empty()) {
+      categories_.push_back(item.category);
+    } else if (auto p = master_.products().find(item.sku); p != master_.products().end()) {
+      categories_.push_back(p->second.category);  // CONTRACT.md: an item without one takes its product's
+    }
+  }
 }
 
 template <typename Info>
@@ -323,6 +389,7 @@ void TenantState::Loader::OnSetting(SettingRow row) {
 
 void TenantState::Loader::Finish() {
   if (s_.last_day_ != LocalDate()) s_.ScoreRfmAsOf(s_.last_day_);
+  s_.ReindexAll();
 }
 
 MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {
@@ -334,8 +401,11 @@ MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {
 
 void TenantState::Loader::OnOrder(OrderRow row) {
   // Merges are loaded before orders, so the order lands on today's survivor.
-  s_.orders_.AddOrder(row.order, s_.members_.Standing(row.member_id));
+  const MemberId standing = s_.members_.Standing(row.member_id);
+  s_.orders_.AddOrder(row.order, standing);
   const auto position = static_cast<int32_t>(s_.orders_.order_count() - 1);
+  s_.CollectCategories(row.order);
+  s_.segments_.AddPurchase(standing, position, s_.zone_.DateOf(row.order.paid_at), row.order.paid, s_.categories_);
   // Loyalty replays merges at their place in time (kMerge rows), so its
   // entries go to the member that held the account then.
   order_members_.push_back(row.member_id);
@@ -349,6 +419,7 @@ void TenantState::Loader::OnRefund(RefundRow row) {
   s_.orders_.ApplyRefund(row.refund);
   const int32_t position = s_.orders_.PositionOf(row.refund.order_id);
   const MemberId member = LoyaltyOwner(order_members_[static_cast<size_t>(position)]);
+  s_.segments_.SetPurchaseNet(position, s_.orders_.Order(position).net());
   s_.loyalty_.Replay(member,
                      EntryOf(row.loyalty, EntryKind::kReverse, position, row.refund.refunded_at,
                              s_.orders_.Order(position).paid_at),

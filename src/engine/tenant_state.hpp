@@ -25,6 +25,7 @@
 #include "masterdata/master_data.hpp"
 #include "members/member_book.hpp"
 #include "orders/order_book.hpp"
+#include "segments/segment_index.hpp"
 
 namespace pond {
 
@@ -70,6 +71,9 @@ class TenantState {
   const MasterData& master() const { return master_; }
   const LoyaltyBook& loyalty() const { return loyalty_; }
   const LifecycleBook& lifecycle() const { return lifecycle_; }
+  const segments::SegmentIndex& segments() const { return segments_; }
+  // What a segment query is evaluated against today (tenant zone, tiers).
+  segments::QueryContext SegmentContext(Timestamp now) const;
   Stage StageOfMember(MemberId member) const { return lifecycle_.StageOfMember(member); }
   // The last day the scheduler finished (none yet: a default date).
   LocalDate last_day_run() const { return last_day_; }
@@ -115,6 +119,14 @@ class TenantState {
   // Recomputes a member's lifecycle stage as of `now`; records a change.
   void Restage(MemberId member, Timestamp now);
   void RunDay(LocalDate day);
+  // Hands the member's current attributes (standing, profile, tier, stage,
+  // points, growth) to the segment index.
+  void Reindex(MemberId member);
+  // Only what loyalty and lifecycle change (tier, stage, points, growth).
+  void ReindexLoyalty(MemberId member);
+  void ReindexAll();
+  // The categories of an order's items, into categories_.
+  void CollectCategories(const OrderEvent& e);
   // RFM over standing members as of the start of `day` (scheduled, and on load).
   void ScoreRfmAsOf(LocalDate day);
   // Dates of the member's orders whose net is > 0, into dates_.
@@ -128,7 +140,9 @@ class TenantState {
   MasterData master_;
   LoyaltyBook loyalty_;
   LifecycleBook lifecycle_;
+  segments::SegmentIndex segments_;  // kept current by Reindex and the purchase calls
   std::vector<LocalDate> dates_;     // scratch for Restage
+  std::vector<std::string_view> categories_;  // scratch for CollectCategories; views into the order
   std::string scratch_;              // for member-event digests
   int64_t next_tick_ = 1;            // the journal position of the next loyalty change
   LocalDate last_day_;               // the scheduler's last finished day

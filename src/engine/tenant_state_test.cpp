@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
+#include <set>
 
 #include "core/random.hpp"
 #include "engine/ingest.hpp"
 #include "engine/testing/memory_store.hpp"
+#include "segments/expr.hpp"
 
 namespace pond {
 namespace {
@@ -168,6 +171,56 @@ std::string Observe(const TenantState& s) {
   return out;
 }
 
+// The members a few segment questions match, for comparing a live state
+// with a reloaded one.
+std::string ObserveSegments(const TenantState& s, Timestamp now) {
+  std::string out;
+  for (const char* text : {R"(tier = "silver" or tier = "gold")", R"(lifecycle in ("growth", "mature", "won_back"))",
+                           "points >= 100 and growth < 3000", "orders_30d >= 1 or spend_90d > 100",
+                           "last_order_days <= 10", "not registered_days < 5", R"(source = "src1")"}) {
+    auto expr = segments::ParseExpr(text);
+    EXPECT_TRUE(expr.ok()) << text;
+    auto matched = s.segments().Match(**expr, s.SegmentContext(now), std::numeric_limits<size_t>::max());
+    EXPECT_TRUE(matched.ok()) << matched.status().ToString();
+    out += std::string(text) + ":";
+    for (MemberId m : *matched) out += " " + std::to_string(m);
+    out += "\n";
+  }
+  return out;
+}
+
+// The segment index says of every member what the state's own books say.
+void ExpectSegmentsAgreeWithTheBooks(const TenantState& s, Timestamp now) {
+  const auto context = s.SegmentContext(now);
+  auto members_of = [&](const std::string& text) {
+    auto expr = segments::ParseExpr(text);
+    EXPECT_TRUE(expr.ok()) << text;
+    auto matched = s.segments().Match(**expr, context, std::numeric_limits<size_t>::max());
+    EXPECT_TRUE(matched.ok()) << text;
+    return std::set<MemberId>(matched->begin(), matched->end());
+  };
+  std::map<std::string, std::set<MemberId>> by_tier, by_stage;
+  std::set<MemberId> rich, buyers;
+  for (MemberId m = 1; m <= s.members().size(); ++m) {
+    if (s.members().Standing(m) != m) continue;
+    by_tier[s.loyalty().config().tiers[static_cast<size_t>(s.loyalty().TierOf(m))].id].insert(m);
+    by_stage[std::string(StageName(s.StageOfMember(m)))].insert(m);
+    const Account* a = s.loyalty().Find(m);
+    if (a && a->balance >= 100) rich.insert(m);
+    bool bought = false;
+    s.orders().ForEachOrderOf(m, [&](const OrderRecord& o) { bought = bought || o.net() > Money(); });
+    if (bought) buyers.insert(m);
+  }
+  for (const TierRule& t : s.loyalty().config().tiers) {
+    EXPECT_EQ(members_of("tier = \"" + t.id + "\""), by_tier[t.id]) << t.id;
+  }
+  for (const char* stage : {"intro", "growth", "mature", "decline", "lost", "won_back"}) {
+    EXPECT_EQ(members_of(std::string("lifecycle = \"") + stage + "\""), by_stage[stage]) << stage;
+  }
+  EXPECT_EQ(members_of("points >= 100"), rich);
+  EXPECT_EQ(members_of("last_order_days >= -100000"), buyers);
+}
+
 // Random events (with merges, duplicates, refunds and bad refunds) applied
 // live and committed in random group sizes; after every commit a state
 // rebuilt from the committed rows must look the same, and totals must equal
@@ -236,6 +289,8 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
       ASSERT_TRUE(store.Load(loader).ok());
       loader.Finish();
       ASSERT_EQ(Observe(reloaded), Observe(live)) << "step " << step;
+      ASSERT_EQ(ObserveSegments(reloaded, now), ObserveSegments(live, now)) << "step " << step;
+      ExpectSegmentsAgreeWithTheBooks(live, now);
       if (day_ran_last) {
         ASSERT_EQ(ObserveRfm(reloaded), ObserveRfm(live)) << "step " << step;
       }

@@ -1,6 +1,9 @@
 #include "http/api.hpp"
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include "core/hash_index.hpp"
@@ -11,6 +14,7 @@
 #include "http/render.hpp"
 #include "http/router.hpp"
 #include "ingest/event_parser.hpp"
+#include "segments/expr.hpp"
 
 namespace pond {
 namespace {
@@ -463,6 +467,74 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
              });
 }
 
+// A segment request body: {"expr": "..."}.
+Result<std::string> ParseSegmentRequest(const std::string& body) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
+  Status bad = InvalidArgument("invalid segment request");
+  std::optional<std::string> expr;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key != "expr") {
+      bad.AddFieldError(std::string(key), "unknown field");
+    } else if (!value.is_string()) {
+      bad.AddFieldError("expr", "must be a string");
+    } else {
+      expr = std::string(value.as_string());
+    }
+  }
+  if (!expr && bad.field_errors().empty()) bad.AddFieldError("expr", "is required");
+  if (!bad.field_errors().empty()) return bad;
+  return *expr;
+}
+
+// A bad expression: 422 naming `expr`, with where and what was expected
+// (CONTRACT.md "Segments": "422 with the position and reason").
+HttpResponse ExpressionError(const Status& status) {
+  if (status.code() != StatusCode::kInvalidArgument) return ErrorResponse(status);
+  JsonWriter w;
+  w.BeginObject()
+      .Field("type", "about:blank")
+      .Field("title", "Invalid expression")
+      .Field("status", 422)
+      .Field("detail", status.message());
+  for (const auto& [key, value] : status.context()) {
+    if (key == "position") {
+      w.Field("position", static_cast<int64_t>(std::strtoll(value.c_str(), nullptr, 10)));
+    } else if (key == "expected" || key == "hint") {
+      w.Field(key, value);
+    }
+  }
+  w.Key("errors").BeginArray().BeginObject().Field("field", "expr").Field("reason", status.message()).EndObject();
+  w.EndArray().EndObject();
+  HttpResponse r = Json(422, w.Take());
+  r.content_type = "application/problem+json";
+  return r;
+}
+
+void AddSegmentRoutes(Router& router, const Ctx& ctx) {
+  router.Add("POST", "/api/v1/tenants/{tenant}/segments/count",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               auto text = ParseSegmentRequest(req.body);
+               if (!text.ok()) return respond(ErrorResponse(text.status()));
+               const auto start = std::chrono::steady_clock::now();
+               auto expr = segments::ParseExpr(*text);
+               if (!expr.ok()) return respond(ExpressionError(expr.status()));
+               const Timestamp now = ctx->engine.clock().Now();
+               auto count = t->Read([&](const TenantState& s) {
+                 return s.segments().Count(**expr, s.SegmentContext(now));
+               });
+               if (!count.ok()) return respond(ExpressionError(count.status()));
+               const double took_ms =
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+               JsonWriter w;
+               w.BeginObject().Field("count", *count).Key("took_ms").Double(std::round(took_ms * 1000) / 1000).EndObject();
+               respond(Json(200, w.Take()));
+             });
+}
+
 void AddOperationRoutes(Router& router, const Ctx& ctx) {
   router.Add("GET", "/healthz", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
     Status store = ctx->engine.store().Ping();
@@ -522,6 +594,7 @@ HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
   AddEventRoutes(*router, ctx);
   AddMemberRoutes(*router, ctx);
   AddLoyaltyRoutes(*router, ctx);
+  AddSegmentRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
 }

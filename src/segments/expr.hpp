@@ -1,0 +1,151 @@
+// The segment expression language (CONTRACT.md "Segments", docs/segments.md):
+// its syntax tree and its parser. Pure: no tenant data; whether a tier id,
+// a tag or a category exists is decided when the tree is compiled against a
+// tenant (segments/segment_index.hpp).
+//
+//   expr     := or
+//   or       := and ("or" and)*
+//   and      := not ("and" not)*
+//   not      := "not" not | primary
+//   primary  := "(" expr ")" | call | condition
+//   call     := "tag" "(" string ")" | "bought" "(" string "," integer ")"
+//   condition:= field op value | field ["not"] "in" "(" value ("," value)* ")"
+//             | field ["not"] "between" value "and" value
+//   op       := "=" | "!=" | "<" | "<=" | ">" | ">="
+//   value    := string | number
+//
+// Keywords and field names are case-insensitive; strings are double-quoted
+// UTF-8 with \" and \\ escapes and no control characters. Numbers are
+// decimal, optionally negative, with at most 15 digits before the point and
+// at most two after it (yuan for spend fields, whole numbers elsewhere).
+// `and` binds tighter than `or`; a chain `a and b and c` is one And node,
+// while parentheses keep their nesting: `(a and b) and c` is an And inside
+// an And.
+//
+// Besides the syntax the parser checks what needs no tenant data: a text
+// field takes strings and only = != in / not in, a number field numbers;
+// whole numbers except for spend_Nd; windows (orders_Nd, spend_Nd, bought)
+// of 1..3650 days; birthday_month 1..12; lifecycle and gender values from
+// their fixed sets; non-empty tag names and categories; between low <= high.
+//
+// Thread-safety: parsing is a pure function; trees are plain values.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/status.hpp"
+
+namespace pond::segments {
+
+enum class Field : uint8_t {
+  kTier,            // string: a tier id of the tenant's loyalty config
+  kLifecycle,       // string: intro|growth|mature|decline|lost|won_back
+  kGender,          // string: male|female|unknown
+  kCity,            // string
+  kHomeStore,       // string
+  kSource,          // string
+  kOwnerStaff,      // string
+  kPoints,          // number: points balance
+  kGrowth,          // number: growth value
+  kOrders,          // number: orders in the last `days` days (orders_Nd)
+  kSpend,           // number, yuan: net spend in the last `days` days (spend_Nd)
+  kLastOrderDays,   // number: days since the last order; members without orders never match
+  kRegisteredDays,  // number: days since registration; members without a date never match
+  kBirthdayMonth,   // number 1..12; members without a birthday never match
+  kAge,             // number: whole years today; members without a birthday never match
+};
+
+// Whether a field compares strings or numbers.
+bool IsTextField(Field f);
+// The field's name as written in expressions ("orders_Nd" for kOrders).
+std::string_view FieldName(Field f);
+
+struct FieldRef {
+  Field field = Field::kTier;
+  int32_t days = 0;  // kOrders and kSpend: the window, 1..3650
+};
+
+// A literal. Numbers are held in hundredths so that "99.5" yuan is exact:
+// 99.5 -> 9950. A whole number n is n * 100.
+struct Value {
+  bool is_text = false;
+  std::string text;
+  int64_t hundredths = 0;
+  size_t position = 0;  // of the literal's first character
+};
+
+enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+
+struct Node;
+using NodePtr = std::unique_ptr<Node>;
+
+struct Compare {
+  FieldRef field;
+  CompareOp op = CompareOp::kEq;
+  Value value;
+};
+struct In {  // field [not] in (values)
+  FieldRef field;
+  bool negated = false;
+  std::vector<Value> values;
+};
+struct Between {  // field [not] between low and high, both ends included
+  FieldRef field;
+  bool negated = false;
+  Value low, high;
+};
+struct Tag {
+  std::string name;
+};
+struct Bought {  // bought(category, days): a purchase in the category within `days` days
+  std::string category;
+  int32_t days = 0;
+};
+struct And {
+  std::vector<NodePtr> children;  // two or more
+};
+struct Or {
+  std::vector<NodePtr> children;  // two or more
+};
+struct Not {
+  NodePtr child;
+};
+
+struct Node {
+  std::variant<Compare, In, Between, Tag, Bought, And, Or, Not> kind;
+  // 1-based character (code point) position where the node's own text
+  // starts: the field of a condition, `tag`, `bought` or `not`; for And/Or
+  // the start of the first operand, its '(' if it has one.
+  size_t position = 0;
+};
+
+// Limits that keep a hostile expression from exhausting the server.
+inline constexpr size_t kMaxExprBytes = 16 * 1024;
+inline constexpr int kMaxDepth = 64;  // nesting of parentheses and `not`
+// The input, and the tree written back by ToText, are at most kMaxExprBytes:
+// checking the canonical text too means whatever parses can be saved as
+// ToText and parsed again.
+
+// Parses `text`. On error: InvalidArgument whose message reads
+// "at position P: <reason>" and whose details carry `position` (1-based
+// character position), `expected` (what would have been valid there) and,
+// where one helps, `hint`.
+Result<NodePtr> ParseExpr(std::string_view text);
+
+// An error in the format ParseExpr uses, for checks made after parsing
+// (segments/segment_index.cpp checks values against the tenant).
+Status ExprError(size_t position, std::string_view reason, std::string_view expected, std::string_view hint = {});
+
+// The tree written back as canonical text: lower-case keywords and field
+// names, one space around operators, numbers without trailing zeros or with
+// two decimals (99.50), parentheses only where and/or/not need them. For a
+// tree from ParseExpr, parsing the text gives the same tree (the same
+// ToText; positions aside) within the same limits.
+std::string ToText(const Node& node);
+
+}  // namespace pond::segments

@@ -1,0 +1,383 @@
+#include "segments/segment_index.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pond::segments {
+namespace {
+
+// ---------------------------------------------------------------------------
+// The model: members as plain records, expressions evaluated member by member
+// straight from the rules written in segment_index.hpp.
+
+struct ModelPurchase {
+  int32_t order = 0;
+  int32_t day = 0;
+  int64_t net_fen = 0;
+  std::set<std::string> categories;
+};
+
+struct ModelMember {
+  bool standing = true;
+  std::map<Field, std::string> text;  // absent = none
+  int64_t points = 0, growth = 0;
+  std::optional<LocalDate> registered, birthday;
+  std::vector<ModelPurchase> purchases;
+};
+
+struct Model {
+  std::map<MemberId, ModelMember> members;
+
+  std::optional<int64_t> Number(const ModelMember& m, const FieldRef& f, LocalDate today) const {
+    const int32_t t = today.days();
+    switch (f.field) {
+      case Field::kPoints: return m.points * 100;
+      case Field::kGrowth: return m.growth * 100;
+      case Field::kOrders:
+      case Field::kSpend: {
+        int64_t count = 0, spend = 0;
+        for (const ModelPurchase& p : m.purchases) {
+          if (p.net_fen > 0 && t - p.day < f.days && p.day <= t) ++count, spend += p.net_fen;
+        }
+        return f.field == Field::kOrders ? count * 100 : spend;
+      }
+      case Field::kLastOrderDays: {
+        std::optional<int32_t> last;
+        for (const ModelPurchase& p : m.purchases) {
+          if (p.net_fen > 0 && (!last || p.day > *last)) last = p.day;
+        }
+        if (!last) return std::nullopt;
+        return int64_t{t - *last} * 100;
+      }
+      case Field::kRegisteredDays:
+        if (!m.registered) return std::nullopt;
+        return int64_t{t - m.registered->days()} * 100;
+      case Field::kBirthdayMonth:
+        if (!m.birthday) return std::nullopt;
+        return int64_t{m.birthday->month()} * 100;
+      case Field::kAge: {
+        if (!m.birthday) return std::nullopt;
+        // Whole years: has this year's birthday come yet?
+        int age = today.year() - m.birthday->year();
+        if (std::pair(today.month(), today.day()) < std::pair(m.birthday->month(), m.birthday->day())) --age;
+        return int64_t{age} * 100;
+      }
+      default: return std::nullopt;
+    }
+  }
+
+  bool Matches(const ModelMember& m, const Node& node, LocalDate today) const {
+    if (const auto* c = std::get_if<Compare>(&node.kind)) {
+      if (IsTextField(c->field.field)) {
+        auto it = m.text.find(c->field.field);
+        if (it == m.text.end()) return false;
+        return c->op == CompareOp::kEq ? it->second == c->value.text : it->second != c->value.text;
+      }
+      auto v = Number(m, c->field, today);
+      if (!v) return false;
+      const int64_t x = c->value.hundredths;
+      switch (c->op) {
+        case CompareOp::kEq: return *v == x;
+        case CompareOp::kNe: return *v != x;
+        case CompareOp::kLt: return *v < x;
+        case CompareOp::kLe: return *v <= x;
+        case CompareOp::kGt: return *v > x;
+        case CompareOp::kGe: return *v >= x;
+      }
+    }
+    if (const auto* in = std::get_if<In>(&node.kind)) {
+      bool has = false, found = false;
+      if (IsTextField(in->field.field)) {
+        auto it = m.text.find(in->field.field);
+        has = it != m.text.end();
+        for (const Value& x : in->values) found = found || (has && it->second == x.text);
+      } else {
+        auto v = Number(m, in->field, today);
+        has = v.has_value();
+        for (const Value& x : in->values) found = found || (has && *v == x.hundredths);
+      }
+      return has && found != in->negated;
+    }
+    if (const auto* b = std::get_if<Between>(&node.kind)) {
+      auto v = Number(m, b->field, today);
+      if (!v) return false;
+      return (*v >= b->low.hundredths && *v <= b->high.hundredths) != b->negated;
+    }
+    if (const auto* bought = std::get_if<Bought>(&node.kind)) {
+      for (const ModelPurchase& p : m.purchases) {
+        if (p.net_fen > 0 && p.day <= today.days() && today.days() - p.day < bought->days &&
+            p.categories.count(bought->category)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    if (const auto* a = std::get_if<And>(&node.kind)) {
+      return std::all_of(a->children.begin(), a->children.end(),
+                         [&](const NodePtr& c) { return Matches(m, *c, today); });
+    }
+    if (const auto* o = std::get_if<Or>(&node.kind)) {
+      return std::any_of(o->children.begin(), o->children.end(),
+                         [&](const NodePtr& c) { return Matches(m, *c, today); });
+    }
+    const auto& n = std::get<Not>(node.kind);
+    return !Matches(m, *n.child, today);
+  }
+
+  std::vector<MemberId> Match(const Node& node, LocalDate today) const {
+    std::vector<MemberId> out;
+    for (const auto& [id, m] : members) {
+      if (m.standing && Matches(m, node, today)) out.push_back(id);
+    }
+    return out;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Random members, events and expressions over small value pools, so that
+// conditions match some members and miss others.
+
+const std::vector<std::string> kTiers = {"standard", "silver", "gold"};
+const std::vector<std::string> kStages = {"intro", "growth", "mature", "decline", "lost", "won_back"};
+const std::vector<std::string> kGenders = {"female", "male", "unknown"};
+const std::vector<std::string> kCities = {"深圳", "上海", "广州", ""};
+const std::vector<std::string> kStores = {"S001", "S002", "S003", ""};
+const std::vector<std::string> kCategories = {"food", "beauty", "toys", "home"};
+constexpr int32_t kToday = 20'000;  // a day in 2024
+
+class Generator {
+ public:
+  explicit Generator(uint32_t seed) : rng_(seed) {}
+
+  int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))];
+  }
+
+  std::vector<std::string> Values(Field f) {
+    switch (f) {
+      case Field::kTier: return kTiers;
+      case Field::kLifecycle: return kStages;
+      case Field::kGender: return kGenders;
+      case Field::kCity: return {"深圳", "上海", "广州", "北京"};
+      case Field::kHomeStore: return {"S001", "S002", "S003", "S404"};
+      default: return {"store_qr", "order", "wecom"};
+    }
+  }
+
+  Value Number(Field f) {
+    Value v;
+    switch (f) {
+      case Field::kPoints:
+      case Field::kGrowth: v.hundredths = Int(0, 30) * 10 * 100; break;
+      case Field::kOrders: v.hundredths = Int(0, 5) * 100; break;
+      case Field::kSpend: v.hundredths = Int(0, 40) * 1000 + (Int(0, 1) ? 50 : 0); break;
+      case Field::kLastOrderDays:
+      case Field::kRegisteredDays: v.hundredths = Int(0, 400) * 100; break;
+      case Field::kBirthdayMonth: v.hundredths = Int(1, 12) * 100; break;
+      default: v.hundredths = Int(15, 60) * 100; break;  // age
+    }
+    return v;
+  }
+
+  FieldRef RandomField() {
+    FieldRef f{static_cast<Field>(Int(0, static_cast<int>(Field::kAge))), 0};
+    if (f.field == Field::kOrders || f.field == Field::kSpend) f.days = Pick(std::vector<int>{1, 7, 30, 90, 365});
+    return f;
+  }
+
+  Value Literal(const FieldRef& f) {
+    if (!IsTextField(f.field)) return Number(f.field);
+    Value v;
+    v.is_text = true;
+    v.text = Pick(Values(f.field));
+    return v;
+  }
+
+  NodePtr Leaf() {
+    auto node = std::make_unique<Node>();
+    const int kind = Int(0, 9);
+    if (kind == 0) {
+      node->kind = Bought{Pick(kCategories), Pick(std::vector<int>{1, 30, 90, 365})};
+      return node;
+    }
+    const FieldRef f = RandomField();
+    if (kind <= 2) {
+      In in{f, Int(0, 1) == 1, {}};
+      for (int i = Int(1, 3); i > 0; --i) in.values.push_back(Literal(f));
+      node->kind = std::move(in);
+    } else if (kind == 3 && !IsTextField(f.field)) {
+      Value lo = Literal(f), hi = Literal(f);
+      if (lo.hundredths > hi.hundredths) std::swap(lo, hi);
+      node->kind = Between{f, Int(0, 1) == 1, lo, hi};
+    } else {
+      const CompareOp op = IsTextField(f.field) ? static_cast<CompareOp>(Int(0, 1)) : static_cast<CompareOp>(Int(0, 5));
+      node->kind = Compare{f, op, Literal(f)};
+    }
+    return node;
+  }
+
+  NodePtr Expr(int depth) {
+    if (depth == 0 || Int(0, 2) == 0) return Leaf();
+    auto node = std::make_unique<Node>();
+    const int kind = Int(0, 2);
+    if (kind == 2) {
+      node->kind = Not{Expr(depth - 1)};
+      return node;
+    }
+    std::vector<NodePtr> children;
+    for (int i = Int(2, 4); i > 0; --i) children.push_back(Expr(depth - 1));
+    if (kind == 0) {
+      node->kind = And{std::move(children)};
+    } else {
+      node->kind = Or{std::move(children)};
+    }
+    return node;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// Applies one random change to both the index and the model.
+void RandomChange(Generator& g, SegmentIndex& index, Model& model, int32_t& next_order) {
+  const auto member = static_cast<MemberId>(g.Int(1, 300));
+  ModelMember& m = model.members[member];
+  if (!m.standing) return;  // merged away for good
+  index.SetStanding(member, true);
+  switch (g.Int(0, 9)) {
+    case 0: {
+      const auto f = static_cast<Field>(g.Int(0, 6));
+      std::string v = f == Field::kTier        ? g.Pick(kTiers)
+                      : f == Field::kLifecycle ? g.Pick(kStages)
+                      : f == Field::kGender    ? g.Pick(kGenders)
+                      : f == Field::kHomeStore ? g.Pick(kStores)
+                                               : g.Pick(kCities);
+      index.SetText(member, f, v);
+      if (v.empty()) {
+        m.text.erase(f);
+      } else {
+        m.text[f] = v;
+      }
+      break;
+    }
+    case 1:
+      m.points = g.Int(0, 300) * 10;
+      index.SetPoints(member, m.points);
+      m.growth = g.Int(0, 300) * 10;
+      index.SetGrowth(member, m.growth);
+      break;
+    case 2:
+      m.registered = g.Int(0, 5) ? std::optional(LocalDate::FromDays(kToday - g.Int(0, 800))) : std::nullopt;
+      index.SetRegistered(member, m.registered);
+      m.birthday = g.Int(0, 5) ? std::optional(LocalDate::FromDays(kToday - g.Int(15 * 365, 60 * 365))) : std::nullopt;
+      index.SetBirthday(member, m.birthday);
+      break;
+    case 3: {  // a refund of one of the member's orders
+      if (m.purchases.empty()) break;
+      ModelPurchase& p = m.purchases[static_cast<size_t>(g.Int(0, static_cast<int>(m.purchases.size()) - 1))];
+      p.net_fen = std::max<int64_t>(0, p.net_fen - g.Int(1, 20'000));
+      index.SetPurchaseNet(p.order, Money::Fen(p.net_fen));
+      break;
+    }
+    case 4: {  // a merge into another standing member
+      const auto survivor = static_cast<MemberId>(g.Int(1, 300));
+      if (survivor == member || !model.members[survivor].standing) break;
+      ModelMember& s = model.members[survivor];
+      s.purchases.insert(s.purchases.end(), m.purchases.begin(), m.purchases.end());
+      m.purchases.clear();
+      m.standing = false;
+      index.SetStanding(survivor, true);
+      index.Merge(survivor, member);
+      break;
+    }
+    default: {
+      ModelPurchase p{next_order++, kToday - g.Int(0, 400), g.Int(0, 30'000), {}};
+      std::vector<std::string_view> cats;
+      for (int i = g.Int(0, 3); i > 0; --i) {
+        cats.push_back(g.Pick(kCategories));
+        p.categories.insert(std::string(cats.back()));
+      }
+      index.AddPurchase(member, p.order, LocalDate::FromDays(p.day), Money::Fen(p.net_fen), cats);
+      m.purchases.push_back(std::move(p));
+    }
+  }
+}
+
+TEST(SegmentIndexTest, RandomExpressionsMatchABruteForceModel) {
+  Generator g(20261123);
+  SegmentIndex index;
+  Model model;
+  int32_t next_order = 0;
+  int nonempty = 0, checked = 0;
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 150; ++i) RandomChange(g, index, model, next_order);
+    // Time passes too: the same members seen from a later day.
+    for (int32_t shift : {0, g.Int(1, 200)}) {
+      const QueryContext later{LocalDate::FromDays(kToday + shift), kTiers};
+      for (int q = 0; q < 50; ++q) {
+        NodePtr expr = g.Expr(3);
+        const std::vector<MemberId> want = model.Match(*expr, later.today);
+        auto got = index.Match(*expr, later, 1'000'000);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        ASSERT_EQ(*got, want) << "round " << round << ": " << ToText(*expr);
+        auto count = index.Count(*expr, later);
+        ASSERT_TRUE(count.ok());
+        ASSERT_EQ(*count, static_cast<int64_t>(want.size()));
+        nonempty += !want.empty() && want.size() < model.members.size();
+        ++checked;
+      }
+    }
+  }
+  // The pools are small on purpose: most questions must split the members.
+  EXPECT_GT(nonempty, checked / 3) << "the generated questions rarely discriminate";
+}
+
+TEST(SegmentIndexTest, ValuesTheTenantDoesNotKnowAreErrorsWithTheirPosition) {
+  SegmentIndex index;
+  index.SetStanding(1, true);
+  const QueryContext context{LocalDate::FromDays(kToday), kTiers};
+  Node node;
+  Value platinum;
+  platinum.is_text = true;
+  platinum.text = "platinum";
+  platinum.position = 8;
+  node.kind = Compare{{Field::kTier, 0}, CompareOp::kEq, platinum};
+  auto count = index.Count(node, context);
+  ASSERT_FALSE(count.ok());
+  EXPECT_EQ(count.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(count.status().message().find("unknown tier \"platinum\""), std::string::npos);
+  EXPECT_NE(count.status().message().find("position 8"), std::string::npos);
+}
+
+TEST(SegmentIndexTest, MergedMembersLeaveEverySegmentAndTheirPurchasesCountForTheSurvivor) {
+  SegmentIndex index;
+  for (MemberId m : {1, 2}) {
+    index.SetStanding(m, true);
+    index.SetText(m, Field::kCity, "深圳");
+  }
+  const std::string_view food[] = {"food"};
+  index.AddPurchase(2, 0, LocalDate::FromDays(kToday), Money::Fen(5'000), food);
+  index.Merge(1, 2);
+  const QueryContext context{LocalDate::FromDays(kToday), kTiers};
+  Node city;
+  Value v;
+  v.is_text = true;
+  v.text = "深圳";
+  city.kind = Compare{{Field::kCity, 0}, CompareOp::kEq, v};
+  EXPECT_EQ(*index.Count(city, context), 1);
+  Node bought;
+  bought.kind = Bought{"food", 1};
+  EXPECT_EQ(*index.Match(bought, context, 10), std::vector<MemberId>{1});
+}
+
+}  // namespace
+}  // namespace pond::segments
