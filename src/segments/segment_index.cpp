@@ -119,9 +119,9 @@ struct SegmentIndex::Impl {
     int32_t today;
   };
 
-  // Standing members whose numeric value for `ref` exists and satisfies `keep`.
+  // Members of `within` whose numeric value for `ref` exists and satisfies `keep`.
   template <typename Keep>
-  Roaring ScanNumbers(const FieldRef& ref, const Query& q, Keep keep) const {
+  Roaring ScanNumbers(const FieldRef& ref, const Query& q, const Roaring& within, Keep keep) const {
     Roaring out;
     std::vector<uint32_t> batch;
     batch.reserve(4096);
@@ -129,7 +129,7 @@ struct SegmentIndex::Impl {
       out.addMany(batch.size(), batch.data());
       batch.clear();
     };
-    for (uint32_t m : standing) {
+    for (uint32_t m : within) {
       const std::optional<int64_t> v = NumberOf(ref, m, q);
       if (v && keep(*v)) {
         batch.push_back(m);
@@ -194,11 +194,11 @@ struct SegmentIndex::Impl {
     return out;
   }
 
-  Roaring HasText(Field f) const {
+  Roaring HasText(Field f, const Roaring& within) const {
     const TextColumn& t = text[static_cast<size_t>(TextSlot(f))];
     Roaring out;
     for (size_t code = 1; code < t.members.size(); ++code) out |= t.members[code];
-    return out & standing;
+    return out & within;
   }
 
   Status CheckValue(const FieldRef& ref, const Value& v, const Query& q) const {
@@ -222,62 +222,72 @@ struct SegmentIndex::Impl {
     }
   }
 
-  Result<Roaring> Eval(const Node& node, const Query& q) const {
-    return std::visit([&](const auto& n) { return EvalKind(n, node, q); }, node.kind);
+  // Every evaluation answers the members of `within` that match: the
+  // standing members at the top, fewer inside an `and`, so the scans of
+  // numeric conditions and windows visit only members still in question.
+  Result<Roaring> Eval(const Node& node, const Query& q, const Roaring& within) const {
+    return std::visit([&](const auto& n) { return EvalKind(n, node, q, within); }, node.kind);
   }
 
-  Result<Roaring> EvalKind(const Compare& c, const Node&, const Query& q) const {
+  // Answered from bitmaps alone, without visiting members.
+  static bool FromBitmaps(const Node& node) {
+    if (const auto* c = std::get_if<Compare>(&node.kind)) return IsTextField(c->field.field);
+    if (const auto* in = std::get_if<In>(&node.kind)) return IsTextField(in->field.field);
+    return std::holds_alternative<Tag>(node.kind);
+  }
+
+  Result<Roaring> EvalKind(const Compare& c, const Node&, const Query& q, const Roaring& within) const {
     RETURN_IF_ERROR(CheckValue(c.field, c.value, q));
     if (IsTextField(c.field.field)) {
-      Roaring eq = TextMembers(c.field.field, {&c.value}) & standing;
+      Roaring eq = TextMembers(c.field.field, {&c.value}) & within;
       if (c.op == CompareOp::kEq) return eq;
-      if (c.op == CompareOp::kNe) return HasText(c.field.field) - eq;
+      if (c.op == CompareOp::kNe) return HasText(c.field.field, within) - eq;
       return ExprError(c.value.position, std::string(FieldName(c.field.field)) + " supports only = and !=",
                         "= or !=");
     }
     const int64_t x = c.value.hundredths;
-    return ScanNumbers(c.field, q, [&](int64_t v) { return CompareNumber(c.op, v, x); });
+    return ScanNumbers(c.field, q, within, [&](int64_t v) { return CompareNumber(c.op, v, x); });
   }
 
-  Result<Roaring> EvalKind(const In& in, const Node&, const Query& q) const {
+  Result<Roaring> EvalKind(const In& in, const Node&, const Query& q, const Roaring& within) const {
     for (const Value& v : in.values) RETURN_IF_ERROR(CheckValue(in.field, v, q));
     if (IsTextField(in.field.field)) {
       std::vector<const Value*> values;
       for (const Value& v : in.values) values.push_back(&v);
-      Roaring any = TextMembers(in.field.field, values) & standing;
-      return in.negated ? HasText(in.field.field) - any : any;
+      Roaring any = TextMembers(in.field.field, values) & within;
+      return in.negated ? HasText(in.field.field, within) - any : any;
     }
-    return ScanNumbers(in.field, q, [&](int64_t v) {
+    return ScanNumbers(in.field, q, within, [&](int64_t v) {
       const bool found = std::any_of(in.values.begin(), in.values.end(),
                                      [&](const Value& x) { return x.hundredths == v; });
       return found != in.negated;
     });
   }
 
-  Result<Roaring> EvalKind(const Between& b, const Node&, const Query& q) const {
+  Result<Roaring> EvalKind(const Between& b, const Node&, const Query& q, const Roaring& within) const {
     RETURN_IF_ERROR(CheckValue(b.field, b.low, q));
     RETURN_IF_ERROR(CheckValue(b.field, b.high, q));
     if (IsTextField(b.field.field)) {
       return ExprError(b.low.position, std::string(FieldName(b.field.field)) + " has no order to be between",
                         "= != in");
     }
-    return ScanNumbers(b.field, q, [&](int64_t v) {
+    return ScanNumbers(b.field, q, within, [&](int64_t v) {
       const bool inside = v >= b.low.hundredths && v <= b.high.hundredths;
       return inside != b.negated;
     });
   }
 
-  Result<Roaring> EvalKind(const Tag& t, const Node& node, const Query&) const {
+  Result<Roaring> EvalKind(const Tag& t, const Node& node, const Query&, const Roaring&) const {
     // Tags arrive with the tag store; until then no tag exists to match.
     return ExprError(node.position, "unknown tag \"" + t.name + "\"", "the name of an existing tag");
   }
 
-  Result<Roaring> EvalKind(const Bought& b, const Node&, const Query& q) const {
+  Result<Roaring> EvalKind(const Bought& b, const Node&, const Query& q, const Roaring& within) const {
     const std::optional<uint32_t> code = categories.Find(b.category);
     Roaring out;
     if (!code) return out;
     const int32_t first = q.today - b.days + 1;
-    for (uint32_t m : standing) {
+    for (uint32_t m : within) {
       bool has = false;
       ForEachPurchaseOf(m, [&](const Purchase& p) {
         if (has || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
@@ -290,32 +300,30 @@ struct SegmentIndex::Impl {
     return out;
   }
 
-  Result<Roaring> EvalKind(const And& a, const Node&, const Query& q) const {
-    std::vector<Roaring> parts;
-    for (const NodePtr& child : a.children) {
-      ASSIGN_OR_RETURN(Roaring part, Eval(*child, q));
-      parts.push_back(std::move(part));
+  Result<Roaring> EvalKind(const And& a, const Node&, const Query& q, const Roaring& within) const {
+    // Bitmap conditions first, then the scans over what is left.
+    std::vector<const Node*> order;
+    for (const NodePtr& child : a.children) order.push_back(child.get());
+    std::stable_partition(order.begin(), order.end(), [](const Node* n) { return FromBitmaps(*n); });
+    Roaring out = within;
+    for (const Node* child : order) {
+      ASSIGN_OR_RETURN(out, Eval(*child, q, out));
     }
-    // Smallest first: every intersection after it is cheaper.
-    std::sort(parts.begin(), parts.end(),
-              [](const Roaring& x, const Roaring& y) { return x.cardinality() < y.cardinality(); });
-    Roaring out = std::move(parts.front());
-    for (size_t i = 1; i < parts.size(); ++i) out &= parts[i];
     return out;
   }
 
-  Result<Roaring> EvalKind(const Or& o, const Node&, const Query& q) const {
+  Result<Roaring> EvalKind(const Or& o, const Node&, const Query& q, const Roaring& within) const {
     Roaring out;
     for (const NodePtr& child : o.children) {
-      ASSIGN_OR_RETURN(Roaring part, Eval(*child, q));
+      ASSIGN_OR_RETURN(Roaring part, Eval(*child, q, within));
       out |= part;
     }
     return out;
   }
 
-  Result<Roaring> EvalKind(const Not& n, const Node&, const Query& q) const {
-    ASSIGN_OR_RETURN(Roaring inner, Eval(*n.child, q));
-    return standing - inner;
+  Result<Roaring> EvalKind(const Not& n, const Node&, const Query& q, const Roaring& within) const {
+    ASSIGN_OR_RETURN(Roaring inner, Eval(*n.child, q, within));
+    return within - inner;
   }
 };
 
@@ -410,13 +418,13 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
 }
 
 Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& context) const {
-  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}));
+  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
   return static_cast<int64_t>(matched.cardinality());
 }
 
 Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryContext& context,
                                                   size_t limit) const {
-  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}));
+  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
   std::vector<MemberId> out;
   for (uint32_t m : matched) {
     if (out.size() == limit) break;
