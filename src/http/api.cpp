@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <random>
 
 #include "core/hash_index.hpp"
 #include "core/json_writer.hpp"
@@ -467,25 +469,45 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
              });
 }
 
-// A segment request body: {"expr": "..."}.
-Result<std::string> ParseSegmentRequest(const std::string& body) {
+// A segment request body: {"expr": "..."}, and for a sample also "size"
+// (1-1000, default 20) and "seed" (for a reproducible draw; random if absent).
+struct SegmentRequest {
+  std::string expr;
+  int64_t size = 20;
+  std::optional<uint64_t> seed;
+};
+
+Result<SegmentRequest> ParseSegmentRequest(const std::string& body, bool sample) {
   json::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
   Status bad = InvalidArgument("invalid segment request");
-  std::optional<std::string> expr;
+  SegmentRequest out;
+  bool has_expr = false;
   for (const auto& [key, value] : v.as_object()) {
-    if (key != "expr") {
-      bad.AddFieldError(std::string(key), "unknown field");
-    } else if (!value.is_string()) {
-      bad.AddFieldError("expr", "must be a string");
+    if (key == "expr") {
+      has_expr = value.is_string();
+      if (!has_expr) bad.AddFieldError("expr", "must be a string");
+      if (has_expr) out.expr = std::string(value.as_string());
+    } else if (sample && key == "size") {
+      if (!value.is_int64() || value.as_int64() < 1 || value.as_int64() > 1000) {
+        bad.AddFieldError("size", "must be an integer from 1 to 1000");
+      } else {
+        out.size = value.as_int64();
+      }
+    } else if (sample && key == "seed") {
+      if (!value.is_int64() || value.as_int64() < 0) {
+        bad.AddFieldError("seed", "must be an integer >= 0");
+      } else {
+        out.seed = static_cast<uint64_t>(value.as_int64());
+      }
     } else {
-      expr = std::string(value.as_string());
+      bad.AddFieldError(std::string(key), "unknown field");
     }
   }
-  if (!expr && bad.field_errors().empty()) bad.AddFieldError("expr", "is required");
+  if (!has_expr && bad.field_errors().empty()) bad.AddFieldError("expr", "is required");
   if (!bad.field_errors().empty()) return bad;
-  return *expr;
+  return out;
 }
 
 // A bad expression: 422 naming `expr`, with where and what was expected
@@ -512,27 +534,41 @@ HttpResponse ExpressionError(const Status& status) {
   return r;
 }
 
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::round(ms * 1000) / 1000;
+}
+
 void AddSegmentRoutes(Router& router, const Ctx& ctx) {
-  router.Add("POST", "/api/v1/tenants/{tenant}/segments/count",
-             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
-               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
-               if (!t) return;
-               auto text = ParseSegmentRequest(req.body);
-               if (!text.ok()) return respond(ErrorResponse(text.status()));
-               const auto start = std::chrono::steady_clock::now();
-               auto expr = segments::ParseExpr(*text);
-               if (!expr.ok()) return respond(ExpressionError(expr.status()));
-               const Timestamp now = ctx->engine.clock().Now();
-               auto count = t->Read([&](const TenantState& s) {
-                 return s.segments().Count(**expr, s.SegmentContext(now));
-               });
-               if (!count.ok()) return respond(ExpressionError(count.status()));
-               const double took_ms =
-                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-               JsonWriter w;
-               w.BeginObject().Field("count", *count).Key("took_ms").Double(std::round(took_ms * 1000) / 1000).EndObject();
-               respond(Json(200, w.Take()));
-             });
+  // count and sample: parse outside the tenant's lock, evaluate under its read lock.
+  for (const bool sample : {false, true}) {
+    const std::string path = std::string("/api/v1/tenants/{tenant}/segments/") + (sample ? "sample" : "count");
+    router.Add("POST", path, [ctx, sample](HttpRequest&& req, const RouteParams& p, Responder respond) {
+      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+      if (!t) return;
+      auto body = ParseSegmentRequest(req.body, sample);
+      if (!body.ok()) return respond(ErrorResponse(body.status()));
+      const auto start = std::chrono::steady_clock::now();
+      auto expr = segments::ParseExpr(body->expr);
+      if (!expr.ok()) return respond(ExpressionError(expr.status()));
+      const Timestamp now = ctx->engine.clock().Now();
+      const uint64_t seed = body->seed ? *body->seed : std::random_device()();
+      auto answer = t->Read([&](const TenantState& s) {
+        return s.segments().SampleOf(**expr, s.SegmentContext(now), sample ? static_cast<size_t>(body->size) : 0,
+                                     seed);
+      });
+      if (!answer.ok()) return respond(ExpressionError(answer.status()));
+      JsonWriter w;
+      w.BeginObject().Field("count", answer->count);
+      if (sample) {
+        w.Key("member_ids").BeginArray();
+        for (MemberId m : answer->members) w.Int(m);
+        w.EndArray().Field("seed", static_cast<int64_t>(seed));
+      }
+      w.Key("took_ms").Double(MillisSince(start)).EndObject();
+      respond(Json(200, w.Take()));
+    });
+  }
 }
 
 void AddOperationRoutes(Router& router, const Ctx& ctx) {

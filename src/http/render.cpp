@@ -205,7 +205,21 @@ std::string MetricsText(Engine& engine) {
       out += "\n";
     }
   }
-  return out;
+  // Measured under the tenant's read lock when asked, so the writer pays nothing.
+  out += "# HELP pond_segment_index_bytes Memory of the segment index (columns, bitmaps, purchase history).\n"
+         "# TYPE pond_segment_index_bytes gauge\n";
+  std::string per_member = "# HELP pond_segment_index_bytes_per_member The same per standing member.\n"
+                           "# TYPE pond_segment_index_bytes_per_member gauge\n";
+  for (const auto& t : tenants) {
+    const auto [bytes, members] = t->Read([](const TenantState& s) {
+      return std::pair(s.segments().MemoryBytes(), s.segments().standing_count());
+    });
+    const std::string label = "{tenant=\"" + t->record().id + "\"} ";
+    out += "pond_segment_index_bytes" + label + std::to_string(bytes) + "\n";
+    per_member += "pond_segment_index_bytes_per_member" + label +
+                  std::to_string(members > 0 ? static_cast<int64_t>(bytes) / members : 0) + "\n";
+  }
+  return out + per_member;
 }
 
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/chunked_array.hpp"
+#include "core/random.hpp"
 
 namespace pond::segments {
 namespace {
@@ -430,6 +431,28 @@ Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryC
     if (out.size() == limit) break;
     out.push_back(static_cast<MemberId>(m));
   }
+  return out;
+}
+
+Result<SegmentIndex::Sample> SegmentIndex::SampleOf(const Node& expr, const QueryContext& context, size_t size,
+                                                     uint64_t seed) const {
+  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
+  Sample out;
+  out.count = static_cast<int64_t>(matched.cardinality());
+  // Floyd's algorithm: `size` distinct ranks, each subset equally likely.
+  const auto n = static_cast<uint64_t>(out.count);
+  const uint64_t k = std::min<uint64_t>(size, n);
+  std::vector<uint64_t> ranks;
+  Random rng(seed);
+  for (uint64_t j = n - k; j < n; ++j) {
+    const uint64_t t = rng.Uniform(j + 1);
+    ranks.push_back(std::find(ranks.begin(), ranks.end(), t) == ranks.end() ? t : j);
+  }
+  for (uint64_t r : ranks) {
+    uint32_t member = 0;
+    if (matched.select(static_cast<uint32_t>(r), &member)) out.members.push_back(static_cast<MemberId>(member));
+  }
+  std::sort(out.members.begin(), out.members.end());
   return out;
 }
 

@@ -84,6 +84,15 @@ class SegmentIndex {
   // The matching members in ascending id order, at most `limit`.
   Result<std::vector<MemberId>> Match(const Node& expr, const QueryContext& context, size_t limit) const;
 
+  // A uniform random sample of `size` matching members (all of them when
+  // fewer match), in ascending id order, drawn from `seed`: the same seed
+  // over the same members gives the same sample. Also the number matching.
+  struct Sample {
+    int64_t count = 0;
+    std::vector<MemberId> members;
+  };
+  Result<Sample> SampleOf(const Node& expr, const QueryContext& context, size_t size, uint64_t seed) const;
+
   int64_t standing_count() const;
   // Bytes the index holds (columns, bitmaps, histories, dictionaries).
   size_t MemoryBytes() const;

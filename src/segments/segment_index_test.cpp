@@ -341,6 +341,39 @@ TEST(SegmentIndexTest, RandomExpressionsMatchABruteForceModel) {
   EXPECT_GT(nonempty, checked / 3) << "the generated questions rarely discriminate";
 }
 
+TEST(SegmentIndexTest, SamplesAreDistinctMatchingReproducibleAndEvenlySpread) {
+  SegmentIndex index;
+  for (MemberId m = 1; m <= 30; ++m) {
+    index.SetStanding(m, true);
+    index.SetText(m, Field::kCity, m % 3 == 0 ? "深圳" : "上海");  // 10 members in 深圳
+  }
+  const QueryContext context{LocalDate::FromDays(kToday), kTiers};
+  Node city;
+  Value v;
+  v.is_text = true;
+  v.text = "深圳";
+  city.kind = Compare{{Field::kCity, 0}, CompareOp::kEq, v};
+  std::map<MemberId, int> chosen;
+  constexpr int kDraws = 3000;
+  for (uint64_t seed = 0; seed < kDraws; ++seed) {
+    auto s = index.SampleOf(city, context, 3, seed);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->count, 10);
+    ASSERT_EQ(s->members.size(), 3u);
+    EXPECT_TRUE(std::is_sorted(s->members.begin(), s->members.end()));
+    EXPECT_EQ(std::set<MemberId>(s->members.begin(), s->members.end()).size(), 3u) << "distinct";
+    for (MemberId m : s->members) {
+      EXPECT_EQ(m % 3, 0) << "only matching members";
+      ++chosen[m];
+    }
+    EXPECT_EQ(index.SampleOf(city, context, 3, seed)->members, s->members) << "same seed, same sample";
+  }
+  // Each of the 10 is drawn with probability 3/10: 900 of 3000, sd ~25.
+  ASSERT_EQ(chosen.size(), 10u);
+  for (const auto& [m, n] : chosen) EXPECT_NEAR(n, 900, 125) << "member " << m;
+  EXPECT_EQ(index.SampleOf(city, context, 50, 1)->members.size(), 10u) << "asking for more gives all";
+}
+
 TEST(SegmentIndexTest, ValuesTheTenantDoesNotKnowAreErrorsWithTheirPosition) {
   SegmentIndex index;
   index.SetStanding(1, true);

@@ -82,6 +82,30 @@ class SegmentsTest(PondTestCase):
         for expr, keep in self.questions():
             self.assertEqual(self.count(expr)["count"], self.expected(keep), expr + " after restart")
 
+    def test_samples_are_matching_members_reproducible_by_seed(self):
+        # Members were created in the order sent: member i has id i.
+        shenzhen = {i + 1 for i, m in enumerate(self.members) if m["city"] == "深圳"}
+        path = "/api/v1/tenants/shop/segments/sample"
+        status, first, _ = self.server.json("POST", path, {"expr": 'city = "深圳"', "size": 5, "seed": 7})
+        self.assertEqual(status, 200, first)
+        self.assertEqual(first["count"], len(shenzhen))
+        self.assertEqual(len(first["member_ids"]), 5)
+        self.assertLessEqual(set(first["member_ids"]), shenzhen)
+        _, again, _ = self.server.json("POST", path, {"expr": 'city = "深圳"', "size": 5, "seed": 7})
+        self.assertEqual(again["member_ids"], first["member_ids"])
+        _, everyone, _ = self.server.json("POST", path, {"expr": 'city = "深圳"', "size": 1000})
+        self.assertEqual(set(everyone["member_ids"]), shenzhen)
+        for body in [{"expr": "points > 0", "size": 0}, {"expr": "points > 0", "seed": -1},
+                     {"expr": "points > 0", "size": "5"}]:
+            status, obj, _ = self.server.json("POST", path, body)
+            self.assertEqual(status, 422, obj)
+        # The index reports its memory.
+        status, _, metrics = self.server.request("GET", "/metrics")
+        line = [l for l in metrics.decode().splitlines()
+                if l.startswith('pond_segment_index_bytes_per_member{tenant="shop"}')]
+        self.assertEqual(len(line), 1, metrics)
+        self.assertGreater(int(line[0].split()[-1]), 0)
+
     def test_bad_expressions_are_422_with_position_and_reason(self):
         cases = [
             ('city = "深圳" and', 'and'),       # nothing after `and`
