@@ -83,19 +83,24 @@ bool CompareNumber(CompareOp op, int64_t v, int64_t x) {
 struct SegmentIndex::Impl {
   Roaring standing;
   std::array<TextColumn, kTextFields> text;
-  // By member; chunked, so a growing tenant never copies a column.
-  ChunkedArray<int64_t> points, growth;
-  ChunkedArray<int32_t> registered;      // day, kNoDay when unknown
-  ChunkedArray<int32_t> birthday;        // day, kNoDay when unknown
-  ChunkedArray<uint8_t> is_standing;     // mirrors `standing` to skip bitmap updates
-  ChunkedArray<int32_t> latest_purchase;
-  ChunkedArray<Purchase> purchases;      // by order position
+  // A member's numbers side by side: an order updates points, growth and
+  // the purchase list together, one cache line instead of four arrays.
+  struct Numbers {
+    int64_t points = 0;
+    int64_t growth = 0;
+    int32_t registered = kNoDay;  // day
+    int32_t birthday = kNoDay;    // day
+    int32_t latest_purchase = kNoPurchase;
+    bool standing = false;        // mirrors `standing` to skip bitmap updates
+  };
+  ChunkedArray<Numbers> numbers;     // by member; chunked, so growth never copies
+  ChunkedArray<Purchase> purchases;  // by order position
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
 
   template <typename F>
   void ForEachPurchaseOf(uint32_t m, F&& f) const {
-    for (int32_t i = latest_purchase[m]; i != kNoPurchase; i = purchases[static_cast<size_t>(i)].previous_of_member) {
+    for (int32_t i = numbers[m].latest_purchase; i != kNoPurchase; i = purchases[static_cast<size_t>(i)].previous_of_member) {
       f(purchases[static_cast<size_t>(i)]);
     }
   }
@@ -104,14 +109,9 @@ struct SegmentIndex::Impl {
   // common case (already there) is one comparison.
   void Reserve(MemberId m) {
     const auto i = static_cast<size_t>(m);
-    if (i < is_standing.size()) return;
+    if (i < numbers.size()) return;
     for (TextColumn& t : text) Grow<uint32_t>(t.code_of, i, 0);
-    Grow<int64_t>(points, i, 0);
-    Grow<int64_t>(growth, i, 0);
-    Grow<int32_t>(registered, i, kNoDay);
-    Grow<int32_t>(birthday, i, kNoDay);
-    Grow<uint8_t>(is_standing, i, 0);
-    Grow<int32_t>(latest_purchase, i, kNoPurchase);
+    numbers.resize(i + 1);
   }
 
   // --- evaluation ---------------------------------------------------------
@@ -145,8 +145,8 @@ struct SegmentIndex::Impl {
   // Value::hundredths), or nullopt when the member has none.
   std::optional<int64_t> NumberOf(const FieldRef& ref, uint32_t m, const Query& q) const {
     switch (ref.field) {
-      case Field::kPoints: return points[m] * 100;
-      case Field::kGrowth: return growth[m] * 100;
+      case Field::kPoints: return numbers[m].points * 100;
+      case Field::kGrowth: return numbers[m].growth * 100;
       case Field::kOrders:
       case Field::kSpend: {
         const int32_t first = q.today - ref.days + 1;
@@ -168,14 +168,14 @@ struct SegmentIndex::Impl {
         return int64_t{q.today - last} * 100;
       }
       case Field::kRegisteredDays:
-        if (registered[m] == kNoDay) return std::nullopt;
-        return int64_t{q.today - registered[m]} * 100;
+        if (numbers[m].registered == kNoDay) return std::nullopt;
+        return int64_t{q.today - numbers[m].registered} * 100;
       case Field::kBirthdayMonth:
-        if (birthday[m] == kNoDay) return std::nullopt;
-        return int64_t{LocalDate::FromDays(birthday[m]).month()} * 100;
+        if (numbers[m].birthday == kNoDay) return std::nullopt;
+        return int64_t{LocalDate::FromDays(numbers[m].birthday).month()} * 100;
       case Field::kAge: {
-        if (birthday[m] == kNoDay) return std::nullopt;
-        const LocalDate b = LocalDate::FromDays(birthday[m]);
+        if (numbers[m].birthday == kNoDay) return std::nullopt;
+        const LocalDate b = LocalDate::FromDays(numbers[m].birthday);
         const LocalDate t = LocalDate::FromDays(q.today);
         int age = t.year() - b.year();
         if (t.month() < b.month() || (t.month() == b.month() && t.day() < b.day())) --age;
@@ -336,9 +336,9 @@ SegmentIndex& SegmentIndex::operator=(SegmentIndex&&) noexcept = default;
 void SegmentIndex::SetStanding(MemberId member, bool standing) {
   impl_->Reserve(member);
   const auto m = static_cast<uint32_t>(member);
-  uint8_t& flag = impl_->is_standing[m];
-  if (flag == static_cast<uint8_t>(standing)) return;  // re-reported, as most calls are
-  flag = static_cast<uint8_t>(standing);
+  bool& flag = impl_->numbers[m].standing;
+  if (flag == standing) return;  // re-reported, as most calls are
+  flag = standing;
   standing ? impl_->standing.add(m) : impl_->standing.remove(m);
 }
 
@@ -356,22 +356,22 @@ void SegmentIndex::SetText(MemberId member, Field field, std::string_view value)
 
 void SegmentIndex::SetPoints(MemberId member, int64_t points) {
   impl_->Reserve(member);
-  impl_->points[static_cast<size_t>(member)] = points;
+  impl_->numbers[static_cast<size_t>(member)].points = points;
 }
 
 void SegmentIndex::SetGrowth(MemberId member, int64_t growth) {
   impl_->Reserve(member);
-  impl_->growth[static_cast<size_t>(member)] = growth;
+  impl_->numbers[static_cast<size_t>(member)].growth = growth;
 }
 
 void SegmentIndex::SetRegistered(MemberId member, std::optional<LocalDate> day) {
   impl_->Reserve(member);
-  impl_->registered[static_cast<size_t>(member)] = day ? day->days() : kNoDay;
+  impl_->numbers[static_cast<size_t>(member)].registered = day ? day->days() : kNoDay;
 }
 
 void SegmentIndex::SetBirthday(MemberId member, std::optional<LocalDate> birthday) {
   impl_->Reserve(member);
-  impl_->birthday[static_cast<size_t>(member)] = birthday ? birthday->days() : kNoDay;
+  impl_->numbers[static_cast<size_t>(member)].birthday = birthday ? birthday->days() : kNoDay;
 }
 
 void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Money net,
@@ -380,7 +380,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   Impl& i = *impl_;
   // Orders arrive in order-book order, so a purchase's index is its order's position.
   while (i.purchases.size() < static_cast<size_t>(order)) i.purchases.push_back(Purchase{});
-  int32_t& latest = i.latest_purchase[static_cast<size_t>(member)];
+  int32_t& latest = i.numbers[static_cast<size_t>(member)].latest_purchase;
   Purchase p{net.fen(), day.days(), latest, static_cast<uint32_t>(i.purchase_categories.size()), 0};
   for (std::string_view c : categories) {
     const uint32_t code = i.categories.CodeFor(c);
@@ -403,8 +403,8 @@ void SegmentIndex::SetPurchaseNet(int32_t order, Money net) {
 void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   Impl& i = *impl_;
   i.Reserve(std::max(survivor, merged));
-  int32_t& from = i.latest_purchase[static_cast<size_t>(merged)];
-  int32_t& into = i.latest_purchase[static_cast<size_t>(survivor)];
+  int32_t& from = i.numbers[static_cast<size_t>(merged)].latest_purchase;
+  int32_t& into = i.numbers[static_cast<size_t>(survivor)].latest_purchase;
   if (from != kNoPurchase) {
     // Splice: the merged member's oldest purchase now leads on to the survivor's.
     int32_t tail = from;
@@ -466,9 +466,7 @@ size_t SegmentIndex::MemoryBytes() const {
     for (const Roaring& r : t.members) bytes += r.getSizeInBytes(false);
     for (const auto& [value, code] : t.codes) bytes += value.capacity() + sizeof(code) + 32;
   }
-  bytes += (i.points.size() + i.growth.size()) * sizeof(int64_t);
-  bytes += (i.registered.size() + i.birthday.size() + i.latest_purchase.size()) * sizeof(int32_t);
-  bytes += i.is_standing.size();
+  bytes += i.numbers.size() * sizeof(Impl::Numbers);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
   return bytes;
 }

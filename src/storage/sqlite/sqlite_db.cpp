@@ -192,7 +192,9 @@ Checkpointer::~Checkpointer() {
 int Checkpointer::OnCommit(void* self, sqlite3* db, const char* schema, int wal_pages) {
   auto* c = static_cast<Checkpointer*>(self);
   if (wal_pages >= c->limits_.inline_pages) {
-    // BUSY here only means the thread is mid-checkpoint; the next commit tries again.
+    // SQLite refuses a second checkpoint while one runs, so wait for the
+    // thread's to end; with the writer here, this one then always finishes.
+    std::lock_guard running(c->checkpointing_);
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   } else if (wal_pages >= c->limits_.background_pages) {
     {
@@ -211,9 +213,12 @@ void Checkpointer::Loop() {
     if (stop_) return;
     wanted_ = false;
     lock.unlock();
-    // A failure (an I/O error, a lock held elsewhere) leaves the pages in the
-    // WAL, where they are as durable; the next wake or the inline bound retries.
-    sqlite3_wal_checkpoint_v2(own_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    {
+      // A failure (an I/O error, a lock held elsewhere) leaves the pages in
+      // the WAL, where they are as durable; the next wake or the inline bound retries.
+      std::lock_guard running(checkpointing_);
+      sqlite3_wal_checkpoint_v2(own_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
     lock.lock();
   }
 }

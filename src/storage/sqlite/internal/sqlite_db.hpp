@@ -124,8 +124,9 @@ class Checkpointer {
   sqlite3* writer_;
   DbHandle own_;
   Limits limits_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards wanted_ and stop_
   std::condition_variable wake_;
+  std::mutex checkpointing_;  // held while either side checkpoints
   bool wanted_ = false;
   bool stop_ = false;
   std::thread thread_;
