@@ -985,6 +985,23 @@ std::string_view FieldName(Field f) {
   return i < kFieldNames.size() ? kFieldNames[i] : "?";
 }
 
+namespace {
+
+// The conditions (leaves) of a tree, in reading order.
+void CollectConditions(const Node& node, std::vector<const Node*>& out) {
+  if (const auto* a = std::get_if<And>(&node.kind)) {
+    for (const NodePtr& c : a->children) CollectConditions(*c, out);
+  } else if (const auto* o = std::get_if<Or>(&node.kind)) {
+    for (const NodePtr& c : o->children) CollectConditions(*c, out);
+  } else if (const auto* n = std::get_if<Not>(&node.kind)) {
+    CollectConditions(*n->child, out);
+  } else {
+    out.push_back(&node);
+  }
+}
+
+}  // namespace
+
 Result<NodePtr> ParseExpr(std::string_view text) {
   const std::string limit = std::to_string(kMaxExprBytes);
   if (text.size() > kMaxExprBytes) {
@@ -993,6 +1010,17 @@ Result<NodePtr> ParseExpr(std::string_view text) {
                 "an expression of at most " + limit + " bytes", "split the audience into several segments");
   }
   ASSIGN_OR_RETURN(NodePtr node, Parser(text).Parse());
+  // Each condition may scan every member under the tenant's read lock.
+  std::vector<const Node*> conditions;
+  CollectConditions(*node, conditions);
+  if (conditions.size() > kMaxConditions) {
+    const std::string most = std::to_string(kMaxConditions);
+    return Fail(conditions[kMaxConditions]->position,
+                "the expression has " + std::to_string(conditions.size()) + " conditions, more than the limit of " +
+                    most,
+                "an expression of at most " + most + " conditions",
+                "use in (...) for many values of one field, or split the audience into several segments");
+  }
   // What is saved is the canonical text; it must parse again too.
   if (const size_t canonical = ToText(*node).size(); canonical > kMaxExprBytes) {
     return Fail(1,

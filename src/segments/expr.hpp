@@ -127,6 +127,7 @@ struct Node {
 // Limits that keep a hostile expression from exhausting the server.
 inline constexpr size_t kMaxExprBytes = 16 * 1024;
 inline constexpr int kMaxDepth = 64;  // nesting of parentheses and `not`
+inline constexpr size_t kMaxConditions = 100;  // comparisons, in/between, tag() and bought() together
 // The input, and the tree written back by ToText, are at most kMaxExprBytes:
 // checking the canonical text too means whatever parses can be saved as
 // ToText and parsed again.

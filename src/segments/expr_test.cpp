@@ -490,6 +490,27 @@ TEST(ParseExpr, LengthIsLimited) {
   EXPECT_EQ(Detail(r.status(), "position"), std::to_string(8 + 5459));
 }
 
+TEST(ParseExpr, ConditionsAreLimited) {
+  // "points > 0 or points > 1 or ...": each condition is 10 or more characters.
+  auto chain = [](size_t n, std::vector<size_t>* starts) {
+    std::string text;
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) text += " or ";
+      starts->push_back(text.size() + 1);
+      text += "points > " + std::to_string(i);
+    }
+    return text;
+  };
+  std::vector<size_t> starts;
+  EXPECT_TRUE(ParseExpr(chain(kMaxConditions, &starts)).ok());
+  starts.clear();
+  auto r = ParseExpr(chain(kMaxConditions + 1, &starts));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Detail(r.status(), "position"), std::to_string(starts[kMaxConditions])) << "points at the first one too many";
+  EXPECT_NE(r.status().message().find("101 conditions"), std::string::npos) << r.status().message();
+  EXPECT_NE(Detail(r.status(), "hint").find("in (...)"), std::string::npos);
+}
+
 TEST(ParseExpr, CanonicalTextMustFitTheLimitToo) {
   // 99.5 is written 99.50: the canonical text grows by a byte per value.
   std::string text = "spend_30d in (";
