@@ -286,6 +286,9 @@ void TenantState::RunDay(LocalDate day) {
 segments::QueryContext TenantState::SegmentContext(Timestamp now) const {
   segments::QueryContext context{zone_.DateOf(now), {}};
   for (const TierRule& t : loyalty_.config().tiers) context.tier_ids.push_back(t.id);
+  for (const auto& [id, c] : master_.categories()) {
+    if (!c.parent.empty()) context.category_parents.emplace_back(id, c.parent);
+  }
   return context;
 }
 

@@ -283,17 +283,32 @@ struct SegmentIndex::Impl {
     return ExprError(node.position, "unknown tag \"" + t.name + "\"", "the name of an existing tag");
   }
 
+  // Codes of `category` and every category under it that anyone bought.
+  std::vector<uint32_t> CategoryCodes(const std::string& category, const QueryContext& context) const {
+    std::vector<std::string> tree = {category};
+    for (size_t i = 0; i < tree.size(); ++i) {  // each category enters once, so cycles end too
+      for (const auto& [child, parent] : context.category_parents) {
+        if (parent == tree[i] && std::find(tree.begin(), tree.end(), child) == tree.end()) tree.push_back(child);
+      }
+    }
+    std::vector<uint32_t> codes;
+    for (const std::string& c : tree) {
+      if (auto code = categories.Find(c)) codes.push_back(*code);
+    }
+    return codes;
+  }
+
   Result<Roaring> EvalKind(const Bought& b, const Node&, const Query& q, const Roaring& within) const {
-    const std::optional<uint32_t> code = categories.Find(b.category);
+    const std::vector<uint32_t> codes = CategoryCodes(b.category, q.context);
     Roaring out;
-    if (!code) return out;
+    if (codes.empty()) return out;
     const int32_t first = q.today - b.days + 1;
     for (uint32_t m : within) {
       bool has = false;
       ForEachPurchaseOf(m, [&](const Purchase& p) {
         if (has || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
         for (uint32_t k = 0; k < p.categories_count && !has; ++k) {
-          has = purchase_categories[p.categories_begin + k] == *code;
+          has = std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end();
         }
       });
       if (has) out.add(m);

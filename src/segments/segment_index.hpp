@@ -21,7 +21,7 @@
 //   - orders_Nd counts orders with net (paid minus refunded) above zero;
 //     spend_Nd sums their net, compared in yuan (two decimals).
 //   - bought(c, N) needs an order within N days, net above zero, with an
-//     item whose category is c.
+//     item whose category is c or lies under c in the category tree.
 //
 // Thread-safety: not synchronized. The tenant's writer mutates it under the
 // exclusive state lock; readers evaluate under the shared lock.
@@ -33,6 +33,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/money.hpp"
@@ -47,6 +48,9 @@ namespace pond::segments {
 struct QueryContext {
   LocalDate today;                    // in the tenant's zone
   std::vector<std::string> tier_ids;  // the tenant's tiers, for checking `tier = "..."`
+  // The category tree (child id -> parent id), so that bought("food", N)
+  // also counts items of food's sub-categories.
+  std::vector<std::pair<std::string, std::string>> category_parents;
 };
 
 class SegmentIndex {

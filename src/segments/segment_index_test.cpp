@@ -17,6 +17,19 @@ namespace {
 // The model: members as plain records, expressions evaluated member by member
 // straight from the rules written in segment_index.hpp.
 
+// The category tree: chips under snacks under food; drinks under food; skincare under beauty.
+const std::vector<std::pair<std::string, std::string>> kParents = {
+    {"snacks", "food"}, {"drinks", "food"}, {"skincare", "beauty"}, {"chips", "snacks"}};
+
+// Whether `category` is `ancestor` or lies under it.
+bool Under(const std::string& category, const std::string& ancestor) {
+  if (category == ancestor) return true;
+  for (const auto& [child, parent] : kParents) {
+    if (child == category) return Under(parent, ancestor);
+  }
+  return false;
+}
+
 struct ModelPurchase {
   int32_t order = 0;
   int32_t day = 0;
@@ -113,7 +126,8 @@ struct Model {
     if (const auto* bought = std::get_if<Bought>(&node.kind)) {
       for (const ModelPurchase& p : m.purchases) {
         if (p.net_fen > 0 && p.day <= today.days() && today.days() - p.day < bought->days &&
-            p.categories.count(bought->category)) {
+            std::any_of(p.categories.begin(), p.categories.end(),
+                        [&](const std::string& c) { return Under(c, bought->category); })) {
           return true;
         }
       }
@@ -149,7 +163,7 @@ const std::vector<std::string> kStages = {"intro", "growth", "mature", "decline"
 const std::vector<std::string> kGenders = {"female", "male", "unknown"};
 const std::vector<std::string> kCities = {"深圳", "上海", "广州", ""};
 const std::vector<std::string> kStores = {"S001", "S002", "S003", ""};
-const std::vector<std::string> kCategories = {"food", "beauty", "toys", "home"};
+const std::vector<std::string> kCategories = {"food", "beauty", "toys", "home", "snacks", "drinks", "skincare", "chips"};
 constexpr int32_t kToday = 20'000;  // a day in 2024
 
 class Generator {
@@ -322,7 +336,7 @@ TEST(SegmentIndexTest, RandomExpressionsMatchABruteForceModel) {
     for (int i = 0; i < 150; ++i) RandomChange(g, index, model, next_order);
     // Time passes too: the same members seen from a later day.
     for (int32_t shift : {0, g.Int(1, 200)}) {
-      const QueryContext later{LocalDate::FromDays(kToday + shift), kTiers};
+      const QueryContext later{LocalDate::FromDays(kToday + shift), kTiers, kParents};
       for (int q = 0; q < 50; ++q) {
         NodePtr expr = g.Expr(3);
         const std::vector<MemberId> want = model.Match(*expr, later.today);

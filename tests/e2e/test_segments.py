@@ -81,6 +81,14 @@ class SegmentsTest(PondTestCase):
         self.server.restart()
         for expr, keep in self.questions():
             self.assertEqual(self.count(expr)["count"], self.expected(keep), expr + " after restart")
+        # Beauty was bought 40 days ago at the latest; once food is filed under
+        # beauty, bought("beauty", 10) counts the food bought 3 days ago too.
+        self.assertEqual(self.count('bought("beauty", 10)')["count"], 0)
+        status, body, _ = self.server.ingest("shop", [{"type": "category", "id": "beauty", "name": "美妆", "parent": ""},
+                                                      {"type": "category", "id": "food", "name": "食品",
+                                                       "parent": "beauty"}])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.count('bought("beauty", 10)')["count"], self.expected(lambda m: bool(m["orders"])))
 
     def test_samples_are_matching_members_reproducible_by_seed(self):
         # Members were created in the order sent: member i has id i.
