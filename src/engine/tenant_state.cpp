@@ -253,7 +253,9 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
 void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
   pending_.settings.push_back(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
   for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change);
-  ReindexAll();  // tier ids may have changed
+  for (MemberId m = 1; m <= members_.size(); ++m) {
+    if (members_.Standing(m) == m) ReindexLoyalty(m);  // tier ids may have changed
+  }
 }
 
 void TenantState::RunDue(Timestamp now) {
@@ -275,10 +277,11 @@ void TenantState::RunDay(LocalDate day) {
     for (const TierChange& change : loyalty_.Review(zone_.StartOfDay(period), start)) RecordTier(change);
   }
   for (MemberId m = 1; m <= members_.size(); ++m) {
-    if (members_.Standing(m) == m) Restage(m, start);
+    if (members_.Standing(m) != m) continue;
+    Restage(m, start);
+    ReindexLoyalty(m);  // after expiry, reviews and the new stage
   }
   ScoreRfmAsOf(day);
-  ReindexAll();  // expiry, reviews and stages touch any member
   pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
   last_day_ = day;
 }
@@ -319,10 +322,6 @@ void TenantState::ReindexLoyalty(MemberId member) {
   const Account* account = loyalty_.Find(member);
   segments_.SetPoints(member, account ? account->balance : 0);
   segments_.SetGrowth(member, account ? account->growth : 0);
-}
-
-void TenantState::ReindexAll() {
-  for (MemberId m = 1; m <= members_.size(); ++m) Reindex(m);
 }
 
 void TenantState::CollectCategories(const OrderEvent& e) {
@@ -392,7 +391,7 @@ void TenantState::Loader::OnSetting(SettingRow row) {
 
 void TenantState::Loader::Finish() {
   if (s_.last_day_ != LocalDate()) s_.ScoreRfmAsOf(s_.last_day_);
-  s_.ReindexAll();
+  for (MemberId m = 1; m <= s_.members_.size(); ++m) s_.Reindex(m);
 }
 
 MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {

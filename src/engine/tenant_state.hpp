@@ -124,7 +124,6 @@ class TenantState {
   void Reindex(MemberId member);
   // Only what loyalty and lifecycle change (tier, stage, points, growth).
   void ReindexLoyalty(MemberId member);
-  void ReindexAll();
   // The categories of an order's items, into categories_.
   void CollectCategories(const OrderEvent& e);
   // RFM over standing members as of the start of `day` (scheduled, and on load).

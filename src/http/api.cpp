@@ -552,7 +552,7 @@ void AddSegmentRoutes(Router& router, const Ctx& ctx) {
       auto expr = segments::ParseExpr(body->expr);
       if (!expr.ok()) return respond(ExpressionError(expr.status()));
       const Timestamp now = ctx->engine.clock().Now();
-      const uint64_t seed = body->seed ? *body->seed : std::random_device()();
+      const uint64_t seed = body->seed ? *body->seed : sample ? std::random_device()() : 0;
       auto answer = t->Read([&](const TenantState& s) {
         return s.segments().SampleOf(**expr, s.SegmentContext(now), sample ? static_cast<size_t>(body->size) : 0,
                                      seed);

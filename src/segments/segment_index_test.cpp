@@ -362,11 +362,8 @@ TEST(SegmentIndexTest, SamplesAreDistinctMatchingReproducibleAndEvenlySpread) {
     index.SetText(m, Field::kCity, m % 3 == 0 ? "深圳" : "上海");  // 10 members in 深圳
   }
   const QueryContext context{LocalDate::FromDays(kToday), kTiers};
-  Node city;
-  Value v;
-  v.is_text = true;
-  v.text = "深圳";
-  city.kind = Compare{{Field::kCity, 0}, CompareOp::kEq, v};
+  const NodePtr parsed = std::move(ParseExpr(R"(city = "深圳")")).value();
+  const Node& city = *parsed;
   std::map<MemberId, int> chosen;
   constexpr int kDraws = 3000;
   for (uint64_t seed = 0; seed < kDraws; ++seed) {
@@ -415,11 +412,8 @@ TEST(SegmentIndexTest, MergedMembersLeaveEverySegmentAndTheirPurchasesCountForTh
   index.AddPurchase(2, 0, LocalDate::FromDays(kToday), Money::Fen(5'000), food);
   index.Merge(1, 2);
   const QueryContext context{LocalDate::FromDays(kToday), kTiers};
-  Node city;
-  Value v;
-  v.is_text = true;
-  v.text = "深圳";
-  city.kind = Compare{{Field::kCity, 0}, CompareOp::kEq, v};
+  const NodePtr parsed = std::move(ParseExpr(R"(city = "深圳")")).value();
+  const Node& city = *parsed;
   EXPECT_EQ(*index.Count(city, context), 1);
   Node bought;
   bought.kind = Bought{"food", 1};
