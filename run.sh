@@ -12,7 +12,7 @@ PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libcli11-dev libgtest-dev libjemalloc-dev libroaring-dev
-  tzdata python3 clang libclang-rt-14-dev
+  tzdata python3 clang libclang-rt-14-dev libxlsxwriter-dev
 )
 
 install_missing() {
