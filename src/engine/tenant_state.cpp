@@ -189,8 +189,8 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
                                             Purchase{res.member, position, e.paid_at, e.paid, e.channel, e.items,
                                                      members_.Get(res.member)->profile.birthday},
                                             &tier);
-  CollectCategories(e);
-  segments_.AddPurchase(res.member, position, zone_.DateOf(e.paid_at), e.paid, categories_);
+  const int32_t units = CollectItems(e);
+  segments_.AddPurchase(res.member, position, zone_.DateOf(e.paid_at), e.paid, units, categories_);
   e.member = {};
   pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
   RecordTier(tier);
@@ -213,7 +213,7 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   const LedgerEntry& reversed =
       loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier,
                        e.refund_id);
-  segments_.SetPurchaseNet(position, orders_.Order(position).net());
+  segments_.SetPurchaseNet(member, position, orders_.Order(position).net());
   pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
   RecordTier(tier);
   Restage(member, now);
@@ -276,12 +276,12 @@ void TenantState::RunDay(LocalDate day) {
   if (config.basis != GrowthBasis::kLifetime && period.day() == 1) {
     for (const TierChange& change : loyalty_.Review(zone_.StartOfDay(period), start)) RecordTier(change);
   }
+  ScoreRfmAsOf(day);
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) != m) continue;
     Restage(m, start);
-    ReindexLoyalty(m);  // after expiry, reviews and the new stage
+    ReindexLoyalty(m);  // after expiry, reviews, the new stage and RFM
   }
-  ScoreRfmAsOf(day);
   pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
   last_day_ = day;
 }
@@ -319,20 +319,24 @@ void TenantState::ReindexLoyalty(MemberId member) {
   const auto& tiers = loyalty_.config().tiers;
   segments_.SetText(member, segments::Field::kTier, tiers[static_cast<size_t>(loyalty_.TierOf(member))].id);
   segments_.SetText(member, segments::Field::kLifecycle, StageName(lifecycle_.StageOfMember(member)));
+  segments_.SetText(member, segments::Field::kRfm, RfmClassName(lifecycle_.RfmOf(member).cls));
   const Account* account = loyalty_.Find(member);
   segments_.SetPoints(member, account ? account->balance : 0);
   segments_.SetGrowth(member, account ? account->growth : 0);
 }
 
-void TenantState::CollectCategories(const OrderEvent& e) {
+int32_t TenantState::CollectItems(const OrderEvent& e) {
   categories_.clear();
+  int64_t units = 0;
   for (const OrderItem& item : e.items) {
+    units += item.qty;
     if (!item.category.empty()) {
       categories_.push_back(item.category);
     } else if (auto p = master_.products().find(item.sku); p != master_.products().end()) {
       categories_.push_back(p->second.category);  // CONTRACT.md: an item without one takes its product's
     }
   }
+  return static_cast<int32_t>(std::min<int64_t>(units, std::numeric_limits<int32_t>::max()));
 }
 
 template <typename Info>
@@ -406,8 +410,9 @@ void TenantState::Loader::OnOrder(OrderRow row) {
   const MemberId standing = s_.members_.Standing(row.member_id);
   s_.orders_.AddOrder(row.order, standing);
   const auto position = static_cast<int32_t>(s_.orders_.order_count() - 1);
-  s_.CollectCategories(row.order);
-  s_.segments_.AddPurchase(standing, position, s_.zone_.DateOf(row.order.paid_at), row.order.paid, s_.categories_);
+  const int32_t units = s_.CollectItems(row.order);
+  s_.segments_.AddPurchase(standing, position, s_.zone_.DateOf(row.order.paid_at), row.order.paid, units,
+                           s_.categories_);
   // Loyalty replays merges at their place in time (kMerge rows), so its
   // entries go to the member that held the account then.
   order_members_.push_back(row.member_id);
@@ -421,7 +426,7 @@ void TenantState::Loader::OnRefund(RefundRow row) {
   s_.orders_.ApplyRefund(row.refund);
   const int32_t position = s_.orders_.PositionOf(row.refund.order_id);
   const MemberId member = LoyaltyOwner(order_members_[static_cast<size_t>(position)]);
-  s_.segments_.SetPurchaseNet(position, s_.orders_.Order(position).net());
+  s_.segments_.SetPurchaseNet(s_.members_.Standing(member), position, s_.orders_.Order(position).net());
   s_.loyalty_.Replay(member,
                      EntryOf(row.loyalty, EntryKind::kReverse, position, row.refund.refunded_at,
                              s_.orders_.Order(position).paid_at),

@@ -122,10 +122,10 @@ class TenantState {
   // Hands the member's current attributes (standing, profile, tier, stage,
   // points, growth) to the segment index.
   void Reindex(MemberId member);
-  // Only what loyalty and lifecycle change (tier, stage, points, growth).
+  // Only what loyalty and lifecycle change (tier, stage, RFM, points, growth).
   void ReindexLoyalty(MemberId member);
-  // The categories of an order's items, into categories_.
-  void CollectCategories(const OrderEvent& e);
+  // The categories of an order's items, into categories_; returns its units.
+  int32_t CollectItems(const OrderEvent& e);
   // RFM over standing members as of the start of `day` (scheduled, and on load).
   void ScoreRfmAsOf(LocalDate day);
   // Dates of the member's orders whose net is > 0, into dates_.

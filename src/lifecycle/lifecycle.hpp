@@ -50,6 +50,7 @@ enum class RfmClass : uint8_t {
   kGeneralKeep,
   kGeneralRetain,
 };
+inline constexpr int kRfmClasses = 9;
 
 // "none", "important_value", … "general_retain".
 std::string_view RfmClassName(RfmClass c);

@@ -5,33 +5,77 @@
 #include <cassert>
 #include <cstdio>
 #include <initializer_list>
+#include <span>
 #include <utility>
+
+#include "lifecycle/lifecycle.hpp"
 
 namespace pond::segments {
 namespace {
 
-constexpr std::array<std::string_view, 15> kFieldNames = {
-    "tier",     "lifecycle",       "gender",          "city",           "home_store",
-    "source",   "owner_staff",     "points",          "growth",         "orders_Nd",
-    "spend_Nd", "last_order_days", "registered_days", "birthday_month", "age"};
+// In the order of Field; the names of window fields end in "Nd".
+constexpr std::array<std::string_view, 18> kFieldNames = {"tier",
+                                                          "lifecycle",
+                                                          "gender",
+                                                          "city",
+                                                          "home_store",
+                                                          "source",
+                                                          "owner_staff",
+                                                          "rfm",
+                                                          "points",
+                                                          "growth",
+                                                          "orders_Nd",
+                                                          "spend_Nd",
+                                                          "weekend_orders_Nd",
+                                                          "max_units_Nd",
+                                                          "last_order_days",
+                                                          "registered_days",
+                                                          "birthday_month",
+                                                          "age"};
+static_assert(kFieldNames.size() == static_cast<size_t>(Field::kAge) + 1, "a name for every Field");
 
 // Every field as an operator would write it, for error messages.
 constexpr std::string_view kFieldList =
-    "tier, lifecycle, gender, city, home_store, source, owner_staff, points, growth, orders_<N>d, spend_<N>d, "
-    "last_order_days, registered_days, birthday_month, age";
+    "tier, lifecycle, gender, city, home_store, source, owner_staff, rfm, points, growth, orders_<N>d, spend_<N>d, "
+    "weekend_orders_<N>d, max_units_<N>d, last_order_days, registered_days, birthday_month, age";
 
-// The fixed value sets checked at parse time: lifecycle stages as
-// lifecycle/lifecycle.cpp names them and genders as events/event.cpp does,
-// with the Chinese labels operators see in the console so a label written
-// by mistake gets a suggestion. Tier ids depend on the tenant and are
-// checked when the tree is compiled (segments/segment_index.hpp).
-constexpr std::array<std::string_view, 6> kStages = {"intro", "growth", "mature", "decline", "lost", "won_back"};
-constexpr std::array<std::string_view, 6> kStageLabels = {"引入期", "成长期", "成熟期", "衰退期", "流失", "挽回"};
+// The fixed value sets checked at parse time: lifecycle stages and RFM
+// classes as lifecycle/lifecycle.cpp names them and genders as
+// events/event.cpp does, with the Chinese labels operators see in the
+// console so a label written by mistake gets a suggestion (none has no
+// label). Tier ids depend on the tenant and are checked when the tree is
+// compiled (segments/segment_index.hpp).
+// A fixed set of values and the labels people see for them.
+struct ValueSet {
+  std::vector<std::string_view> names, labels;
+};
+
+template <typename E>
+ValueSet ValuesOf(int count, std::string_view (*name)(E), std::string_view (*label)(E)) {
+  ValueSet out;
+  for (int i = 0; i < count; ++i) {
+    out.names.push_back(name(static_cast<E>(i)));
+    out.labels.push_back(label(static_cast<E>(i)));
+  }
+  return out;
+}
+
+const ValueSet& Stages() {
+  static const ValueSet v = ValuesOf<Stage>(kStages, StageName, StageLabel);
+  return v;
+}
+const ValueSet& RfmClasses() {
+  static const ValueSet v = ValuesOf<RfmClass>(kRfmClasses, RfmClassName, RfmClassLabel);
+  return v;
+}
 constexpr std::array<std::string_view, 3> kGenders = {"male", "female", "unknown"};
 constexpr std::array<std::string_view, 3> kGenderLabels = {"男", "女", "未知"};
 
 constexpr int32_t kMinWindowDays = 1;
 constexpr int32_t kMaxWindowDays = 3650;  // ten years, the longest history a tenant keeps
+// bought's minimum number of orders: more than a member places in any
+// window, so a larger number is a mistake worth reporting.
+constexpr int32_t kMaxMinOrders = 1000;
 // 15 digits before the point keep hundredths (and hundredths * 100 in the
 // evaluator) far inside int64.
 constexpr size_t kMaxIntegerDigits = 15;
@@ -163,8 +207,7 @@ std::string Closest(std::string_view word, const std::vector<std::string>& candi
   return {};
 }
 
-template <size_t N>
-std::string List(const std::array<std::string_view, N>& names) {
+std::string List(std::span<const std::string_view> names) {
   std::string out;
   for (std::string_view n : names) {
     if (!out.empty()) out += ", ";
@@ -185,9 +228,18 @@ std::string FormatHundredths(int64_t h) {
   return out;
 }
 
+bool IsWindowField(Field f) {
+  return f == Field::kOrders || f == Field::kSpend || f == Field::kWeekendOrders || f == Field::kMaxUnits;
+}
+
+// "orders_", the part of a window field's name before the days.
+std::string_view WindowPrefix(Field f) {
+  const std::string_view name = FieldName(f);
+  return name.substr(0, name.size() - 2);
+}
+
 std::string FieldText(const FieldRef& f) {
-  if (f.field == Field::kOrders) return "orders_" + std::to_string(f.days) + "d";
-  if (f.field == Field::kSpend) return "spend_" + std::to_string(f.days) + "d";
+  if (IsWindowField(f.field)) return std::string(WindowPrefix(f.field)) + std::to_string(f.days) + "d";
   return std::string(FieldName(f.field));
 }
 
@@ -697,12 +749,35 @@ Result<NodePtr> Parser::ParseBought(const Token& word) {
     return Fail(days.position, "the window of bought must be 1 to 3650 days, not " + Echo(days.raw), kExpectDays,
                 kExample);
   }
+  Bought bought{category.text, static_cast<int32_t>(days.hundredths / 100)};
+  if (lex_.Peek().kind != Tok::kComma) {
+    RETURN_IF_ERROR(Close(open.position, "',' and the minimum number of orders, or ')'"));
+    return MakeNode(std::move(bought), word.position);
+  }
+  lex_.Take();
+  constexpr std::string_view kExampleMin =
+      "for example: bought(\"food\", 90, 2) for two or more orders with food in the last 90 days";
+  constexpr std::string_view kExpectMin = "a whole number of orders from 1 to 1000";
+  if (lex_.Peek().kind != Tok::kNumber) return Unexpected(lex_.Peek(), kExpectMin, kExampleMin);
+  const Token min_orders = lex_.Take();
+  if (min_orders.hundredths % 100 != 0 || min_orders.hundredths < 100 || min_orders.hundredths > kMaxMinOrders * 100) {
+    return Fail(
+        min_orders.position,
+        "the minimum number of orders in bought must be a whole number from 1 to 1000, not " + Echo(min_orders.raw),
+        kExpectMin, kExampleMin);
+  }
+  bought.min_orders = static_cast<int32_t>(min_orders.hundredths / 100);
+  if (lex_.Peek().kind == Tok::kComma) {
+    return Unexpected(lex_.Peek(), "')'",
+                      "bought takes a category, a window in days and a minimum number of orders: "
+                      "bought(\"food\", 90, 2)");
+  }
   RETURN_IF_ERROR(Close(open.position, "')'"));
-  return MakeNode(Bought{category.text, static_cast<int32_t>(days.hundredths / 100)}, word.position);
+  return MakeNode(std::move(bought), word.position);
 }
 
 Result<FieldRef> Parser::ParseField(const Token& word) {
-  static constexpr std::array<std::pair<std::string_view, Field>, 13> kPlain = {{
+  static constexpr std::array<std::pair<std::string_view, Field>, 14> kPlain = {{
       {"tier", Field::kTier},
       {"lifecycle", Field::kLifecycle},
       {"gender", Field::kGender},
@@ -710,6 +785,7 @@ Result<FieldRef> Parser::ParseField(const Token& word) {
       {"home_store", Field::kHomeStore},
       {"source", Field::kSource},
       {"owner_staff", Field::kOwnerStaff},
+      {"rfm", Field::kRfm},
       {"points", Field::kPoints},
       {"growth", Field::kGrowth},
       {"last_order_days", Field::kLastOrderDays},
@@ -721,8 +797,9 @@ Result<FieldRef> Parser::ParseField(const Token& word) {
   for (const auto& [text, field] : kPlain) {
     if (name == text) return FieldRef{field, 0};
   }
-  for (const auto& [prefix, field] :
-       {std::pair{std::string_view("orders_"), Field::kOrders}, std::pair{std::string_view("spend_"), Field::kSpend}}) {
+  // Whole-prefix matches: "weekend_orders_7d" does not start with "orders_".
+  for (Field field : {Field::kOrders, Field::kSpend, Field::kWeekendOrders, Field::kMaxUnits}) {
+    const std::string_view prefix = WindowPrefix(field);
     if (name.size() < prefix.size() + 2 || !name.starts_with(prefix) || name.back() != 'd') continue;
     const std::string_view digits = std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - 1);
     if (!std::all_of(digits.begin(), digits.end(), IsDigit)) continue;
@@ -735,7 +812,7 @@ Result<FieldRef> Parser::ParseField(const Token& word) {
     }
     return FieldRef{field, static_cast<int32_t>(days)};
   }
-  if (name == "orders" || name == "spend") {
+  if (name == "orders" || name == "spend" || name == "weekend_orders" || name == "max_units") {
     return Fail(word.position, name + " needs a window in days: " + name + "_<N>d",
                 name + "_<N>d with N from 1 to 3650", "for example: " + name + "_90d for the last 90 days");
   }
@@ -745,17 +822,12 @@ Result<FieldRef> Parser::ParseField(const Token& word) {
     days = name.substr(d, std::min<size_t>(name.find_first_not_of("0123456789", d), name.size()) - d);
     if (days.size() > 4) days = "90";
   }
+  // In the order of Field: for a part of a name, the first field containing
+  // it wins, so `order` suggests orders_90d before weekend_orders_90d.
   std::vector<std::string> candidates;
-  for (Field f : {Field::kTier, Field::kLifecycle, Field::kGender, Field::kCity, Field::kHomeStore, Field::kSource,
-                  Field::kOwnerStaff, Field::kPoints, Field::kGrowth, Field::kOrders, Field::kSpend,
-                  Field::kLastOrderDays, Field::kRegisteredDays, Field::kBirthdayMonth, Field::kAge}) {
-    if (f == Field::kOrders) {
-      candidates.push_back("orders_" + days + "d");
-    } else if (f == Field::kSpend) {
-      candidates.push_back("spend_" + days + "d");
-    } else {
-      candidates.emplace_back(FieldName(f));
-    }
+  for (size_t i = 0; i < kFieldNames.size(); ++i) {
+    const auto f = static_cast<Field>(i);
+    candidates.push_back(IsWindowField(f) ? std::string(WindowPrefix(f)) + days + "d" : std::string(FieldName(f)));
   }
   candidates.insert(candidates.end(), {"tag", "bought", "not"});
   const std::string guess = Closest(name, candidates);
@@ -843,15 +915,16 @@ Result<Value> Parser::ParseValue(const FieldRef& field) {
       }
       std::string guess;
       for (size_t i = 0; i < labels.size(); ++i) {
-        if (s.text == labels[i]) guess = names[i];
+        if (!labels[i].empty() && s.text == labels[i]) guess = names[i];
       }
       if (guess.empty()) guess = Closest(LowerAscii(s.text), std::vector<std::string>(names.begin(), names.end()));
       const std::string reason = "unknown " + std::string(what) + " " + Echo(s.raw);
       return Fail(s.position, guess.empty() ? reason : reason + "; did you mean \"" + guess + "\"?",
                   "one of " + List(names), name + " is one of " + List(names));
     };
-    if (field.field == Field::kLifecycle) RETURN_IF_ERROR(check(kStages, kStageLabels, "lifecycle stage"));
+    if (field.field == Field::kLifecycle) RETURN_IF_ERROR(check(Stages().names, Stages().labels, "lifecycle stage"));
     if (field.field == Field::kGender) RETURN_IF_ERROR(check(kGenders, kGenderLabels, "gender"));
+    if (field.field == Field::kRfm) RETURN_IF_ERROR(check(RfmClasses().names, RfmClasses().labels, "RFM class"));
     return Value{true, std::move(s.text), 0, s.position};
   }
   if (t.kind == Tok::kNumber) {
@@ -931,7 +1004,10 @@ void Write(const Node& node, std::string& out) {
   } else if (const auto* tag = std::get_if<Tag>(&node.kind)) {
     out += "tag(" + Quote(tag->name) + ")";
   } else if (const auto* bought = std::get_if<Bought>(&node.kind)) {
-    out += "bought(" + Quote(bought->category) + ", " + std::to_string(bought->days) + ")";
+    out += "bought(" + Quote(bought->category) + ", " + std::to_string(bought->days);
+    // The default stays implicit, so texts saved before min_orders existed are canonical still.
+    if (bought->min_orders != 1) out += ", " + std::to_string(bought->min_orders);
+    out += ')';
   } else if (const auto* a = std::get_if<And>(&node.kind)) {
     assert(!a->children.empty());
     for (size_t i = 0; i < a->children.size(); ++i) {
@@ -974,6 +1050,7 @@ bool IsTextField(Field f) {
     case Field::kHomeStore:
     case Field::kSource:
     case Field::kOwnerStaff:
+    case Field::kRfm:
       return true;
     default:
       return false;

@@ -8,7 +8,8 @@
 //   and      := not ("and" not)*
 //   not      := "not" not | primary
 //   primary  := "(" expr ")" | call | condition
-//   call     := "tag" "(" string ")" | "bought" "(" string "," integer ")"
+//   call     := "tag" "(" string ")"
+//             | "bought" "(" string "," integer ["," integer] ")"
 //   condition:= field op value | field ["not"] "in" "(" value ("," value)* ")"
 //             | field ["not"] "between" value "and" value
 //   op       := "=" | "!=" | "<" | "<=" | ">" | ">="
@@ -24,9 +25,11 @@
 //
 // Besides the syntax the parser checks what needs no tenant data: a text
 // field takes strings and only = != in / not in, a number field numbers;
-// whole numbers except for spend_Nd; windows (orders_Nd, spend_Nd, bought)
-// of 1..3650 days; birthday_month 1..12; lifecycle and gender values from
-// their fixed sets; non-empty tag names and categories; between low <= high.
+// whole numbers except for spend_Nd; windows (orders_Nd, spend_Nd,
+// weekend_orders_Nd, max_units_Nd, bought) of 1..3650 days; bought's
+// minimum number of orders 1..1000; birthday_month 1..12; lifecycle, gender
+// and rfm values from their fixed sets; non-empty tag names and categories;
+// between low <= high.
 //
 // Thread-safety: parsing is a pure function; trees are plain values.
 #pragma once
@@ -42,6 +45,8 @@
 
 namespace pond::segments {
 
+// Text fields come first and without gaps (kTier .. kRfm): a text field's
+// enum value is its column slot in segments/segment_index.cpp.
 enum class Field : uint8_t {
   kTier,            // string: a tier id of the tenant's loyalty config
   kLifecycle,       // string: intro|growth|mature|decline|lost|won_back
@@ -50,10 +55,13 @@ enum class Field : uint8_t {
   kHomeStore,       // string
   kSource,          // string
   kOwnerStaff,      // string
+  kRfm,             // string: an RFM class as lifecycle/lifecycle.hpp names it, none|important_value|...
   kPoints,          // number: points balance
   kGrowth,          // number: growth value
   kOrders,          // number: orders in the last `days` days (orders_Nd)
   kSpend,           // number, yuan: net spend in the last `days` days (spend_Nd)
+  kWeekendOrders,   // number: orders on a Saturday or Sunday in the last `days` days (weekend_orders_Nd)
+  kMaxUnits,        // number: most units in one order in the last `days` days, 0 if none (max_units_Nd)
   kLastOrderDays,   // number: days since the last order; members without orders never match
   kRegisteredDays,  // number: days since registration; members without a date never match
   kBirthdayMonth,   // number 1..12; members without a birthday never match
@@ -67,7 +75,7 @@ std::string_view FieldName(Field f);
 
 struct FieldRef {
   Field field = Field::kTier;
-  int32_t days = 0;  // kOrders and kSpend: the window, 1..3650
+  int32_t days = 0;  // kOrders, kSpend, kWeekendOrders, kMaxUnits: the window, 1..3650
 };
 
 // A literal. Numbers are held in hundredths so that "99.5" yuan is exact:
@@ -102,9 +110,12 @@ struct Between {  // field [not] between low and high, both ends included
 struct Tag {
   std::string name;
 };
-struct Bought {  // bought(category, days): a purchase in the category within `days` days
+// bought(category, days [, min_orders]): at least `min_orders` orders within
+// `days` days that contain the category.
+struct Bought {
   std::string category;
   int32_t days = 0;
+  int32_t min_orders = 1;  // 1..1000
 };
 struct And {
   std::vector<NodePtr> children;  // two or more
@@ -144,7 +155,8 @@ Status ExprError(size_t position, std::string_view reason, std::string_view expe
 
 // The tree written back as canonical text: lower-case keywords and field
 // names, one space around operators, numbers without trailing zeros or with
-// two decimals (99.50), parentheses only where and/or/not need them. For a
+// two decimals (99.50), bought's third argument only when it is not 1,
+// parentheses only where and/or/not need them. For a
 // tree from ParseExpr, parsing the text gives the same tree (the same
 // ToText; positions aside) within the same limits.
 std::string ToText(const Node& node);

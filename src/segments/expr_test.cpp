@@ -79,9 +79,13 @@ TEST(ParseExpr, EveryField) {
                                                                   {"city", Field::kCity},
                                                                   {"home_store", Field::kHomeStore},
                                                                   {"source", Field::kSource},
-                                                                  {"owner_staff", Field::kOwnerStaff}};
+                                                                  {"owner_staff", Field::kOwnerStaff},
+                                                                  {"rfm", Field::kRfm}};
   for (const auto& [name, field] : text_fields) {
-    const std::string value = field == Field::kLifecycle ? "lost" : field == Field::kGender ? "female" : "x";
+    const std::string value = field == Field::kLifecycle ? "lost"
+                              : field == Field::kGender  ? "female"
+                              : field == Field::kRfm     ? "none"
+                                                         : "x";
     NodePtr n = Parse(name + " = \"" + value + "\"");
     ASSERT_TRUE(n) << name;
     EXPECT_EQ(As<Compare>(*n).field.field, field);
@@ -104,6 +108,112 @@ TEST(ParseExpr, EveryField) {
   }
   EXPECT_FALSE(IsTextField(Field::kOrders));
   EXPECT_FALSE(IsTextField(Field::kSpend));
+  EXPECT_FALSE(IsTextField(Field::kWeekendOrders));
+  EXPECT_FALSE(IsTextField(Field::kMaxUnits));
+  EXPECT_EQ(FieldName(Field::kOrders), "orders_Nd");
+  EXPECT_EQ(FieldName(Field::kSpend), "spend_Nd");
+  EXPECT_EQ(FieldName(Field::kWeekendOrders), "weekend_orders_Nd");
+  EXPECT_EQ(FieldName(Field::kMaxUnits), "max_units_Nd");
+}
+
+TEST(ParseExpr, TextFieldsComeFirst) {
+  // segment_index keeps a text field's column at the slot of its enum value.
+  EXPECT_EQ(static_cast<int>(Field::kRfm), 7);
+  for (int i = 0; i <= static_cast<int>(Field::kAge); ++i) {
+    EXPECT_EQ(IsTextField(static_cast<Field>(i)), i <= static_cast<int>(Field::kRfm))
+        << FieldName(static_cast<Field>(i));
+  }
+}
+
+TEST(ParseExpr, RfmTakesItsFixedClasses) {
+  for (std::string_view cls : {"none", "important_value", "important_develop", "important_keep", "important_retain",
+                               "general_value", "general_develop", "general_keep", "general_retain"}) {
+    NodePtr n = Parse("rfm = \"" + std::string(cls) + "\"");
+    ASSERT_TRUE(n) << cls;
+    const auto& c = As<Compare>(*n);
+    EXPECT_EQ(c.field.field, Field::kRfm);
+    EXPECT_EQ(c.field.days, 0);
+    EXPECT_TRUE(c.value.is_text);
+    EXPECT_EQ(c.value.text, cls);
+    EXPECT_EQ(c.value.position, 7u);
+  }
+  NodePtr n = Parse(R"(rfm not in ("none", "general_retain"))");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<In>(*n).field.field, Field::kRfm);
+  EXPECT_TRUE(As<In>(*n).negated);
+  EXPECT_EQ(As<In>(*n).values[1].position, 21u);
+  EXPECT_EQ(ToText(*n), R"(rfm not in ("none", "general_retain"))");
+  EXPECT_EQ(Canonical(R"(RFM!="important_keep")"), R"(rfm != "important_keep")");
+  EXPECT_EQ(Canonical(R"(Rfm IN ("important_value","important_develop"))"),
+            R"(rfm in ("important_value", "important_develop"))");
+}
+
+TEST(ParseExpr, WeekendOrdersAndMaxUnitsCarryTheirDays) {
+  NodePtr n = Parse("weekend_orders_90d >= 2");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<Compare>(*n).field.field, Field::kWeekendOrders);
+  EXPECT_EQ(As<Compare>(*n).field.days, 90);
+  EXPECT_EQ(As<Compare>(*n).value.hundredths, 200);
+  EXPECT_EQ(ToText(*n), "weekend_orders_90d >= 2");
+  n = Parse("max_units_30d > 5");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<Compare>(*n).field.field, Field::kMaxUnits);
+  EXPECT_EQ(As<Compare>(*n).field.days, 30);
+  EXPECT_EQ(ToText(*n), "max_units_30d > 5");
+  n = Parse("max_units_365d between 10 and 20");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<Between>(*n).field.field, Field::kMaxUnits);
+  EXPECT_EQ(As<Between>(*n).field.days, 365);
+  EXPECT_EQ(As<Between>(*n).low.position, 24u);
+  n = Parse("weekend_orders_7d not in (0, 1)");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<In>(*n).field.field, Field::kWeekendOrders);
+  EXPECT_EQ(As<In>(*n).field.days, 7);
+  EXPECT_EQ(Canonical("weekend_orders_1d = 1"), "weekend_orders_1d = 1");
+  EXPECT_EQ(Canonical("max_units_3650d = 1"), "max_units_3650d = 1");
+  EXPECT_EQ(Canonical("Weekend_Orders_007D>=1 AND MAX_UNITS_30D<=0"), "weekend_orders_7d >= 1 and max_units_30d <= 0");
+}
+
+TEST(ParseExpr, WindowPrefixesDoNotOverlap) {
+  // "weekend_orders_" ends in "orders_": each name still reads as its own field.
+  NodePtr n = Parse("orders_30d > 1 and weekend_orders_30d > 1 and spend_30d > 1 and max_units_30d > 1");
+  ASSERT_TRUE(n);
+  const auto& a = As<And>(*n);
+  ASSERT_EQ(a.children.size(), 4u);
+  EXPECT_EQ(As<Compare>(*a.children[0]).field.field, Field::kOrders);
+  EXPECT_EQ(As<Compare>(*a.children[1]).field.field, Field::kWeekendOrders);
+  EXPECT_EQ(a.children[1]->position, 20u);
+  EXPECT_EQ(As<Compare>(*a.children[2]).field.field, Field::kSpend);
+  EXPECT_EQ(As<Compare>(*a.children[3]).field.field, Field::kMaxUnits);
+  auto r = ParseExpr("weekend_orders_0d > 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Detail(r.status(), "expected"), "weekend_orders_<N>d with N from 1 to 3650");
+  r = ParseExpr("weekend_orders > 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "at position 1: weekend_orders needs a window in days: weekend_orders_<N>d");
+}
+
+TEST(ParseExpr, BoughtTakesAnOptionalMinimumOfOrders) {
+  NodePtr n = Parse(R"(bought("food", 90))");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<Bought>(*n).min_orders, 1);
+  n = Parse(R"(bought("food", 90, 3))");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(As<Bought>(*n).category, "food");
+  EXPECT_EQ(As<Bought>(*n).days, 90);
+  EXPECT_EQ(As<Bought>(*n).min_orders, 3);
+  EXPECT_EQ(n->position, 1u);
+  EXPECT_EQ(ToText(*n), R"(bought("food", 90, 3))");
+  EXPECT_EQ(Canonical(R"(bought("food", 90, 1000))"), R"(bought("food", 90, 1000))");
+  // The default is not written, so texts saved before the third argument stay canonical.
+  EXPECT_EQ(Canonical(R"(bought("food", 90, 1))"), R"(bought("food", 90))");
+  EXPECT_EQ(Canonical(R"(BOUGHT ( "零食" ,30,002 ))"), R"(bought("零食", 30, 2))");
+  EXPECT_EQ(Canonical(R"(bought("a", 7, 2.00))"), R"(bought("a", 7, 2))");
+  n = Parse(R"(tier = "gold" and not bought("snacks", 30, 2))");
+  ASSERT_TRUE(n);
+  const Node& negated = *As<Not>(*As<And>(*n).children[1]).child;
+  EXPECT_EQ(As<Bought>(negated).min_orders, 2);
+  EXPECT_EQ(negated.position, 23u);
 }
 
 TEST(ParseExpr, WindowFieldsCarryTheirDays) {
@@ -319,6 +429,12 @@ TEST(ParseExpr, RetailExamplesFromTheDocs) {
             R"(birthday_month = 5 and home_store = "S001")");
   EXPECT_EQ(Canonical(R"(lifecycle in ("decline", "lost") and spend_365d >= 500)"),
             R"(lifecycle in ("decline", "lost") and spend_365d >= 500)");
+  EXPECT_EQ(Canonical(R"(bought("coffee", 30, 3) and rfm in ("important_value", "important_keep"))"),
+            R"(bought("coffee", 30, 3) and rfm in ("important_value", "important_keep"))");
+  EXPECT_EQ(Canonical("weekend_orders_90d >= 3 and max_units_365d >= 10"),
+            "weekend_orders_90d >= 3 and max_units_365d >= 10");
+  EXPECT_EQ(Canonical(R"(rfm = "important_retain" and last_order_days > 60)"),
+            R"(rfm = "important_retain" and last_order_days > 60)");
 }
 
 // --- errors ----------------------------------------------------------------------
@@ -344,6 +460,18 @@ TEST(ParseExpr, BadExpressionsSayWhereAndWhy) {
       {"orders_0d > 1", 1, "1 to 3650 days", "expected", "orders_<N>d"},
       {"spend_99999d > 1", 1, "1 to 3650 days", "expected", "spend_<N>d"},
       {"orders_3651d > 1", 1, "1 to 3650 days", "", ""},
+      {"weekend_orders_0d > 1", 1, "the window of weekend_orders_0d must be 1 to 3650 days", "hint",
+       "for example: weekend_orders_365d for the last year"},
+      {"max_units_3651d > 1", 1, "the window of max_units_3651d must be 1 to 3650 days", "expected",
+       "max_units_<N>d with N from 1 to 3650"},
+      {"max_units >= 2", 1, "max_units needs a window in days: max_units_<N>d", "hint",
+       "for example: max_units_90d for the last 90 days"},
+      {"weekend_order_30d > 1", 1, "unknown field 'weekend_order_30d'; did you mean weekend_orders_30d?", "hint",
+       "did you mean weekend_orders_30d?"},
+      {"max_unit_7d > 1", 1, "did you mean max_units_7d?", "expected", "weekend_orders_<N>d, max_units_<N>d"},
+      {"weekend > 1", 1, "did you mean weekend_orders_90d?", "", ""},
+      {"units > 1", 1, "did you mean max_units_90d?", "", ""},
+      {R"(rmf = "none")", 1, "unknown field 'rmf'; did you mean rfm?", "expected", "owner_staff, rfm, points"},
       // Operators and values by field type.
       {R"(city > "x")", 6, "compares only with", "expected", "=, !=, in or not in"},
       {R"(city > "x")", 6, "=, !=, in and not in", "", ""},
@@ -353,6 +481,22 @@ TEST(ParseExpr, BadExpressionsSayWhereAndWhy) {
       {R"(age in (18, "30"))", 13, "number field", "", ""},
       {"points > 1.5", 10, "whole number", "expected", "a whole number"},
       {"orders_30d >= 2.5", 15, "whole number", "", ""},
+      {"max_units_30d >= 2.5", 18, "max_units_30d takes whole numbers, not 2.5", "hint", "only spend_<N>d"},
+      {"weekend_orders_30d = 0.5", 22, "weekend_orders_30d takes whole numbers, not 0.5", "", ""},
+      {R"(weekend_orders_30d = "2")", 22, "weekend_orders_30d is a number field", "hint",
+       "for example: weekend_orders_30d >= 4"},
+      {R"(rfm > "none")", 5, "rfm is a text field and compares only with =, !=, in and not in, not with >", "expected",
+       "=, !=, in or not in"},
+      {R"(rfm between "a" and "b")", 5, "rfm is a text field", "", ""},
+      {"rfm = 1", 7, "rfm is a text field: put the value in double quotes", "hint", R"(rfm = "1")"},
+      {"rfm = important_value", 7, "unexpected 'important_value'", "hint", R"(rfm = "important_value")"},
+      {R"(rfm = "vip")", 7, R"(unknown RFM class "vip")", "expected",
+       "one of none, important_value, important_develop, important_keep, important_retain, general_value, "
+       "general_develop, general_keep, general_retain"},
+      {R"(rfm = "重要价值客户")", 7, R"(unknown RFM class "重要价值客户"; did you mean "important_value"?)", "hint",
+       "rfm is one of none, important_value"},
+      {R"(rfm in ("none", "General_Retain"))", 17, R"(did you mean "general_retain"?)", "", ""},
+      {R"(rfm = "important_vlaue")", 7, R"(did you mean "important_value"?)", "", ""},
       {"birthday_month = 13", 18, "1 to 12", "", ""},
       {"birthday_month in (0, 1)", 20, "1 to 12", "", ""},
       {R"(lifecycle = "流失")", 13, "unknown lifecycle stage", "", ""},
@@ -388,6 +532,23 @@ TEST(ParseExpr, BadExpressionsSayWhereAndWhy) {
       {R"(bought("food", 1.5))", 16, "1 to 3650 days", "", ""},
       {R"(bought("food"))", 14, "unexpected ')'", "hint", "needs a window in days"},
       {R"(bought("food", "90"))", 16, "unexpected string", "expected", "a number of days"},
+      {R"(bought("food", 90, 0))", 20,
+       "the minimum number of orders in bought must be a whole number from 1 to 1000, not 0", "expected",
+       "a whole number of orders from 1 to 1000"},
+      {R"(bought("food", 90, 1001))", 20, "from 1 to 1000, not 1001", "hint", R"(bought("food", 90, 2))"},
+      {R"(bought("food", 90, 1.5))", 20, "a whole number from 1 to 1000, not 1.5", "", ""},
+      {R"(bought("food", 90, -2))", 20, "from 1 to 1000, not -2", "", ""},
+      {R"(bought("food", 90, "2"))", 20, R"(unexpected string "2")", "expected",
+       "a whole number of orders from 1 to 1000"},
+      {R"(bought("food", 90, ))", 20, "unexpected ')'", "expected", "a whole number of orders from 1 to 1000"},
+      {R"(bought("food", 90,)", 19, "unexpected end of the expression", "expected", "a whole number of orders"},
+      {R"(bought("food", 90, 1e3))", 20, "malformed number '1e3'", "hint", "exponent"},
+      {R"(bought("food", 90, 2, 3))", 21, "unexpected ','", "hint",
+       "bought takes a category, a window in days and a minimum number of orders"},
+      {R"(bought("food", 90 2))", 19, "unexpected number 2", "expected",
+       "',' and the minimum number of orders, or ')'"},
+      {R"(bought("food", 90, 2)", 21, "the '(' at position 7 is not closed", "expected", "')'"},
+      {R"(bought("food", 90, 2 and tier = "x"))", 22, "unexpected 'and'", "expected", "')'"},
       // Structure.
       {"", 1, "empty", "expected", "a condition"},
       {"  \n ", 1, "empty", "", ""},
@@ -435,6 +596,61 @@ TEST(ParseExpr, BadExpressionsSayWhereAndWhy) {
     if (!c.key.empty()) {
       EXPECT_THAT(Detail(s, c.key), HasSubstr(c.words)) << c.key;
     }
+  }
+}
+
+// The whole of what a user reads for the errors of rfm, the new window
+// fields and bought's third argument (docs/segments.md "Errors").
+TEST(ParseExpr, NewErrorsReadInFull) {
+  struct Case {
+    std::string text, message, expected, hint;
+  };
+  const std::vector<Case> cases = {
+      {R"(rfm = "vip")", R"(at position 7: unknown RFM class "vip")",
+       "one of none, important_value, important_develop, important_keep, important_retain, general_value, "
+       "general_develop, general_keep, general_retain",
+       "rfm is one of none, important_value, important_develop, important_keep, important_retain, general_value, "
+       "general_develop, general_keep, general_retain"},
+      // The empty label of none is no suggestion for an empty value.
+      {R"(rfm = "")", R"(at position 7: unknown RFM class "")",
+       "one of none, important_value, important_develop, important_keep, important_retain, general_value, "
+       "general_develop, general_keep, general_retain",
+       "rfm is one of none, important_value, important_develop, important_keep, important_retain, general_value, "
+       "general_develop, general_keep, general_retain"},
+      {"weekend_orders >= 1", "at position 1: weekend_orders needs a window in days: weekend_orders_<N>d",
+       "weekend_orders_<N>d with N from 1 to 3650", "for example: weekend_orders_90d for the last 90 days"},
+      {"max_units_0d > 1", "at position 1: the window of max_units_0d must be 1 to 3650 days",
+       "max_units_<N>d with N from 1 to 3650", "for example: max_units_365d for the last year"},
+      {"weekend_order_30d > 1", "at position 1: unknown field 'weekend_order_30d'; did you mean weekend_orders_30d?",
+       "a field: tier, lifecycle, gender, city, home_store, source, owner_staff, rfm, points, growth, orders_<N>d, "
+       "spend_<N>d, weekend_orders_<N>d, max_units_<N>d, last_order_days, registered_days, birthday_month, age",
+       "did you mean weekend_orders_30d?"},
+      // The new fields do not steal the suggestions of the old ones.
+      {"order_90d > 1", "at position 1: unknown field 'order_90d'; did you mean orders_90d?",
+       "a field: tier, lifecycle, gender, city, home_store, source, owner_staff, rfm, points, growth, orders_<N>d, "
+       "spend_<N>d, weekend_orders_<N>d, max_units_<N>d, last_order_days, registered_days, birthday_month, age",
+       "did you mean orders_90d?"},
+      {"max_units_30d >= 2.5", "at position 18: max_units_30d takes whole numbers, not 2.5", "a whole number",
+       "only spend_<N>d takes decimals (yuan with fen)"},
+      {R"(bought("food", 90, 0))",
+       "at position 20: the minimum number of orders in bought must be a whole number from 1 to 1000, not 0",
+       "a whole number of orders from 1 to 1000",
+       R"(for example: bought("food", 90, 2) for two or more orders with food in the last 90 days)"},
+      {R"(bought("food", 90, "2"))", R"(at position 20: unexpected string "2")",
+       "a whole number of orders from 1 to 1000",
+       R"(for example: bought("food", 90, 2) for two or more orders with food in the last 90 days)"},
+      {R"(bought("food", 90, 2, 3))", "at position 21: unexpected ','", "')'",
+       R"(bought takes a category, a window in days and a minimum number of orders: bought("food", 90, 2))"},
+      {R"(bought("food", 90 2))", "at position 19: unexpected number 2", "',' and the minimum number of orders, or ')'",
+       ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto r = ParseExpr(c.text);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), c.message);
+    EXPECT_EQ(Detail(r.status(), "expected"), c.expected);
+    EXPECT_EQ(Detail(r.status(), "hint"), c.hint);
   }
 }
 
@@ -547,7 +763,7 @@ class TreeGenerator {
         node->kind = Tag{Text()};
         break;
       case 4:
-        node->kind = Bought{Text(), Int(1, 3650)};
+        node->kind = Bought{Text(), Int(1, 3650), Int(0, 1) ? 1 : Int(1, 1000)};
         break;
       case 5:
       case 6: {
@@ -586,7 +802,10 @@ class TreeGenerator {
 
   FieldRef RandomField() {
     FieldRef f{static_cast<Field>(Int(0, static_cast<int>(Field::kAge))), 0};
-    if (f.field == Field::kOrders || f.field == Field::kSpend) f.days = Int(1, 3650);
+    if (f.field == Field::kOrders || f.field == Field::kSpend || f.field == Field::kWeekendOrders ||
+        f.field == Field::kMaxUnits) {
+      f.days = Int(1, 3650);
+    }
     return f;
   }
 
@@ -596,10 +815,15 @@ class TreeGenerator {
       v.is_text = true;
       static const std::vector<std::string> kStages = {"intro", "growth", "mature", "decline", "lost", "won_back"};
       static const std::vector<std::string> kGenders = {"male", "female", "unknown"};
+      static const std::vector<std::string> kRfmClasses = {
+          "none",          "important_value", "important_develop", "important_keep", "important_retain",
+          "general_value", "general_develop", "general_keep",      "general_retain"};
       if (f.field == Field::kLifecycle) {
         v.text = kStages[static_cast<size_t>(Int(0, 5))];
       } else if (f.field == Field::kGender) {
         v.text = kGenders[static_cast<size_t>(Int(0, 2))];
+      } else if (f.field == Field::kRfm) {
+        v.text = kRfmClasses[static_cast<size_t>(Int(0, 8))];
       } else {
         v.text = Text();
       }
@@ -667,7 +891,7 @@ void CheckPositions(std::string_view text, const Node& node) {
         using K = std::decay_t<decltype(k)>;
         if constexpr (std::is_same_v<K, Compare> || std::is_same_v<K, In> || std::is_same_v<K, Between>) {
           std::string name(FieldName(k.field.field));
-          if (name.ends_with("Nd")) name.resize(name.size() - 2);  // orders_, spend_
+          if (name.ends_with("Nd")) name.resize(name.size() - 2);  // orders_, weekend_orders_, ...
           EXPECT_THAT(at, StartsWith(name)) << text << " @" << node.position;
           if constexpr (std::is_same_v<K, Compare>) check_value(k.value);
           if constexpr (std::is_same_v<K, In>) {

@@ -4,19 +4,23 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "core/chunked_array.hpp"
 #include "core/random.hpp"
+#include "lifecycle/lifecycle.hpp"
 
 namespace pond::segments {
 namespace {
 
 constexpr int32_t kNoDay = std::numeric_limits<int32_t>::min();
-constexpr int kTextFields = 7;  // kTier .. kOwnerStaff
+constexpr int kTextFields = 8;  // kTier .. kRfm
 
 // Text fields come first in Field, so their value is their slot.
 int TextSlot(Field f) { return static_cast<int>(f); }
@@ -57,9 +61,92 @@ struct Purchase {
   int32_t day = 0;
   int32_t previous_of_member = -1;
   uint32_t categories_begin = 0;  // into Impl::purchase_categories
-  uint32_t categories_count = 0;
+  uint16_t categories_count = 0;
+  uint16_t units = 0;  // saturates: max_units_Nd compares against far smaller numbers
 };
+static_assert(sizeof(Purchase) == 24);
 constexpr int32_t kNoPurchase = -1;
+
+bool OnWeekend(int32_t day) { return LocalDate::FromDays(day).weekday() >= 6; }
+
+// System tags: a prefix naming the attribute, then its value.
+constexpr std::array<std::pair<std::string_view, Field>, 5> kSystemTagPrefixes = {{
+    {"tier:", Field::kTier},
+    {"lifecycle:", Field::kLifecycle},
+    {"rfm:", Field::kRfm},
+    {"source:", Field::kSource},
+    {"home_store:", Field::kHomeStore},
+}};
+
+// A rule tag's last answer and what it was computed against; readers
+// refresh it under `mu`.
+struct RuleCache {
+  std::mutex mu;
+  bool valid = false;
+  Roaring members;
+  int32_t day = 0;
+  uint64_t seen = 0;  // position in the touch log up to which `members` is current
+  std::vector<std::string> tier_ids;
+  std::vector<std::pair<std::string, std::string>> category_parents;
+};
+
+struct TagEntry {
+  Roaring manual;  // a manual tag's holders
+  NodePtr rule;    // a rule tag's expression
+  bool time_dependent = false;  // the rule's answer can change when the day turns
+  std::unique_ptr<RuleCache> cache = std::make_unique<RuleCache>();
+};
+
+// Whether a node reads the date (windows, ages, days since): then a cached
+// answer is stale the next day.
+bool ReadsDate(const FieldRef& f) {
+  switch (f.field) {
+    case Field::kOrders:
+    case Field::kSpend:
+    case Field::kWeekendOrders:
+    case Field::kMaxUnits:
+    case Field::kLastOrderDays:
+    case Field::kRegisteredDays:
+    case Field::kAge: return true;
+    default: return false;
+  }
+}
+
+// Calls f(tag) for every tag() in the tree.
+template <typename F>
+void ForEachTagRef(const Node& node, F&& f) {
+  std::visit(
+      [&](const auto& n) {
+        using T = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<T, Tag>) {
+          f(n, node);
+        } else if constexpr (std::is_same_v<T, And> || std::is_same_v<T, Or>) {
+          for (const NodePtr& c : n.children) ForEachTagRef(*c, f);
+        } else if constexpr (std::is_same_v<T, Not>) {
+          ForEachTagRef(*n.child, f);
+        }
+      },
+      node.kind);
+}
+
+bool ReadsDateDirectly(const Node& node) {
+  return std::visit(
+      [&](const auto& n) -> bool {
+        using T = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<T, Compare> || std::is_same_v<T, In> || std::is_same_v<T, Between>) {
+          return ReadsDate(n.field);
+        } else if constexpr (std::is_same_v<T, Bought>) {
+          return true;
+        } else if constexpr (std::is_same_v<T, And> || std::is_same_v<T, Or>) {
+          return std::any_of(n.children.begin(), n.children.end(), [](const NodePtr& c) { return ReadsDateDirectly(*c); });
+        } else if constexpr (std::is_same_v<T, Not>) {
+          return ReadsDateDirectly(*n.child);
+        } else {
+          return false;
+        }
+      },
+      node.kind);
+}
 
 template <typename T>
 void Grow(ChunkedArray<T>& v, size_t index, T fill) {
@@ -97,6 +184,28 @@ struct SegmentIndex::Impl {
   ChunkedArray<Purchase> purchases;  // by order position
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
+  std::map<std::string, TagEntry, std::less<>> tags;  // by name
+
+  // The members changed since rule caches were last refreshed, in order
+  // (consecutive repeats dropped); positions count from the first ever
+  // touch. Cleared when it grows long: caches older than its start then
+  // compute afresh, which costs about as much as replaying it.
+  std::vector<uint32_t> touched;
+  uint64_t touched_base = 0;  // position of touched[0]
+  // The furthest position a cache has read: entries before it are final.
+  // Raised by readers (under the shared lock, so atomically), read by the
+  // writer (under the exclusive lock).
+  mutable std::atomic<uint64_t> touched_read{0};
+
+  void Touch(uint32_t m) {
+    const uint64_t end = touched_base + touched.size();
+    if (!touched.empty() && touched.back() == m && touched_read.load(std::memory_order_relaxed) < end) return;
+    if (touched.size() >= std::max<size_t>(size_t{1} << 16, numbers.size() / 8)) {
+      touched_base += touched.size();
+      touched.clear();
+    }
+    touched.push_back(m);
+  }
 
   template <typename F>
   void ForEachPurchaseOf(uint32_t m, F&& f) const {
@@ -112,6 +221,16 @@ struct SegmentIndex::Impl {
     if (i < numbers.size()) return;
     for (TextColumn& t : text) Grow<uint32_t>(t.code_of, i, 0);
     numbers.resize(i + 1);
+  }
+
+  // Sets a member's number; a change is a touch, for the rule tags.
+  template <typename T>
+  void SetNumber(MemberId member, T Numbers::*field, T value) {
+    Reserve(member);
+    T& slot = numbers[static_cast<size_t>(member)].*field;
+    if (slot == value) return;
+    slot = value;
+    Touch(static_cast<uint32_t>(member));
   }
 
   // --- evaluation ---------------------------------------------------------
@@ -148,16 +267,25 @@ struct SegmentIndex::Impl {
       case Field::kPoints: return numbers[m].points * 100;
       case Field::kGrowth: return numbers[m].growth * 100;
       case Field::kOrders:
-      case Field::kSpend: {
+      case Field::kSpend:
+      case Field::kWeekendOrders:
+      case Field::kMaxUnits: {
         const int32_t first = q.today - ref.days + 1;
-        int64_t count = 0, spend = 0;
+        int64_t count = 0, spend = 0, weekend = 0, max_units = 0;
         ForEachPurchaseOf(m, [&](const Purchase& p) {
           if (p.net_fen > 0 && p.day >= first && p.day <= q.today) {
             ++count;
             spend += p.net_fen;
+            weekend += OnWeekend(p.day) ? 1 : 0;
+            max_units = std::max<int64_t>(max_units, p.units);
           }
         });
-        return ref.field == Field::kOrders ? count * 100 : spend;  // fen are hundredths of a yuan
+        switch (ref.field) {
+          case Field::kOrders: return count * 100;
+          case Field::kWeekendOrders: return weekend * 100;
+          case Field::kMaxUnits: return max_units * 100;
+          default: return spend;  // fen are hundredths of a yuan
+        }
       }
       case Field::kLastOrderDays: {
         int32_t last = kNoDay;
@@ -214,11 +342,17 @@ struct SegmentIndex::Impl {
       for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
       return ExprError(v.position, "unknown " + std::string(what) + " \"" + v.text + "\"", "one of: " + list);
     };
+    // The parser checked the fixed sets of values already; system tags
+    // ("lifecycle:...") come here unchecked.
+    auto names = [](int count, auto name_of, auto as) {
+      std::vector<std::string> out;
+      for (int i = 0; i < count; ++i) out.emplace_back(name_of(static_cast<decltype(as)>(i)));
+      return out;
+    };
     switch (ref.field) {
       case Field::kTier: return one_of("tier", q.context.tier_ids);
-      case Field::kLifecycle:
-        return one_of("lifecycle stage", {"intro", "growth", "mature", "decline", "lost", "won_back"});
-      case Field::kGender: return one_of("gender", {"female", "male", "unknown"});
+      case Field::kLifecycle: return one_of("lifecycle stage", names(kStages, StageName, Stage{}));
+      case Field::kRfm: return one_of("RFM class", names(kRfmClasses, RfmClassName, RfmClass{}));
       default: return Status::Ok();
     }
   }
@@ -278,9 +412,83 @@ struct SegmentIndex::Impl {
     });
   }
 
-  Result<Roaring> EvalKind(const Tag& t, const Node& node, const Query&, const Roaring&) const {
-    // Tags arrive with the tag store; until then no tag exists to match.
-    return ExprError(node.position, "unknown tag \"" + t.name + "\"", "the name of an existing tag");
+  Result<Roaring> EvalKind(const Tag& t, const Node& node, const Query& q, const Roaring& within) const {
+    if (auto system = SystemTag(t.name)) {
+      const Value value{true, std::string(system->second), 0, node.position};
+      RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0}, value, q));
+      return TextMembers(system->first, {&value}) & within;
+    }
+    auto it = tags.find(t.name);
+    if (it == tags.end()) {
+      return ExprError(node.position, "unknown tag \"" + t.name + "\"", "the name of an existing tag",
+                       "system tags are written like \"tier:gold\", \"lifecycle:mature\", \"rfm:important_value\", "
+                       "\"source:store_qr\" or \"home_store:S001\"");
+    }
+    if (!it->second.rule) return it->second.manual & within;
+    return RuleMembers(it->second, q, within);
+  }
+
+  // A rule tag's members among `within`, refreshing its cache first: for
+  // the members touched since, or wholly when it is stale (never computed,
+  // another day for a rule reading the date, other tiers or categories, or
+  // older than the touch log).
+  Result<Roaring> RuleMembers(const TagEntry& tag, const Query& q, const Roaring& within) const {
+    RuleCache& c = *tag.cache;
+    std::lock_guard lock(c.mu);
+    const uint64_t end = touched_base + touched.size();
+    const bool stale = !c.valid || (tag.time_dependent && c.day != q.today) || c.seen < touched_base ||
+                       c.tier_ids != q.context.tier_ids || c.category_parents != q.context.category_parents;
+    if (stale) {
+      c.valid = false;
+      ASSIGN_OR_RETURN(c.members, Eval(*tag.rule, q, standing));
+    } else if (c.seen < end) {
+      Roaring changed;
+      changed.addMany(static_cast<size_t>(end - c.seen), touched.data() + (c.seen - touched_base));
+      ASSIGN_OR_RETURN(Roaring now, Eval(*tag.rule, q, changed & standing));
+      c.members -= changed;
+      c.members |= now;
+    }
+    c.valid = true;
+    c.day = q.today;
+    c.seen = end;
+    for (uint64_t read = touched_read.load(); read < end && !touched_read.compare_exchange_weak(read, end);) {
+    }
+    c.tier_ids = q.context.tier_ids;
+    c.category_parents = q.context.category_parents;
+    return c.members & within;
+  }
+
+  // Whether rule tag `from` reaches tag `name` through the rules it reads.
+  bool Reaches(const Node& from, std::string_view name, int depth = 0) const {
+    bool found = false;
+    ForEachTagRef(from, [&](const Tag& t, const Node&) {
+      if (found || depth > 1000) return;
+      if (t.name == name) {
+        found = true;
+        return;
+      }
+      auto it = tags.find(t.name);
+      if (it != tags.end() && it->second.rule) found = Reaches(*it->second.rule, name, depth + 1);
+    });
+    return found;
+  }
+
+  bool TimeDependent(const Node& rule, int depth = 0) const {
+    if (ReadsDateDirectly(rule)) return true;
+    bool found = false;
+    ForEachTagRef(rule, [&](const Tag& t, const Node&) {
+      auto it = tags.find(t.name);
+      if (!found && depth < 1000 && it != tags.end() && it->second.rule) found = TimeDependent(*it->second.rule, depth + 1);
+    });
+    return found;
+  }
+
+  // After any change of definitions: no cached answer can be trusted.
+  void Redefined() {
+    for (auto& [name, tag] : tags) {
+      tag.cache->valid = false;
+      if (tag.rule) tag.time_dependent = TimeDependent(*tag.rule);
+    }
   }
 
   // Codes of `category` and every category under it that anyone bought.
@@ -304,14 +512,17 @@ struct SegmentIndex::Impl {
     if (codes.empty()) return out;
     const int32_t first = q.today - b.days + 1;
     for (uint32_t m : within) {
-      bool has = false;
+      int32_t orders = 0;
       ForEachPurchaseOf(m, [&](const Purchase& p) {
-        if (has || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
-        for (uint32_t k = 0; k < p.categories_count && !has; ++k) {
-          has = std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end();
+        if (orders >= b.min_orders || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
+        for (uint32_t k = 0; k < p.categories_count; ++k) {
+          if (std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end()) {
+            ++orders;
+            break;
+          }
         }
       });
-      if (has) out.add(m);
+      if (orders >= b.min_orders) out.add(m);
     }
     return out;
   }
@@ -355,6 +566,7 @@ void SegmentIndex::SetStanding(MemberId member, bool standing) {
   if (flag == standing) return;  // re-reported, as most calls are
   flag = standing;
   standing ? impl_->standing.add(m) : impl_->standing.remove(m);
+  impl_->Touch(m);
 }
 
 void SegmentIndex::SetText(MemberId member, Field field, std::string_view value) {
@@ -367,37 +579,36 @@ void SegmentIndex::SetText(MemberId member, Field field, std::string_view value)
   if (code != 0) t.members[code].remove(m);
   code = value.empty() ? 0 : t.CodeFor(value);
   if (code != 0) t.members[code].add(m);
+  impl_->Touch(m);
 }
 
 void SegmentIndex::SetPoints(MemberId member, int64_t points) {
-  impl_->Reserve(member);
-  impl_->numbers[static_cast<size_t>(member)].points = points;
+  impl_->SetNumber(member, &Impl::Numbers::points, points);
 }
 
 void SegmentIndex::SetGrowth(MemberId member, int64_t growth) {
-  impl_->Reserve(member);
-  impl_->numbers[static_cast<size_t>(member)].growth = growth;
+  impl_->SetNumber(member, &Impl::Numbers::growth, growth);
 }
 
 void SegmentIndex::SetRegistered(MemberId member, std::optional<LocalDate> day) {
-  impl_->Reserve(member);
-  impl_->numbers[static_cast<size_t>(member)].registered = day ? day->days() : kNoDay;
+  impl_->SetNumber(member, &Impl::Numbers::registered, day ? day->days() : kNoDay);
 }
 
 void SegmentIndex::SetBirthday(MemberId member, std::optional<LocalDate> birthday) {
-  impl_->Reserve(member);
-  impl_->numbers[static_cast<size_t>(member)].birthday = birthday ? birthday->days() : kNoDay;
+  impl_->SetNumber(member, &Impl::Numbers::birthday, birthday ? birthday->days() : kNoDay);
 }
 
-void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Money net,
+void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Money net, int32_t units,
                                std::span<const std::string_view> categories) {
   impl_->Reserve(member);
   Impl& i = *impl_;
   // Orders arrive in order-book order, so a purchase's index is its order's position.
   while (i.purchases.size() < static_cast<size_t>(order)) i.purchases.push_back(Purchase{});
   int32_t& latest = i.numbers[static_cast<size_t>(member)].latest_purchase;
-  Purchase p{net.fen(), day.days(), latest, static_cast<uint32_t>(i.purchase_categories.size()), 0};
+  Purchase p{net.fen(), day.days(), latest, static_cast<uint32_t>(i.purchase_categories.size()), 0,
+             static_cast<uint16_t>(std::clamp<int32_t>(units, 0, std::numeric_limits<uint16_t>::max()))};
   for (std::string_view c : categories) {
+    if (p.categories_count == std::numeric_limits<uint16_t>::max()) break;
     const uint32_t code = i.categories.CodeFor(c);
     bool seen = false;
     for (uint32_t k = 0; k < p.categories_count && !seen; ++k) {
@@ -409,10 +620,13 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   }
   i.purchases.push_back(p);
   latest = order;
+  i.Touch(static_cast<uint32_t>(member));
 }
 
-void SegmentIndex::SetPurchaseNet(int32_t order, Money net) {
-  if (static_cast<size_t>(order) < impl_->purchases.size()) impl_->purchases[static_cast<size_t>(order)].net_fen = net.fen();
+void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
+  if (static_cast<size_t>(order) >= impl_->purchases.size()) return;
+  impl_->purchases[static_cast<size_t>(order)].net_fen = net.fen();
+  impl_->Touch(static_cast<uint32_t>(member));
 }
 
 void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
@@ -431,6 +645,115 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
     from = kNoPurchase;
   }
   SetStanding(merged, false);
+  i.Touch(static_cast<uint32_t>(survivor));
+}
+
+void SegmentIndex::DefineTag(const std::string& name, NodePtr rule) {
+  TagEntry& tag = impl_->tags[name];
+  tag.manual = Roaring();
+  tag.rule = std::move(rule);
+  impl_->Redefined();
+}
+
+void SegmentIndex::RemoveTag(std::string_view name) {
+  if (auto it = impl_->tags.find(name); it != impl_->tags.end()) impl_->tags.erase(it);
+  impl_->Redefined();
+}
+
+bool SegmentIndex::SetTag(MemberId member, std::string_view tag, bool on) {
+  auto it = impl_->tags.find(tag);
+  if (it == impl_->tags.end()) {
+    it = impl_->tags.emplace(std::string(tag), TagEntry{}).first;
+    impl_->Redefined();
+  }
+  const auto m = static_cast<uint32_t>(member);
+  const bool changed = on ? it->second.manual.addChecked(m) : it->second.manual.removeChecked(m);
+  if (changed) impl_->Touch(m);
+  return changed;
+}
+
+bool SegmentIndex::HasTag(std::string_view name) const {
+  return SystemTag(name) || impl_->tags.find(name) != impl_->tags.end();
+}
+
+Status SegmentIndex::CheckRule(std::string_view name, const Node& rule, const QueryContext& context) const {
+  Status loop = Status::Ok();
+  ForEachTagRef(rule, [&](const Tag& t, const Node& node) {
+    if (!loop.ok()) return;
+    auto it = impl_->tags.find(t.name);
+    const bool back = t.name == name || (it != impl_->tags.end() && it->second.rule && impl_->Reaches(*it->second.rule, name));
+    if (back) {
+      loop = ExprError(node.position, "tag \"" + t.name + "\" refers back to \"" + std::string(name) + "\"",
+                       "a tag that does not depend on this one");
+    }
+  });
+  RETURN_IF_ERROR(loop);
+  // Evaluating over nobody checks every value and tag without the cost.
+  return impl_->Eval(rule, Impl::Query{context, context.today.days()}, Roaring()).status();
+}
+
+Result<int64_t> SegmentIndex::TagCount(std::string_view name, const QueryContext& context) const {
+  Node node{Tag{std::string(name)}, 1};
+  return Count(node, context);
+}
+
+Result<std::vector<std::string>> SegmentIndex::TagsOf(MemberId member, const QueryContext& context) const {
+  std::vector<std::string> out;
+  const auto m = static_cast<uint32_t>(member);
+  Roaring one;
+  one.add(m);
+  const Impl::Query q{context, context.today.days()};
+  for (const auto& [name, tag] : impl_->tags) {
+    bool holds = false;
+    if (tag.rule) {
+      ASSIGN_OR_RETURN(Roaring r, impl_->RuleMembers(tag, q, one));
+      holds = !r.isEmpty();
+    } else {
+      holds = tag.manual.contains(m);
+    }
+    if (holds) out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> SegmentIndex::ManualTagsOf(MemberId member) const {
+  std::vector<std::string> out;
+  for (const auto& [name, tag] : impl_->tags) {
+    if (!tag.rule && tag.manual.contains(static_cast<uint32_t>(member))) out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> SegmentIndex::RulesReading(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [rule_name, tag] : impl_->tags) {
+    if (!tag.rule) continue;
+    bool reads = false;
+    ForEachTagRef(*tag.rule, [&](const Tag& t, const Node&) { reads = reads || t.name == name; });
+    if (reads) out.push_back(rule_name);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, int64_t>> SegmentIndex::SystemTags() const {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [prefix, field] : kSystemTagPrefixes) {
+    const TextColumn& t = impl_->text[static_cast<size_t>(TextSlot(field))];
+    for (size_t code = 1; code < t.members.size(); ++code) {
+      const auto n = static_cast<int64_t>(t.members[code].and_cardinality(impl_->standing));
+      if (n > 0) out.emplace_back(std::string(prefix) + t.values[code], n);
+    }
+  }
+  return out;
+}
+
+std::optional<std::pair<Field, std::string_view>> SystemTag(std::string_view name) {
+  for (const auto& [prefix, field] : kSystemTagPrefixes) {
+    if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix) {
+      return std::pair{field, name.substr(prefix.size())};
+    }
+  }
+  return std::nullopt;
 }
 
 Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& context) const {
@@ -483,6 +806,10 @@ size_t SegmentIndex::MemoryBytes() const {
   }
   bytes += i.numbers.size() * sizeof(Impl::Numbers);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
+  for (const auto& [name, tag] : i.tags) {
+    bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members.getSizeInBytes(false);
+  }
+  bytes += i.touched.capacity() * sizeof(uint32_t);
   return bytes;
 }
 

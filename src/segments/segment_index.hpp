@@ -5,12 +5,19 @@
 // Members are numbered densely by their MemberId; merged-away members leave
 // every segment. Per member the index holds:
 //   - text attributes (tier, lifecycle, gender, city, home store, source,
-//     owner staff) dictionary-encoded, with one bitmap per value;
+//     owner staff, RFM class) dictionary-encoded, with one bitmap per value;
 //   - numbers (points, growth), dates (registered, birthday, last order);
-//   - a compact purchase history (day, net fen, categories) for the window
-//     fields orders_Nd, spend_Nd and bought(category, days).
+//   - a compact purchase history (day, net fen, units, categories) for the
+//     window fields orders_Nd, spend_Nd, weekend_orders_Nd, max_units_Nd and
+//     bought(category, days[, min_orders]);
+//   - tags (docs/segments.md "Tags"): manual tags as one bitmap each; rule
+//     tags as an expression whose answer is cached and refreshed on use for
+//     just the members that changed since (and wholly when the day turns, if
+//     the rule depends on the date); system tags "tier:gold",
+//     "lifecycle:mature", "rfm:important_value", "source:store_qr",
+//     "home_store:S001" read the attribute bitmaps.
 // The engine owns no copy of these rules: it reports facts (SetText,
-// AddPurchase, ...) and asks questions (Count, Match).
+// AddPurchase, SetTag, ...) and asks questions (Count, Match).
 //
 // Semantics, shared with the brute-force model in segment_index_test.cpp:
 //   - A comparison never matches a member without a value for its field
@@ -20,11 +27,15 @@
 //     [D - N + 1, D]: today and the N - 1 days before it.
 //   - orders_Nd counts orders with net (paid minus refunded) above zero;
 //     spend_Nd sums their net, compared in yuan (two decimals).
-//   - bought(c, N) needs an order within N days, net above zero, with an
-//     item whose category is c or lies under c in the category tree.
+//   - bought(c, N, k) needs k orders (default 1) within N days, net above
+//     zero, each with an item whose category is c or lies under c in the
+//     category tree.
+//   - weekend_orders_Nd counts those orders on a Saturday or Sunday;
+//     max_units_Nd is the most units in one of them (0 without any).
 //
-// Thread-safety: not synchronized. The tenant's writer mutates it under the
-// exclusive state lock; readers evaluate under the shared lock.
+// Thread-safety: the tenant's writer mutates it under the exclusive state
+// lock; readers evaluate under the shared lock. Readers refresh rule-tag
+// caches, each under a mutex of its own, so concurrent readers are safe.
 #pragma once
 
 #include <cstdint>
@@ -69,18 +80,42 @@ class SegmentIndex {
   void SetGrowth(MemberId member, int64_t growth);
   void SetRegistered(MemberId member, std::optional<LocalDate> day);
   void SetBirthday(MemberId member, std::optional<LocalDate> birthday);
-  // An order paid on local day `day`, with the categories of its items.
-  // `order` is its position in the tenant's order book: orders are reported
-  // once each, in ascending position.
-  void AddPurchase(MemberId member, int32_t order, LocalDate day, Money net,
+  // An order paid on local day `day`: `units` items in all, of these
+  // categories. `order` is its position in the tenant's order book: orders
+  // are reported once each, in ascending position.
+  void AddPurchase(MemberId member, int32_t order, LocalDate day, Money net, int32_t units,
                    std::span<const std::string_view> categories);
-  // The order's net after a refund.
-  void SetPurchaseNet(int32_t order, Money net);
+  // The net of `member`'s order after a refund.
+  void SetPurchaseNet(MemberId member, int32_t order, Money net);
   // The merged member's purchases move to the survivor; the merged member
   // stops standing.
   void Merge(MemberId survivor, MemberId merged);
 
+  // Tags. A manual tag (rule == nullptr) is held by the members SetTag puts
+  // it on; a rule tag by the members its expression matches, which the
+  // caller checked with CheckRule. Redefining a tag drops what it held.
+  void DefineTag(const std::string& name, NodePtr rule);
+  void RemoveTag(std::string_view name);
+  // Puts manual tag `tag` on the member or takes it off; defines the tag if
+  // it is unknown. Returns whether the member's holding changed.
+  bool SetTag(MemberId member, std::string_view tag, bool on);
+
   // --- reader side -------------------------------------------------------
+  bool HasTag(std::string_view name) const;
+  // Whether `rule` may define tag `name`: its values and tags exist, and
+  // it does not refer back to `name` through other rule tags.
+  Status CheckRule(std::string_view name, const Node& rule, const QueryContext& context) const;
+  // The standing members holding a tag (manual, rule or system).
+  Result<int64_t> TagCount(std::string_view name, const QueryContext& context) const;
+  // The manual tags `member` holds, in name order (no rule is evaluated).
+  std::vector<std::string> ManualTagsOf(MemberId member) const;
+  // Rule tags whose rule names tag `name` (directly).
+  std::vector<std::string> RulesReading(std::string_view name) const;
+  // The manual and rule tags `member` holds, in name order.
+  Result<std::vector<std::string>> TagsOf(MemberId member, const QueryContext& context) const;
+  // The system tags with at least one standing member, and how many.
+  std::vector<std::pair<std::string, int64_t>> SystemTags() const;
+
   // Checks `expr` against the tenant (tier ids, window bounds) and counts
   // the standing members it matches. InvalidArgument with a position as
   // ParseExpr gives for a value the tenant does not know.
@@ -105,5 +140,9 @@ class SegmentIndex {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The attribute a system tag name reads ("tier:gold" -> kTier, "gold"), or
+// nullopt for a name outside the system prefixes. User tags may not use them.
+std::optional<std::pair<Field, std::string_view>> SystemTag(std::string_view name);
 
 }  // namespace pond::segments

@@ -34,10 +34,12 @@ struct ModelPurchase {
   int32_t order = 0;
   int32_t day = 0;
   int64_t net_fen = 0;
+  int32_t units = 0;
   std::set<std::string> categories;
 };
 
 struct ModelMember {
+  MemberId id = 0;
   bool standing = true;
   std::map<Field, std::string> text;  // absent = none
   int64_t points = 0, growth = 0;
@@ -47,6 +49,8 @@ struct ModelMember {
 
 struct Model {
   std::map<MemberId, ModelMember> members;
+  std::map<std::string, std::set<MemberId>> manual_tags;
+  std::map<std::string, const Node*> rule_tags;
 
   std::optional<int64_t> Number(const ModelMember& m, const FieldRef& f, LocalDate today) const {
     const int32_t t = today.days();
@@ -54,12 +58,21 @@ struct Model {
       case Field::kPoints: return m.points * 100;
       case Field::kGrowth: return m.growth * 100;
       case Field::kOrders:
-      case Field::kSpend: {
-        int64_t count = 0, spend = 0;
+      case Field::kSpend:
+      case Field::kWeekendOrders:
+      case Field::kMaxUnits: {
+        int64_t count = 0, spend = 0, weekend = 0, units = 0;
         for (const ModelPurchase& p : m.purchases) {
-          if (p.net_fen > 0 && t - p.day < f.days && p.day <= t) ++count, spend += p.net_fen;
+          if (p.net_fen > 0 && t - p.day < f.days && p.day <= t) {
+            ++count, spend += p.net_fen, units = std::max<int64_t>(units, p.units);
+            const int weekday = LocalDate::FromDays(p.day).weekday();
+            weekend += weekday == 6 || weekday == 7;
+          }
         }
-        return f.field == Field::kOrders ? count * 100 : spend;
+        if (f.field == Field::kOrders) return count * 100;
+        if (f.field == Field::kWeekendOrders) return weekend * 100;
+        if (f.field == Field::kMaxUnits) return units * 100;
+        return spend;
       }
       case Field::kLastOrderDays: {
         std::optional<int32_t> last;
@@ -124,14 +137,23 @@ struct Model {
       return (*v >= b->low.hundredths && *v <= b->high.hundredths) != b->negated;
     }
     if (const auto* bought = std::get_if<Bought>(&node.kind)) {
+      int orders = 0;
       for (const ModelPurchase& p : m.purchases) {
         if (p.net_fen > 0 && p.day <= today.days() && today.days() - p.day < bought->days &&
             std::any_of(p.categories.begin(), p.categories.end(),
                         [&](const std::string& c) { return Under(c, bought->category); })) {
-          return true;
+          ++orders;
         }
       }
-      return false;
+      return orders >= bought->min_orders;
+    }
+    if (const auto* tag = std::get_if<Tag>(&node.kind)) {
+      if (auto system = SystemTag(tag->name)) {
+        auto it = m.text.find(system->first);
+        return it != m.text.end() && it->second == system->second;
+      }
+      if (auto rule = rule_tags.find(tag->name); rule != rule_tags.end()) return Matches(m, *rule->second, today);
+      return manual_tags.at(tag->name).count(m.id) > 0;
     }
     if (const auto* a = std::get_if<And>(&node.kind)) {
       return std::all_of(a->children.begin(), a->children.end(),
@@ -164,6 +186,16 @@ const std::vector<std::string> kGenders = {"female", "male", "unknown"};
 const std::vector<std::string> kCities = {"深圳", "上海", "广州", ""};
 const std::vector<std::string> kStores = {"S001", "S002", "S003", ""};
 const std::vector<std::string> kCategories = {"food", "beauty", "toys", "home", "snacks", "drinks", "skincare", "chips"};
+const std::vector<std::string> kRfmClasses = {"none", "important_value", "general_keep"};
+const std::vector<std::string> kManualTags = {"vip", "新客"};
+// Rule tags read manual tags, other rules, windows and system tags.
+const std::vector<std::pair<std::string, std::string>> kRuleTags = {
+    {"rich", R"(spend_90d >= 150 or tag("vip"))"},
+    {"active", R"(orders_30d >= 1 and not tag("rich"))"},
+    {"gold_fan", R"(tag("tier:gold") and (tag("active") or weekend_orders_90d >= 1))"},
+};
+const std::vector<std::string> kTagNames = {"vip", "新客", "rich", "active", "gold_fan", "tier:gold",
+                                            "lifecycle:mature", "rfm:important_value", "home_store:S001"};
 constexpr int32_t kToday = 20'000;  // a day in 2024
 
 class Generator {
@@ -183,6 +215,7 @@ class Generator {
       case Field::kGender: return kGenders;
       case Field::kCity: return {"深圳", "上海", "广州", "北京"};
       case Field::kHomeStore: return {"S001", "S002", "S003", "S404"};
+      case Field::kRfm: return kRfmClasses;
       default: return {"store_qr", "order", "wecom"};
     }
   }
@@ -192,7 +225,9 @@ class Generator {
     switch (f) {
       case Field::kPoints:
       case Field::kGrowth: v.hundredths = Int(0, 30) * 10 * 100; break;
-      case Field::kOrders: v.hundredths = Int(0, 5) * 100; break;
+      case Field::kOrders:
+      case Field::kWeekendOrders: v.hundredths = Int(0, 5) * 100; break;
+      case Field::kMaxUnits: v.hundredths = Int(0, 12) * 100; break;
       case Field::kSpend: v.hundredths = Int(0, 40) * 1000 + (Int(0, 1) ? 50 : 0); break;
       case Field::kLastOrderDays:
       case Field::kRegisteredDays: v.hundredths = Int(0, 400) * 100; break;
@@ -204,7 +239,10 @@ class Generator {
 
   FieldRef RandomField() {
     FieldRef f{static_cast<Field>(Int(0, static_cast<int>(Field::kAge))), 0};
-    if (f.field == Field::kOrders || f.field == Field::kSpend) f.days = Pick(std::vector<int>{1, 7, 30, 90, 365});
+    if (f.field == Field::kOrders || f.field == Field::kSpend || f.field == Field::kWeekendOrders ||
+        f.field == Field::kMaxUnits) {
+      f.days = Pick(std::vector<int>{1, 7, 30, 90, 365});
+    }
     return f;
   }
 
@@ -218,9 +256,13 @@ class Generator {
 
   NodePtr Leaf() {
     auto node = std::make_unique<Node>();
-    const int kind = Int(0, 9);
+    const int kind = Int(0, 10);
     if (kind == 0) {
-      node->kind = Bought{Pick(kCategories), Pick(std::vector<int>{1, 30, 90, 365})};
+      node->kind = Bought{Pick(kCategories), Pick(std::vector<int>{1, 30, 90, 365}), Int(1, 3)};
+      return node;
+    }
+    if (kind == 10) {
+      node->kind = Tag{Pick(kTagNames)};
       return node;
     }
     const FieldRef f = RandomField();
@@ -265,15 +307,17 @@ class Generator {
 void RandomChange(Generator& g, SegmentIndex& index, Model& model, int32_t& next_order) {
   const auto member = static_cast<MemberId>(g.Int(1, 300));
   ModelMember& m = model.members[member];
+  m.id = member;
   if (!m.standing) return;  // merged away for good
   index.SetStanding(member, true);
   switch (g.Int(0, 9)) {
     case 0: {
-      const auto f = static_cast<Field>(g.Int(0, 6));
+      const auto f = static_cast<Field>(g.Int(0, 7));
       std::string v = f == Field::kTier        ? g.Pick(kTiers)
                       : f == Field::kLifecycle ? g.Pick(kStages)
                       : f == Field::kGender    ? g.Pick(kGenders)
                       : f == Field::kHomeStore ? g.Pick(kStores)
+                      : f == Field::kRfm       ? g.Pick(kRfmClasses)
                                                : g.Pick(kCities);
       index.SetText(member, f, v);
       if (v.empty()) {
@@ -299,13 +343,22 @@ void RandomChange(Generator& g, SegmentIndex& index, Model& model, int32_t& next
       if (m.purchases.empty()) break;
       ModelPurchase& p = m.purchases[static_cast<size_t>(g.Int(0, static_cast<int>(m.purchases.size()) - 1))];
       p.net_fen = std::max<int64_t>(0, p.net_fen - g.Int(1, 20'000));
-      index.SetPurchaseNet(p.order, Money::Fen(p.net_fen));
+      index.SetPurchaseNet(member, p.order, Money::Fen(p.net_fen));
+      break;
+    }
+    case 8: {  // a manual tag on or off
+      const std::string& tag = g.Pick(kManualTags);
+      const bool on = g.Int(0, 1) == 1;
+      const bool held = model.manual_tags[tag].count(member) > 0;
+      EXPECT_EQ(index.SetTag(member, tag, on), on != held);
+      on ? (void)model.manual_tags[tag].insert(member) : (void)model.manual_tags[tag].erase(member);
       break;
     }
     case 4: {  // a merge into another standing member
       const auto survivor = static_cast<MemberId>(g.Int(1, 300));
       if (survivor == member || !model.members[survivor].standing) break;
       ModelMember& s = model.members[survivor];
+      s.id = survivor;
       s.purchases.insert(s.purchases.end(), m.purchases.begin(), m.purchases.end());
       m.purchases.clear();
       m.standing = false;
@@ -314,13 +367,13 @@ void RandomChange(Generator& g, SegmentIndex& index, Model& model, int32_t& next
       break;
     }
     default: {
-      ModelPurchase p{next_order++, kToday - g.Int(0, 400), g.Int(0, 30'000), {}};
+      ModelPurchase p{next_order++, kToday - g.Int(0, 400), g.Int(0, 30'000), g.Int(1, 12), {}};
       std::vector<std::string_view> cats;
       for (int i = g.Int(0, 3); i > 0; --i) {
         cats.push_back(g.Pick(kCategories));
         p.categories.insert(std::string(cats.back()));
       }
-      index.AddPurchase(member, p.order, LocalDate::FromDays(p.day), Money::Fen(p.net_fen), cats);
+      index.AddPurchase(member, p.order, LocalDate::FromDays(p.day), Money::Fen(p.net_fen), p.units, cats);
       m.purchases.push_back(std::move(p));
     }
   }
@@ -330,6 +383,17 @@ TEST(SegmentIndexTest, RandomExpressionsMatchABruteForceModel) {
   Generator g(20261123);
   SegmentIndex index;
   Model model;
+  for (const std::string& tag : kManualTags) {
+    index.DefineTag(tag, nullptr);
+    model.manual_tags[tag];
+  }
+  std::vector<NodePtr> rules;
+  for (const auto& [name, text] : kRuleTags) {
+    rules.push_back(std::move(ParseExpr(text)).value());
+    ASSERT_TRUE(index.CheckRule(name, *rules.back(), QueryContext{LocalDate::FromDays(kToday), kTiers, kParents}).ok());
+    index.DefineTag(name, std::move(ParseExpr(text)).value());
+    model.rule_tags[name] = rules.back().get();
+  }
   int32_t next_order = 0;
   int nonempty = 0, checked = 0;
   for (int round = 0; round < 40; ++round) {
@@ -338,6 +402,9 @@ TEST(SegmentIndexTest, RandomExpressionsMatchABruteForceModel) {
     for (int32_t shift : {0, g.Int(1, 200)}) {
       const QueryContext later{LocalDate::FromDays(kToday + shift), kTiers, kParents};
       for (int q = 0; q < 50; ++q) {
+        // A few changes between questions: rule tags then answer from a
+        // cache refreshed for just the members they touched.
+        for (int i = g.Int(0, 3); i > 0; --i) RandomChange(g, index, model, next_order);
         NodePtr expr = g.Expr(3);
         const std::vector<MemberId> want = model.Match(*expr, later.today);
         auto got = index.Match(*expr, later, 1'000'000);
@@ -409,15 +476,66 @@ TEST(SegmentIndexTest, MergedMembersLeaveEverySegmentAndTheirPurchasesCountForTh
     index.SetText(m, Field::kCity, "深圳");
   }
   const std::string_view food[] = {"food"};
-  index.AddPurchase(2, 0, LocalDate::FromDays(kToday), Money::Fen(5'000), food);
+  index.AddPurchase(2, 0, LocalDate::FromDays(kToday), Money::Fen(5'000), 1, food);
   index.Merge(1, 2);
   const QueryContext context{LocalDate::FromDays(kToday), kTiers};
   const NodePtr parsed = std::move(ParseExpr(R"(city = "深圳")")).value();
   const Node& city = *parsed;
   EXPECT_EQ(*index.Count(city, context), 1);
   Node bought;
-  bought.kind = Bought{"food", 1};
+  bought.kind = Bought{"food", 1, 1};
   EXPECT_EQ(*index.Match(bought, context, 10), std::vector<MemberId>{1});
+}
+
+TEST(SegmentIndexTest, TagsAreManualRuleOrSystemAndRulesMayNotLoop) {
+  SegmentIndex index;
+  const QueryContext context{LocalDate::FromDays(kToday), kTiers, kParents};
+  for (MemberId m = 1; m <= 4; ++m) {
+    index.SetStanding(m, true);
+    index.SetText(m, Field::kTier, m <= 2 ? "gold" : "standard");
+  }
+  const std::string_view snacks[] = {"chips"};  // under snacks, under food
+  index.AddPurchase(3, 0, LocalDate::FromDays(kToday - 1), Money::Fen(900), 10, snacks);
+  index.AddPurchase(3, 1, LocalDate::FromDays(kToday - 2), Money::Fen(900), 1, snacks);
+  auto define = [&](const std::string& name, const std::string& text) {
+    NodePtr rule = std::move(ParseExpr(text)).value();
+    Status s = index.CheckRule(name, *rule, context);
+    if (s.ok()) index.DefineTag(name, std::move(rule));
+    return s;
+  };
+  EXPECT_TRUE(index.SetTag(1, "vip", true));
+  EXPECT_FALSE(index.SetTag(1, "vip", true)) << "already held";
+  ASSERT_TRUE(define("snacker", R"(bought("food", 7, 2) or tag("vip"))").ok());
+  EXPECT_EQ(*index.TagCount("snacker", context), 2);
+  EXPECT_EQ(*index.TagCount("tier:gold", context), 2);
+  EXPECT_EQ(*index.TagsOf(1, context), (std::vector<std::string>{"snacker", "vip"}));
+  EXPECT_EQ(*index.TagsOf(3, context), std::vector<std::string>{"snacker"});
+
+  // The cached answer follows changes and the calendar.
+  index.SetTag(1, "vip", false);
+  EXPECT_EQ(*index.TagsOf(1, context), std::vector<std::string>{});
+  const QueryContext week_later{LocalDate::FromDays(kToday + 6), kTiers, kParents};
+  EXPECT_EQ(*index.TagCount("snacker", week_later), 0) << "the second order left the 7-day window";
+  EXPECT_EQ(*index.TagCount("snacker", context), 1);
+
+  Status loop = define("vip_snacker", R"(tag("snacker") and tag("vip_snacker"))");
+  ASSERT_FALSE(loop.ok());
+  EXPECT_NE(loop.message().find("at position 20: tag \"vip_snacker\" refers back to \"vip_snacker\""),
+            std::string::npos) << loop.message();
+  Status indirect = define("vip", R"(tag("snacker"))");
+  EXPECT_NE(indirect.message().find("tag \"snacker\" refers back to \"vip\""), std::string::npos)
+      << indirect.message();
+  Status unknown = define("x", R"(points > 1 and tag("nobody"))");
+  EXPECT_NE(unknown.message().find("at position 16: unknown tag \"nobody\""), std::string::npos) << unknown.message();
+  Status tier = define("x", R"(tag("tier:platinum"))");
+  EXPECT_NE(tier.message().find("unknown tier \"platinum\""), std::string::npos) << tier.message();
+
+  const auto system = index.SystemTags();
+  EXPECT_NE(std::find(system.begin(), system.end(), std::pair<std::string, int64_t>{"tier:standard", 2}),
+            system.end());
+  index.RemoveTag("vip");
+  EXPECT_FALSE(index.HasTag("vip"));
+  EXPECT_FALSE(index.TagCount("snacker", context).ok()) << "its rule reads a tag that is gone";
 }
 
 }  // namespace
