@@ -19,6 +19,7 @@
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "events/event.hpp"
+#include "tags/tag_book.hpp"
 
 namespace pond {
 
@@ -125,6 +126,18 @@ struct IdempotencyRow {
   uint64_t request_digest = 0;
 };
 
+// A frozen audience: who matched an expression at one instant, kept for a
+// campaign however the members change afterwards.
+struct SnapshotRow {
+  int64_t id = 0;  // ascending
+  std::string name;
+  std::string expr;  // canonical (segments::ToText)
+  std::string by;
+  Timestamp at;
+  int64_t count = 0;
+  std::string members;  // the member ids, EncodeIdList (core/id_list.hpp)
+};
+
 // Everything one group commit writes, in the order it must be applied.
 struct WriteBatch {
   std::vector<MemberRow> members;  // insert or replace by member_id
@@ -138,17 +151,21 @@ struct WriteBatch {
   std::vector<ProductInfo> products;
   std::vector<CategoryInfo> categories;
   std::vector<IdempotencyRow> idempotency;
+  std::vector<tags::TagOperation> tag_operations;  // inserts; ids ascending
+  std::vector<SnapshotRow> snapshots;              // inserts; ids ascending
 
   // Empties every list but keeps the memory, so the next group reuses it.
   void Clear() {
     members.clear(), orders.clear(), refunds.clear(), journal.clear(), settings.clear(), merges.clear();
     stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
+    tag_operations.clear(), snapshots.clear();
   }
 
   bool empty() const {
     return members.empty() && orders.empty() && refunds.empty() && journal.empty() && settings.empty() &&
            merges.empty() &&
-           stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty();
+           stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty() &&
+           tag_operations.empty() && snapshots.empty();
   }
 };
 
@@ -156,7 +173,8 @@ struct WriteBatch {
 // members (by member_id), merges (in the order they happened), then orders,
 // refunds and journal rows interleaved by tick (rows of equal tick — those
 // stored before ticks existed have 0 — orders first, then refunds, then
-// journal rows, each in insertion order), and last the idempotency rows.
+// journal rows, each in insertion order), then tag operations and snapshots
+// (each by id), and last the idempotency rows.
 class LoadSink {
  public:
   virtual ~LoadSink() = default;
@@ -170,6 +188,8 @@ class LoadSink {
   virtual void OnSetting(SettingRow row) = 0;
   virtual void OnRefund(RefundRow row) = 0;
   virtual void OnJournal(JournalRow row) = 0;
+  virtual void OnTagOperation(tags::TagOperation row) = 0;
+  virtual void OnSnapshot(SnapshotRow row) = 0;
   virtual void OnIdempotency(IdempotencyRow row) = 0;
 };
 

@@ -4,12 +4,16 @@
 #include <limits>
 
 #include "core/hash_index.hpp"
+#include "core/id_list.hpp"
 #include "core/log.hpp"
 
 namespace pond {
 namespace {
 
 constexpr std::string_view kLoyaltySetting = "loyalty";
+constexpr std::string_view kTagsSetting = "tags";
+constexpr std::string_view kSegmentsSetting = "segments";
+constexpr size_t kMaxSavedSegments = 1000;
 
 // A member event's content as tagged bytes: no two different events give the
 // same bytes, identities in a fixed order whatever order they came in, and no
@@ -69,7 +73,9 @@ LedgerEntry EntryOf(const LoyaltyEffect& x, EntryKind kind, int32_t order, Times
 }  // namespace
 
 TenantState::TenantState(TenantRecord record, TimeZone zone)
-    : record_(std::move(record)), zone_(zone), loyalty_(DefaultLoyaltyConfig(), std::move(zone)) {}
+    : record_(std::move(record)), zone_(zone), loyalty_(DefaultLoyaltyConfig(), std::move(zone)) {
+  DefineTagsInIndex();
+}
 
 Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
   return std::visit(
@@ -104,6 +110,7 @@ void TenantState::Persist(const Resolution& res, Timestamp now) {
     RecordTier(tier);
     pending_.merges.push_back(MergeRow{m.survivor, m.merged, m.at, m.reason});
     segments_.Merge(m.survivor, m.merged);
+    MergeTags(m.survivor, m.merged, m.at);
     dirty_members_.insert(m.merged);
   }
   if (!res.merges.empty()) Restage(res.member, now);
@@ -282,6 +289,18 @@ void TenantState::RunDay(LocalDate day) {
     Restage(m, start);
     ReindexLoyalty(m);  // after expiry, reviews, the new stage and RFM
   }
+  // Saved segments' sizes as the day begins.
+  for (segments::SavedSegment& saved : saved_segments_) {
+    auto expr = segments::ParseExpr(saved.expr);
+    auto count = expr.ok() ? segments_.Count(**expr, SegmentContext(start)) : Result<int64_t>(expr.status());
+    if (!count.ok()) {
+      Log(LogLevel::kWarn, "saved segment not counted", {{"tenant", record_.id}, {"segment", saved.name},
+                                                         {"error", count.status().ToString()}});
+      continue;
+    }
+    segments::RecordSize(saved, day, *count);
+  }
+  if (!saved_segments_.empty()) PersistSegments();
   pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
   last_day_ = day;
 }
@@ -346,6 +365,173 @@ Result<EventOutcome> TenantState::ApplyMaster(Info&& info, std::vector<Info>& ro
   return EventOutcome::kAccepted;
 }
 
+void TenantState::DefineTagsInIndex() {
+  for (const auto& [name, def] : tags_.definitions()) {
+    if (def.kind == tags::TagKind::kManual) {
+      segments_.DefineTag(name, nullptr);
+      continue;
+    }
+    auto rule = segments::ParseExpr(def.rule);
+    if (!rule.ok()) {  // it parsed when it was stored: only a damaged file gets here
+      Log(LogLevel::kError, "stored tag rule unreadable; tag left out",
+          {{"tenant", record_.id}, {"tag", name}, {"error", rule.status().ToString()}});
+      continue;
+    }
+    segments_.DefineTag(name, std::move(rule).value());
+  }
+}
+
+Result<segments::NodePtr> TenantState::CompileRule(std::string_view name, std::string_view rule, Timestamp now) const {
+  auto as_field = [](Status s) { return std::move(s.AddFieldError("rule", s.message())); };
+  auto node = segments::ParseExpr(rule);
+  if (!node.ok()) return as_field(node.status());
+  if (Status s = segments_.CheckRule(name, **node, SegmentContext(now)); !s.ok()) return as_field(s);
+  return std::move(node).value();
+}
+
+Status TenantState::PutTag(tags::TagDefinition def, bool create, Timestamp now) {
+  RETURN_IF_ERROR(tags::CheckDefinition(def));
+  const tags::TagDefinition* existing = tags_.Find(def.name);
+  if (create && existing) return AlreadyExists("tag '" + def.name + "' exists").With("tag", def.name);
+  if (!create && !existing) return NotFound("no tag '" + def.name + "'").With("tag", def.name);
+  if (create && tags_.definitions().size() >= tags::kMaxTags) {
+    return ResourceExhausted("a tenant has at most " + std::to_string(tags::kMaxTags) + " tags");
+  }
+  if (existing && existing->kind != def.kind) {
+    return FieldInvalid("kind", "cannot change from " + std::string(tags::TagKindName(existing->kind)) +
+                                    ": delete the tag and create it anew");
+  }
+  if (def.kind == tags::TagKind::kRule) {
+    ASSIGN_OR_RETURN(segments::NodePtr rule, CompileRule(def.name, def.rule, now));
+    def.rule = segments::ToText(*rule);
+    // A rule unchanged keeps its cached answer.
+    if (!existing || existing->rule != def.rule) segments_.DefineTag(def.name, std::move(rule));
+  } else if (!existing) {
+    segments_.DefineTag(def.name, nullptr);
+  }
+  if (existing) {
+    def.created_by = existing->created_by;
+    def.created_at = existing->created_at;
+  } else {
+    def.created_at = now;
+  }
+  tags_.Put(std::move(def));
+  PersistTags();
+  return Status::Ok();
+}
+
+Status TenantState::RemoveTag(std::string_view name, Timestamp now) {
+  const tags::TagDefinition* def = tags_.Find(name);
+  if (!def) return NotFound("no tag '" + std::string(name) + "'").With("tag", std::string(name));
+  std::vector<std::string> readers = segments_.RulesReading(name);
+  const segments::Node as_node{segments::Tag{std::string(name)}, 1};
+  const std::string written = segments::ToText(as_node);  // saved expressions are canonical too
+  for (const segments::SavedSegment& saved : saved_segments_) {
+    if (saved.expr.find(written) != std::string::npos) readers.push_back("saved segment " + saved.name);
+  }
+  if (!readers.empty()) {
+    std::string list;
+    for (const std::string& r : readers) list += (list.empty() ? "" : ", ") + r;
+    return FailedPrecondition("tag '" + std::string(name) + "' is read by " + list + ": change those first");
+  }
+  if (def->kind == tags::TagKind::kManual) {
+    // Recorded, so a tag later created under the same name starts empty on reload too.
+    auto holders = segments_.Match(as_node, SegmentContext(now), SIZE_MAX);
+    if (holders.ok() && !holders->empty()) {
+      RecordTagOperation(std::string(name), false, std::move(*holders), "pond", "tag deleted", now);
+    }
+  }
+  segments_.RemoveTag(name);
+  tags_.Remove(name);
+  PersistTags();
+  return Status::Ok();
+}
+
+Result<TenantState::TagChange> TenantState::TagMembers(std::string_view tag, bool add, std::vector<MemberId> members,
+                                                      std::string by, std::string note, Timestamp now) {
+  const tags::TagDefinition* def = tags_.Find(tag);
+  if (!def) return NotFound("no tag '" + std::string(tag) + "'").With("tag", std::string(tag));
+  if (def->kind != tags::TagKind::kManual) {
+    return FailedPrecondition("tag '" + std::string(tag) + "' is a rule tag: its members follow its rule");
+  }
+  RETURN_IF_ERROR(tags::CheckText("by", by, tags::kMaxTagNameBytes, false));
+  RETURN_IF_ERROR(tags::CheckText("note", note, tags::kMaxDescriptionBytes, false));
+  TagChange out;
+  std::vector<MemberId> changed;
+  for (MemberId m : members) {
+    const MemberId standing = members_.Standing(m);
+    if (standing && segments_.SetTag(standing, tag, add)) {
+      changed.push_back(standing);
+    } else {
+      ++out.unchanged;
+    }
+  }
+  out.changed = static_cast<int64_t>(changed.size());
+  if (!changed.empty()) out.operation = RecordTagOperation(std::string(tag), add, std::move(changed), std::move(by),
+                                                           std::move(note), now);
+  return out;
+}
+
+int64_t TenantState::RecordTagOperation(std::string tag, bool add, std::vector<MemberId> changed, std::string by,
+                                        std::string note, Timestamp now) {
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  tags::TagOperation op{tags_.next_operation_id(), std::move(tag), add, std::move(by), now, std::move(note),
+                        std::move(changed)};
+  pending_.tag_operations.push_back(op);
+  tags_.Record(std::move(op));
+  return tags_.next_operation_id() - 1;
+}
+
+void TenantState::MergeTags(MemberId survivor, MemberId merged, Timestamp now) {
+  for (std::string& tag : segments_.ManualTagsOf(merged)) {
+    if (segments_.SetTag(survivor, tag, true)) {
+      RecordTagOperation(std::move(tag), true, {survivor}, "merge",
+                         "member " + std::to_string(merged) + " merged into " + std::to_string(survivor), now);
+    }
+  }
+}
+
+Result<const SnapshotRow*> TenantState::CreateSnapshot(std::string name, const segments::Node& expr, std::string by,
+                                                       Timestamp now) {
+  RETURN_IF_ERROR(tags::CheckText("name", name, tags::kMaxTagNameBytes, true));
+  ASSIGN_OR_RETURN(std::vector<MemberId> members, segments_.Match(expr, SegmentContext(now), SIZE_MAX));
+  SnapshotRow row{snapshots_.empty() ? 1 : snapshots_.back().id + 1,
+                  std::move(name),
+                  segments::ToText(expr),
+                  std::move(by),
+                  now,
+                  static_cast<int64_t>(members.size()),
+                  EncodeIdList(members)};
+  pending_.snapshots.push_back(row);
+  snapshots_.push_back(std::move(row));
+  return &snapshots_.back();
+}
+
+Result<const segments::SavedSegment*> TenantState::SaveSegment(std::string name, const segments::Node& expr,
+                                                               std::string by, Timestamp now) {
+  RETURN_IF_ERROR(tags::CheckText("name", name, tags::kMaxTagNameBytes, true));
+  if (saved_segments_.size() >= kMaxSavedSegments) {
+    return ResourceExhausted("a tenant keeps at most " + std::to_string(kMaxSavedSegments) + " saved segments");
+  }
+  ASSIGN_OR_RETURN(int64_t count, segments_.Count(expr, SegmentContext(now)));
+  segments::SavedSegment saved{saved_segments_.empty() ? 1 : saved_segments_.back().id + 1,
+                               std::move(name), segments::ToText(expr), std::move(by), now, {}};
+  segments::RecordSize(saved, zone_.DateOf(now), count);
+  saved_segments_.push_back(std::move(saved));
+  PersistSegments();
+  return &saved_segments_.back();
+}
+
+Status TenantState::RemoveSegment(int64_t id) {
+  auto it = std::find_if(saved_segments_.begin(), saved_segments_.end(),
+                         [&](const segments::SavedSegment& s) { return s.id == id; });
+  if (it == saved_segments_.end()) return NotFound("no saved segment " + std::to_string(id));
+  saved_segments_.erase(it);
+  PersistSegments();
+  return Status::Ok();
+}
+
 void TenantState::RememberIdempotent(IdempotencyRow row) {
   pending_.idempotency.push_back(row);
   idempotency_.insert_or_assign(row.key, std::move(row));
@@ -382,14 +568,28 @@ void TenantState::Loader::OnMerge(MergeRow row) {
 }
 
 void TenantState::Loader::OnSetting(SettingRow row) {
-  if (row.key != kLoyaltySetting) return;
-  auto config = ParseLoyaltyConfig(row.value);
-  if (!config.ok()) {
-    // It was validated before it was stored: only a damaged file gets here.
-    Log(LogLevel::kError, "stored loyalty configuration unreadable; using the defaults",
-        {{"tenant", s_.record_.id}, {"error", config.status().ToString()}});
+  // Each was validated before it was stored: only a damaged file fails here.
+  auto damaged = [&](const Status& s) {
+    Log(LogLevel::kError, "stored setting unreadable; using the defaults",
+        {{"tenant", s_.record_.id}, {"setting", row.key}, {"error", s.ToString()}});
+  };
+  if (row.key == kTagsSetting) {
+    auto defs = tags::ParseTagDefinitions(row.value);
+    if (!defs.ok()) return damaged(defs.status());
+    for (const auto& [name, def] : s_.tags_.definitions()) s_.segments_.RemoveTag(name);
+    s_.tags_.Reset(std::move(defs).value());
+    s_.DefineTagsInIndex();
     return;
   }
+  if (row.key == kSegmentsSetting) {
+    auto saved = segments::ParseSavedSegments(row.value);
+    if (!saved.ok()) return damaged(saved.status());
+    s_.saved_segments_ = std::move(saved).value();
+    return;
+  }
+  if (row.key != kLoyaltySetting) return;
+  auto config = ParseLoyaltyConfig(row.value);
+  if (!config.ok()) return damaged(config.status());
   s_.loyalty_.SetConfig(std::move(config).value(), {});
 }
 
@@ -466,6 +666,18 @@ void TenantState::Loader::OnJournal(JournalRow row) {
   }
   s_.loyalty_.Replay(member, e, std::move(row.note));
 }
+
+void TenantState::Loader::OnTagOperation(tags::TagOperation row) {
+  // Operations on a tag since deleted (and perhaps made anew as a rule) no
+  // longer say who holds it.
+  const tags::TagDefinition* def = s_.tags_.Find(row.tag);
+  if (def && def->kind == tags::TagKind::kManual) {
+    for (MemberId m : row.members) s_.segments_.SetTag(m, row.tag, row.add);
+  }
+  s_.tags_.Record(std::move(row));
+}
+
+void TenantState::Loader::OnSnapshot(SnapshotRow row) { s_.snapshots_.push_back(std::move(row)); }
 
 void TenantState::Loader::OnIdempotency(IdempotencyRow row) {
   std::string key = row.key;

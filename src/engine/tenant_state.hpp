@@ -25,7 +25,9 @@
 #include "masterdata/master_data.hpp"
 #include "members/member_book.hpp"
 #include "orders/order_book.hpp"
+#include "segments/saved_segments.hpp"
 #include "segments/segment_index.hpp"
+#include "tags/tag_book.hpp"
 
 namespace pond {
 
@@ -51,6 +53,28 @@ class TenantState {
   // the last run, up to `now`: expiry, tier reviews, lifecycle stages.
   void RunDue(Timestamp now);
 
+  // --- tags and audiences (docs/segments.md) ----------------------------
+  // Creates a tag (`create`: AlreadyExists when taken) or changes one
+  // (NotFound when missing; its kind stays). A rule is parsed and checked
+  // against the tenant: errors name the field, "rule" with its position.
+  Status PutTag(tags::TagDefinition def, bool create, Timestamp now);
+  // FailedPrecondition while a rule tag or a saved segment reads the tag.
+  Status RemoveTag(std::string_view name, Timestamp now);
+  // Puts a manual tag on members or takes it off, as one recorded operation.
+  struct TagChange {
+    int64_t operation = 0;  // 0 when nothing changed (nothing is recorded)
+    int64_t changed = 0, unchanged = 0;
+  };
+  Result<TagChange> TagMembers(std::string_view tag, bool add, std::vector<MemberId> members, std::string by,
+                               std::string note, Timestamp now);
+  // Freezes who matches `expr` now.
+  Result<const SnapshotRow*> CreateSnapshot(std::string name, const segments::Node& expr, std::string by,
+                                            Timestamp now);
+  // Keeps `expr` under a name, counted today and at every day's run.
+  Result<const segments::SavedSegment*> SaveSegment(std::string name, const segments::Node& expr, std::string by,
+                                                    Timestamp now);
+  Status RemoveSegment(int64_t id);
+
   // Remembers the answer to an idempotent request, durably with the batch.
   void RememberIdempotent(IdempotencyRow row);
   const IdempotencyRow* FindIdempotent(const std::string& key) const;
@@ -72,6 +96,9 @@ class TenantState {
   const LoyaltyBook& loyalty() const { return loyalty_; }
   const LifecycleBook& lifecycle() const { return lifecycle_; }
   const segments::SegmentIndex& segments() const { return segments_; }
+  const tags::TagBook& tags() const { return tags_; }
+  const std::vector<SnapshotRow>& snapshots() const { return snapshots_; }
+  const std::vector<segments::SavedSegment>& saved_segments() const { return saved_segments_; }
   // What a segment query is evaluated against today (tenant zone, tiers).
   segments::QueryContext SegmentContext(Timestamp now) const;
   Stage StageOfMember(MemberId member) const { return lifecycle_.StageOfMember(member); }
@@ -92,6 +119,8 @@ class TenantState {
     void OnOrder(OrderRow row) override;
     void OnRefund(RefundRow row) override;
     void OnJournal(JournalRow row) override;
+    void OnTagOperation(tags::TagOperation row) override;
+    void OnSnapshot(SnapshotRow row) override;
     void OnIdempotency(IdempotencyRow row) override;
 
     // Finishes the load: scores RFM as of the last scheduled day.
@@ -131,6 +160,19 @@ class TenantState {
   // Dates of the member's orders whose net is > 0, into dates_.
   void CollectPurchaseDates(MemberId member);
   int64_t TakeTick() { return next_tick_++; }
+  // Hands every tag definition of the book to the segment index.
+  void DefineTagsInIndex();
+  // The rule of a rule tag, parsed and checked; errors name "rule".
+  Result<segments::NodePtr> CompileRule(std::string_view name, std::string_view rule, Timestamp now) const;
+  // Records a manual tagging operation of the members whose holding changed.
+  int64_t RecordTagOperation(std::string tag, bool add, std::vector<MemberId> changed, std::string by,
+                             std::string note, Timestamp now);
+  // The merged member's manual tags go to the survivor.
+  void MergeTags(MemberId survivor, MemberId merged, Timestamp now);
+  void PersistTags() { pending_.settings.push_back(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
+  void PersistSegments() {
+    pending_.settings.push_back(SettingRow{"segments", segments::SavedSegmentsJson(saved_segments_)});
+  }
 
   TenantRecord record_;
   TimeZone zone_;
@@ -140,6 +182,9 @@ class TenantState {
   LoyaltyBook loyalty_;
   LifecycleBook lifecycle_;
   segments::SegmentIndex segments_;  // kept current by Reindex and the purchase calls
+  tags::TagBook tags_;
+  std::vector<SnapshotRow> snapshots_;
+  std::vector<segments::SavedSegment> saved_segments_;
   std::vector<LocalDate> dates_;     // scratch for Restage
   std::vector<std::string_view> categories_;  // scratch for CollectCategories; views into the order
   std::string scratch_;              // for member-event digests

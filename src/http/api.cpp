@@ -12,46 +12,16 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "engine/ingest.hpp"
+#include "http/api_support.hpp"
 #include "http/openapi.hpp"
 #include "http/render.hpp"
 #include "http/router.hpp"
 #include "ingest/event_parser.hpp"
-#include "segments/expr.hpp"
 
 namespace pond {
 namespace {
 
 namespace json = boost::json;
-
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-// Shared by every route: the engine, the keys and the limits.
-struct Context {
-  Engine& engine;
-  KeyRing& keys;
-  ApiOptions options;
-};
-
-using Ctx = std::shared_ptr<Context>;
-
-// Authorizes and finds the tenant; answers the client itself when it fails.
-std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, const std::string& tenant,
-                                        Access access, const Responder& respond, Role* role = nullptr) {
-  auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, tenant, access);
-  if (!who.ok()) {
-    respond(ErrorResponse(who.status()));
-    return nullptr;
-  }
-  if (role) *role = *who;
-  auto t = ctx->engine.Tenant(tenant);
-  if (!t) respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
-  return t;
-}
 
 // The stored answer for a request that repeats an Idempotency-Key: the
 // first answer when the body is the same, 422 when the key was used for a
@@ -63,9 +33,28 @@ HttpResponse Replay(const IdempotencyRow& row, uint64_t request_digest) {
   return Json(row.status, row.body);
 }
 
-// Runs a write on the tenant's writer and answers after the durable commit.
-// `work` computes the answer from the state; with an Idempotency-Key the
-// answer is stored in the same commit and a replay returns it unchanged.
+}  // namespace
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, const std::string& tenant,
+                                        Access access, const Responder& respond, Role* role) {
+  auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, tenant, access);
+  if (!who.ok()) {
+    respond(ErrorResponse(who.status()));
+    return nullptr;
+  }
+  if (role) *role = *who;
+  auto t = ctx->engine.Tenant(tenant);
+  if (!t) respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
+  return t;
+}
+
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
            std::function<HttpResponse(TenantState&, Timestamp)> work) {
   std::string key;
@@ -103,52 +92,6 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
       }});
 }
 
-// Parses a batch body (ndjson or a JSON array) and applies it.
-void IngestBody(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req,
-                Responder respond, std::string_view body) {
-  auto lines = ParseEventBatch(body, ctx->options.max_events_per_request);
-  if (!lines.ok()) {
-    respond(ErrorResponse(lines.status()));
-    return;
-  }
-  auto parsed = std::make_shared<std::vector<ParsedLine>>(std::move(lines).value());
-  // The command holds the metrics, not the TenantEngine: a command must never
-  // own its writer, or the writer could end up joining itself.
-  TenantMetrics* metrics = &tenant->metrics();
-  Write(tenant, req, std::move(respond), [parsed, metrics](TenantState& s, Timestamp now) {
-    IngestResult result = ApplyEventLines(s, *parsed, now);
-    metrics->events_accepted += result.accepted;
-    metrics->events_duplicate += result.duplicates;
-    metrics->events_rejected += static_cast<int64_t>(result.rejected.size());
-    return Json(200, IngestResultJson(result));
-  });
-}
-
-// Master data POSTs take one object or an array of them; each becomes an
-// event of `type` so it is validated and applied exactly like ingestion.
-void IngestMasterData(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req,
-                      Responder respond, std::string_view type) {
-  json::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec || !(v.is_object() || v.is_array())) {
-    respond(ErrorResponse(InvalidArgument("body must be a JSON object or an array of objects")));
-    return;
-  }
-  std::string ndjson;
-  auto add = [&](json::value& item) {
-    if (item.is_object()) item.as_object()["type"] = type;
-    ndjson += json::serialize(item);
-    ndjson.push_back('\n');
-  };
-  if (v.is_array()) {
-    for (json::value& item : v.as_array()) add(item);
-  } else {
-    add(v);
-  }
-  IngestBody(ctx, tenant, req, std::move(respond), ndjson);
-}
-
-// {ref}: "42", "phone:138...", "unionid:...", "ext:...", "pos:...".
 Result<MemberRef> ParseMemberRef(const std::string& ref) {
   MemberRef out;
   const auto colon = ref.find(':');
@@ -196,6 +139,53 @@ Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t 
 bool RevealPhones(const HttpRequest& req, Role role) {
   const std::string* reveal = req.Query("reveal");
   return role == Role::kAdmin && reveal && *reveal == "phone";
+}
+
+namespace {
+
+// Parses a batch body (ndjson or a JSON array) and applies it.
+void IngestBody(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req,
+                Responder respond, std::string_view body) {
+  auto lines = ParseEventBatch(body, ctx->options.max_events_per_request);
+  if (!lines.ok()) {
+    respond(ErrorResponse(lines.status()));
+    return;
+  }
+  auto parsed = std::make_shared<std::vector<ParsedLine>>(std::move(lines).value());
+  // The command holds the metrics, not the TenantEngine: a command must never
+  // own its writer, or the writer could end up joining itself.
+  TenantMetrics* metrics = &tenant->metrics();
+  Write(tenant, req, std::move(respond), [parsed, metrics](TenantState& s, Timestamp now) {
+    IngestResult result = ApplyEventLines(s, *parsed, now);
+    metrics->events_accepted += result.accepted;
+    metrics->events_duplicate += result.duplicates;
+    metrics->events_rejected += static_cast<int64_t>(result.rejected.size());
+    return Json(200, IngestResultJson(result));
+  });
+}
+
+// Master data POSTs take one object or an array of them; each becomes an
+// event of `type` so it is validated and applied exactly like ingestion.
+void IngestMasterData(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req,
+                      Responder respond, std::string_view type) {
+  json::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec || !(v.is_object() || v.is_array())) {
+    respond(ErrorResponse(InvalidArgument("body must be a JSON object or an array of objects")));
+    return;
+  }
+  std::string ndjson;
+  auto add = [&](json::value& item) {
+    if (item.is_object()) item.as_object()["type"] = type;
+    ndjson += json::serialize(item);
+    ndjson.push_back('\n');
+  };
+  if (v.is_array()) {
+    for (json::value& item : v.as_array()) add(item);
+  } else {
+    add(v);
+  }
+  IngestBody(ctx, tenant, req, std::move(respond), ndjson);
 }
 
 void AddTenantRoutes(Router& router, const Ctx& ctx) {
@@ -282,7 +272,7 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
                  const MemberId id = s.members().Find(*ref);
                  if (!id) return std::nullopt;
-                 return MemberJson(s, id, ref->member_id.value_or(0), reveal);
+                 return MemberJson(s, id, ref->member_id.value_or(0), reveal, ctx->engine.clock().Now());
                });
                if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
                respond(Json(200, std::move(*body)));
@@ -312,7 +302,8 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
     }
     if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
     const bool reveal = RevealPhones(req, role);
-    respond(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, *after, *limit, reveal); })));
+    const Timestamp now = ctx->engine.clock().Now();
+    respond(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, *after, *limit, reveal, now); })));
   });
 }
 
@@ -469,108 +460,6 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
              });
 }
 
-// A segment request body: {"expr": "..."}, and for a sample also "size"
-// (1-1000, default 20) and "seed" (for a reproducible draw; random if absent).
-struct SegmentRequest {
-  std::string expr;
-  int64_t size = 20;
-  std::optional<uint64_t> seed;
-};
-
-Result<SegmentRequest> ParseSegmentRequest(const std::string& body, bool sample) {
-  json::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
-  Status bad = InvalidArgument("invalid segment request");
-  SegmentRequest out;
-  bool has_expr = false;
-  for (const auto& [key, value] : v.as_object()) {
-    if (key == "expr") {
-      has_expr = value.is_string();
-      if (!has_expr) bad.AddFieldError("expr", "must be a string");
-      if (has_expr) out.expr = std::string(value.as_string());
-    } else if (sample && key == "size") {
-      if (!value.is_int64() || value.as_int64() < 1 || value.as_int64() > 1000) {
-        bad.AddFieldError("size", "must be an integer from 1 to 1000");
-      } else {
-        out.size = value.as_int64();
-      }
-    } else if (sample && key == "seed") {
-      if (!value.is_int64() || value.as_int64() < 0) {
-        bad.AddFieldError("seed", "must be an integer >= 0");
-      } else {
-        out.seed = static_cast<uint64_t>(value.as_int64());
-      }
-    } else {
-      bad.AddFieldError(std::string(key), "unknown field");
-    }
-  }
-  if (!has_expr && bad.field_errors().empty()) bad.AddFieldError("expr", "is required");
-  if (!bad.field_errors().empty()) return bad;
-  return out;
-}
-
-// A bad expression: 422 naming `expr`, with where and what was expected
-// (CONTRACT.md "Segments": "422 with the position and reason").
-HttpResponse ExpressionError(const Status& status) {
-  if (status.code() != StatusCode::kInvalidArgument) return ErrorResponse(status);
-  JsonWriter w;
-  w.BeginObject()
-      .Field("type", "about:blank")
-      .Field("title", "Invalid expression")
-      .Field("status", 422)
-      .Field("detail", status.message());
-  for (const auto& [key, value] : status.context()) {
-    if (key == "position") {
-      w.Field("position", static_cast<int64_t>(std::strtoll(value.c_str(), nullptr, 10)));
-    } else if (key == "expected" || key == "hint") {
-      w.Field(key, value);
-    }
-  }
-  w.Key("errors").BeginArray().BeginObject().Field("field", "expr").Field("reason", status.message()).EndObject();
-  w.EndArray().EndObject();
-  HttpResponse r = Json(422, w.Take());
-  r.content_type = "application/problem+json";
-  return r;
-}
-
-double MillisSince(std::chrono::steady_clock::time_point start) {
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return std::round(ms * 1000) / 1000;
-}
-
-void AddSegmentRoutes(Router& router, const Ctx& ctx) {
-  // count and sample: parse outside the tenant's lock, evaluate under its read lock.
-  for (const bool sample : {false, true}) {
-    const std::string path = std::string("/api/v1/tenants/{tenant}/segments/") + (sample ? "sample" : "count");
-    router.Add("POST", path, [ctx, sample](HttpRequest&& req, const RouteParams& p, Responder respond) {
-      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
-      if (!t) return;
-      auto body = ParseSegmentRequest(req.body, sample);
-      if (!body.ok()) return respond(ErrorResponse(body.status()));
-      const auto start = std::chrono::steady_clock::now();
-      auto expr = segments::ParseExpr(body->expr);
-      if (!expr.ok()) return respond(ExpressionError(expr.status()));
-      const Timestamp now = ctx->engine.clock().Now();
-      const uint64_t seed = body->seed ? *body->seed : sample ? std::random_device()() : 0;
-      auto answer = t->Read([&](const TenantState& s) {
-        return s.segments().SampleOf(**expr, s.SegmentContext(now), sample ? static_cast<size_t>(body->size) : 0,
-                                     seed);
-      });
-      if (!answer.ok()) return respond(ExpressionError(answer.status()));
-      JsonWriter w;
-      w.BeginObject().Field("count", answer->count);
-      if (sample) {
-        w.Key("member_ids").BeginArray();
-        for (MemberId m : answer->members) w.Int(m);
-        w.EndArray().Field("seed", static_cast<int64_t>(seed));
-      }
-      w.Key("took_ms").Double(MillisSince(start)).EndObject();
-      respond(Json(200, w.Take()));
-    });
-  }
-}
-
 void AddOperationRoutes(Router& router, const Ctx& ctx) {
   router.Add("GET", "/healthz", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
     Status store = ctx->engine.store().Ping();
@@ -624,13 +513,13 @@ HttpResponse ErrorResponse(const Status& status) {
 }
 
 HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
-  auto ctx = std::make_shared<Context>(Context{engine, keys, options});
+  auto ctx = std::make_shared<ApiContext>(ApiContext{engine, keys, options});
   auto router = std::make_shared<Router>();
   AddTenantRoutes(*router, ctx);
   AddEventRoutes(*router, ctx);
   AddMemberRoutes(*router, ctx);
   AddLoyaltyRoutes(*router, ctx);
-  AddSegmentRoutes(*router, ctx);
+  AddAudienceRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
 }

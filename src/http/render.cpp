@@ -6,7 +6,7 @@
 namespace pond {
 namespace {
 
-void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reveal_phones) {
+void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reveal_phones, Timestamp now) {
   const TimeZone& zone = s.zone();
   w.BeginObject().Field("member_id", m.id);
   w.Key("identities").BeginObject();
@@ -47,6 +47,17 @@ void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reve
   w.Field("refunded_fen", t.refunded.fen()).Field("net_fen", (t.paid - t.refunded).fen());
   if (t.count) w.Field("last_paid_at", FormatRfc3339(t.last_paid_at, zone));
   w.EndObject();
+  // Manual and rule tags; for manual ones also who put them on, and when.
+  auto tags = s.segments().TagsOf(m.id, s.SegmentContext(now));
+  w.Key("tags").BeginArray();
+  for (const std::string& tag : tags.ok() ? *tags : std::vector<std::string>()) w.String(tag);
+  w.EndArray().Key("tagged").BeginArray();
+  for (const std::string& tag : tags.ok() ? *tags : std::vector<std::string>()) {
+    if (const tags::TagOperation* op = s.tags().LastAdd(tag, m.id)) {
+      w.BeginObject().Field("tag", tag).Field("by", op->by).Field("at", FormatRfc3339(op->at, zone)).EndObject();
+    }
+  }
+  w.EndArray();
   w.Key("merges").BeginArray();
   for (const MergeRecord& r : m.merges) {
     w.BeginObject().Field("merged_member_id", r.merged).Field("at", FormatRfc3339(r.at, zone));
@@ -141,16 +152,16 @@ std::string MasterDataJson(const MasterData& master, std::string_view kind) {
   return w.Take();
 }
 
-std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones) {
+std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones, Timestamp now) {
   JsonWriter w;
-  WriteMember(w, s, *s.members().Get(id), reveal_phones);
+  WriteMember(w, s, *s.members().Get(id), reveal_phones, now);
   if (requested && requested != id) w.Field("merged_member_id", requested);
   w.EndObject();
   return w.Take();
 }
 
 std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int64_t after, int64_t limit,
-                           bool reveal_phones) {
+                           bool reveal_phones, Timestamp now) {
   JsonWriter w;
   w.BeginObject().Key("members").BeginArray();
   int64_t n = 0, last = after;
@@ -158,7 +169,7 @@ std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int
     const Member& m = *s.members().Get(id);
     last = id;
     if (m.merged_into || !Passes(s, m, filter)) continue;
-    WriteMember(w, s, m, reveal_phones);
+    WriteMember(w, s, m, reveal_phones, now);
     w.EndObject();
     ++n;
   }

@@ -23,13 +23,13 @@ std::string TenantJson(const TenantState& s);
 std::string TenantSummaryJson(const TenantState& s);
 // `{"stores":[...]}` for kind "store", and likewise staff, product, category.
 std::string MasterDataJson(const MasterData& master, std::string_view kind);
-// A standing member; `requested` is the member number asked for when it was
-// merged into `id` (0 otherwise).
-std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones);
+// A standing member, with its tags as of `now`; `requested` is the member
+// number asked for when it was merged into `id` (0 otherwise).
+std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones, Timestamp now);
 // Standing members after `after` that pass `filter`, at most `limit`, with
 // the cursor for the next page.
 std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int64_t after, int64_t limit,
-                           bool reveal_phones);
+                           bool reveal_phones, Timestamp now);
 // A member's loyalty view (tier, growth and progress, points with lots and
 // what expires soon, lifecycle stage, a page of the ledger newest first:
 // entries with seq < `ledger_before` when it is not 0).

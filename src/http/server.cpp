@@ -15,10 +15,12 @@
 #include <charconv>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
@@ -344,7 +346,36 @@ class Session : public std::enable_shared_from_this<Session> {
       Log(LogLevel::kError, "http handler returned an invalid status", {{"status", std::to_string(in.status)}});
       in = ProblemResponse(500, "Internal Server Error", "the server failed to handle the request");
     }
-    auto& out = response_.emplace();
+    if (in.file.empty()) {
+      Send<http::string_body>(std::move(in), keep_alive, [](HttpResponse& r, std::string& body) {
+        body = std::move(r.body);
+        return beast::error_code();
+      });
+    } else {
+      // The file is the body, read piecewise as it is sent; once opened it
+      // is unlinked, so it goes whatever becomes of the connection.
+      Send<http::file_body>(std::move(in), keep_alive, [](HttpResponse& r, http::file_body::value_type& body) {
+        beast::error_code ec;
+        body.open(r.file.c_str(), beast::file_mode::scan, ec);
+        std::error_code ignored;
+        std::filesystem::remove(r.file, ignored);
+        return ec;
+      });
+    }
+  }
+
+  // Builds the message with `Body`, whose content `fill` provides, and
+  // starts writing it.
+  template <typename Body, typename Fill>
+  void Send(HttpResponse in, bool keep_alive, Fill fill) {
+    auto& outgoing = outgoing_.emplace().template emplace<Outgoing<Body>>();
+    auto& out = outgoing.message;
+    if (beast::error_code ec = fill(in, out.body())) {
+      Log(LogLevel::kError, "http response body unavailable", {{"error", ec.message()}});
+      outgoing_.reset();
+      return Write(ProblemResponse(500, "Internal Server Error", "the server failed to handle the request"),
+                   keep_alive);
+    }
     out.version(version_);
     out.result(static_cast<unsigned>(in.status));
     out.set(http::field::server, "pond");
@@ -356,11 +387,10 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       out.insert(name, value);
     }
-    out.body() = std::move(in.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
     keep_alive_ = keep_alive;
-    serializer_.emplace(out);
+    outgoing.serializer.emplace(out);
     WriteSome();
   }
 
@@ -368,14 +398,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // idleness, not by its total duration.
   void WriteSome() {
     stream_->expires_after(core_->options.idle_timeout);
-    http::async_write_some(*stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->CloseNow();
-      if (!self->serializer_->is_done()) return self->WriteSome();
-      self->serializer_.reset();
-      self->response_.reset();
-      if (self->keep_alive_) return self->ReadHeader();
-      self->LingeringClose();
-    });
+    std::visit(
+        [&](auto& outgoing) {
+          http::async_write_some(*stream_, *outgoing.serializer, [self = shared_from_this()](beast::error_code ec, size_t) {
+            if (ec) return self->CloseNow();
+            const bool done = std::visit([](auto& o) { return o.serializer->is_done(); }, *self->outgoing_);
+            if (!done) return self->WriteSome();
+            self->outgoing_.reset();
+            if (self->keep_alive_) return self->ReadHeader();
+            self->LingeringClose();
+          });
+        },
+        *outgoing_);
   }
 
   void LingeringClose() {
@@ -407,8 +441,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool remote_is_loopback_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> response_;
-  std::optional<http::response_serializer<http::string_body>> serializer_;
+  // The response being written: a message and its serializer, which refers
+  // to the message, so both stay in place until it is sent.
+  template <typename Body>
+  struct Outgoing {
+    http::response<Body> message;
+    std::optional<http::response_serializer<Body>> serializer;
+  };
+  std::optional<std::variant<Outgoing<http::string_body>, Outgoing<http::file_body>>> outgoing_;
   std::string drain_buffer_;
   size_t drained_bytes_ = 0;
   unsigned version_ = 11;

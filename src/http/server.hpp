@@ -53,6 +53,9 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // When set, the body is this file instead: the server streams it from
+  // disk and deletes it (a temporary file made for this response).
+  std::string file;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 

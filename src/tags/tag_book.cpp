@@ -9,11 +9,9 @@
 #include "segments/segment_index.hpp"
 
 namespace pond::tags {
-namespace {
 
-// Text a person typed: no control characters (they break CSV exports and
-// logs), no blanks at the ends (two tags that look alike must not differ
-// by an invisible space).
+// No control characters (they break CSV exports and logs), no blanks at the
+// ends (two tags that look alike must not differ by an invisible space).
 Status CheckText(std::string_view field, std::string_view v, size_t max_bytes, bool required) {
   if (required && v.empty()) return FieldInvalid(std::string(field), "is required");
   if (v.size() > max_bytes) {
@@ -27,8 +25,6 @@ Status CheckText(std::string_view field, std::string_view v, size_t max_bytes, b
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 std::string_view TagKindName(TagKind kind) { return kind == TagKind::kRule ? "rule" : "manual"; }
 

@@ -52,6 +52,10 @@ inline constexpr size_t kMaxGroupBytes = 100;
 inline constexpr size_t kMaxDescriptionBytes = 1000;
 inline constexpr size_t kMaxTags = 10'000;
 
+// Text a person typed (a name, a group, a note): at most `max_bytes`, no
+// control characters, no blanks at the ends. Errors name `field`.
+Status CheckText(std::string_view field, std::string_view v, size_t max_bytes, bool required);
+
 // Checks a definition's own fields (not the rule's meaning). Errors name
 // the field: name, group, description, rule.
 Status CheckDefinition(const TagDefinition& def);

@@ -76,6 +76,8 @@ class MemoryTenantStore final : public TenantStore {
         sink.OnJournal(std::move(std::get<JournalRow>(row)));
       }
     }
+    for (const WriteBatch& b : data_->commits) for (const auto& r : b.tag_operations) sink.OnTagOperation(r);
+    for (const WriteBatch& b : data_->commits) for (const auto& r : b.snapshots) sink.OnSnapshot(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.idempotency) sink.OnIdempotency(r);
     return Status::Ok();
   }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/id_list.hpp"
 #include "core/random.hpp"
 #include "engine/testing/memory_store.hpp"
 #include "storage/sqlite/internal/fault_injection.hpp"
@@ -87,8 +88,10 @@ struct Loaded {
   std::vector<OrderRow> orders;
   std::vector<RefundRow> refunds;
   std::vector<JournalRow> journal;
+  std::vector<tags::TagOperation> tag_operations;
+  std::vector<SnapshotRow> snapshots;
   std::vector<IdempotencyRow> idempotency;
-  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 5 idempotency
+  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 7 idempotency
   std::vector<std::string> by_tick;  // orders, refunds and journal rows as replayed: "refund 7"
 };
 
@@ -114,7 +117,9 @@ class RecordingSink final : public LoadSink {
     out_.by_tick.push_back("journal " + std::to_string(row.tick));
     Add(4, out_.journal, std::move(row));
   }
-  void OnIdempotency(IdempotencyRow row) override { Add(5, out_.idempotency, std::move(row)); }
+  void OnTagOperation(tags::TagOperation row) override { Add(5, out_.tag_operations, std::move(row)); }
+  void OnSnapshot(SnapshotRow row) override { Add(6, out_.snapshots, std::move(row)); }
+  void OnIdempotency(IdempotencyRow row) override { Add(7, out_.idempotency, std::move(row)); }
 
  private:
   template <typename T>
@@ -155,6 +160,8 @@ auto Key(const JournalRow& r) {
 auto Key(const SettingRow& r) { return std::tuple(r.key, r.value); }
 auto Key(const MergeRow& r) { return std::tuple(r.survivor, r.merged, r.at, r.reason); }
 auto Key(const IdempotencyRow& r) { return std::tuple(r.key, r.status, r.body, r.at, r.request_digest); }
+auto Key(const tags::TagOperation& r) { return std::tuple(r.id, r.tag, r.add, r.by, r.at, r.note, r.members); }
+auto Key(const SnapshotRow& r) { return std::tuple(r.id, r.name, r.expr, r.by, r.at, r.count, r.members); }
 
 template <typename T>
 auto Keys(const std::vector<T>& rows) {
@@ -207,6 +214,28 @@ JournalRow Journal(int64_t tick, JournalKind kind, int64_t member) {
   r.kind = kind;
   r.member_id = member;
   r.at = Timestamp::FromSeconds(1'772'800'000 + tick);
+  return r;
+}
+
+tags::TagOperation TagOperation(int64_t id, std::string tag, std::vector<int64_t> members) {
+  tags::TagOperation r;
+  r.id = id;
+  r.tag = std::move(tag);
+  r.by = "ops@tea";
+  r.at = Timestamp::FromMicros(1'772'900'000'000'001 + id);
+  r.members = std::move(members);
+  return r;
+}
+
+SnapshotRow Snapshot(int64_t id, const std::vector<int64_t>& members) {
+  SnapshotRow r;
+  r.id = id;
+  r.name = "三月沉睡会员";
+  r.expr = R"(stage = "沉睡")";
+  r.by = "pk_ops";
+  r.at = Timestamp::FromMicros(1'773'000'000'000'001 + id);
+  r.count = static_cast<int64_t>(members.size());
+  r.members = EncodeIdList(members);
   return r;
 }
 
@@ -288,6 +317,11 @@ WriteBatch FullBatch() {
   b.products = {{"SKU-0", "Jasmine tea", "drinks", Money::Fen(1800)}, {"SKU-1", "Cake", "", Money::Fen(0)}};
   b.categories = {{"drinks", "饮品", ""}, {"tea", "Tea", "drinks"}};
   b.idempotency = {{"idem-1", 201, R"({"accepted":3})", Timestamp::FromSeconds(1'772'600'001), 0xfedcba9876543210ULL}};
+  b.tag_operations = {TagOperation(1, "VIP", {3, 7}), TagOperation(2, "VIP", {7})};
+  b.tag_operations[1].add = false;
+  b.tag_operations[1].by = "merge";
+  b.tag_operations[1].note = "降级 ✓";
+  b.snapshots = {Snapshot(1, {3, 7, 9})};
   return b;
 }
 
@@ -322,6 +356,8 @@ TEST(SqliteStoreTest, EveryRowKindRoundTripsThroughReopen) {
   EXPECT_EQ(Keys(got.journal), Keys(batch.journal));
   EXPECT_EQ(Keys(got.settings), Keys(batch.settings));
   EXPECT_EQ(Keys(got.idempotency), Keys(batch.idempotency));
+  EXPECT_EQ(Keys(got.tag_operations), Keys(batch.tag_operations));
+  EXPECT_EQ(Keys(got.snapshots), Keys(batch.snapshots));
   EXPECT_TRUE(std::is_sorted(got.phases.begin(), got.phases.end())) << "Load must call the sink in store.hpp's order";
   EXPECT_EQ(got.by_tick, (std::vector<std::string>{"order 1", "order 2", "journal 3", "order 4", "refund 5",
                                                    "journal 6", "journal 7", "journal 8", "journal 9", "journal 10"}));
@@ -389,6 +425,114 @@ TEST(SqliteStoreTest, LoadReplaysOrdersRefundsAndMergesInInsertionOrderAcrossBat
   Loaded got = LoadAll(*tenant);
   EXPECT_EQ(Keys(got.orders), Keys(all));
   EXPECT_EQ(Keys(got.merges), Keys(merges));
+}
+
+// A tag operation's member list is re-encoded by the backend, a snapshot's is
+// stored as handed over; both must come back exactly, a 100k member audience
+// and one that changed nobody alike.
+TEST(SqliteStoreTest, TagOperationsAndSnapshotsRoundTripThroughReopenWhateverTheirSize) {
+  TempDir dir;
+  std::vector<int64_t> many;
+  for (int64_t id = 1; many.size() < 100'000; id += 1 + id % 300) many.push_back(id);
+  many.push_back(INT64_MAX);  // the widest gap there is
+  WriteBatch first;
+  first.tag_operations = {TagOperation(1, "VIP", many), TagOperation(2, "VIP", {})};
+  first.tag_operations[1].add = false;
+  first.tag_operations[1].note = "nobody held it";
+  first.snapshots = {Snapshot(1, many), Snapshot(2, {})};
+  WriteBatch second;
+  second.tag_operations = {TagOperation(3, "咖啡爱好者", {5})};
+  second.tag_operations[0].by = "merge";
+  second.snapshots = {Snapshot(3, {5})};
+  second.snapshots[0].expr = "";
+  {
+    auto store = MustOpen(dir.path());
+    auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+    ASSERT_TRUE(tenant->Commit(first).ok());
+    ASSERT_TRUE(tenant->Commit(second).ok());
+  }
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, "t1");
+  const Loaded got = LoadAll(*tenant);
+
+  ASSERT_EQ(got.tag_operations.size(), 3u);
+  const tags::TagOperation& big = got.tag_operations[0];
+  EXPECT_EQ(big.id, 1);
+  EXPECT_EQ(big.tag, "VIP");
+  EXPECT_TRUE(big.add);
+  EXPECT_EQ(big.by, "ops@tea");
+  EXPECT_EQ(big.at, first.tag_operations[0].at);
+  EXPECT_EQ(big.note, "");
+  EXPECT_EQ(big.members, many);
+  EXPECT_FALSE(got.tag_operations[1].add);
+  EXPECT_TRUE(got.tag_operations[1].members.empty());
+  EXPECT_EQ(Keys(got.tag_operations), Keys(std::vector<tags::TagOperation>{first.tag_operations[0],
+                                                                           first.tag_operations[1],
+                                                                           second.tag_operations[0]}));
+  ASSERT_EQ(got.snapshots.size(), 3u);
+  const SnapshotRow& audience = got.snapshots[0];
+  EXPECT_EQ(audience.id, 1);
+  EXPECT_EQ(audience.name, "三月沉睡会员");
+  EXPECT_EQ(audience.expr, R"(stage = "沉睡")");
+  EXPECT_EQ(audience.by, "pk_ops");
+  EXPECT_EQ(audience.at, first.snapshots[0].at);
+  EXPECT_EQ(audience.count, 100'001);
+  EXPECT_EQ(DecodeIdList(audience.members).value(), many);
+  EXPECT_TRUE(got.snapshots[1].members.empty());
+  EXPECT_EQ(got.snapshots[1].count, 0);
+  EXPECT_EQ(Keys(got.snapshots),
+            Keys(std::vector<SnapshotRow>{first.snapshots[0], first.snapshots[1], second.snapshots[0]}));
+  tenant.reset();
+  // The column holds core/id_list.hpp's encoding, for anyone reading the file.
+  EXPECT_EQ(RawDb(dir.path() + "/tenants/t1.db").Text("SELECT members FROM tag_operations WHERE id=1"),
+            EncodeIdList(many));
+}
+
+TEST(SqliteStoreTest, TagOperationsAndSnapshotsLoadAfterTheJournalAndBeforeIdempotencyAnswers) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  // Each batch holds the rows in the opposite order to the one they load in.
+  WriteBatch first;
+  first.idempotency = {{"k-1", 200, "{}", Timestamp::FromSeconds(1)}};
+  first.snapshots = {Snapshot(1, {1})};
+  first.tag_operations = {TagOperation(1, "a", {1})};
+  first.journal = {Journal(1, JournalKind::kDay, 0)};
+  WriteBatch second;
+  second.idempotency = {{"k-0", 201, "{}", Timestamp::FromSeconds(2)}};
+  second.snapshots = {Snapshot(2, {2})};
+  second.tag_operations = {TagOperation(2, "b", {1, 2})};
+  second.orders = {OrderAt(2, "O-2")};
+  ASSERT_TRUE(tenant->Commit(first).ok());
+  ASSERT_TRUE(tenant->Commit(second).ok());
+  const Loaded got = LoadAll(*tenant);
+  EXPECT_EQ(got.phases, (std::vector<int>{4, 4, 5, 5, 6, 6, 7, 7}));
+  EXPECT_EQ(got.by_tick, (std::vector<std::string>{"journal 1", "order 2"}));
+  EXPECT_EQ(Keys(got.tag_operations),
+            Keys(std::vector<tags::TagOperation>{first.tag_operations[0], second.tag_operations[0]}));
+  EXPECT_EQ(Keys(got.snapshots), Keys(std::vector<SnapshotRow>{first.snapshots[0], second.snapshots[0]}));
+}
+
+TEST(SqliteStoreTest, ARepeatedTagOperationIdFailsItsBatchAndStoresNothingOfIt) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant->Commit({.tag_operations = {TagOperation(1, "VIP", {1})}}).ok());
+
+  WriteBatch bad;
+  bad.members = {Member(2, "b")};
+  bad.snapshots = {Snapshot(1, {2})};
+  bad.tag_operations = {TagOperation(2, "VIP", {2}), TagOperation(1, "VIP", {2})};
+  Status s = tenant->Commit(bad);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("UNIQUE constraint failed: tag_operations.id"), std::string::npos) << s.message();
+  EXPECT_NE(s.ToString().find("id=1"), std::string::npos) << s.ToString();
+
+  const Loaded got = LoadAll(*tenant);
+  EXPECT_TRUE(got.members.empty());
+  EXPECT_TRUE(got.snapshots.empty());
+  ASSERT_EQ(got.tag_operations.size(), 1u);
+  EXPECT_EQ(got.tag_operations[0].members, std::vector<int64_t>{1});
 }
 
 TEST(SqliteStoreTest, MemberUpsertReplacesTheWholeRow) {
@@ -469,8 +613,9 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
 }
 
 TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking) {
-  const std::vector<std::string> stages = {"members", "orders", "refunds",  "journal",    "settings",    "merges",
-                                           "stores",  "staff",  "products", "categories", "idempotency", "commit"};
+  const std::vector<std::string> stages = {"members",    "orders",      "refunds",        "journal",   "settings",
+                                           "merges",     "stores",      "staff",          "products",  "categories",
+                                           "idempotency", "tag_operations", "snapshots", "commit"};
   for (const std::string& stage : stages) {
     SCOPED_TRACE(stage);
     TempDir dir;
@@ -499,6 +644,8 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     second.products = {{"SKU-9", "new", "", Money::Fen(9)}};
     second.categories = {{"drinks", "renamed", ""}};
     second.idempotency = {{"idem-2", 200, "{}", Timestamp::FromSeconds(9)}};
+    second.tag_operations = {TagOperation(3, "新品", {100}), TagOperation(4, "新品", {})};
+    second.snapshots = {Snapshot(2, {7, 100})};
     fail_at = stage;
     Status s = tenant->Commit(second);
     EXPECT_EQ(s.code(), StatusCode::kUnavailable);
@@ -519,12 +666,16 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     EXPECT_EQ(got.products.size(), 2u);
     EXPECT_EQ(got.categories[0].name, "饮品");
     EXPECT_EQ(got.idempotency.size(), 1u);
+    EXPECT_EQ(Keys(got.tag_operations), Keys(first.tag_operations));
+    EXPECT_EQ(Keys(got.snapshots), Keys(first.snapshots));
 
     ASSERT_TRUE(tenant->Commit(second).ok()) << "the same batch commits once the fault is gone";
     const Loaded after = LoadAll(*tenant);
     EXPECT_EQ(after.orders.size(), first.orders.size() + 1);
     EXPECT_EQ(after.journal.size(), first.journal.size() + 1);
     EXPECT_EQ(after.settings[0].value, "changed");
+    EXPECT_EQ(after.tag_operations.size(), first.tag_operations.size() + 2);
+    EXPECT_EQ(after.snapshots.size(), first.snapshots.size() + 1);
   }
 }
 
@@ -614,8 +765,8 @@ TEST(SqliteStoreTest, FilesAreWalWithTheDocumentedTables) {
   EXPECT_EQ(tenant.Text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members','orders',"
                        "'refunds','loyalty_journal','settings','merges','stores','staff','products','categories',"
-                       "'idempotency')"),
-            11);
+                       "'idempotency','tag_operations','snapshots')"),
+            13);
 }
 
 TEST(SqliteStoreTest, CatalogWrittenByANewerBuildIsRefused) {
@@ -669,6 +820,43 @@ TEST(SqliteStoreTest, AVersion1TenantIsMigratedAndItsRowsLoadWithNoLoyalty) {
   EXPECT_EQ(Keys(got.orders), Keys(std::vector<OrderRow>{old_orders[0], old_orders[1], now.orders[0]}));
   EXPECT_EQ(Keys(got.refunds), Keys(std::vector<RefundRow>{Refund("LR-1", "L-2", 0), now.refunds[0]}));
   EXPECT_EQ(Keys(got.journal), Keys(now.journal));
+}
+
+// A tenant file as a build of schema version 3 (before tags) left it.
+TEST(SqliteStoreTest, AVersion3TenantIsMigratedKeepingItsRowsAndStoresTagOperationsAndSnapshots) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  ExistingTenant(*store, "t1");
+  const std::string path = dir.path() + "/tenants/t1.db";
+  ASSERT_TRUE(sqlite_internal::OpenAndMigrate(path, sqlite_internal::kTenantTuning,
+                                              sqlite_internal::TenantMigrations().first(3))
+                  .ok());
+  {
+    RawDb v3(path);
+    ASSERT_EQ(v3.Int("PRAGMA user_version"), 3);
+    ASSERT_EQ(v3.Int("SELECT count(*) FROM sqlite_schema WHERE name IN ('tag_operations','snapshots')"), 0);
+    v3.Exec("INSERT INTO loyalty_journal(tick,member_id,kind,at,points,lot,from_value,to_value,note) "
+            "VALUES(1,0,5,1772800001000000,0,0,'','','2026-03-04')");
+    v3.Exec("INSERT INTO idempotency(key,status,body,at,request_digest) VALUES('k',201,'{}',1772600001000000,42)");
+  }
+
+  auto tenant = MustOpenTenant(*store, "t1");
+  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), static_cast<int64_t>(sqlite_internal::TenantMigrations().size()));
+  const Loaded before = LoadAll(*tenant);
+  EXPECT_TRUE(before.tag_operations.empty());
+  EXPECT_TRUE(before.snapshots.empty());
+  WriteBatch now;
+  now.tag_operations = {TagOperation(1, "VIP", {1, 3})};
+  now.snapshots = {Snapshot(1, {1, 3})};
+  ASSERT_TRUE(tenant->Commit(now).ok());
+
+  const Loaded got = LoadAll(*tenant);
+  EXPECT_EQ(got.by_tick, std::vector<std::string>{"journal 1"});
+  EXPECT_EQ(got.journal.at(0).note, "2026-03-04");
+  EXPECT_EQ(Keys(got.idempotency),
+            Keys(std::vector<IdempotencyRow>{{"k", 201, "{}", Timestamp::FromSeconds(1'772'600'001), 42}}));
+  EXPECT_EQ(Keys(got.tag_operations), Keys(now.tag_operations));
+  EXPECT_EQ(Keys(got.snapshots), Keys(now.snapshots));
 }
 
 TEST(SqliteStoreTest, ApiKeysRoundTripAndAPutReplacesById) {
@@ -793,6 +981,31 @@ TEST(SqliteStoreTest, AJournalKindBeyondTheEnumFailsLoadWithInternal) {
     EXPECT_NE(s.ToString().find("tick=7"), std::string::npos) << s.ToString();
     EXPECT_NE(s.ToString().find("value=" + std::to_string(kind)), std::string::npos) << s.ToString();
   }
+}
+
+TEST(SqliteStoreTest, DamagedTagOperationsFailLoadWithInternalNamingTheRow) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
+  ASSERT_TRUE(tenant->Commit({.tag_operations = {TagOperation(5, "VIP", {1, 2})}}).ok());
+  const std::string path = dir.path() + "/tenants/t1.db";
+  Loaded ignored;
+  RecordingSink sink(ignored);
+  for (const char* members : {"x'80'", "x'0500'", "x'ffffffffffffffffffffff'"}) {  // truncated, repeated, overlong
+    SCOPED_TRACE(members);
+    RawDb(path).Exec(std::string("UPDATE tag_operations SET members=") + members);
+    Status s = tenant->Load(sink);
+    EXPECT_EQ(s.code(), StatusCode::kInternal);
+    EXPECT_EQ(s.message(), "corrupt members in tag_operations.members");
+    EXPECT_NE(s.ToString().find("table=tag_operations"), std::string::npos) << s.ToString();
+    EXPECT_NE(s.ToString().find("id=5"), std::string::npos) << s.ToString();
+  }
+
+  RawDb(path).Exec("UPDATE tag_operations SET members=x'0101', added=2");
+  Status s = tenant->Load(sink);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(s.message(), "corrupt value in tag_operations.added");
+  EXPECT_NE(s.ToString().find("id=5"), std::string::npos) << s.ToString();
 }
 
 TEST(SqliteStoreTest, SqliteErrorsMapToCanonicalCodes) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "core/id_list.hpp"
 #include "storage/sqlite/internal/item_codec.hpp"
 #include "storage/sqlite/internal/sqlite_db.hpp"
 #include "storage/sqlite/internal/tenant_db.hpp"
@@ -29,7 +30,9 @@ namespace {
 // profile field is NULL. Rows are never deleted, so a rowid `seq` only grows
 // and gives the insertion order. Orders, refunds and loyalty_journal rows also
 // carry the engine's `tick`, which grows with the insertion order of each of
-// the three tables; Load interleaves the three by tick.
+// the three tables; Load interleaves the three by tick. Tag operations and
+// snapshots are keyed by the engine's own ascending id instead, and keep
+// their member ids as core/id_list.hpp's encoding.
 //
 // Migration steps are frozen once released: a schema change is a new step
 // appended to kTenantMigrations, never an edit of an old one.
@@ -152,10 +155,35 @@ constexpr const char* kTenantIdempotencyV3 = R"sql(
 ALTER TABLE idempotency ADD COLUMN request_digest INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Step 4: manual tagging and frozen audiences (store.hpp's SnapshotRow). A
+// member list is one BLOB, not a row per member: an operation or snapshot is
+// only ever read whole, and a 10 M member snapshot stays ~10 MB.
+constexpr const char* kTenantTagsV4 = R"sql(
+CREATE TABLE tag_operations(
+  id      INTEGER PRIMARY KEY,     -- the engine's, ascending in the order applied
+  tag     TEXT NOT NULL,
+  added   INTEGER NOT NULL,        -- 1 put the tag on, 0 took it off
+  by_whom TEXT NOT NULL,           -- the caller's `by`, its API key, or "merge"
+  at      INTEGER NOT NULL,
+  note    TEXT NOT NULL,
+  members BLOB NOT NULL            -- ids whose holding changed; EncodeIdList
+);
+CREATE TABLE snapshots(
+  id      INTEGER PRIMARY KEY,     -- the engine's, ascending
+  name    TEXT NOT NULL,
+  expr    TEXT NOT NULL,           -- canonical segment expression
+  by_whom TEXT NOT NULL,
+  at      INTEGER NOT NULL,        -- the instant the audience was frozen
+  count   INTEGER NOT NULL,        -- members in it
+  members BLOB NOT NULL            -- EncodeIdList, as the engine encoded it
+);
+)sql";
+
 constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
 constexpr const char* kTenantV2[] = {kTenantLoyaltyV2};
 constexpr const char* kTenantV3[] = {kTenantIdempotencyV3};
-constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3};
+constexpr const char* kTenantV4[] = {kTenantTagsV4};
+constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3, kTenantV4};
 
 // A database holding only the orders table as step 1 made it, for
 // RawBulkLoadOrders.
@@ -164,8 +192,9 @@ constexpr Migration kOrdersOnlyMigrations[] = {kOrdersOnlyV1};
 
 // Write statements. Members, settings and master data are upserts (the row
 // as it stands now); idempotency answers are replaced so a key may be reused
-// after the engine lets it expire. Orders, refunds, journal rows and merges
-// are plain inserts: their keys never repeat unless the engine has a bug.
+// after the engine lets it expire. Orders, refunds, journal rows, merges, tag
+// operations and snapshots are plain inserts: their keys never repeat unless
+// the engine has a bug.
 constexpr std::string_view kUpsertMember =
     "INSERT OR REPLACE INTO members(member_id,name,gender,birthday,city,home_store,source,owner_staff,"
     "registered_at,merged_into,created_at,identities,event_digests) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
@@ -191,6 +220,10 @@ constexpr std::string_view kUpsertProduct =
 constexpr std::string_view kUpsertCategory = "INSERT OR REPLACE INTO categories(id,name,parent) VALUES(?1,?2,?3)";
 constexpr std::string_view kPutIdempotency =
     "INSERT OR REPLACE INTO idempotency(key,status,body,at,request_digest) VALUES(?1,?2,?3,?4,?5)";
+constexpr std::string_view kInsertTagOperation =
+    "INSERT INTO tag_operations(id,tag,added,by_whom,at,note,members) VALUES(?1,?2,?3,?4,?5,?6,?7)";
+constexpr std::string_view kInsertSnapshot =
+    "INSERT INTO snapshots(id,name,expr,by_whom,at,count,members) VALUES(?1,?2,?3,?4,?5,?6,?7)";
 
 // Load reads every table in primary-key order, which SQLite serves by walking
 // the table's own b-tree: no sort, no temporary table, constant memory however
@@ -214,6 +247,9 @@ constexpr std::string_view kSelectJournal =
     "SELECT tick,member_id,kind,at,points,lot,from_value,to_value,note FROM loyalty_journal ORDER BY tick";
 constexpr std::string_view kSelectIdempotency =
     "SELECT key,status,body,at,request_digest FROM idempotency ORDER BY key";
+constexpr std::string_view kSelectTagOperations =
+    "SELECT id,tag,added,by_whom,at,note,members FROM tag_operations ORDER BY id";
+constexpr std::string_view kSelectSnapshots = "SELECT id,name,expr,by_whom,at,count,members FROM snapshots ORDER BY id";
 
 // Binds one row's parameters, remembering the first failure so a row is
 // never stepped with a parameter left over from the previous row. Strings
@@ -363,6 +399,29 @@ void BindIdempotency(Binder& b, const IdempotencyRow& r) {
   b.Int(5, static_cast<int64_t>(r.request_digest));
 }
 
+// `members` is the caller's scratch buffer; it must stay untouched until the
+// row is stepped.
+void BindTagOperation(Binder& b, const tags::TagOperation& r, std::string& members) {
+  b.Int(1, r.id);
+  b.Text(2, r.tag);
+  b.Int(3, r.add ? 1 : 0);
+  b.Text(4, r.by);
+  b.Int(5, r.at.micros());
+  b.Text(6, r.note);
+  members = EncodeIdList(r.members);
+  b.Blob(7, members);
+}
+
+void BindSnapshot(Binder& b, const SnapshotRow& r) {
+  b.Int(1, r.id);
+  b.Text(2, r.name);
+  b.Text(3, r.expr);
+  b.Text(4, r.by);
+  b.Int(5, r.at.micros());
+  b.Int(6, r.count);
+  b.Blob(7, r.members);
+}
+
 // The key of a row that failed, for the Status context. Identity values and
 // idempotency keys are left out: they may be phone numbers or client tokens.
 void AddRowKey(Status& s, const MemberRow& r) { s.With("member_id", std::to_string(r.member_id)); }
@@ -376,6 +435,8 @@ void AddRowKey(Status& s, const StaffInfo& r) { s.With("staff_id", r.id); }
 void AddRowKey(Status& s, const ProductInfo& r) { s.With("sku", r.sku); }
 void AddRowKey(Status& s, const CategoryInfo& r) { s.With("category_id", r.id); }
 void AddRowKey(Status&, const IdempotencyRow&) {}
+void AddRowKey(Status& s, const tags::TagOperation& r) { s.With("id", std::to_string(r.id)); }
+void AddRowKey(Status& s, const SnapshotRow& r) { s.With("id", std::to_string(r.id)); }
 
 // Steps `stmt` once per row of `rows`; stops at the first failure. The
 // statement is reset after every row so none is left active, which ROLLBACK
@@ -551,6 +612,7 @@ class TickStream {
 
 struct Statements {
   StmtHandle member, order, refund, journal, setting, merge, store, staff, product, category, idempotency;
+  StmtHandle tag_operation, snapshot;
 };
 
 class SqliteTenantStore final : public TenantStore {
@@ -568,6 +630,7 @@ class SqliteTenantStore final : public TenantStore {
   Status LoadMembers(LoadSink& sink);
   Status LoadHistory(LoadSink& sink);
   Status LoadByTick(LoadSink& sink);
+  Status LoadTagging(LoadSink& sink);
 
   DbHandle db_;
   Statements stmts_;  // declared after db_ so they are finalized before it closes
@@ -575,6 +638,7 @@ class SqliteTenantStore final : public TenantStore {
   CommitFault fault_;
   std::string items_;  // encoding scratch reused by every order
   std::string identities_, digests_;  // and by every member
+  std::string id_list_;  // and by every tag operation
 };
 
 Status SqliteTenantStore::Commit(const WriteBatch& batch) {
@@ -608,6 +672,11 @@ Status SqliteTenantStore::Commit(const WriteBatch& batch) {
   RETURN_IF_ERROR(Fault("categories"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.idempotency.get(), "idempotency", batch.idempotency, BindIdempotency));
   RETURN_IF_ERROR(Fault("idempotency"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.tag_operation.get(), "tag_operations", batch.tag_operations,
+                             [this](Binder& b, const tags::TagOperation& r) { BindTagOperation(b, r, id_list_); }));
+  RETURN_IF_ERROR(Fault("tag_operations"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.snapshot.get(), "snapshots", batch.snapshots, BindSnapshot));
+  RETURN_IF_ERROR(Fault("snapshots"));
   RETURN_IF_ERROR(Fault("commit"));
   return txn.Commit();
 }
@@ -688,6 +757,7 @@ Status SqliteTenantStore::LoadHistory(LoadSink& sink) {
     return Status::Ok();
   }));
   RETURN_IF_ERROR(LoadByTick(sink));
+  RETURN_IF_ERROR(LoadTagging(sink));
   return ForEachRow(db, kSelectIdempotency, "idempotency", [&](sqlite3_stmt* s) {
     sink.OnIdempotency({ColumnText(s, 0), sqlite3_column_int(s, 1), ColumnText(s, 2), ColumnTime(s, 3),
                         static_cast<uint64_t>(sqlite3_column_int64(s, 4))});
@@ -714,6 +784,38 @@ Status SqliteTenantStore::LoadByTick(LoadSink& sink) {
     if (next == nullptr) return Status::Ok();
     RETURN_IF_ERROR(next->EmitAndStep(sink));
   }
+}
+
+Status SqliteTenantStore::LoadTagging(LoadSink& sink) {
+  sqlite3* db = db_.get();
+  RETURN_IF_ERROR(ForEachRow(db, kSelectTagOperations, "tag_operations", [&](sqlite3_stmt* s) -> Status {
+    tags::TagOperation row;
+    row.id = sqlite3_column_int64(s, 0);
+    row.tag = ColumnText(s, 1);
+    const int64_t added = sqlite3_column_int64(s, 2);
+    if (added != 0 && added != 1) return Corrupt("tag_operations", "added", added).With("id", std::to_string(row.id));
+    row.add = added == 1;
+    row.by = ColumnText(s, 3);
+    row.at = ColumnTime(s, 4);
+    row.note = ColumnText(s, 5);
+    Result<std::vector<int64_t>> members = DecodeIdList(ColumnBlob(s, 6));
+    if (!members.ok()) {
+      return Internal("corrupt members in tag_operations.members")
+          .With("table", "tag_operations")
+          .With("id", std::to_string(row.id));
+    }
+    row.members = std::move(members).value();
+    sink.OnTagOperation(std::move(row));
+    return Status::Ok();
+  }));
+  // A snapshot's members pass through encoded, as store.hpp hands them over
+  // both ways: decoding a 10 M member audience only to check it would cost
+  // every load for lists the engine keeps encoded anyway.
+  return ForEachRow(db, kSelectSnapshots, "snapshots", [&](sqlite3_stmt* s) {
+    sink.OnSnapshot({sqlite3_column_int64(s, 0), ColumnText(s, 1), ColumnText(s, 2), ColumnText(s, 3),
+                     ColumnTime(s, 4), sqlite3_column_int64(s, 5), std::string(ColumnBlob(s, 6))});
+    return Status::Ok();
+  });
 }
 
 Status BulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& rows, size_t batch_size) {
@@ -754,6 +856,8 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   ASSIGN_OR_RETURN(st.product, Prepare(raw, kUpsertProduct, "products", true));
   ASSIGN_OR_RETURN(st.category, Prepare(raw, kUpsertCategory, "categories", true));
   ASSIGN_OR_RETURN(st.idempotency, Prepare(raw, kPutIdempotency, "idempotency", true));
+  ASSIGN_OR_RETURN(st.tag_operation, Prepare(raw, kInsertTagOperation, "tag_operations", true));
+  ASSIGN_OR_RETURN(st.snapshot, Prepare(raw, kInsertSnapshot, "snapshots", true));
   ASSIGN_OR_RETURN(auto checkpointer, Checkpointer::Start(raw, path, checkpoints));
   return std::unique_ptr<TenantStore>(std::make_unique<SqliteTenantStore>(std::move(db), std::move(st),
                                                                           std::move(checkpointer), std::move(fault)));

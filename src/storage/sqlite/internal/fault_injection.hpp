@@ -18,9 +18,10 @@ namespace pond::sqlite_internal {
 // Called inside Commit after the rows of each WriteBatch table are written,
 // with the stage's name ("members", "orders", "refunds", "journal",
 // "settings", "merges", "stores", "staff", "products", "categories",
-// "idempotency"), and last with "commit" just before COMMIT. A non-OK Status
-// aborts the commit with that Status. Called on the committing tenant's thread; a hook shared by
-// several tenants must synchronize itself.
+// "idempotency", "tag_operations", "snapshots"), and last with "commit" just
+// before COMMIT. A non-OK Status aborts the commit with that Status. Called
+// on the committing tenant's thread; a hook shared by several tenants must
+// synchronize itself.
 using CommitFault = std::function<Status(std::string_view stage)>;
 
 // OpenSqliteStore whose tenant stores run `fault` in every Commit.

@@ -1,0 +1,59 @@
+// What the route files of the API (api.cpp, audience_api.cpp) share:
+// the context every route holds, authorization, durable writes with
+// Idempotency-Key, and the parsing of common request parts. Internal to
+// the http module.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/engine.hpp"
+#include "http/api.hpp"
+#include "http/auth.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+namespace pond {
+
+// Shared by every route: the engine, the keys and the limits.
+struct ApiContext {
+  Engine& engine;
+  KeyRing& keys;
+  ApiOptions options;
+};
+using Ctx = std::shared_ptr<ApiContext>;
+
+HttpResponse Json(int status, std::string body);
+
+// Authorizes and finds the tenant; answers the client itself when it fails.
+std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, const std::string& tenant,
+                                        Access access, const Responder& respond, Role* role = nullptr);
+
+// Runs a write on the tenant's writer and answers after the durable commit.
+// `work` computes the answer from the state; with an Idempotency-Key the
+// answer is stored in the same commit and a replay returns it unchanged.
+void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
+           std::function<HttpResponse(TenantState&, Timestamp)> work);
+
+// {ref}: "42", "phone:138...", "unionid:...", "ext:...", "pos:...".
+Result<MemberRef> ParseMemberRef(const std::string& ref);
+// A query parameter that must be an integer in [lo, hi]; `fallback` if absent.
+Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback, int64_t lo, int64_t hi);
+// Phones are shown whole only to admins who ask (?reveal=phone).
+bool RevealPhones(const HttpRequest& req, Role role);
+
+// A bad expression: 422 naming `field` ("expr", "rule"), with where and
+// what was expected (CONTRACT.md "Segments": "422 with the position and
+// reason"). Other errors as ErrorResponse.
+HttpResponse ExpressionError(const Status& status, std::string_view field = "expr");
+
+double MillisSince(std::chrono::steady_clock::time_point start);
+
+// The routes of audience_api.cpp: segments (count, sample, export,
+// snapshots, saved segments) and tags.
+void AddAudienceRoutes(Router& router, const Ctx& ctx);
+
+}  // namespace pond
