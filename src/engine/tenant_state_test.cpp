@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/id_list.hpp"
 #include "core/random.hpp"
 #include "engine/ingest.hpp"
 #include "engine/testing/memory_store.hpp"
@@ -177,7 +178,8 @@ std::string ObserveSegments(const TenantState& s, Timestamp now) {
   std::string out;
   for (const char* text : {R"(tier = "silver" or tier = "gold")", R"(lifecycle in ("growth", "mature", "won_back"))",
                            "points >= 100 and growth < 3000", "orders_30d >= 1 or spend_90d > 100",
-                           "last_order_days <= 10", "not registered_days < 5", R"(source = "src1")"}) {
+                           "last_order_days <= 10", "not registered_days < 5", R"(source = "src1")",
+                           R"(tag("vip") or tag("新客"))", R"(tag("active_vip"))"}) {
     auto expr = segments::ParseExpr(text);
     EXPECT_TRUE(expr.ok()) << text;
     auto matched = s.segments().Match(**expr, s.SegmentContext(now), std::numeric_limits<size_t>::max());
@@ -185,6 +187,27 @@ std::string ObserveSegments(const TenantState& s, Timestamp now) {
     out += std::string(text) + ":";
     for (MemberId m : *matched) out += " " + std::to_string(m);
     out += "\n";
+  }
+  // Who holds which tag, who put it there and when; the audiences kept.
+  for (MemberId m = 1; m <= s.members().size(); ++m) {
+    if (s.members().Standing(m) != m) continue;
+    auto tags = s.segments().TagsOf(m, s.SegmentContext(now));
+    EXPECT_TRUE(tags.ok());
+    for (const std::string& tag : *tags) {
+      const tags::TagOperation* op = s.tags().LastAdd(tag, m);
+      out += std::to_string(m) + ":" + tag + (op ? "/" + op->by + "@" + std::to_string(op->at.seconds()) : "") + " ";
+    }
+  }
+  for (const auto& [name, def] : s.tags().definitions()) out += "\ntag " + name + " " + def.rule + " " + def.group;
+  for (const SnapshotRow& row : s.snapshots()) {
+    out += "\nsnapshot " + std::to_string(row.id) + " " + row.name + " " + std::to_string(row.count) + " " + row.expr;
+    auto ids = DecodeIdList(row.members);
+    EXPECT_TRUE(ids.ok());
+    for (int64_t id : *ids) out += " " + std::to_string(id);
+  }
+  for (const segments::SavedSegment& saved : s.saved_segments()) {
+    out += "\nsaved " + std::to_string(saved.id) + " " + saved.expr;
+    for (const auto& [day, n] : saved.sizes) out += " " + day.ToString() + "=" + std::to_string(n);
   }
   return out;
 }
@@ -199,12 +222,13 @@ void ExpectSegmentsAgreeWithTheBooks(const TenantState& s, Timestamp now) {
     EXPECT_TRUE(matched.ok()) << text;
     return std::set<MemberId>(matched->begin(), matched->end());
   };
-  std::map<std::string, std::set<MemberId>> by_tier, by_stage;
+  std::map<std::string, std::set<MemberId>> by_tier, by_stage, by_rfm;
   std::set<MemberId> rich, buyers;
   for (MemberId m = 1; m <= s.members().size(); ++m) {
     if (s.members().Standing(m) != m) continue;
     by_tier[s.loyalty().config().tiers[static_cast<size_t>(s.loyalty().TierOf(m))].id].insert(m);
     by_stage[std::string(StageName(s.StageOfMember(m)))].insert(m);
+    by_rfm[std::string(RfmClassName(s.lifecycle().RfmOf(m).cls))].insert(m);
     const Account* a = s.loyalty().Find(m);
     if (a && a->balance >= 100) rich.insert(m);
     bool bought = false;
@@ -216,6 +240,10 @@ void ExpectSegmentsAgreeWithTheBooks(const TenantState& s, Timestamp now) {
   }
   for (const char* stage : {"intro", "growth", "mature", "decline", "lost", "won_back"}) {
     EXPECT_EQ(members_of(std::string("lifecycle = \"") + stage + "\""), by_stage[stage]) << stage;
+  }
+  for (int c = 0; c < kRfmClasses; ++c) {
+    const std::string name(RfmClassName(static_cast<RfmClass>(c)));
+    EXPECT_EQ(members_of("tag(\"rfm:" + name + "\")"), by_rfm[name]) << name;
   }
   EXPECT_EQ(members_of("points >= 100"), rich);
   EXPECT_EQ(members_of("last_order_days >= -100000"), buyers);
@@ -236,6 +264,19 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
   live.SetLoyaltyConfig(config, {});
   const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
+  // Manual tags, a rule tag reading one of them, a saved segment.
+  auto manual = [](std::string name) {
+    return tags::TagDefinition{std::move(name), "运营", tags::TagKind::kManual, "", "", "E1", {}};
+  };
+  ASSERT_TRUE(live.PutTag(manual("vip"), true, start).ok());
+  ASSERT_TRUE(live.PutTag(manual("新客"), true, start).ok());
+  ASSERT_TRUE(live.PutTag(tags::TagDefinition{"active_vip", "", tags::TagKind::kRule,
+                                              R"(tag("vip") and orders_30d >= 1)", "", "E1", {}},
+                          true, start)
+                  .ok());
+  const auto saved_expr = std::move(segments::ParseExpr(R"(tag("vip") or points >= 100)")).value();
+  ASSERT_TRUE(live.SaveSegment("vip or rich", *saved_expr, "E2", start).ok());
+  int tag_changes = 0;
   // RFM is a snapshot of the last day run; a reload recomputes it as of that
   // day from what it finds, so the two agree when nothing came in between.
   bool day_ran_last = false;
@@ -249,9 +290,23 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
     const uint64_t dice = rng.Uniform(12);
     if (dice >= 10) {  // loyalty commands and the scheduler's day runs
       const MemberId m = rng.Range(1, std::max<int64_t>(live.members().size(), 1));
-      if (dice == 10) {
+      if (dice == 10 && rng.Chance(0.5)) {
         (void)live.Redeem(m, rng.Range(1, 200), "R" + std::to_string(rng.Uniform(400)), now);
         (void)live.Adjust(m, rng.Range(-100, 300), rng.Chance(0.9) ? "goodwill" : "", now);
+      } else if (dice == 10) {  // tagging by hand, now and then a tag deleted and made anew, a snapshot
+        const std::string tag = rng.Chance(0.5) ? "vip" : "新客";
+        std::vector<MemberId> some;
+        for (int i = static_cast<int>(rng.Range(1, 5)); i > 0; --i) some.push_back(rng.Range(1, std::max<int64_t>(live.members().size(), 1)));
+        auto change = live.TagMembers(tag, rng.Chance(0.7), some, "E" + std::to_string(rng.Uniform(9)), "", now);
+        ASSERT_TRUE(change.ok()) << change.status().ToString();
+        tag_changes += change->changed > 0;
+        if (tag == "新客" && rng.Chance(0.05)) {
+          ASSERT_TRUE(live.RemoveTag(tag, now).ok());
+          ASSERT_TRUE(live.PutTag(manual(tag), true, now).ok());
+        }
+        if (rng.Chance(0.05)) {
+          ASSERT_TRUE(live.CreateSnapshot("s", *saved_expr, "E3", now).ok());
+        }
       } else {
         live.RunDue(now);
         day_ran_last = true;
@@ -317,6 +372,10 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
     EXPECT_GT(kinds[k], 0) << EntryKindName(k);
   }
   EXPECT_GT(tiers_above_first, 0);
+  EXPECT_GT(tag_changes, 50);
+  EXPECT_GT(live.snapshots().size(), 1u);
+  EXPECT_GT(live.saved_segments()[0].sizes.size(), 10u) << "a size a day run";
+  EXPECT_FALSE(live.RemoveTag("vip", start).ok()) << "read by active_vip and the saved segment";
 }
 
 }  // namespace
