@@ -53,9 +53,10 @@ struct TextColumn {
   }
 };
 
-// One order, at its position in the tenant's order book; a member's are
-// linked newest to oldest, so the history is one array with no allocation
-// per member.
+// One order with net, day, units and categories. A member's purchases are
+// linked, so the history is one array with no allocation per member; new
+// ones are appended, and Compact lays each member's side by side in member
+// order, so that a scan over ascending members reads the array in order.
 struct Purchase {
   int64_t net_fen = 0;
   int32_t day = 0;
@@ -181,7 +182,9 @@ struct SegmentIndex::Impl {
     bool standing = false;        // mirrors `standing` to skip bitmap updates
   };
   ChunkedArray<Numbers> numbers;     // by member; chunked, so growth never copies
-  ChunkedArray<Purchase> purchases;  // by order position
+  ChunkedArray<Purchase> purchases;            // by slot
+  ChunkedArray<int32_t> slot_of_order;         // by order position; -1 for none
+  size_t compacted = 0;                        // purchases laid out by member (the rest appended since)
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
   std::map<std::string, TagEntry, std::less<>> tags;  // by name
@@ -602,8 +605,9 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
                                std::span<const std::string_view> categories) {
   impl_->Reserve(member);
   Impl& i = *impl_;
-  // Orders arrive in order-book order, so a purchase's index is its order's position.
-  while (i.purchases.size() < static_cast<size_t>(order)) i.purchases.push_back(Purchase{});
+  Grow<int32_t>(i.slot_of_order, static_cast<size_t>(order), kNoPurchase);
+  const auto slot = static_cast<int32_t>(i.purchases.size());
+  i.slot_of_order[static_cast<size_t>(order)] = slot;
   int32_t& latest = i.numbers[static_cast<size_t>(member)].latest_purchase;
   Purchase p{net.fen(), day.days(), latest, static_cast<uint32_t>(i.purchase_categories.size()), 0,
              static_cast<uint16_t>(std::clamp<int32_t>(units, 0, std::numeric_limits<uint16_t>::max()))};
@@ -619,15 +623,49 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
     ++p.categories_count;
   }
   i.purchases.push_back(p);
-  latest = order;
+  latest = slot;
   i.Touch(static_cast<uint32_t>(member));
 }
 
 void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
-  if (static_cast<size_t>(order) >= impl_->purchases.size()) return;
-  impl_->purchases[static_cast<size_t>(order)].net_fen = net.fen();
-  impl_->Touch(static_cast<uint32_t>(member));
+  Impl& i = *impl_;
+  if (static_cast<size_t>(order) >= i.slot_of_order.size() || i.slot_of_order[static_cast<size_t>(order)] < 0) return;
+  i.purchases[static_cast<size_t>(i.slot_of_order[static_cast<size_t>(order)])].net_fen = net.fen();
+  i.Touch(static_cast<uint32_t>(member));
 }
+
+void SegmentIndex::Compact() {
+  Impl& i = *impl_;
+  // Which order each slot holds, to re-point slot_of_order.
+  ChunkedArray<int32_t> order_of_slot;
+  order_of_slot.resize(i.purchases.size(), kNoPurchase);
+  for (size_t order = 0; order < i.slot_of_order.size(); ++order) {
+    if (i.slot_of_order[order] >= 0) order_of_slot[static_cast<size_t>(i.slot_of_order[order])] = static_cast<int32_t>(order);
+  }
+  ChunkedArray<Purchase> packed;
+  ChunkedArray<uint32_t> packed_categories;
+  for (size_t m = 0; m < i.numbers.size(); ++m) {
+    int32_t& latest = i.numbers[m].latest_purchase;
+    const int32_t first = latest == kNoPurchase ? kNoPurchase : static_cast<int32_t>(packed.size());
+    for (int32_t old = latest; old != kNoPurchase; old = i.purchases[static_cast<size_t>(old)].previous_of_member) {
+      Purchase p = i.purchases[static_cast<size_t>(old)];
+      const auto slot = static_cast<int32_t>(packed.size());
+      p.previous_of_member = p.previous_of_member == kNoPurchase ? kNoPurchase : slot + 1;
+      const uint32_t begin = p.categories_begin;
+      p.categories_begin = static_cast<uint32_t>(packed_categories.size());
+      for (uint32_t k = 0; k < p.categories_count; ++k) packed_categories.push_back(i.purchase_categories[begin + k]);
+      packed.push_back(p);
+      const int32_t order = order_of_slot[static_cast<size_t>(old)];
+      if (order >= 0) i.slot_of_order[static_cast<size_t>(order)] = slot;
+    }
+    latest = first;
+  }
+  i.purchases = std::move(packed);
+  i.purchase_categories = std::move(packed_categories);
+  i.compacted = i.purchases.size();
+}
+
+size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchases.size() - impl_->compacted; }
 
 void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   Impl& i = *impl_;
@@ -806,6 +844,7 @@ size_t SegmentIndex::MemoryBytes() const {
   }
   bytes += i.numbers.size() * sizeof(Impl::Numbers);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
+  bytes += i.slot_of_order.size() * sizeof(int32_t);
   for (const auto& [name, tag] : i.tags) {
     bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members.getSizeInBytes(false);
   }

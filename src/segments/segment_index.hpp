@@ -90,6 +90,12 @@ class SegmentIndex {
   // The merged member's purchases move to the survivor; the merged member
   // stops standing.
   void Merge(MemberId survivor, MemberId merged);
+  // Lays every member's purchases side by side, in member order, so that
+  // window scans read memory in order (after a load, and when many
+  // purchases arrived since the last time). Takes a copy of the history
+  // while it works.
+  void Compact();
+  size_t purchases_since_compaction() const;
 
   // Tags. A manual tag (rule == nullptr) is held by the members SetTag puts
   // it on; a rule tag by the members its expression matches, which the
