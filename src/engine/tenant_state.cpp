@@ -73,7 +73,10 @@ LedgerEntry EntryOf(const LoyaltyEffect& x, EntryKind kind, int32_t order, Times
 }  // namespace
 
 TenantState::TenantState(TenantRecord record, TimeZone zone)
-    : record_(std::move(record)), zone_(zone), loyalty_(DefaultLoyaltyConfig(), std::move(zone)) {
+    : record_(std::move(record)),
+      zone_(zone),
+      loyalty_(DefaultLoyaltyConfig(), std::move(zone)),
+      tags_(record_.created_at) {
   DefineTagsInIndex();
 }
 

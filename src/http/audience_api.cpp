@@ -68,6 +68,16 @@ class BodyReader {
 
   void Fail(std::string field, std::string reason) { bad_.AddFieldError(std::move(field), std::move(reason)); }
 
+  // Who does it: "by" (a staff id, say) when given, else the caller's role.
+  std::string By(Role role) {
+    std::optional<std::string> by = Text("by", false);
+    if (by) {
+      Status s = tags::CheckText("by", *by, tags::kMaxTagNameBytes, false);
+      for (const auto& e : s.field_errors()) Fail(e.field, e.reason);
+    }
+    return by && !by->empty() ? *by : std::string(RoleName(role));
+  }
+
   // Every problem found, unknown keys included, or OK.
   Status Finish() {
     for (const auto& [key, value] : value_.as_object()) {
@@ -82,11 +92,6 @@ class BodyReader {
   std::set<std::string> taken_;
   Status bad_ = InvalidArgument("invalid request");
 };
-
-// Who did it: the `by` a caller names (a staff id, say), else its role.
-std::string Who(const std::optional<std::string>& by, Role role) {
-  return by && !by->empty() ? *by : std::string(RoleName(role));
-}
 
 // --- count and sample ------------------------------------------------------
 
@@ -184,14 +189,16 @@ Status WriteMemberRow(const TenantState& s, MemberId id, const segments::QueryCo
   return out.Row(cells);
 }
 
-// Writes the members to a new file in `format`; its path.
-Result<std::string> WriteExport(const std::shared_ptr<TenantEngine>& tenant, const std::vector<MemberId>& members,
-                                std::string_view format, bool reveal_phones, Timestamp now) {
+// Writes the members to a new file in `format`: its path and its rows.
+Result<std::pair<std::string, int64_t>> WriteExport(const std::shared_ptr<TenantEngine>& tenant,
+                                                    const std::vector<MemberId>& members, std::string_view format,
+                                                    bool reveal_phones, Timestamp now) {
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("pond-export-" + std::to_string(std::random_device()()) + "." + std::string(format)))
                                .string();
   ASSIGN_OR_RETURN(std::unique_ptr<exports::TableWriter> out, exports::OpenTableWriter(format, path, "members"));
   RETURN_IF_ERROR(out->Header(kExportColumns));
+  int64_t rows = 0;
   for (size_t begin = 0; begin < members.size(); begin += kExportChunk) {
     const size_t end = std::min(members.size(), begin + kExportChunk);
     Status chunk = tenant->Read([&](const TenantState& s) -> Status {
@@ -200,13 +207,14 @@ Result<std::string> WriteExport(const std::shared_ptr<TenantEngine>& tenant, con
         // Merged since the audience was taken: its survivor is in it or not on its own.
         if (s.members().Standing(members[i]) != members[i]) continue;
         RETURN_IF_ERROR(WriteMemberRow(s, members[i], context, reveal_phones, *out));
+        ++rows;
       }
       return Status::Ok();
     });
     RETURN_IF_ERROR(chunk);
   }
   RETURN_IF_ERROR(out->Finish());
-  return path;
+  return std::pair(path, rows);
 }
 
 void AddExport(Router& router, const Ctx& ctx) {
@@ -249,15 +257,15 @@ void AddExport(Router& router, const Ctx& ctx) {
                const bool reveal = RevealPhones(req, role);
                std::thread([t, members = std::move(members).value(), format, reveal, now,
                             respond = std::move(respond)]() mutable {
-                 auto path = WriteExport(t, members, format, reveal, now);
+                 auto written = WriteExport(t, members, format, reveal, now);
                  --g_exports_running;
-                 if (!path.ok()) return respond(ErrorResponse(path.status()));
+                 if (!written.ok()) return respond(ErrorResponse(written.status()));
                  HttpResponse r;
-                 r.file = *path;
+                 r.file = written->first;
                  r.content_type = format == "csv" ? "text/csv; charset=utf-8"
                                                   : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
                  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"members." + format + "\"");
-                 r.headers.emplace_back("Pond-Count", std::to_string(members.size()));
+                 r.headers.emplace_back("Pond-Count", std::to_string(written->second));
                  respond(std::move(r));
                }).detach();
              });
@@ -283,17 +291,17 @@ void WriteSaved(JsonWriter& w, const segments::SavedSegment& saved, std::optiona
 struct NamedExpression {
   std::string name;
   segments::NodePtr expr;
-  std::optional<std::string> by;
+  std::string by;
 };
 
 // Answers the client itself and returns nullopt when the body is bad.
-std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, const Responder& respond) {
+std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, Role role, const Responder& respond) {
   auto body = BodyReader::Parse(req.body);
   if (!body.ok()) return respond(ErrorResponse(body.status())), std::nullopt;
   NamedExpression out;
   out.name = body->Text("name", true).value_or("");
   const std::optional<std::string> text = body->Text("expr", true);
-  out.by = body->Text("by", false);
+  out.by = body->By(role);
   if (Status s = body->Finish(); !s.ok()) return respond(ErrorResponse(s)), std::nullopt;
   auto expr = segments::ParseExpr(*text);
   if (!expr.ok()) return respond(ExpressionError(expr.status())), std::nullopt;
@@ -309,11 +317,11 @@ void AddNamedExpressionPost(Router& router, const Ctx& ctx, std::string_view pat
     Role role = Role::kAnalyst;
     auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond, &role);
     if (!t) return;
-    auto named = ParseNamedExpression(req, respond);
+    auto named = ParseNamedExpression(req, role, respond);
     if (!named) return;
     auto shared = std::make_shared<NamedExpression>(std::move(*named));
-    Write(t, req, std::move(respond), [shared, role, create](TenantState& s, Timestamp now) {
-      return create(s, *shared, Who(shared->by, role), now);
+    Write(t, req, std::move(respond), [shared, create](TenantState& s, Timestamp now) {
+      return create(s, *shared, shared->by, now);
     });
   });
 }
@@ -439,21 +447,28 @@ std::string TagJson(const TenantState& s, const tags::TagDefinition& d, Timestam
   return w.Take();
 }
 
-// A tag body: name (POST only), group, kind ("manual" default, or "rule"),
-// rule, description, by.
-Result<tags::TagDefinition> ParseTagBody(const std::string& text, std::optional<std::string> name, Role role) {
+// A tag body: name (POST only), group, kind ("manual" or "rule"; a new
+// tag is manual unless it says, a changed one keeps its kind), rule,
+// description, by.
+struct TagBody {
+  tags::TagDefinition def;
+  bool kind_given = false;
+};
+Result<TagBody> ParseTagBody(const std::string& text, std::optional<std::string> name, Role role) {
   ASSIGN_OR_RETURN(BodyReader body, BodyReader::Parse(text));
-  tags::TagDefinition d;
+  TagBody out;
+  tags::TagDefinition& d = out.def;
   d.name = name ? *name : body.Text("name", true).value_or("");
   d.group = body.Text("group", false).value_or("");
-  const std::string kind = body.Text("kind", false).value_or("manual");
-  if (kind != "manual" && kind != "rule") body.Fail("kind", "must be manual or rule");
+  const std::optional<std::string> kind = body.Text("kind", false);
+  if (kind && *kind != "manual" && *kind != "rule") body.Fail("kind", "must be manual or rule");
+  out.kind_given = kind.has_value();
   d.kind = kind == "rule" ? tags::TagKind::kRule : tags::TagKind::kManual;
   d.rule = body.Text("rule", false).value_or("");
   d.description = body.Text("description", false).value_or("");
-  d.created_by = Who(body.Text("by", false), role);
+  d.created_by = body.By(role);
   RETURN_IF_ERROR(body.Finish());
-  return d;
+  return out;
 }
 
 // Members named in a tagging body: ids (42) or refs ("phone:138...").
@@ -505,9 +520,12 @@ void AddTags(Router& router, const Ctx& ctx) {
       Role role = Role::kAnalyst;
       auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond, &role);
       if (!t) return;
-      auto def = ParseTagBody(req.body, create ? std::nullopt : std::optional(p.Get("name")), role);
-      if (!def.ok()) return respond(ErrorResponse(def.status()));
-      Write(t, req, std::move(respond), [def = *def, create](TenantState& s, Timestamp now) {
+      auto body = ParseTagBody(req.body, create ? std::nullopt : std::optional(p.Get("name")), role);
+      if (!body.ok()) return respond(ErrorResponse(body.status()));
+      Write(t, req, std::move(respond), [body = *body, create](TenantState& s, Timestamp now) {
+        tags::TagDefinition def = body.def;
+        const tags::TagDefinition* existing = s.tags().Find(def.name);
+        if (existing && !body.kind_given) def.kind = existing->kind;
         Status done = s.PutTag(def, create, now);
         if (!done.ok()) return ExpressionError(done, "rule");
         return Json(create ? 201 : 200, TagJson(s, *s.tags().Find(def.name), now));
@@ -520,9 +538,13 @@ void AddTags(Router& router, const Ctx& ctx) {
                if (!t) return;
                const Timestamp now = ctx->engine.clock().Now();
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const tags::TagDefinition* d = s.tags().Find(p.Get("name"));
-                 if (!d) return std::nullopt;
-                 return TagJson(s, *d, now);
+                 if (const tags::TagDefinition* d = s.tags().Find(p.Get("name"))) return TagJson(s, *d, now);
+                 if (!segments::SystemTag(p.Get("name"))) return std::nullopt;
+                 auto count = s.segments().TagCount(p.Get("name"), s.SegmentContext(now));
+                 if (!count.ok()) return std::nullopt;  // a value no member can have, such as tier:platinum
+                 JsonWriter w;
+                 w.BeginObject().Field("name", p.Get("name")).Field("kind", "system").Field("count", *count).EndObject();
+                 return w.Take();
                });
                respond(body ? Json(200, std::move(*body)) : ErrorResponse(NotFound("no tag '" + p.Get("name") + "'")));
              });
@@ -572,11 +594,15 @@ void AddTags(Router& router, const Ctx& ctx) {
                    for (const auto& e : refs.status().field_errors()) body->Fail(e.field, e.reason);
                  }
                }
-               if (ways != 1) body->Fail("add", "give exactly one of add, remove, add_matching, remove_matching");
-               r->by = Who(body->Text("by", false), role);
+               if (ways != 1) body->Fail("body", "give exactly one of add, remove, add_matching, remove_matching");
+               r->by = body->By(role);
                r->note = body->Text("note", false).value_or("");
                if (Status s = body->Finish(); !s.ok()) return respond(ErrorResponse(s));
                Write(t, req, std::move(respond), [r, tag = p.Get("name")](TenantState& s, Timestamp now) {
+                 // An unknown tag or a rule tag is answered before the members are looked at.
+                 if (auto nobody = s.TagMembers(tag, r->add, {}, "", "", now); !nobody.ok()) {
+                   return ErrorResponse(nobody.status());
+                 }
                  std::vector<MemberId> members;
                  if (r->matching) {
                    auto matched = s.segments().Match(*r->matching, s.SegmentContext(now), SIZE_MAX);

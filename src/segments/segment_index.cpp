@@ -367,11 +367,34 @@ struct SegmentIndex::Impl {
     return std::visit([&](const auto& n) { return EvalKind(n, node, q, within); }, node.kind);
   }
 
-  // Answered from bitmaps alone, without visiting members.
-  static bool FromBitmaps(const Node& node) {
-    if (const auto* c = std::get_if<Compare>(&node.kind)) return IsTextField(c->field.field);
-    if (const auto* in = std::get_if<In>(&node.kind)) return IsTextField(in->field.field);
-    return std::holds_alternative<Tag>(node.kind);
+  // What a condition costs per candidate: 0 answered from bitmaps alone,
+  // 1 a look at the member's numbers, 2 a walk of its purchases. A
+  // compound costs what its dearest part does.
+  static int Cost(const Node& node) {
+    auto field_cost = [](const FieldRef& f) {
+      if (IsTextField(f.field)) return 0;
+      const bool walks = f.field == Field::kOrders || f.field == Field::kSpend || f.field == Field::kWeekendOrders ||
+                         f.field == Field::kMaxUnits || f.field == Field::kLastOrderDays;
+      return walks ? 2 : 1;
+    };
+    return std::visit(
+        [&](const auto& n) -> int {
+          using T = std::decay_t<decltype(n)>;
+          if constexpr (std::is_same_v<T, Compare> || std::is_same_v<T, In> || std::is_same_v<T, Between>) {
+            return field_cost(n.field);
+          } else if constexpr (std::is_same_v<T, Tag>) {
+            return 0;
+          } else if constexpr (std::is_same_v<T, Bought>) {
+            return 2;
+          } else if constexpr (std::is_same_v<T, Not>) {
+            return Cost(*n.child);
+          } else {
+            int most = 0;
+            for (const NodePtr& c : n.children) most = std::max(most, Cost(*c));
+            return most;
+          }
+        },
+        node.kind);
   }
 
   Result<Roaring> EvalKind(const Compare& c, const Node&, const Query& q, const Roaring& within) const {
@@ -531,10 +554,11 @@ struct SegmentIndex::Impl {
   }
 
   Result<Roaring> EvalKind(const And& a, const Node&, const Query& q, const Roaring& within) const {
-    // Bitmap conditions first, then the scans over what is left.
+    // The cheapest conditions first, so the dearer scans visit only the
+    // candidates the others left.
     std::vector<const Node*> order;
     for (const NodePtr& child : a.children) order.push_back(child.get());
-    std::stable_partition(order.begin(), order.end(), [](const Node* n) { return FromBitmaps(*n); });
+    std::stable_sort(order.begin(), order.end(), [](const Node* x, const Node* y) { return Cost(*x) < Cost(*y); });
     Roaring out = within;
     for (const Node* child : order) {
       ASSIGN_OR_RETURN(out, Eval(*child, q, out));

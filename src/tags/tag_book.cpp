@@ -45,12 +45,13 @@ Status CheckDefinition(const TagDefinition& def) {
   return Status::Ok();
 }
 
-std::vector<TagDefinition> DefaultTags() {
+std::vector<TagDefinition> DefaultTags(Timestamp tenant_created_at) {
   // Miniso's customer base (DOMAIN.md §3): loves beauty 27%, snack lovers,
   // IP fans, weekend parents buying toys, bulk stockpilers. Repeat
   // purchases, not one basket, make a preference.
-  auto rule = [](std::string name, std::string expr, std::string description) {
-    return TagDefinition{std::move(name), "偏好", TagKind::kRule, std::move(expr), std::move(description), "pond", {}};
+  auto rule = [&](std::string name, std::string expr, std::string description) {
+    return TagDefinition{std::move(name),        "偏好", TagKind::kRule, std::move(expr),
+                         std::move(description), "pond", tenant_created_at};
   };
   return {
       rule("爱美妆", "bought(\"beauty\", 365, 2)", "loves beauty: beauty in two or more orders in a year"),
@@ -62,7 +63,7 @@ std::vector<TagDefinition> DefaultTags() {
   };
 }
 
-TagBook::TagBook() { Reset(DefaultTags()); }
+TagBook::TagBook(Timestamp tenant_created_at) { Reset(DefaultTags(tenant_created_at)); }
 
 const TagDefinition* TagBook::Find(std::string_view name) const {
   auto it = defs_.find(name);

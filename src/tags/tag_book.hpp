@@ -61,13 +61,13 @@ Status CheckText(std::string_view field, std::string_view v, size_t max_bytes, b
 Status CheckDefinition(const TagDefinition& def);
 
 // The preference tags a tenant starts with (DOMAIN.md §3), as rule tags in
-// group "偏好"; docs/segments.md lists them with their rules.
-std::vector<TagDefinition> DefaultTags();
+// group "偏好", created with the tenant; docs/segments.md lists them.
+std::vector<TagDefinition> DefaultTags(Timestamp tenant_created_at = {});
 
 class TagBook {
  public:
-  // Starts with DefaultTags().
-  TagBook();
+  // Starts with DefaultTags(tenant_created_at).
+  explicit TagBook(Timestamp tenant_created_at = {});
 
   const std::map<std::string, TagDefinition, std::less<>>& definitions() const { return defs_; }
   const TagDefinition* Find(std::string_view name) const;
