@@ -5,6 +5,10 @@
 namespace pond {
 
 Scheduler::Scheduler(Engine& engine, std::chrono::milliseconds period) : engine_(engine), period_(period) {
+  // The first pass is queued before the constructor returns, so it comes
+  // ahead of anything a caller sends once serving starts: a tenant created
+  // then never has its day run by a pass racing its first events.
+  RunDueEverywhere(engine_);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "pond-scheduler");
     Loop();
@@ -28,11 +32,10 @@ void Scheduler::RunDueEverywhere(Engine& engine) {
 
 void Scheduler::Loop() {
   std::unique_lock lock(mu_);
-  while (!stop_) {
+  while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
     lock.unlock();
     RunDueEverywhere(engine_);
     lock.lock();
-    cv_.wait_for(lock, period_, [this] { return stop_; });
   }
 }
 

@@ -40,11 +40,11 @@ class BodyReader {
   std::optional<std::string> Text(std::string_view key, bool required) {
     const json::value* v = Take(key);
     if (!v) {
-      if (required) bad_.AddFieldError(std::string(key), "is required");
+      if (required) Fail(std::string(key), "is required");
       return std::nullopt;
     }
     if (!v->is_string()) {
-      bad_.AddFieldError(std::string(key), "must be a string");
+      Fail(std::string(key), "must be a string");
       return std::nullopt;
     }
     return std::string(v->as_string());
@@ -54,7 +54,7 @@ class BodyReader {
     const json::value* v = Take(key);
     if (!v) return std::nullopt;
     if (!v->is_int64() || v->as_int64() < lo || v->as_int64() > hi) {
-      bad_.AddFieldError(std::string(key), "must be an integer from " + std::to_string(lo) + " to " +
+      Fail(std::string(key), "must be an integer from " + std::to_string(lo) + " to " +
                                                std::to_string(hi));
       return std::nullopt;
     }
@@ -66,22 +66,30 @@ class BodyReader {
     return value_.as_object().if_contains(key);
   }
 
-  void Fail(std::string field, std::string reason) { bad_.AddFieldError(std::move(field), std::move(reason)); }
+  // One reason a field: the first found (a name that is not a string is
+  // not also reported empty).
+  void Fail(std::string field, std::string reason) {
+    for (const auto& e : bad_.field_errors()) {
+      if (e.field == field) return;
+    }
+    bad_.AddFieldError(std::move(field), std::move(reason));
+  }
+  // Adds the field errors of `s`, a check of values read.
+  void Fail(const Status& s) {
+    for (const auto& e : s.field_errors()) Fail(e.field, e.reason);
+  }
 
   // Who does it: "by" (a staff id, say) when given, else the caller's role.
   std::string By(Role role) {
     std::optional<std::string> by = Text("by", false);
-    if (by) {
-      Status s = tags::CheckText("by", *by, tags::kMaxTagNameBytes, false);
-      for (const auto& e : s.field_errors()) Fail(e.field, e.reason);
-    }
+    if (by) Fail(tags::CheckText("by", *by, tags::kMaxTagNameBytes, false));
     return by && !by->empty() ? *by : std::string(RoleName(role));
   }
 
   // Every problem found, unknown keys included, or OK.
   Status Finish() {
     for (const auto& [key, value] : value_.as_object()) {
-      if (!taken_.count(std::string(key))) bad_.AddFieldError(std::string(key), "unknown field");
+      if (!taken_.count(std::string(key))) Fail(std::string(key), "unknown field");
     }
     return bad_.field_errors().empty() ? Status::Ok() : bad_;
   }
@@ -299,7 +307,8 @@ std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, Role
   auto body = BodyReader::Parse(req.body);
   if (!body.ok()) return respond(ErrorResponse(body.status())), std::nullopt;
   NamedExpression out;
-  out.name = body->Text("name", true).value_or("");
+  out.name = body->Text("name", false).value_or("");
+  body->Fail(tags::CheckText("name", out.name, tags::kMaxTagNameBytes, true));
   const std::optional<std::string> text = body->Text("expr", true);
   out.by = body->By(role);
   if (Status s = body->Finish(); !s.ok()) return respond(ErrorResponse(s)), std::nullopt;
@@ -467,6 +476,11 @@ Result<TagBody> ParseTagBody(const std::string& text, std::optional<std::string>
   d.rule = body.Text("rule", false).value_or("");
   d.description = body.Text("description", false).value_or("");
   d.created_by = body.By(role);
+  // Checked here too, so one answer names every bad field; a PUT without a
+  // kind takes the stored tag's, which only the writer knows.
+  tags::TagDefinition check = d;
+  if (name && !out.kind_given) check.kind = d.rule.empty() ? tags::TagKind::kManual : tags::TagKind::kRule;
+  body.Fail(tags::CheckDefinition(check));
   RETURN_IF_ERROR(body.Finish());
   return out;
 }

@@ -723,7 +723,7 @@ Result<NodePtr> Parser::ParseTag(const Token& word) {
   const Token name = lex_.Take();
   if (name.text.empty()) return Fail(name.position, "the tag name is empty", "a tag name in double quotes", kExample);
   RETURN_IF_ERROR(Close(open.position, "')'"));
-  return MakeNode(Tag{name.text}, word.position);
+  return MakeNode(Tag{name.text, name.position}, word.position);
 }
 
 Result<NodePtr> Parser::ParseBought(const Token& word) {

@@ -109,6 +109,7 @@ struct Between {  // field [not] between low and high, both ends included
 };
 struct Tag {
   std::string name;
+  size_t name_position = 0;  // of the quoted name, where a check against the tenant points
 };
 // bought(category, days [, min_orders]): at least `min_orders` orders within
 // `days` days that contain the category.

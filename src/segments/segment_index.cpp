@@ -439,14 +439,15 @@ struct SegmentIndex::Impl {
   }
 
   Result<Roaring> EvalKind(const Tag& t, const Node& node, const Query& q, const Roaring& within) const {
+    const size_t at = t.name_position ? t.name_position : node.position;
     if (auto system = SystemTag(t.name)) {
-      const Value value{true, std::string(system->second), 0, node.position};
+      const Value value{true, std::string(system->second), 0, at};
       RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0}, value, q));
       return TextMembers(system->first, {&value}) & within;
     }
     auto it = tags.find(t.name);
     if (it == tags.end()) {
-      return ExprError(node.position, "unknown tag \"" + t.name + "\"", "the name of an existing tag",
+      return ExprError(at, "unknown tag \"" + t.name + "\"", "the name of an existing tag",
                        "system tags are written like \"tier:gold\", \"lifecycle:mature\", \"rfm:important_value\", "
                        "\"source:store_qr\" or \"home_store:S001\"");
     }
@@ -745,7 +746,7 @@ Status SegmentIndex::CheckRule(std::string_view name, const Node& rule, const Qu
     auto it = impl_->tags.find(t.name);
     const bool back = t.name == name || (it != impl_->tags.end() && it->second.rule && impl_->Reaches(*it->second.rule, name));
     if (back) {
-      loop = ExprError(node.position, "tag \"" + t.name + "\" refers back to \"" + std::string(name) + "\"",
+      loop = ExprError(t.name_position ? t.name_position : node.position, "tag \"" + t.name + "\" refers back to \"" + std::string(name) + "\"",
                        "a tag that does not depend on this one");
     }
   });
@@ -811,7 +812,7 @@ std::vector<std::pair<std::string, int64_t>> SegmentIndex::SystemTags() const {
 
 std::optional<std::pair<Field, std::string_view>> SystemTag(std::string_view name) {
   for (const auto& [prefix, field] : kSystemTagPrefixes) {
-    if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix) {
+    if (name.substr(0, prefix.size()) == prefix) {
       return std::pair{field, name.substr(prefix.size())};
     }
   }

@@ -522,13 +522,13 @@ TEST(SegmentIndexTest, TagsAreManualRuleOrSystemAndRulesMayNotLoop) {
 
   Status loop = define("vip_snacker", R"(tag("snacker") and tag("vip_snacker"))");
   ASSERT_FALSE(loop.ok());
-  EXPECT_NE(loop.message().find("at position 20: tag \"vip_snacker\" refers back to \"vip_snacker\""),
+  EXPECT_NE(loop.message().find("at position 24: tag \"vip_snacker\" refers back to \"vip_snacker\""),
             std::string::npos) << loop.message();
   Status indirect = define("vip", R"(tag("snacker"))");
   EXPECT_NE(indirect.message().find("tag \"snacker\" refers back to \"vip\""), std::string::npos)
       << indirect.message();
   Status unknown = define("x", R"(points > 1 and tag("nobody"))");
-  EXPECT_NE(unknown.message().find("at position 16: unknown tag \"nobody\""), std::string::npos) << unknown.message();
+  EXPECT_NE(unknown.message().find("at position 20: unknown tag \"nobody\""), std::string::npos) << unknown.message();
   Status tier = define("x", R"(tag("tier:platinum"))");
   EXPECT_NE(tier.message().find("unknown tier \"platinum\""), std::string::npos) << tier.message();
 

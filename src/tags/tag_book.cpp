@@ -10,6 +10,35 @@
 
 namespace pond::tags {
 
+namespace {
+
+// The code point that starts at `v[i]` (UTF-8 was checked by the JSON
+// parser); 0 past the end.
+char32_t CodePointAt(std::string_view v, size_t i) {
+  if (i >= v.size()) return 0;
+  const auto b = static_cast<unsigned char>(v[i]);
+  const int extra = b < 0x80 ? 0 : b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+  char32_t c = extra == 0 ? b : b & (0x3f >> extra);
+  for (int k = 1; k <= extra && i + k < v.size(); ++k) c = (c << 6) | (static_cast<unsigned char>(v[i + k]) & 0x3f);
+  return c;
+}
+
+// Spaces people cannot see: ASCII and Unicode blanks, the ideographic space
+// of Chinese input methods, zero-width characters and the BOM.
+bool Invisible(char32_t c) {
+  return c == U' ' || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200d) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202f || c == 0x205f || c == 0x2060 || c == 0x3000 || c == 0xfeff;
+}
+
+// Where the last code point of `v` starts.
+size_t LastCodePoint(std::string_view v) {
+  size_t i = v.size() - 1;
+  while (i > 0 && (static_cast<unsigned char>(v[i]) & 0xc0) == 0x80) --i;
+  return i;
+}
+
+}  // namespace
+
 // No control characters (they break CSV exports and logs), no blanks at the
 // ends (two tags that look alike must not differ by an invisible space).
 Status CheckText(std::string_view field, std::string_view v, size_t max_bytes, bool required) {
@@ -20,7 +49,7 @@ Status CheckText(std::string_view field, std::string_view v, size_t max_bytes, b
   if (std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
     return FieldInvalid(std::string(field), "must not contain control characters");
   }
-  if (!v.empty() && (v.front() == ' ' || v.back() == ' ')) {
+  if (!v.empty() && (Invisible(CodePointAt(v, 0)) || Invisible(CodePointAt(v, LastCodePoint(v))))) {
     return FieldInvalid(std::string(field), "must not start or end with a space");
   }
   return Status::Ok();
@@ -34,6 +63,9 @@ Status CheckDefinition(const TagDefinition& def) {
     for (const auto& e : s.field_errors()) bad.AddFieldError(e.field, e.reason);
   };
   add(CheckText("name", def.name, kMaxTagNameBytes, true));
+  if (def.name.find('|') != std::string::npos) {
+    bad.AddFieldError("name", "must not contain '|', which separates tags in exports");
+  }
   if (segments::SystemTag(def.name)) {
     bad.AddFieldError("name", "starts with a system tag prefix (tier:, lifecycle:, rfm:, source:, home_store:)");
   }

@@ -19,6 +19,12 @@ TEST(TagBookTest, DefinitionsAreCheckedFieldByField) {
   EXPECT_TRUE(CheckDefinition(Manual("双11到店")).ok());
   EXPECT_EQ(FirstError(CheckDefinition(Manual(""))), "name: is required");
   EXPECT_EQ(FirstError(CheckDefinition(Manual(" vip"))), "name: must not start or end with a space");
+  for (const char* invisible : {"\u3000VIP", "VIP\u00a0", "\u200bVIP", "VIP\ufeff"}) {
+    EXPECT_EQ(FirstError(CheckDefinition(Manual(invisible))), "name: must not start or end with a space") << invisible;
+  }
+  EXPECT_TRUE(CheckDefinition(Manual("会员 日")).ok()) << "inside is fine";
+  EXPECT_EQ(FirstError(CheckDefinition(Manual("a|b"))), "name: must not contain '|', which separates tags in exports");
+  EXPECT_FALSE(CheckDefinition(Manual("tier:")).ok());
   EXPECT_EQ(FirstError(CheckDefinition(Manual("a\tb"))), "name: must not contain control characters");
   EXPECT_EQ(FirstError(CheckDefinition(Manual(std::string(101, 'x')))), "name: must be at most 100 bytes");
   EXPECT_EQ(FirstError(CheckDefinition(Manual("tier:vip"))),
