@@ -226,6 +226,22 @@ class PondServer:
         return self.json("POST", "/api/v1/tenants/%s/events" % tenant, body, headers)
 
 
+def lifecycle_stage(order_dates, today):
+    """CONTRACT.md's lifecycle rule, literally: the model tests compare with."""
+    if not order_dates:
+        return "intro"
+    dates = sorted(order_dates)
+    d = (today - dates[-1]).days
+    n = sum(1 for x in dates if (today - x).days < 365)
+    if d <= 90 and len(dates) >= 2 and (dates[-1] - dates[-2]).days > 180:
+        return "won_back"
+    if d <= 90 and n >= 3:
+        return "mature"
+    if d <= 90:
+        return "growth"
+    return "decline" if d <= 180 else "lost"
+
+
 def ndjson(events):
     return "".join(jsonlib.dumps(e, ensure_ascii=False) + "\n" for e in events)
 

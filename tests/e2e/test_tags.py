@@ -15,7 +15,7 @@ import unittest
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from pond_server import PondTestCase
+from pond_server import PondTestCase, lifecycle_stage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 API = "/api/v1/tenants/shop"
@@ -84,19 +84,7 @@ def tier_of(m):
 
 
 def stage_of(m, today):
-    """CONTRACT.md's lifecycle rule, literally."""
-    dates = sorted(o["date"] for o in m["orders"] if o["net"] > 0)
-    if not dates:
-        return "intro"
-    d = (today - dates[-1]).days
-    n = sum(1 for x in dates if (today - x).days < 365)
-    if d <= 90 and len(dates) >= 2 and (dates[-1] - dates[-2]).days > 180:
-        return "won_back"
-    if d <= 90 and n >= 3:
-        return "mature"
-    if d <= 90:
-        return "growth"
-    return "decline" if d <= 180 else "lost"
+    return lifecycle_stage([o["date"] for o in m["orders"] if o["net"] > 0], today)
 
 
 def mask(phone):
