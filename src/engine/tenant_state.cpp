@@ -289,6 +289,7 @@ void TenantState::RunDay(LocalDate day) {
   // Purchases that arrived since the last layout are scattered; once they
   // are a good part of the history, the day run lays it out again.
   if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 4)) segments_.Compact();
+  segments_.StartDay(day);
   ScoreRfmAsOf(day);
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) != m) continue;
@@ -603,6 +604,7 @@ void TenantState::Loader::Finish() {
   if (s_.last_day_ != LocalDate()) s_.ScoreRfmAsOf(s_.last_day_);
   for (MemberId m = 1; m <= s_.members_.size(); ++m) s_.Reindex(m);
   s_.segments_.Compact();
+  if (s_.last_day_ != LocalDate()) s_.segments_.StartDay(s_.last_day_);
 }
 
 MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {

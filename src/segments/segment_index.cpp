@@ -70,6 +70,50 @@ constexpr int32_t kNoPurchase = -1;
 
 bool OnWeekend(int32_t day) { return LocalDate::FromDays(day).weekday() >= 6; }
 
+// The windows whose orders and spend every member keeps ready, as of the
+// index's day (StartDay): the ones operators ask for most. Other windows,
+// and any question on another day, walk the purchases instead.
+constexpr std::array<int32_t, 5> kKeptWindows = {7, 30, 90, 180, 365};
+
+int KeptWindowSlot(int32_t days) {
+  for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+    if (kKeptWindows[w] == days) return static_cast<int>(w);
+  }
+  return -1;
+}
+
+// A member's orders and net spend within each kept window. Narrow, to keep
+// a member's bytes down: a total that would not fit stays at its kFull
+// mark, and questions about it walk the purchases.
+struct WindowTotals {
+  static constexpr int32_t kFullSpend = std::numeric_limits<int32_t>::max();
+  static constexpr uint16_t kFullOrders = std::numeric_limits<uint16_t>::max();
+  std::array<int32_t, kKeptWindows.size()> spend_fen{};
+  std::array<uint16_t, kKeptWindows.size()> orders{};
+
+  // Adds `count` orders of `fen` in all to window w (negative: takes them out).
+  void Add(size_t w, int64_t count, int64_t fen) {
+    if (orders[w] != kFullOrders) {
+      const int64_t n = int64_t{orders[w]} + count;
+      orders[w] = n < 0 || n >= kFullOrders ? kFullOrders : static_cast<uint16_t>(n);
+    }
+    if (spend_fen[w] != kFullSpend) {
+      const int64_t s = int64_t{spend_fen[w]} + fen;
+      spend_fen[w] = s < 0 || s >= kFullSpend ? kFullSpend : static_cast<int32_t>(s);
+    }
+  }
+
+  // Takes in a merged member's totals.
+  void Absorb(const WindowTotals& other) {
+    for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+      if (other.orders[w] == kFullOrders) orders[w] = kFullOrders;
+      if (other.spend_fen[w] == kFullSpend) spend_fen[w] = kFullSpend;
+      Add(w, other.orders[w], other.spend_fen[w]);
+    }
+  }
+};
+static_assert(sizeof(WindowTotals) == 32);
+
 // System tags: a prefix naming the attribute, then its value.
 constexpr std::array<std::pair<std::string_view, Field>, 5> kSystemTagPrefixes = {{
     {"tier:", Field::kTier},
@@ -179,8 +223,11 @@ struct SegmentIndex::Impl {
     int32_t registered = kNoDay;  // day
     int32_t birthday = kNoDay;    // day
     int32_t latest_purchase = kNoPurchase;
+    int32_t last_day = kNoDay;    // of the latest purchase with net above zero
     bool standing = false;        // mirrors `standing` to skip bitmap updates
   };
+  ChunkedArray<WindowTotals> windows;  // by member, as of windows_day
+  int32_t windows_day = kNoDay;        // kNoDay: not kept (before the first StartDay)
   ChunkedArray<Numbers> numbers;     // by member; chunked, so growth never copies
   ChunkedArray<Purchase> purchases;            // by slot
   ChunkedArray<int32_t> slot_of_order;         // by order position; -1 for none
@@ -224,6 +271,23 @@ struct SegmentIndex::Impl {
     if (i < numbers.size()) return;
     for (TextColumn& t : text) Grow<uint32_t>(t.code_of, i, 0);
     numbers.resize(i + 1);
+    windows.resize(i + 1);
+  }
+
+  // Counts a purchase in (sign 1) or out of (-1) the member's kept windows.
+  void CountInWindows(uint32_t m, const Purchase& p, int sign) {
+    if (windows_day == kNoDay || p.net_fen <= 0 || p.day > windows_day) return;
+    for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+      if (windows_day - p.day < kKeptWindows[w]) windows[m].Add(w, sign, sign * p.net_fen);
+    }
+  }
+
+  int32_t LastDayOf(uint32_t m) const {
+    int32_t last = kNoDay;
+    ForEachPurchaseOf(m, [&](const Purchase& p) {
+      if (p.net_fen > 0) last = std::max(last, p.day);
+    });
+    return last;
   }
 
   // Sets a member's number; a change is a touch, for the rule tags.
@@ -273,6 +337,13 @@ struct SegmentIndex::Impl {
       case Field::kSpend:
       case Field::kWeekendOrders:
       case Field::kMaxUnits: {
+        const int slot = q.today == windows_day ? KeptWindowSlot(ref.days) : -1;
+        if (slot >= 0 && ref.field == Field::kOrders && windows[m].orders[slot] != WindowTotals::kFullOrders) {
+          return int64_t{windows[m].orders[slot]} * 100;
+        }
+        if (slot >= 0 && ref.field == Field::kSpend && windows[m].spend_fen[slot] != WindowTotals::kFullSpend) {
+          return windows[m].spend_fen[slot];
+        }
         const int32_t first = q.today - ref.days + 1;
         int64_t count = 0, spend = 0, weekend = 0, max_units = 0;
         ForEachPurchaseOf(m, [&](const Purchase& p) {
@@ -290,14 +361,9 @@ struct SegmentIndex::Impl {
           default: return spend;  // fen are hundredths of a yuan
         }
       }
-      case Field::kLastOrderDays: {
-        int32_t last = kNoDay;
-        ForEachPurchaseOf(m, [&](const Purchase& p) {
-          if (p.net_fen > 0) last = std::max(last, p.day);
-        });
-        if (last == kNoDay) return std::nullopt;
-        return int64_t{q.today - last} * 100;
-      }
+      case Field::kLastOrderDays:
+        if (numbers[m].last_day == kNoDay) return std::nullopt;
+        return int64_t{q.today - numbers[m].last_day} * 100;
       case Field::kRegisteredDays:
         if (numbers[m].registered == kNoDay) return std::nullopt;
         return int64_t{q.today - numbers[m].registered} * 100;
@@ -649,14 +715,22 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   }
   i.purchases.push_back(p);
   latest = slot;
-  i.Touch(static_cast<uint32_t>(member));
+  const auto m = static_cast<uint32_t>(member);
+  i.CountInWindows(m, p, 1);
+  if (p.net_fen > 0) i.numbers[m].last_day = std::max(i.numbers[m].last_day, p.day);
+  i.Touch(m);
 }
 
 void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   Impl& i = *impl_;
   if (static_cast<size_t>(order) >= i.slot_of_order.size() || i.slot_of_order[static_cast<size_t>(order)] < 0) return;
-  i.purchases[static_cast<size_t>(i.slot_of_order[static_cast<size_t>(order)])].net_fen = net.fen();
-  i.Touch(static_cast<uint32_t>(member));
+  Purchase& p = i.purchases[static_cast<size_t>(i.slot_of_order[static_cast<size_t>(order)])];
+  const auto m = static_cast<uint32_t>(member);
+  i.CountInWindows(m, p, -1);
+  p.net_fen = net.fen();
+  i.CountInWindows(m, p, 1);
+  i.numbers[m].last_day = i.LastDayOf(m);
+  i.Touch(m);
 }
 
 void SegmentIndex::Compact() {
@@ -690,6 +764,15 @@ void SegmentIndex::Compact() {
   i.compacted = i.purchases.size();
 }
 
+void SegmentIndex::StartDay(LocalDate today) {
+  Impl& i = *impl_;
+  i.windows_day = today.days();
+  for (size_t m = 0; m < i.numbers.size(); ++m) {
+    i.windows[m] = WindowTotals{};
+    i.ForEachPurchaseOf(static_cast<uint32_t>(m), [&](const Purchase& p) { i.CountInWindows(static_cast<uint32_t>(m), p, 1); });
+  }
+}
+
 size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchases.size() - impl_->compacted; }
 
 void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
@@ -707,6 +790,11 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
     into = from;
     from = kNoPurchase;
   }
+  const auto s = static_cast<size_t>(survivor), g = static_cast<size_t>(merged);
+  i.numbers[s].last_day = std::max(i.numbers[s].last_day, i.numbers[g].last_day);
+  i.numbers[g].last_day = kNoDay;
+  i.windows[s].Absorb(i.windows[g]);
+  i.windows[g] = WindowTotals{};
   SetStanding(merged, false);
   i.Touch(static_cast<uint32_t>(survivor));
 }
@@ -867,7 +955,7 @@ size_t SegmentIndex::MemoryBytes() const {
     for (const Roaring& r : t.members) bytes += r.getSizeInBytes(false);
     for (const auto& [value, code] : t.codes) bytes += value.capacity() + sizeof(code) + 32;
   }
-  bytes += i.numbers.size() * sizeof(Impl::Numbers);
+  bytes += i.numbers.size() * sizeof(Impl::Numbers) + i.windows.size() * sizeof(WindowTotals);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
   bytes += i.slot_of_order.size() * sizeof(int32_t);
   for (const auto& [name, tag] : i.tags) {

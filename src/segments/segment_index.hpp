@@ -95,6 +95,11 @@ class SegmentIndex {
   // purchases arrived since the last time). Takes a copy of the history
   // while it works.
   void Compact();
+  // Makes ready each member's orders and spend in the windows operators ask
+  // for most (7, 30, 90, 180 and 365 days) as of `today`, kept current as
+  // purchases arrive: questions on `today` about those windows then read a
+  // number instead of walking the purchases. Called as each day begins.
+  void StartDay(LocalDate today);
   size_t purchases_since_compaction() const;
 
   // Tags. A manual tag (rule == nullptr) is held by the members SetTag puts

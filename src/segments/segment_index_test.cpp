@@ -400,6 +400,9 @@ TEST(SegmentIndexTest, RandomExpressionsMatchABruteForceModel) {
     for (int i = 0; i < 150; ++i) RandomChange(g, index, model, next_order);
     // Laid out anew now and then: later changes land on the compacted history.
     if (round % 3 == 1) index.Compact();
+    // The kept windows are ready for today most of the time (questions of
+    // today read them), and now and then for another day (they walk).
+    if (round % 5 == 0) index.StartDay(LocalDate::FromDays(kToday + (round % 10 == 0 ? 0 : g.Int(1, 50))));
     // Time passes too: the same members seen from a later day.
     for (int32_t shift : {0, g.Int(1, 200)}) {
       const QueryContext later{LocalDate::FromDays(kToday + shift), kTiers, kParents};
@@ -487,6 +490,26 @@ TEST(SegmentIndexTest, MergedMembersLeaveEverySegmentAndTheirPurchasesCountForTh
   Node bought;
   bought.kind = Bought{"food", 1, 1};
   EXPECT_EQ(*index.Match(bought, context, 10), std::vector<MemberId>{1});
+}
+
+TEST(SegmentIndexTest, TotalsTooBigForTheKeptWindowsAreCountedByWalking) {
+  SegmentIndex index;
+  index.StartDay(LocalDate::FromDays(kToday));
+  const QueryContext context{LocalDate::FromDays(kToday), kTiers, kParents};
+  index.SetStanding(1, true);
+  index.SetStanding(2, true);
+  const std::string_view none[] = {"food"};
+  for (int32_t n = 0; n < 70'000; ++n) index.AddPurchase(1, n, LocalDate::FromDays(kToday), Money::Fen(1), 1, none);
+  index.AddPurchase(2, 70'000, LocalDate::FromDays(kToday - 1), Money::Fen(int64_t{3'000'000'000}), 1, none);
+  auto count = [&](const char* text) { return *index.Count(*std::move(ParseExpr(text)).value(), context); };
+  EXPECT_EQ(count("orders_7d = 70000"), 1);
+  EXPECT_EQ(count("spend_30d = 30000000"), 1) << "30 M yuan does not fit the kept total";
+  EXPECT_EQ(count("spend_30d = 700"), 1);
+  index.SetPurchaseNet(2, 70'000, Money::Fen(100));
+  EXPECT_EQ(count("spend_30d = 1"), 1);
+  index.StartDay(LocalDate::FromDays(kToday));
+  EXPECT_EQ(count("spend_30d = 1"), 1);
+  EXPECT_EQ(count("last_order_days = 1"), 1);
 }
 
 TEST(SegmentIndexTest, TagsAreManualRuleOrSystemAndRulesMayNotLoop) {
