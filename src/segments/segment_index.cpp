@@ -68,6 +68,10 @@ struct Purchase {
 static_assert(sizeof(Purchase) == 24);
 constexpr int32_t kNoPurchase = -1;
 
+int32_t Narrow(int64_t v) {
+  return static_cast<int32_t>(std::clamp<int64_t>(v, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
+}
+
 bool OnWeekend(int32_t day) { return LocalDate::FromDays(day).weekday() >= 6; }
 
 // The windows whose orders and spend every member keeps ready, as of the
@@ -217,15 +221,20 @@ struct SegmentIndex::Impl {
   std::array<TextColumn, kTextFields> text;
   // A member's numbers side by side: an order updates points, growth and
   // the purchase list together, one cache line instead of four arrays.
+  // 32 bytes, so a member's record never straddles a cache line and is
+  // found with a shift. Points and growth beyond ±2^31 (no brand's
+  // member comes near) are held at the int32 limit.
   struct Numbers {
-    int64_t points = 0;
-    int64_t growth = 0;
+    int32_t points = 0;
+    int32_t growth = 0;
     int32_t registered = kNoDay;  // day
     int32_t birthday = kNoDay;    // day
     int32_t latest_purchase = kNoPurchase;
     int32_t last_day = kNoDay;    // of the latest purchase with net above zero
     bool standing = false;        // mirrors `standing` to skip bitmap updates
+    char padding[7] = {};
   };
+  static_assert(sizeof(Numbers) == 32);
   ChunkedArray<WindowTotals> windows;  // by member, as of windows_day
   int32_t windows_day = kNoDay;        // kNoDay: not kept (before the first StartDay)
   ChunkedArray<Numbers> numbers;     // by member; chunked, so growth never copies
@@ -306,33 +315,33 @@ struct SegmentIndex::Impl {
     int32_t today;
   };
 
-  // Members of `within` whose numeric value for `ref` exists and satisfies `keep`.
+  // The members of `within` that `keep(member)` keeps, read from the
+  // bitmap a few thousand at a time.
   template <typename Keep>
-  Roaring ScanNumbers(const FieldRef& ref, const Query& q, const Roaring& within, Keep keep) const {
+  static Roaring Filter(const Roaring& within, Keep keep) {
     Roaring out;
-    std::vector<uint32_t> batch;
-    batch.reserve(4096);
-    auto flush = [&] {
-      out.addMany(batch.size(), batch.data());
-      batch.clear();
-    };
-    for (uint32_t m : within) {
-      const std::optional<int64_t> v = NumberOf(ref, m, q);
-      if (v && keep(*v)) {
-        batch.push_back(m);
-        if (batch.size() == 4096) flush();
+    std::array<uint32_t, 4096> in;
+    std::vector<uint32_t> kept;
+    kept.reserve(in.size());
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(&within.roaring, &it);
+    while (uint32_t n = roaring_read_uint32_iterator(&it, in.data(), static_cast<uint32_t>(in.size()))) {
+      kept.clear();
+      for (uint32_t i = 0; i < n; ++i) {
+        if (keep(in[i])) kept.push_back(in[i]);
       }
+      out.addMany(kept.size(), kept.data());
     }
-    flush();
     return out;
   }
+
 
   // The member's value of a numeric field in hundredths (so it compares with
   // Value::hundredths), or nullopt when the member has none.
   std::optional<int64_t> NumberOf(const FieldRef& ref, uint32_t m, const Query& q) const {
     switch (ref.field) {
-      case Field::kPoints: return numbers[m].points * 100;
-      case Field::kGrowth: return numbers[m].growth * 100;
+      case Field::kPoints: return int64_t{numbers[m].points} * 100;
+      case Field::kGrowth: return int64_t{numbers[m].growth} * 100;
       case Field::kOrders:
       case Field::kSpend:
       case Field::kWeekendOrders:
@@ -463,7 +472,7 @@ struct SegmentIndex::Impl {
         node.kind);
   }
 
-  Result<Roaring> EvalKind(const Compare& c, const Node&, const Query& q, const Roaring& within) const {
+  Result<Roaring> EvalKind(const Compare& c, const Node& node, const Query& q, const Roaring& within) const {
     RETURN_IF_ERROR(CheckValue(c.field, c.value, q));
     if (IsTextField(c.field.field)) {
       Roaring eq = TextMembers(c.field.field, {&c.value}) & within;
@@ -472,11 +481,15 @@ struct SegmentIndex::Impl {
       return ExprError(c.value.position, std::string(FieldName(c.field.field)) + " supports only = and !=",
                         "= or !=");
     }
-    const int64_t x = c.value.hundredths;
-    return ScanNumbers(c.field, q, within, [&](int64_t v) { return CompareNumber(c.op, v, x); });
+    return ScanOne(node, q, within);
   }
 
-  Result<Roaring> EvalKind(const In& in, const Node&, const Query& q, const Roaring& within) const {
+  Result<Roaring> ScanOne(const Node& node, const Query& q, const Roaring& within) const {
+    ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(node, q));
+    return Filter(within, [&](uint32_t m) { return Holds(leaf, m, q); });
+  }
+
+  Result<Roaring> EvalKind(const In& in, const Node& node, const Query& q, const Roaring& within) const {
     for (const Value& v : in.values) RETURN_IF_ERROR(CheckValue(in.field, v, q));
     if (IsTextField(in.field.field)) {
       std::vector<const Value*> values;
@@ -484,24 +497,17 @@ struct SegmentIndex::Impl {
       Roaring any = TextMembers(in.field.field, values) & within;
       return in.negated ? HasText(in.field.field, within) - any : any;
     }
-    return ScanNumbers(in.field, q, within, [&](int64_t v) {
-      const bool found = std::any_of(in.values.begin(), in.values.end(),
-                                     [&](const Value& x) { return x.hundredths == v; });
-      return found != in.negated;
-    });
+    return ScanOne(node, q, within);
   }
 
-  Result<Roaring> EvalKind(const Between& b, const Node&, const Query& q, const Roaring& within) const {
+  Result<Roaring> EvalKind(const Between& b, const Node& node, const Query& q, const Roaring& within) const {
     RETURN_IF_ERROR(CheckValue(b.field, b.low, q));
     RETURN_IF_ERROR(CheckValue(b.field, b.high, q));
     if (IsTextField(b.field.field)) {
       return ExprError(b.low.position, std::string(FieldName(b.field.field)) + " has no order to be between",
                         "= != in");
     }
-    return ScanNumbers(b.field, q, within, [&](int64_t v) {
-      const bool inside = v >= b.low.hundredths && v <= b.high.hundredths;
-      return inside != b.negated;
-    });
+    return ScanOne(node, q, within);
   }
 
   Result<Roaring> EvalKind(const Tag& t, const Node& node, const Query& q, const Roaring& within) const {
@@ -599,35 +605,103 @@ struct SegmentIndex::Impl {
     return codes;
   }
 
-  Result<Roaring> EvalKind(const Bought& b, const Node&, const Query& q, const Roaring& within) const {
-    const std::vector<uint32_t> codes = CategoryCodes(b.category, q.context);
-    Roaring out;
-    if (codes.empty()) return out;
-    const int32_t first = q.today - b.days + 1;
-    for (uint32_t m : within) {
+  Result<Roaring> EvalKind(const Bought&, const Node& node, const Query& q, const Roaring& within) const {
+    return ScanOne(node, q, within);
+  }
+
+  // A condition tested member by member — a number, or a walk of the
+  // purchases for bought() — prepared once per question.
+  struct ScanLeaf {
+    const Node* node = nullptr;  // a Compare, In or Between on a number, or a Bought
+    bool negated = false;        // under a `not`
+    std::vector<uint32_t> codes;  // Bought: its category and those under it
+  };
+
+  static bool IsScanLeaf(const Node& node) {
+    if (const auto* n = std::get_if<Not>(&node.kind)) return IsScanLeaf(*n->child);
+    if (const auto* c = std::get_if<Compare>(&node.kind)) return !IsTextField(c->field.field);
+    if (const auto* in = std::get_if<In>(&node.kind)) return !IsTextField(in->field.field);
+    if (const auto* b = std::get_if<Between>(&node.kind)) return !IsTextField(b->field.field);
+    return std::holds_alternative<Bought>(node.kind);
+  }
+
+  // Checks the leaf's values against the tenant and prepares it.
+  Result<ScanLeaf> Prepare(const Node& node, const Query& q) const {
+    ScanLeaf leaf;
+    const Node* n = &node;
+    for (; const auto* inner = std::get_if<Not>(&n->kind); n = inner->child.get()) leaf.negated = !leaf.negated;
+    leaf.node = n;
+    if (const auto* c = std::get_if<Compare>(&n->kind)) RETURN_IF_ERROR(CheckValue(c->field, c->value, q));
+    if (const auto* in = std::get_if<In>(&n->kind)) {
+      for (const Value& v : in->values) RETURN_IF_ERROR(CheckValue(in->field, v, q));
+    }
+    if (const auto* b = std::get_if<Between>(&n->kind)) {
+      RETURN_IF_ERROR(CheckValue(b->field, b->low, q));
+      RETURN_IF_ERROR(CheckValue(b->field, b->high, q));
+    }
+    if (const auto* b = std::get_if<Bought>(&n->kind)) leaf.codes = CategoryCodes(b->category, q.context);
+    return leaf;
+  }
+
+  bool Holds(const ScanLeaf& leaf, uint32_t m, const Query& q) const {
+    const Node& n = *leaf.node;
+    bool holds = false;
+    if (const auto* c = std::get_if<Compare>(&n.kind)) {
+      const std::optional<int64_t> v = NumberOf(c->field, m, q);
+      holds = v && CompareNumber(c->op, *v, c->value.hundredths);
+    } else if (const auto* in = std::get_if<In>(&n.kind)) {
+      const std::optional<int64_t> v = NumberOf(in->field, m, q);
+      holds = v && std::any_of(in->values.begin(), in->values.end(),
+                               [&](const Value& x) { return x.hundredths == *v; }) != in->negated;
+    } else if (const auto* b = std::get_if<Between>(&n.kind)) {
+      const std::optional<int64_t> v = NumberOf(b->field, m, q);
+      holds = v && (*v >= b->low.hundredths && *v <= b->high.hundredths) != b->negated;
+    } else {
+      const Bought& bought = std::get<Bought>(n.kind);
+      const int32_t first = q.today - bought.days + 1;
       int32_t orders = 0;
       ForEachPurchaseOf(m, [&](const Purchase& p) {
-        if (orders >= b.min_orders || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
+        if (orders >= bought.min_orders || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
         for (uint32_t k = 0; k < p.categories_count; ++k) {
-          if (std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end()) {
+          const uint32_t code = purchase_categories[p.categories_begin + k];
+          if (std::find(leaf.codes.begin(), leaf.codes.end(), code) != leaf.codes.end()) {
             ++orders;
             break;
           }
         }
       });
-      if (orders >= b.min_orders) out.add(m);
+      holds = orders >= bought.min_orders;
     }
-    return out;
+    return holds != leaf.negated;
   }
 
   Result<Roaring> EvalKind(const And& a, const Node&, const Query& q, const Roaring& within) const {
-    // The cheapest conditions first, so the dearer scans visit only the
-    // candidates the others left.
-    std::vector<const Node*> order;
-    for (const NodePtr& child : a.children) order.push_back(child.get());
-    std::stable_sort(order.begin(), order.end(), [](const Node* x, const Node* y) { return Cost(*x) < Cost(*y); });
+    // Bitmap conditions first; then every condition tested member by member
+    // in one pass over what they left, cheapest first; then the rest
+    // (or/and inside) over what is left after that.
+    std::vector<const Node*> bitmaps, rest;
+    std::vector<ScanLeaf> leaves;
+    for (const NodePtr& child : a.children) {
+      if (IsScanLeaf(*child)) {
+        ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(*child, q));
+        leaves.push_back(std::move(leaf));
+      } else {
+        (Cost(*child) == 0 ? bitmaps : rest).push_back(child.get());
+      }
+    }
+    std::stable_sort(leaves.begin(), leaves.end(),
+                     [](const ScanLeaf& x, const ScanLeaf& y) { return Cost(*x.node) < Cost(*y.node); });
+    std::stable_sort(rest.begin(), rest.end(), [](const Node* x, const Node* y) { return Cost(*x) < Cost(*y); });
     Roaring out = within;
-    for (const Node* child : order) {
+    for (const Node* child : bitmaps) {
+      ASSIGN_OR_RETURN(out, Eval(*child, q, out));
+    }
+    if (!leaves.empty()) {
+      out = Filter(out, [&](uint32_t m) {
+        return std::all_of(leaves.begin(), leaves.end(), [&](const ScanLeaf& leaf) { return Holds(leaf, m, q); });
+      });
+    }
+    for (const Node* child : rest) {
       ASSIGN_OR_RETURN(out, Eval(*child, q, out));
     }
     return out;
@@ -677,11 +751,11 @@ void SegmentIndex::SetText(MemberId member, Field field, std::string_view value)
 }
 
 void SegmentIndex::SetPoints(MemberId member, int64_t points) {
-  impl_->SetNumber(member, &Impl::Numbers::points, points);
+  impl_->SetNumber(member, &Impl::Numbers::points, Narrow(points));
 }
 
 void SegmentIndex::SetGrowth(MemberId member, int64_t growth) {
-  impl_->SetNumber(member, &Impl::Numbers::growth, growth);
+  impl_->SetNumber(member, &Impl::Numbers::growth, Narrow(growth));
 }
 
 void SegmentIndex::SetRegistered(MemberId member, std::optional<LocalDate> day) {
