@@ -243,6 +243,36 @@ struct SegmentIndex::Impl {
   size_t compacted = 0;                        // purchases laid out by member (the rest appended since)
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
+  // By category code, by day: the members with a purchase of it that day
+  // whose net is above zero, so bought(c, N) is a union of bitmaps.
+  std::vector<std::map<int32_t, Roaring>> bought_on;
+
+  void MarkBought(uint32_t m, const Purchase& p) {
+    if (p.net_fen <= 0) return;
+    for (uint32_t k = 0; k < p.categories_count; ++k) {
+      const uint32_t code = purchase_categories[p.categories_begin + k];
+      if (code >= bought_on.size()) bought_on.resize(code + 1);
+      bought_on[code][p.day].add(m);
+    }
+  }
+
+  // After `p` lost its net: the member leaves the days of its categories
+  // unless another purchase of the same day still holds them.
+  void UnmarkBought(uint32_t m, const Purchase& p) {
+    for (uint32_t k = 0; k < p.categories_count; ++k) {
+      const uint32_t code = purchase_categories[p.categories_begin + k];
+      bool still = false;
+      ForEachPurchaseOf(m, [&](const Purchase& other) {
+        if (still || other.net_fen <= 0 || other.day != p.day) return;
+        for (uint32_t j = 0; j < other.categories_count && !still; ++j) {
+          still = purchase_categories[other.categories_begin + j] == code;
+        }
+      });
+      if (!still && code < bought_on.size()) {
+        if (auto it = bought_on[code].find(p.day); it != bought_on[code].end()) it->second.remove(m);
+      }
+    }
+  }
   std::map<std::string, TagEntry, std::less<>> tags;  // by name
 
   // The members changed since rule caches were last refreshed, in order
@@ -460,7 +490,7 @@ struct SegmentIndex::Impl {
           } else if constexpr (std::is_same_v<T, Tag>) {
             return 0;
           } else if constexpr (std::is_same_v<T, Bought>) {
-            return 2;
+            return n.min_orders <= 1 ? 0 : 2;  // a union of bitmaps; more than one order walks as well
           } else if constexpr (std::is_same_v<T, Not>) {
             return Cost(*n.child);
           } else {
@@ -605,16 +635,40 @@ struct SegmentIndex::Impl {
     return codes;
   }
 
-  Result<Roaring> EvalKind(const Bought&, const Node& node, const Query& q, const Roaring& within) const {
-    return ScanOne(node, q, within);
+  Result<Roaring> EvalKind(const Bought& b, const Node&, const Query& q, const Roaring& within) const {
+    const std::vector<uint32_t> codes = CategoryCodes(b.category, q.context);
+    const int32_t first = q.today - b.days + 1;
+    std::vector<const Roaring*> days;
+    for (uint32_t code : codes) {
+      if (code >= bought_on.size()) continue;
+      const auto& by_day = bought_on[code];
+      for (auto it = by_day.lower_bound(first); it != by_day.end() && it->first <= q.today; ++it) {
+        days.push_back(&it->second);
+      }
+    }
+    Roaring any = days.empty() ? Roaring() : Roaring::fastunion(days.size(), days.data());
+    any &= within;
+    if (b.min_orders <= 1) return any;
+    return Filter(any, [&](uint32_t m) {
+      int32_t orders = 0;
+      ForEachPurchaseOf(m, [&](const Purchase& p) {
+        if (orders >= b.min_orders || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
+        for (uint32_t k = 0; k < p.categories_count; ++k) {
+          if (std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end()) {
+            ++orders;
+            break;
+          }
+        }
+      });
+      return orders >= b.min_orders;
+    });
   }
 
-  // A condition tested member by member — a number, or a walk of the
-  // purchases for bought() — prepared once per question.
+  // A condition on a number, tested member by member, checked once per
+  // question.
   struct ScanLeaf {
-    const Node* node = nullptr;  // a Compare, In or Between on a number, or a Bought
+    const Node* node = nullptr;  // a Compare, In or Between on a number
     bool negated = false;        // under a `not`
-    std::vector<uint32_t> codes;  // Bought: its category and those under it
   };
 
   static bool IsScanLeaf(const Node& node) {
@@ -622,7 +676,7 @@ struct SegmentIndex::Impl {
     if (const auto* c = std::get_if<Compare>(&node.kind)) return !IsTextField(c->field.field);
     if (const auto* in = std::get_if<In>(&node.kind)) return !IsTextField(in->field.field);
     if (const auto* b = std::get_if<Between>(&node.kind)) return !IsTextField(b->field.field);
-    return std::holds_alternative<Bought>(node.kind);
+    return false;
   }
 
   // Checks the leaf's values against the tenant and prepares it.
@@ -639,7 +693,6 @@ struct SegmentIndex::Impl {
       RETURN_IF_ERROR(CheckValue(b->field, b->low, q));
       RETURN_IF_ERROR(CheckValue(b->field, b->high, q));
     }
-    if (const auto* b = std::get_if<Bought>(&n->kind)) leaf.codes = CategoryCodes(b->category, q.context);
     return leaf;
   }
 
@@ -653,24 +706,10 @@ struct SegmentIndex::Impl {
       const std::optional<int64_t> v = NumberOf(in->field, m, q);
       holds = v && std::any_of(in->values.begin(), in->values.end(),
                                [&](const Value& x) { return x.hundredths == *v; }) != in->negated;
-    } else if (const auto* b = std::get_if<Between>(&n.kind)) {
-      const std::optional<int64_t> v = NumberOf(b->field, m, q);
-      holds = v && (*v >= b->low.hundredths && *v <= b->high.hundredths) != b->negated;
     } else {
-      const Bought& bought = std::get<Bought>(n.kind);
-      const int32_t first = q.today - bought.days + 1;
-      int32_t orders = 0;
-      ForEachPurchaseOf(m, [&](const Purchase& p) {
-        if (orders >= bought.min_orders || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
-        for (uint32_t k = 0; k < p.categories_count; ++k) {
-          const uint32_t code = purchase_categories[p.categories_begin + k];
-          if (std::find(leaf.codes.begin(), leaf.codes.end(), code) != leaf.codes.end()) {
-            ++orders;
-            break;
-          }
-        }
-      });
-      holds = orders >= bought.min_orders;
+      const Between& b = std::get<Between>(n.kind);
+      const std::optional<int64_t> v = NumberOf(b.field, m, q);
+      holds = v && (*v >= b.low.hundredths && *v <= b.high.hundredths) != b.negated;
     }
     return holds != leaf.negated;
   }
@@ -791,6 +830,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   latest = slot;
   const auto m = static_cast<uint32_t>(member);
   i.CountInWindows(m, p, 1);
+  i.MarkBought(m, p);
   if (p.net_fen > 0) i.numbers[m].last_day = std::max(i.numbers[m].last_day, p.day);
   i.Touch(m);
 }
@@ -801,8 +841,11 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   Purchase& p = i.purchases[static_cast<size_t>(i.slot_of_order[static_cast<size_t>(order)])];
   const auto m = static_cast<uint32_t>(member);
   i.CountInWindows(m, p, -1);
+  const bool had = p.net_fen > 0;
   p.net_fen = net.fen();
   i.CountInWindows(m, p, 1);
+  if (had && p.net_fen <= 0) i.UnmarkBought(m, p);
+  if (!had) i.MarkBought(m, p);
   i.numbers[m].last_day = i.LastDayOf(m);
   i.Touch(m);
 }
@@ -852,6 +895,8 @@ size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchase
 void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   Impl& i = *impl_;
   i.Reserve(std::max(survivor, merged));
+  i.ForEachPurchaseOf(static_cast<uint32_t>(merged),
+                      [&](const Purchase& p) { i.MarkBought(static_cast<uint32_t>(survivor), p); });
   int32_t& from = i.numbers[static_cast<size_t>(merged)].latest_purchase;
   int32_t& into = i.numbers[static_cast<size_t>(survivor)].latest_purchase;
   if (from != kNoPurchase) {
@@ -1032,6 +1077,9 @@ size_t SegmentIndex::MemoryBytes() const {
   bytes += i.numbers.size() * sizeof(Impl::Numbers) + i.windows.size() * sizeof(WindowTotals);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
   bytes += i.slot_of_order.size() * sizeof(int32_t);
+  for (const auto& by_day : i.bought_on) {
+    for (const auto& [day, members] : by_day) bytes += members.getSizeInBytes(false) + 48;  // + the map node
+  }
   for (const auto& [name, tag] : i.tags) {
     bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members.getSizeInBytes(false);
   }
