@@ -77,7 +77,7 @@ bool OnWeekend(int32_t day) { return LocalDate::FromDays(day).weekday() >= 6; }
 // The windows whose orders and spend every member keeps ready, as of the
 // index's day (StartDay): the ones operators ask for most. Other windows,
 // and any question on another day, walk the purchases instead.
-constexpr std::array<int32_t, 5> kKeptWindows = {7, 30, 90, 180, 365};
+constexpr std::array<int32_t, 4> kKeptWindows = {7, 30, 90, 365};
 
 int KeptWindowSlot(int32_t days) {
   for (size_t w = 0; w < kKeptWindows.size(); ++w) {
@@ -116,7 +116,46 @@ struct WindowTotals {
     }
   }
 };
-static_assert(sizeof(WindowTotals) == 32);
+static_assert(sizeof(WindowTotals) == 24);
+
+// Members by the 32-day bin of a day column (last purchase, birthday,
+// registration): a range of days is then the union of the bins inside it
+// plus the members of the two edge bins whose day falls inside, so
+// last_order_days, registered_days and age need no visit of every member.
+struct DayBins {
+  static int32_t BinOf(int32_t day) { return day >> 5; }  // floor: birthdays before 1970 are negative
+  std::map<int32_t, Roaring> bins;
+
+  void Move(uint32_t m, int32_t from, int32_t to) {
+    if (from == to) return;
+    if (from != kNoDay) bins[BinOf(from)].remove(m);
+    if (to != kNoDay) bins[BinOf(to)].add(m);
+  }
+};
+
+int AgeOn(int32_t birthday, LocalDate today) {
+  const LocalDate b = LocalDate::FromDays(birthday);
+  int age = today.year() - b.year();
+  if (today.month() < b.month() || (today.month() == b.month() && today.day() < b.day())) --age;
+  return age;
+}
+
+// The latest birthday of someone at least `age` years old on `today`: age
+// falls as the birthday moves later, so a binary search finds it.
+int64_t LatestBirthdayAged(int64_t age, LocalDate today) {
+  int64_t lo = today.days() - 200'000, hi = today.days() + 200'000;  // AgeOn(lo) >= age > AgeOn(hi + 1) for sane ages
+  if (AgeOn(static_cast<int32_t>(lo), today) < age) return lo - 1;
+  if (AgeOn(static_cast<int32_t>(hi), today) >= age) return hi;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo + 1) / 2;
+    if (AgeOn(static_cast<int32_t>(mid), today) >= age) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
 
 // System tags: a prefix naming the attribute, then its value.
 constexpr std::array<std::pair<std::string_view, Field>, 5> kSystemTagPrefixes = {{
@@ -230,11 +269,12 @@ struct SegmentIndex::Impl {
     int32_t registered = kNoDay;  // day
     int32_t birthday = kNoDay;    // day
     int32_t latest_purchase = kNoPurchase;
-    int32_t last_day = kNoDay;    // of the latest purchase with net above zero
+    int32_t last_day = kNoDay;    // of the latest purchase with net above zero (SetLastDay)
     bool standing = false;        // mirrors `standing` to skip bitmap updates
     char padding[7] = {};
   };
   static_assert(sizeof(Numbers) == 32);
+  DayBins last_day_bins, birthday_bins, registered_bins;
   ChunkedArray<WindowTotals> windows;  // by member, as of windows_day
   int32_t windows_day = kNoDay;        // kNoDay: not kept (before the first StartDay)
   ChunkedArray<Numbers> numbers;     // by member; chunked, so growth never copies
@@ -321,6 +361,11 @@ struct SegmentIndex::Impl {
     }
   }
 
+  void SetLastDay(uint32_t m, int32_t day) {
+    last_day_bins.Move(m, numbers[m].last_day, day);
+    numbers[m].last_day = day;
+  }
+
   int32_t LastDayOf(uint32_t m) const {
     int32_t last = kNoDay;
     ForEachPurchaseOf(m, [&](const Purchase& p) {
@@ -344,6 +389,97 @@ struct SegmentIndex::Impl {
     const QueryContext& context;
     int32_t today;
   };
+
+  // A condition on a day column answered from its bins: last_order_days,
+  // registered_days and age compared with whole numbers (not `!=`, which
+  // scans). The day range it means, or nullopt.
+  struct BinnedQuestion {
+    const DayBins* bins;
+    int32_t Numbers::*day;
+    int64_t lo, hi;  // days, both included
+  };
+  static bool BinnedField(Field f) {
+    return f == Field::kLastOrderDays || f == Field::kRegisteredDays || f == Field::kAge;
+  }
+  static bool BinnableShape(const Node& node) {
+    if (const auto* c = std::get_if<Compare>(&node.kind)) {
+      return BinnedField(c->field.field) && c->op != CompareOp::kNe && c->value.hundredths % 100 == 0;
+    }
+    if (const auto* b = std::get_if<Between>(&node.kind)) {
+      return BinnedField(b->field.field) && !b->negated && b->low.hundredths % 100 == 0 &&
+             b->high.hundredths % 100 == 0;
+    }
+    return false;
+  }
+
+  std::optional<BinnedQuestion> Binned(const Node& node, const Query& q) const {
+    if (!BinnableShape(node)) return std::nullopt;
+    const FieldRef* field = nullptr;
+    constexpr int64_t kInf = int64_t{1} << 40;
+    int64_t vlo = -kInf, vhi = kInf;  // whole values, both included
+    if (const auto* c = std::get_if<Compare>(&node.kind)) {
+      const int64_t x = c->value.hundredths;
+      if (c->op == CompareOp::kNe || x % 100 != 0) return std::nullopt;
+      field = &c->field;
+      const int64_t v = x / 100;
+      switch (c->op) {
+        case CompareOp::kEq: vlo = vhi = v; break;
+        case CompareOp::kLt: vhi = v - 1; break;
+        case CompareOp::kLe: vhi = v; break;
+        case CompareOp::kGt: vlo = v + 1; break;
+        case CompareOp::kGe: vlo = v; break;
+        case CompareOp::kNe: break;
+      }
+    } else if (const auto* b = std::get_if<Between>(&node.kind)) {
+      if (b->negated || b->low.hundredths % 100 != 0 || b->high.hundredths % 100 != 0) return std::nullopt;
+      field = &b->field;
+      vlo = b->low.hundredths / 100;
+      vhi = b->high.hundredths / 100;
+    } else {
+      return std::nullopt;
+    }
+    switch (field->field) {
+      case Field::kLastOrderDays: return BinnedQuestion{&last_day_bins, &Numbers::last_day, q.today - vhi, q.today - vlo};
+      case Field::kRegisteredDays:
+        return BinnedQuestion{&registered_bins, &Numbers::registered, q.today - vhi, q.today - vlo};
+      case Field::kAge: {
+        const LocalDate today = LocalDate::FromDays(q.today);
+        const int64_t lo = vhi >= kInf ? -kInf : LatestBirthdayAged(vhi + 1, today) + 1;
+        const int64_t hi = vlo <= -kInf ? kInf : LatestBirthdayAged(vlo, today);
+        return BinnedQuestion{&birthday_bins, &Numbers::birthday, lo, hi};
+      }
+      default: return std::nullopt;
+    }
+  }
+
+  // Members of `within` whose day lies in the question's range: from the
+  // bins, or by a look at each candidate when the candidates are far fewer
+  // than the members of the bins.
+  Roaring DayRange(const BinnedQuestion& b, const Roaring& within) const {
+    if (b.lo > b.hi) return Roaring();
+    const int64_t lo = std::max<int64_t>(b.lo, kNoDay + 1), hi = std::min<int64_t>(b.hi, std::numeric_limits<int32_t>::max());
+    auto inside = [&](uint32_t m) {
+      const int32_t d = numbers[m].*b.day;
+      return d != kNoDay && d >= lo && d <= hi;
+    };
+    const auto begin = b.bins->bins.lower_bound(DayBins::BinOf(static_cast<int32_t>(lo)));
+    const auto end = b.bins->bins.upper_bound(DayBins::BinOf(static_cast<int32_t>(hi)));
+    uint64_t in_bins = 0;
+    for (auto it = begin; it != end; ++it) in_bins += it->second.cardinality();
+    if (within.cardinality() * 4 < in_bins) return Filter(within, inside);
+    std::vector<const Roaring*> whole;
+    Roaring out;
+    for (auto it = begin; it != end; ++it) {
+      const int64_t first = int64_t{it->first} * 32, last = first + 31;
+      if (first >= lo && last <= hi) {
+        whole.push_back(&it->second);
+      } else {
+        out |= Filter(it->second & within, inside);
+      }
+    }
+    if (!whole.empty()) out |= Roaring::fastunion(whole.size(), whole.data()) & within;
+    return out;
+  }
 
   // The members of `within` that `keep(member)` keeps, read from the
   // bitmap a few thousand at a time.
@@ -409,14 +545,9 @@ struct SegmentIndex::Impl {
       case Field::kBirthdayMonth:
         if (numbers[m].birthday == kNoDay) return std::nullopt;
         return int64_t{LocalDate::FromDays(numbers[m].birthday).month()} * 100;
-      case Field::kAge: {
+      case Field::kAge:
         if (numbers[m].birthday == kNoDay) return std::nullopt;
-        const LocalDate b = LocalDate::FromDays(numbers[m].birthday);
-        const LocalDate t = LocalDate::FromDays(q.today);
-        int age = t.year() - b.year();
-        if (t.month() < b.month() || (t.month() == b.month() && t.day() < b.day())) --age;
-        return int64_t{age} * 100;
-      }
+        return int64_t{AgeOn(numbers[m].birthday, LocalDate::FromDays(q.today))} * 100;
       default: return std::nullopt;  // text fields never reach here
     }
   }
@@ -486,7 +617,7 @@ struct SegmentIndex::Impl {
         [&](const auto& n) -> int {
           using T = std::decay_t<decltype(n)>;
           if constexpr (std::is_same_v<T, Compare> || std::is_same_v<T, In> || std::is_same_v<T, Between>) {
-            return field_cost(n.field);
+            return BinnableShape(node) ? 0 : field_cost(n.field);
           } else if constexpr (std::is_same_v<T, Tag>) {
             return 0;
           } else if constexpr (std::is_same_v<T, Bought>) {
@@ -514,8 +645,10 @@ struct SegmentIndex::Impl {
     return ScanOne(node, q, within);
   }
 
+  // A number condition: from day bins when it can be, else member by member.
   Result<Roaring> ScanOne(const Node& node, const Query& q, const Roaring& within) const {
     ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(node, q));
+    if (auto binned = Binned(node, q)) return DayRange(*binned, within);
     return Filter(within, [&](uint32_t m) { return Holds(leaf, m, q); });
   }
 
@@ -671,8 +804,9 @@ struct SegmentIndex::Impl {
     bool negated = false;        // under a `not`
   };
 
-  static bool IsScanLeaf(const Node& node) {
-    if (const auto* n = std::get_if<Not>(&node.kind)) return IsScanLeaf(*n->child);
+  bool IsScanLeaf(const Node& node, const Query& q) const {
+    if (const auto* n = std::get_if<Not>(&node.kind)) return IsScanLeaf(*n->child, q);
+    if (Binned(node, q)) return false;
     if (const auto* c = std::get_if<Compare>(&node.kind)) return !IsTextField(c->field.field);
     if (const auto* in = std::get_if<In>(&node.kind)) return !IsTextField(in->field.field);
     if (const auto* b = std::get_if<Between>(&node.kind)) return !IsTextField(b->field.field);
@@ -721,7 +855,7 @@ struct SegmentIndex::Impl {
     std::vector<const Node*> bitmaps, rest;
     std::vector<ScanLeaf> leaves;
     for (const NodePtr& child : a.children) {
-      if (IsScanLeaf(*child)) {
+      if (IsScanLeaf(*child, q)) {
         ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(*child, q));
         leaves.push_back(std::move(leaf));
       } else {
@@ -731,6 +865,8 @@ struct SegmentIndex::Impl {
     std::stable_sort(leaves.begin(), leaves.end(),
                      [](const ScanLeaf& x, const ScanLeaf& y) { return Cost(*x.node) < Cost(*y.node); });
     std::stable_sort(rest.begin(), rest.end(), [](const Node* x, const Node* y) { return Cost(*x) < Cost(*y); });
+    // Day ranges after the plain bitmaps: they cost less on fewer candidates.
+    std::stable_partition(bitmaps.begin(), bitmaps.end(), [](const Node* n) { return !BinnableShape(*n); });
     Roaring out = within;
     for (const Node* child : bitmaps) {
       ASSIGN_OR_RETURN(out, Eval(*child, q, out));
@@ -798,10 +934,16 @@ void SegmentIndex::SetGrowth(MemberId member, int64_t growth) {
 }
 
 void SegmentIndex::SetRegistered(MemberId member, std::optional<LocalDate> day) {
+  impl_->Reserve(member);
+  const auto m = static_cast<uint32_t>(member);
+  impl_->registered_bins.Move(m, impl_->numbers[m].registered, day ? day->days() : kNoDay);
   impl_->SetNumber(member, &Impl::Numbers::registered, day ? day->days() : kNoDay);
 }
 
 void SegmentIndex::SetBirthday(MemberId member, std::optional<LocalDate> birthday) {
+  impl_->Reserve(member);
+  const auto m = static_cast<uint32_t>(member);
+  impl_->birthday_bins.Move(m, impl_->numbers[m].birthday, birthday ? birthday->days() : kNoDay);
   impl_->SetNumber(member, &Impl::Numbers::birthday, birthday ? birthday->days() : kNoDay);
 }
 
@@ -831,7 +973,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   const auto m = static_cast<uint32_t>(member);
   i.CountInWindows(m, p, 1);
   i.MarkBought(m, p);
-  if (p.net_fen > 0) i.numbers[m].last_day = std::max(i.numbers[m].last_day, p.day);
+  if (p.net_fen > 0 && p.day > i.numbers[m].last_day) i.SetLastDay(m, p.day);
   i.Touch(m);
 }
 
@@ -846,7 +988,7 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   i.CountInWindows(m, p, 1);
   if (had && p.net_fen <= 0) i.UnmarkBought(m, p);
   if (!had) i.MarkBought(m, p);
-  i.numbers[m].last_day = i.LastDayOf(m);
+  i.SetLastDay(m, i.LastDayOf(m));
   i.Touch(m);
 }
 
@@ -910,8 +1052,8 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
     from = kNoPurchase;
   }
   const auto s = static_cast<size_t>(survivor), g = static_cast<size_t>(merged);
-  i.numbers[s].last_day = std::max(i.numbers[s].last_day, i.numbers[g].last_day);
-  i.numbers[g].last_day = kNoDay;
+  if (i.numbers[g].last_day > i.numbers[s].last_day) i.SetLastDay(static_cast<uint32_t>(s), i.numbers[g].last_day);
+  i.SetLastDay(static_cast<uint32_t>(g), kNoDay);
   i.windows[s].Absorb(i.windows[g]);
   i.windows[g] = WindowTotals{};
   SetStanding(merged, false);
@@ -1077,6 +1219,9 @@ size_t SegmentIndex::MemoryBytes() const {
   bytes += i.numbers.size() * sizeof(Impl::Numbers) + i.windows.size() * sizeof(WindowTotals);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
   bytes += i.slot_of_order.size() * sizeof(int32_t);
+  for (const DayBins* b : {&i.last_day_bins, &i.birthday_bins, &i.registered_bins}) {
+    for (const auto& [bin, members] : b->bins) bytes += members.getSizeInBytes(false) + 48;  // + the map node
+  }
   for (const auto& by_day : i.bought_on) {
     for (const auto& [day, members] : by_day) bytes += members.getSizeInBytes(false) + 48;  // + the map node
   }

@@ -96,7 +96,7 @@ class SegmentIndex {
   // while it works.
   void Compact();
   // Makes ready each member's orders and spend in the windows operators ask
-  // for most (7, 30, 90, 180 and 365 days) as of `today`, kept current as
+  // for most (7, 30, 90 and 365 days) as of `today`, kept current as
   // purchases arrive: questions on `today` about those windows then read a
   // number instead of walking the purchases. Called as each day begins.
   void StartDay(LocalDate today);
