@@ -1,6 +1,7 @@
 // Pond's side of bench/segments: a SegmentIndex built straight from the
 // exported files (what the engine reports to it while applying events:
-// segment_index.hpp's writer calls), then Count timed on one thread.
+// segment_index.hpp's writer calls, then Compact and StartDay as after a
+// restart), then Count timed on one thread.
 #include <cinttypes>
 #include <optional>
 
