@@ -118,18 +118,49 @@ struct WindowTotals {
 };
 static_assert(sizeof(WindowTotals) == 24);
 
+// Bitmaps by an integer key (a day, a bin of days): hashed, because the
+// writer looks one up for every purchase, and walked key by key over a
+// range by the readers.
+struct KeyedBitmaps {
+  std::unordered_map<int32_t, Roaring> by_key;
+  int32_t min_key = std::numeric_limits<int32_t>::max();
+  int32_t max_key = std::numeric_limits<int32_t>::min();
+
+  Roaring& At(int32_t key) {
+    min_key = std::min(min_key, key);
+    max_key = std::max(max_key, key);
+    return by_key[key];
+  }
+  Roaring* Find(int32_t key) {
+    auto it = by_key.find(key);
+    return it == by_key.end() ? nullptr : &it->second;
+  }
+  // f(key, bitmap) for each key in [lo, hi] that has one, in key order.
+  template <typename F>
+  void ForEachIn(int64_t lo, int64_t hi, F&& f) const {
+    for (int64_t k = std::max<int64_t>(lo, min_key); k <= std::min<int64_t>(hi, max_key); ++k) {
+      if (auto it = by_key.find(static_cast<int32_t>(k)); it != by_key.end()) f(it->first, it->second);
+    }
+  }
+  size_t Bytes() const {
+    size_t bytes = 0;
+    for (const auto& [key, members] : by_key) bytes += members.getSizeInBytes(false) + 48;  // + the hash node
+    return bytes;
+  }
+};
+
 // Members by the 32-day bin of a day column (last purchase, birthday,
 // registration): a range of days is then the union of the bins inside it
 // plus the members of the two edge bins whose day falls inside, so
 // last_order_days, registered_days and age need no visit of every member.
 struct DayBins {
   static int32_t BinOf(int32_t day) { return day >> 5; }  // floor: birthdays before 1970 are negative
-  std::map<int32_t, Roaring> bins;
+  KeyedBitmaps bins;
 
   void Move(uint32_t m, int32_t from, int32_t to) {
-    if (from == to) return;
-    if (from != kNoDay) bins[BinOf(from)].remove(m);
-    if (to != kNoDay) bins[BinOf(to)].add(m);
+    if (from == to || (from != kNoDay && to != kNoDay && BinOf(from) == BinOf(to))) return;
+    if (from != kNoDay) bins.At(BinOf(from)).remove(m);
+    if (to != kNoDay) bins.At(BinOf(to)).add(m);
   }
 };
 
@@ -285,14 +316,14 @@ struct SegmentIndex::Impl {
   TextColumn categories;                       // dictionary only
   // By category code, by day: the members with a purchase of it that day
   // whose net is above zero, so bought(c, N) is a union of bitmaps.
-  std::vector<std::map<int32_t, Roaring>> bought_on;
+  std::vector<KeyedBitmaps> bought_on;
 
   void MarkBought(uint32_t m, const Purchase& p) {
     if (p.net_fen <= 0) return;
     for (uint32_t k = 0; k < p.categories_count; ++k) {
       const uint32_t code = purchase_categories[p.categories_begin + k];
       if (code >= bought_on.size()) bought_on.resize(code + 1);
-      bought_on[code][p.day].add(m);
+      bought_on[code].At(p.day).add(m);
     }
   }
 
@@ -309,7 +340,7 @@ struct SegmentIndex::Impl {
         }
       });
       if (!still && code < bought_on.size()) {
-        if (auto it = bought_on[code].find(p.day); it != bought_on[code].end()) it->second.remove(m);
+        if (Roaring* day = bought_on[code].Find(p.day)) day->remove(m);
       }
     }
   }
@@ -462,21 +493,20 @@ struct SegmentIndex::Impl {
       const int32_t d = numbers[m].*b.day;
       return d != kNoDay && d >= lo && d <= hi;
     };
-    const auto begin = b.bins->bins.lower_bound(DayBins::BinOf(static_cast<int32_t>(lo)));
-    const auto end = b.bins->bins.upper_bound(DayBins::BinOf(static_cast<int32_t>(hi)));
+    const int64_t first_bin = DayBins::BinOf(static_cast<int32_t>(lo)), last_bin = DayBins::BinOf(static_cast<int32_t>(hi));
     uint64_t in_bins = 0;
-    for (auto it = begin; it != end; ++it) in_bins += it->second.cardinality();
+    b.bins->bins.ForEachIn(first_bin, last_bin, [&](int32_t, const Roaring& r) { in_bins += r.cardinality(); });
     if (within.cardinality() * 4 < in_bins) return Filter(within, inside);
     std::vector<const Roaring*> whole;
     Roaring out;
-    for (auto it = begin; it != end; ++it) {
-      const int64_t first = int64_t{it->first} * 32, last = first + 31;
+    b.bins->bins.ForEachIn(first_bin, last_bin, [&](int32_t bin, const Roaring& r) {
+      const int64_t first = int64_t{bin} * 32, last = first + 31;
       if (first >= lo && last <= hi) {
-        whole.push_back(&it->second);
+        whole.push_back(&r);
       } else {
-        out |= Filter(it->second & within, inside);
+        out |= Filter(r & within, inside);
       }
-    }
+    });
     if (!whole.empty()) out |= Roaring::fastunion(whole.size(), whole.data()) & within;
     return out;
   }
@@ -774,10 +804,7 @@ struct SegmentIndex::Impl {
     std::vector<const Roaring*> days;
     for (uint32_t code : codes) {
       if (code >= bought_on.size()) continue;
-      const auto& by_day = bought_on[code];
-      for (auto it = by_day.lower_bound(first); it != by_day.end() && it->first <= q.today; ++it) {
-        days.push_back(&it->second);
-      }
+      bought_on[code].ForEachIn(first, q.today, [&](int32_t, const Roaring& r) { days.push_back(&r); });
     }
     Roaring any = days.empty() ? Roaring() : Roaring::fastunion(days.size(), days.data());
     any &= within;
@@ -1219,12 +1246,8 @@ size_t SegmentIndex::MemoryBytes() const {
   bytes += i.numbers.size() * sizeof(Impl::Numbers) + i.windows.size() * sizeof(WindowTotals);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
   bytes += i.slot_of_order.size() * sizeof(int32_t);
-  for (const DayBins* b : {&i.last_day_bins, &i.birthday_bins, &i.registered_bins}) {
-    for (const auto& [bin, members] : b->bins) bytes += members.getSizeInBytes(false) + 48;  // + the map node
-  }
-  for (const auto& by_day : i.bought_on) {
-    for (const auto& [day, members] : by_day) bytes += members.getSizeInBytes(false) + 48;  // + the map node
-  }
+  for (const DayBins* b : {&i.last_day_bins, &i.birthday_bins, &i.registered_bins}) bytes += b->bins.Bytes();
+  for (const KeyedBitmaps& by_day : i.bought_on) bytes += by_day.Bytes();
   for (const auto& [name, tag] : i.tags) {
     bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members.getSizeInBytes(false);
   }
