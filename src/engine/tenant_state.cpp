@@ -454,13 +454,18 @@ Status TenantState::RemoveTag(std::string_view name, Timestamp now) {
   return Status::Ok();
 }
 
-Result<TenantState::TagChange> TenantState::TagMembers(std::string_view tag, bool add, std::vector<MemberId> members,
-                                                      std::string by, std::string note, Timestamp now) {
+Status TenantState::CheckManualTag(std::string_view tag) const {
   const tags::TagDefinition* def = tags_.Find(tag);
   if (!def) return NotFound("no tag '" + std::string(tag) + "'").With("tag", std::string(tag));
   if (def->kind != tags::TagKind::kManual) {
     return FailedPrecondition("tag '" + std::string(tag) + "' is a rule tag: its members follow its rule");
   }
+  return Status::Ok();
+}
+
+Result<TenantState::TagChange> TenantState::TagMembers(std::string_view tag, bool add, std::vector<MemberId> members,
+                                                      std::string by, std::string note, Timestamp now) {
+  RETURN_IF_ERROR(CheckManualTag(tag));
   RETURN_IF_ERROR(tags::CheckText("by", by, tags::kMaxTagNameBytes, false));
   RETURN_IF_ERROR(tags::CheckText("note", note, tags::kMaxDescriptionBytes, false));
   TagChange out;

@@ -65,6 +65,8 @@ class TenantState {
     int64_t operation = 0;  // 0 when nothing changed (nothing is recorded)
     int64_t changed = 0, unchanged = 0;
   };
+  // NotFound for an unknown tag, FailedPrecondition for a rule tag.
+  Status CheckManualTag(std::string_view tag) const;
   Result<TagChange> TagMembers(std::string_view tag, bool add, std::vector<MemberId> members, std::string by,
                                std::string note, Timestamp now);
   // Freezes who matches `expr` now.

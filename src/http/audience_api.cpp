@@ -614,9 +614,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                if (Status s = body->Finish(); !s.ok()) return respond(ErrorResponse(s));
                Write(t, req, std::move(respond), [r, tag = p.Get("name")](TenantState& s, Timestamp now) {
                  // An unknown tag or a rule tag is answered before the members are looked at.
-                 if (auto nobody = s.TagMembers(tag, r->add, {}, "", "", now); !nobody.ok()) {
-                   return ErrorResponse(nobody.status());
-                 }
+                 if (Status manual = s.CheckManualTag(tag); !manual.ok()) return ErrorResponse(manual);
                  std::vector<MemberId> members;
                  if (r->matching) {
                    auto matched = s.segments().Match(*r->matching, s.SegmentContext(now), SIZE_MAX);

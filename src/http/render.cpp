@@ -6,7 +6,8 @@
 namespace pond {
 namespace {
 
-void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reveal_phones, Timestamp now) {
+void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reveal_phones,
+                 const segments::QueryContext& context) {
   const TimeZone& zone = s.zone();
   w.BeginObject().Field("member_id", m.id);
   w.Key("identities").BeginObject();
@@ -48,7 +49,7 @@ void WriteMember(JsonWriter& w, const TenantState& s, const Member& m, bool reve
   if (t.count) w.Field("last_paid_at", FormatRfc3339(t.last_paid_at, zone));
   w.EndObject();
   // Manual and rule tags; for manual ones also who put them on, and when.
-  auto tags = s.segments().TagsOf(m.id, s.SegmentContext(now));
+  auto tags = s.segments().TagsOf(m.id, context);
   w.Key("tags").BeginArray();
   for (const std::string& tag : tags.ok() ? *tags : std::vector<std::string>()) w.String(tag);
   w.EndArray().Key("tagged").BeginArray();
@@ -154,7 +155,7 @@ std::string MasterDataJson(const MasterData& master, std::string_view kind) {
 
 std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bool reveal_phones, Timestamp now) {
   JsonWriter w;
-  WriteMember(w, s, *s.members().Get(id), reveal_phones, now);
+  WriteMember(w, s, *s.members().Get(id), reveal_phones, s.SegmentContext(now));
   if (requested && requested != id) w.Field("merged_member_id", requested);
   w.EndObject();
   return w.Take();
@@ -163,13 +164,14 @@ std::string MemberJson(const TenantState& s, MemberId id, MemberId requested, bo
 std::string MemberPageJson(const TenantState& s, const MemberFilter& filter, int64_t after, int64_t limit,
                            bool reveal_phones, Timestamp now) {
   JsonWriter w;
+  const segments::QueryContext context = s.SegmentContext(now);  // once a page: it copies the tiers and categories
   w.BeginObject().Key("members").BeginArray();
   int64_t n = 0, last = after;
   for (MemberId id = after + 1; id <= s.members().size() && n < limit; ++id) {
     const Member& m = *s.members().Get(id);
     last = id;
     if (m.merged_into || !Passes(s, m, filter)) continue;
-    WriteMember(w, s, m, reveal_phones, now);
+    WriteMember(w, s, m, reveal_phones, context);
     w.EndObject();
     ++n;
   }
