@@ -60,6 +60,7 @@ struct Question {
   int conditions = 0;
   std::string expr;
   std::string sql;
+  int number = 0;  // 1-based place in the suite
 };
 
 // The fixed suite, with values for the data set's today.

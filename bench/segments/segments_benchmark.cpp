@@ -7,6 +7,7 @@
 // Usage:
 //   pond_bench_segments export --members N [--seed 1] [--end RFC3339] --dir D [--force]
 //   pond_bench_segments run --dir D [--systems pond,sqlite,postgres,duckdb] [--repeat 30] [--reload]
+//                           [--questions 9,15]
 //                           [--pg-bin DIR] [--duckdb-script PATH] [--node PATH]
 // `export` is skipped when D already holds the files for the same
 // --members/--seed/--end (unless --force). `run` prints p50/p99 per question
@@ -144,7 +145,7 @@ bool Report(const DataMeta& meta, const std::vector<Question>& suite, const std:
       problems.push_back("COUNT MISMATCH " + suite[i].name + ":" + counts);
       ok = false;
     }
-    std::printf("| %zu | %s | %d | %s |", i + 1, suite[i].name.c_str(), suite[i].conditions,
+    std::printf("| %d | %s | %d | %s |", suite[i].number, suite[i].name.c_str(), suite[i].conditions,
                 agree ? std::to_string(count).c_str() : "MISMATCH");
     for (const SystemResult& s : systems) {
       std::printf(" %s |", Ms(s.timings[i]).c_str());
@@ -194,7 +195,20 @@ int Run(const std::map<std::string, std::string>& flags) {
     std::fprintf(stderr, "%s\n", meta.status().ToString().c_str());
     return 1;
   }
-  const std::vector<Question> suite = BuildSuite(*meta);
+  std::vector<Question> suite = BuildSuite(*meta);
+  if (flags.contains("questions")) {  // a subset by number, e.g. "9,15", to look at a few closely
+    std::vector<Question> chosen;
+    std::stringstream numbers(flags.at("questions"));
+    for (std::string n; std::getline(numbers, n, ',');) {
+      const int number = std::atoi(n.c_str());
+      if (number < 1 || number > static_cast<int>(suite.size())) {
+        std::fprintf(stderr, "--questions: no question %s (1 to %zu)\n", n.c_str(), suite.size());
+        return 2;
+      }
+      chosen.push_back(suite[static_cast<size_t>(number - 1)]);
+    }
+    suite = std::move(chosen);
+  }
   std::printf("machine: %s\n", Machine().c_str());
 
   std::vector<SystemResult> results;
@@ -232,6 +246,6 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: pond_bench_segments export --members N [--seed S] [--end RFC3339] --dir D [--force]\n"
                "       pond_bench_segments run --dir D [--systems pond,sqlite,postgres,duckdb] [--repeat R] "
-               "[--reload]\n");
+               "[--reload] [--questions 9,15]\n");
   return 2;
 }

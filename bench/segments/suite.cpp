@@ -137,6 +137,7 @@ std::vector<Question> BuildSuite(const DataMeta& meta) {
        "AND {T} GROUP BY o.member_id HAVING sum(o.weekend) >= 2 AND max(o.units) >= 4) w"},
   };
   for (Question& q : suite) q.sql = Substitute(q.sql, meta);
+  for (size_t i = 0; i < suite.size(); ++i) suite[i].number = static_cast<int>(i + 1);
   return suite;
 }
 

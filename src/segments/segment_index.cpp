@@ -7,7 +7,10 @@
 #include <atomic>
 #include <limits>
 #include <map>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -15,6 +18,8 @@
 #include "core/chunked_array.hpp"
 #include "core/random.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "segments/bitmap_chunks.hpp"
+#include "segments/ladder.hpp"
 
 namespace pond::segments {
 namespace {
@@ -58,8 +63,9 @@ struct TextColumn {
 // ones are appended, and Compact lays each member's side by side in member
 // order, so that a scan over ascending members reads the array in order.
 struct Purchase {
-  int64_t net_fen = 0;
+  int32_t net_fen = 0;  // saturates at ±21 million yuan, beyond any one order of a shop
   int32_t day = 0;
+  int32_t order = 0;    // position in the tenant's order book, for refunds
   int32_t previous_of_member = -1;
   uint32_t categories_begin = 0;  // into Impl::purchase_categories
   uint16_t categories_count = 0;
@@ -149,21 +155,6 @@ struct KeyedBitmaps {
   }
 };
 
-// Members by the 32-day bin of a day column (last purchase, birthday,
-// registration): a range of days is then the union of the bins inside it
-// plus the members of the two edge bins whose day falls inside, so
-// last_order_days, registered_days and age need no visit of every member.
-struct DayBins {
-  static int32_t BinOf(int32_t day) { return day >> 5; }  // floor: birthdays before 1970 are negative
-  KeyedBitmaps bins;
-
-  void Move(uint32_t m, int32_t from, int32_t to) {
-    if (from == to || (from != kNoDay && to != kNoDay && BinOf(from) == BinOf(to))) return;
-    if (from != kNoDay) bins.At(BinOf(from)).remove(m);
-    if (to != kNoDay) bins.At(BinOf(to)).add(m);
-  }
-};
-
 int AgeOn(int32_t birthday, LocalDate today) {
   const LocalDate b = LocalDate::FromDays(birthday);
   int age = today.year() - b.year();
@@ -188,6 +179,50 @@ int64_t LatestBirthdayAged(int64_t age, LocalDate today) {
   return lo;
 }
 
+// The bounds of the ladders (ladder.hpp): the values operators put in
+// questions, so that most ranges are read from rungs alone. A range ending
+// elsewhere looks at one rung's share of the members.
+//
+// Money in fen: above zero, then yuan of the 1-2-3-5 series.
+std::vector<int64_t> SpendBounds() {
+  std::vector<int64_t> b = {1};
+  for (int64_t decade = 10; decade <= 10'000; decade *= 10) {
+    for (int64_t step : {1, 2, 3, 5}) b.push_back(step * decade * 100);
+  }
+  return b;
+}
+const std::vector<int64_t> kOrderBounds = {1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50};
+const std::vector<int64_t> kPointBounds = {0, 1, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 50000, 100000};
+// Days since (last order, registration): each with the day before, so that
+// both `<= 30` and `> 30` / `>= 31`... read exact rungs.
+const std::vector<int32_t> kLastOrderDays = {6, 7, 13, 14, 29, 30, 59, 60, 89, 90, 119, 120, 179, 180, 364, 365};
+const std::vector<int32_t> kRegisteredDays = {6, 7, 29, 30, 89, 90, 179, 180, 364, 365};
+// Ages, each with the next: `age between 20 and 40` reads the rungs of 20
+// and 41.
+const std::vector<int32_t> kAges = {18, 19, 20, 21, 25, 26, 30, 31, 35, 36, 40, 41, 45, 46, 50, 51, 55, 56, 60, 61};
+
+// A day ladder's bounds on `today`: everyone with a day, then the given
+// days before today.
+std::vector<int64_t> DaysBeforeBounds(const std::vector<int32_t>& days_before, int32_t today) {
+  std::vector<int64_t> b = {Ladder::kMinBound};
+  for (int32_t d : days_before) b.push_back(today - d);
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
+  return b;
+}
+
+// The birthday ladder's bounds: rung "younger than a" starts the day after
+// the latest birthday of someone aged a.
+std::vector<int64_t> AgeBounds(LocalDate today) {
+  std::vector<int64_t> b = {Ladder::kMinBound};
+  for (int32_t a : kAges) b.push_back(LatestBirthdayAged(a, today) + 1);
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
+  return b;
+}
+
+std::optional<int64_t> DayValue(int32_t day) { return day == kNoDay ? std::nullopt : std::optional<int64_t>(day); }
+
 // System tags: a prefix naming the attribute, then its value.
 constexpr std::array<std::pair<std::string_view, Field>, 5> kSystemTagPrefixes = {{
     {"tier:", Field::kTier},
@@ -202,7 +237,9 @@ constexpr std::array<std::pair<std::string_view, Field>, 5> kSystemTagPrefixes =
 struct RuleCache {
   std::mutex mu;
   bool valid = false;
-  Roaring members;
+  // Replaced, never changed in place: a reader keeps the answer it took
+  // while another reader refreshes.
+  std::shared_ptr<const Roaring> members = std::make_shared<Roaring>();
   int32_t day = 0;
   uint64_t seen = 0;  // position in the touch log up to which `members` is current
   std::vector<std::string> tier_ids;
@@ -305,12 +342,18 @@ struct SegmentIndex::Impl {
     char padding[7] = {};
   };
   static_assert(sizeof(Numbers) == 32);
-  DayBins last_day_bins, birthday_bins, registered_bins;
   ChunkedArray<WindowTotals> windows;  // by member, as of windows_day
   int32_t windows_day = kNoDay;        // kNoDay: not kept (before the first StartDay)
   ChunkedArray<Numbers> numbers;     // by member; chunked, so growth never copies
+  // Range-encoded bitmaps of the numbers questions ask about most. Points
+  // and growth are kept from the start; the kept windows' and the days'
+  // ladders are rebuilt as each day starts (StartDay: the windows move and
+  // the days' bounds are relative to today) and kept current in between.
+  Ladder points_ladder{std::numeric_limits<int32_t>::min()}, growth_ladder{std::numeric_limits<int32_t>::min()};
+  std::array<Ladder, kKeptWindows.size()> orders_ladders{Ladder(0), Ladder(0), Ladder(0), Ladder(0)};
+  std::array<Ladder, kKeptWindows.size()> spend_ladders{Ladder(0), Ladder(0), Ladder(0), Ladder(0)};
+  Ladder last_day_ladder, registered_ladder, birthday_ladder;
   ChunkedArray<Purchase> purchases;            // by slot
-  ChunkedArray<int32_t> slot_of_order;         // by order position; -1 for none
   size_t compacted = 0;                        // purchases laid out by member (the rest appended since)
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
@@ -380,20 +423,77 @@ struct SegmentIndex::Impl {
     const auto i = static_cast<size_t>(m);
     if (i < numbers.size()) return;
     for (TextColumn& t : text) Grow<uint32_t>(t.code_of, i, 0);
+    for (size_t n = numbers.size(); n <= i; ++n) {  // new members start at 0 points and growth
+      points_ladder.Move(static_cast<uint32_t>(n), std::nullopt, 0);
+      growth_ladder.Move(static_cast<uint32_t>(n), std::nullopt, 0);
+    }
     numbers.resize(i + 1);
     windows.resize(i + 1);
+  }
+
+  Impl() {
+    points_ladder.Reset(kPointBounds);
+    growth_ladder.Reset(kPointBounds);
   }
 
   // Counts a purchase in (sign 1) or out of (-1) the member's kept windows.
   void CountInWindows(uint32_t m, const Purchase& p, int sign) {
     if (windows_day == kNoDay || p.net_fen <= 0 || p.day > windows_day) return;
+    WindowTotals now = windows[m];
     for (size_t w = 0; w < kKeptWindows.size(); ++w) {
-      if (windows_day - p.day < kKeptWindows[w]) windows[m].Add(w, sign, sign * p.net_fen);
+      if (windows_day - p.day < kKeptWindows[w]) now.Add(w, sign, int64_t{sign} * p.net_fen);
+    }
+    SetWindows(m, now);
+  }
+
+  // A member's kept totals, moved on their ladders. A saturated total
+  // (its kFull mark) leaves the rungs for the ladder's unsure members,
+  // whom questions look at one by one.
+  void SetWindows(uint32_t m, const WindowTotals& now) {
+    const WindowTotals was = windows[m];
+    windows[m] = now;
+    auto move = [m](Ladder& ladder, int64_t from, int64_t to, int64_t full) {
+      if (from == to) return;
+      if (to == full) {
+        ladder.MarkUnsure(m);
+      } else {
+        ladder.Move(m, from == full ? std::nullopt : std::optional<int64_t>(from), to);
+      }
+    };
+    for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+      move(orders_ladders[w], was.orders[w], now.orders[w], WindowTotals::kFullOrders);
+      move(spend_ladders[w], was.spend_fen[w], now.spend_fen[w], WindowTotals::kFullSpend);
     }
   }
 
+  // Orders (kOrders) or spend in fen in kept window w as of windows_day:
+  // the kept total, or a walk of the purchases when it is saturated.
+  int64_t WindowTotal(uint32_t m, size_t w, Field field) const {
+    if (field == Field::kOrders && windows[m].orders[w] != WindowTotals::kFullOrders) return windows[m].orders[w];
+    if (field == Field::kSpend && windows[m].spend_fen[w] != WindowTotals::kFullSpend) return windows[m].spend_fen[w];
+    const Walked walked = Walk(m, windows_day - kKeptWindows[w] + 1, windows_day);
+    return field == Field::kOrders ? walked.orders : walked.spend;
+  }
+
+  // A member's orders with net above zero on days [first, last].
+  struct Walked {
+    int64_t orders = 0, spend = 0, weekend = 0, max_units = 0;
+  };
+  Walked Walk(uint32_t m, int32_t first, int32_t last) const {
+    Walked out;
+    ForEachPurchaseOf(m, [&](const Purchase& p) {
+      if (p.net_fen > 0 && p.day >= first && p.day <= last) {
+        ++out.orders;
+        out.spend += p.net_fen;
+        out.weekend += OnWeekend(p.day) ? 1 : 0;
+        out.max_units = std::max<int64_t>(out.max_units, p.units);
+      }
+    });
+    return out;
+  }
+
   void SetLastDay(uint32_t m, int32_t day) {
-    last_day_bins.Move(m, numbers[m].last_day, day);
+    last_day_ladder.Move(m, DayValue(numbers[m].last_day), DayValue(day));
     numbers[m].last_day = day;
   }
 
@@ -405,14 +505,16 @@ struct SegmentIndex::Impl {
     return last;
   }
 
-  // Sets a member's number; a change is a touch, for the rule tags.
-  template <typename T>
-  void SetNumber(MemberId member, T Numbers::*field, T value) {
+  // Sets a member's number and moves it on its ladder; a change is a
+  // touch, for the rule tags. A day column's kNoDay is no value.
+  void SetNumber(MemberId member, int32_t Numbers::*field, int32_t value, Ladder& ladder, bool is_day) {
     Reserve(member);
-    T& slot = numbers[static_cast<size_t>(member)].*field;
+    const auto m = static_cast<uint32_t>(member);
+    int32_t& slot = numbers[m].*field;
     if (slot == value) return;
+    ladder.Move(m, is_day ? DayValue(slot) : slot, is_day ? DayValue(value) : value);
     slot = value;
-    Touch(static_cast<uint32_t>(member));
+    Touch(m);
   }
 
   // --- evaluation ---------------------------------------------------------
@@ -421,116 +523,93 @@ struct SegmentIndex::Impl {
     int32_t today;
   };
 
-  // A condition on a day column answered from its bins: last_order_days,
-  // registered_days and age compared with whole numbers (not `!=`, which
-  // scans). The day range it means, or nullopt.
-  struct BinnedQuestion {
-    const DayBins* bins;
-    int32_t Numbers::*day;
-    int64_t lo, hi;  // days, both included
+  // A number condition read from a ladder: its range in the ladder's
+  // values (fen, whole counts or points, days), both ends included.
+  struct LadderQuestion {
+    const Ladder* ladder;
+    int64_t lo, hi;
   };
-  static bool BinnedField(Field f) {
-    return f == Field::kLastOrderDays || f == Field::kRegisteredDays || f == Field::kAge;
-  }
-  static bool BinnableShape(const Node& node) {
-    if (const auto* c = std::get_if<Compare>(&node.kind)) {
-      return BinnedField(c->field.field) && c->op != CompareOp::kNe && c->value.hundredths % 100 == 0;
-    }
-    if (const auto* b = std::get_if<Between>(&node.kind)) {
-      return BinnedField(b->field.field) && !b->negated && b->low.hundredths % 100 == 0 &&
-             b->high.hundredths % 100 == 0;
-    }
-    return false;
+
+  // The range of whole values in [L, H] hundredths, for a field counted in
+  // `unit` hundredths; open ends stay open.
+  static std::pair<int64_t, int64_t> WholeRange(int64_t L, int64_t H, int64_t unit) {
+    constexpr int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
+    auto floor_div = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); };
+    const int64_t lo = L == kMin ? kMin : -floor_div(-L, unit);  // ceil
+    const int64_t hi = H == kMax ? kMax : floor_div(H, unit);
+    return {lo, hi};
   }
 
-  std::optional<BinnedQuestion> Binned(const Node& node, const Query& q) const {
-    if (!BinnableShape(node)) return std::nullopt;
-    const FieldRef* field = nullptr;
-    constexpr int64_t kInf = int64_t{1} << 40;
-    int64_t vlo = -kInf, vhi = kInf;  // whole values, both included
+  // A number condition that holds on one range of values: its field and
+  // the range in hundredths, both ends included (open ends at the int64
+  // limits). Not `!=`, `not between` or `in`.
+  struct NumberRange {
+    const FieldRef* field;
+    int64_t L, H;
+  };
+  static std::optional<NumberRange> RangeOf(const Node& node) {
+    constexpr int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
     if (const auto* c = std::get_if<Compare>(&node.kind)) {
       const int64_t x = c->value.hundredths;
-      if (c->op == CompareOp::kNe || x % 100 != 0) return std::nullopt;
-      field = &c->field;
-      const int64_t v = x / 100;
       switch (c->op) {
-        case CompareOp::kEq: vlo = vhi = v; break;
-        case CompareOp::kLt: vhi = v - 1; break;
-        case CompareOp::kLe: vhi = v; break;
-        case CompareOp::kGt: vlo = v + 1; break;
-        case CompareOp::kGe: vlo = v; break;
-        case CompareOp::kNe: break;
+        case CompareOp::kEq: return NumberRange{&c->field, x, x};
+        case CompareOp::kLt: return NumberRange{&c->field, kMin, x - 1};
+        case CompareOp::kLe: return NumberRange{&c->field, kMin, x};
+        case CompareOp::kGt: return NumberRange{&c->field, x + 1, kMax};
+        case CompareOp::kGe: return NumberRange{&c->field, x, kMax};
+        case CompareOp::kNe: return std::nullopt;
       }
-    } else if (const auto* b = std::get_if<Between>(&node.kind)) {
-      if (b->negated || b->low.hundredths % 100 != 0 || b->high.hundredths % 100 != 0) return std::nullopt;
-      field = &b->field;
-      vlo = b->low.hundredths / 100;
-      vhi = b->high.hundredths / 100;
-    } else {
-      return std::nullopt;
     }
+    if (const auto* b = std::get_if<Between>(&node.kind); b && !b->negated) {
+      return NumberRange{&b->field, b->low.hundredths, b->high.hundredths};
+    }
+    return std::nullopt;
+  }
+
+  // The ladder and range for a condition, or nullopt when it has none:
+  // `!=`, `not between`, `in`, fields without a ladder (weekend orders,
+  // most units, birthday month), windows not kept for this day, ladders
+  // not built yet.
+  std::optional<LadderQuestion> OnLadder(const Node& node, const Query& q) const {
+    constexpr int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
+    const std::optional<NumberRange> range = RangeOf(node);
+    if (!range) return std::nullopt;
+    const FieldRef* field = range->field;
+    const int64_t L = range->L, H = range->H;
+    const int slot = q.today == windows_day ? KeptWindowSlot(field->days) : -1;
+    const Ladder* ladder = nullptr;
+    int64_t unit = 100;
     switch (field->field) {
-      case Field::kLastOrderDays: return BinnedQuestion{&last_day_bins, &Numbers::last_day, q.today - vhi, q.today - vlo};
-      case Field::kRegisteredDays:
-        return BinnedQuestion{&registered_bins, &Numbers::registered, q.today - vhi, q.today - vlo};
-      case Field::kAge: {
-        const LocalDate today = LocalDate::FromDays(q.today);
-        const int64_t lo = vhi >= kInf ? -kInf : LatestBirthdayAged(vhi + 1, today) + 1;
-        const int64_t hi = vlo <= -kInf ? kInf : LatestBirthdayAged(vlo, today);
-        return BinnedQuestion{&birthday_bins, &Numbers::birthday, lo, hi};
-      }
+      case Field::kPoints: ladder = &points_ladder; break;
+      case Field::kGrowth: ladder = &growth_ladder; break;
+      case Field::kOrders: ladder = slot >= 0 ? &orders_ladders[static_cast<size_t>(slot)] : nullptr; break;
+      case Field::kSpend:
+        ladder = slot >= 0 ? &spend_ladders[static_cast<size_t>(slot)] : nullptr;
+        unit = 1;  // fen are hundredths of a yuan
+        break;
+      case Field::kLastOrderDays: ladder = &last_day_ladder; break;
+      case Field::kRegisteredDays: ladder = &registered_ladder; break;
+      case Field::kAge: ladder = &birthday_ladder; break;
       default: return std::nullopt;
     }
-  }
-
-  // Members of `within` whose day lies in the question's range: from the
-  // bins, or by a look at each candidate when the candidates are far fewer
-  // than the members of the bins.
-  Roaring DayRange(const BinnedQuestion& b, const Roaring& within) const {
-    if (b.lo > b.hi) return Roaring();
-    const int64_t lo = std::max<int64_t>(b.lo, kNoDay + 1), hi = std::min<int64_t>(b.hi, std::numeric_limits<int32_t>::max());
-    auto inside = [&](uint32_t m) {
-      const int32_t d = numbers[m].*b.day;
-      return d != kNoDay && d >= lo && d <= hi;
-    };
-    const int64_t first_bin = DayBins::BinOf(static_cast<int32_t>(lo)), last_bin = DayBins::BinOf(static_cast<int32_t>(hi));
-    uint64_t in_bins = 0;
-    b.bins->bins.ForEachIn(first_bin, last_bin, [&](int32_t, const Roaring& r) { in_bins += r.cardinality(); });
-    if (within.cardinality() * 4 < in_bins) return Filter(within, inside);
-    std::vector<const Roaring*> whole;
-    Roaring out;
-    b.bins->bins.ForEachIn(first_bin, last_bin, [&](int32_t bin, const Roaring& r) {
-      const int64_t first = int64_t{bin} * 32, last = first + 31;
-      if (first >= lo && last <= hi) {
-        whole.push_back(&r);
-      } else {
-        out |= Filter(r & within, inside);
+    if (ladder == nullptr || !ladder->ready()) return std::nullopt;
+    auto [lo, hi] = WholeRange(L, H, unit);
+    if (lo > hi) return LadderQuestion{ladder, 1, 0};
+    switch (field->field) {
+      case Field::kLastOrderDays:
+      case Field::kRegisteredDays: {  // days since: a day range
+        const int64_t first = hi == kMax ? kMin : q.today - hi, last = lo == kMin ? kMax : q.today - lo;
+        return LadderQuestion{ladder, first, last};
       }
-    });
-    if (!whole.empty()) out |= Roaring::fastunion(whole.size(), whole.data()) & within;
-    return out;
-  }
-
-  // The members of `within` that `keep(member)` keeps, read from the
-  // bitmap a few thousand at a time.
-  template <typename Keep>
-  static Roaring Filter(const Roaring& within, Keep keep) {
-    Roaring out;
-    std::array<uint32_t, 4096> in;
-    std::vector<uint32_t> kept;
-    kept.reserve(in.size());
-    roaring_uint32_iterator_t it;
-    roaring_init_iterator(&within.roaring, &it);
-    while (uint32_t n = roaring_read_uint32_iterator(&it, in.data(), static_cast<uint32_t>(in.size()))) {
-      kept.clear();
-      for (uint32_t i = 0; i < n; ++i) {
-        if (keep(in[i])) kept.push_back(in[i]);
+      case Field::kAge: {  // born after the latest birthday of age hi + 1, on or before that of age lo
+        const LocalDate today = LocalDate::FromDays(q.today);
+        const int64_t first = hi == kMax ? kMin : LatestBirthdayAged(std::min<int64_t>(hi, 100'000) + 1, today) + 1;
+        const int64_t last = lo == kMin ? kMax : LatestBirthdayAged(std::max<int64_t>(lo, -100'000), today);
+        return LadderQuestion{ladder, first, last};
       }
-      out.addMany(kept.size(), kept.data());
+      default: return LadderQuestion{ladder, lo, hi};
     }
-    return out;
   }
-
 
   // The member's value of a numeric field in hundredths (so it compares with
   // Value::hundredths), or nullopt when the member has none.
@@ -543,27 +622,14 @@ struct SegmentIndex::Impl {
       case Field::kWeekendOrders:
       case Field::kMaxUnits: {
         const int slot = q.today == windows_day ? KeptWindowSlot(ref.days) : -1;
-        if (slot >= 0 && ref.field == Field::kOrders && windows[m].orders[slot] != WindowTotals::kFullOrders) {
-          return int64_t{windows[m].orders[slot]} * 100;
-        }
-        if (slot >= 0 && ref.field == Field::kSpend && windows[m].spend_fen[slot] != WindowTotals::kFullSpend) {
-          return windows[m].spend_fen[slot];
-        }
-        const int32_t first = q.today - ref.days + 1;
-        int64_t count = 0, spend = 0, weekend = 0, max_units = 0;
-        ForEachPurchaseOf(m, [&](const Purchase& p) {
-          if (p.net_fen > 0 && p.day >= first && p.day <= q.today) {
-            ++count;
-            spend += p.net_fen;
-            weekend += OnWeekend(p.day) ? 1 : 0;
-            max_units = std::max<int64_t>(max_units, p.units);
-          }
-        });
+        if (slot >= 0 && ref.field == Field::kOrders) return WindowTotal(m, static_cast<size_t>(slot), ref.field) * 100;
+        if (slot >= 0 && ref.field == Field::kSpend) return WindowTotal(m, static_cast<size_t>(slot), ref.field);
+        const Walked walked = Walk(m, q.today - ref.days + 1, q.today);
         switch (ref.field) {
-          case Field::kOrders: return count * 100;
-          case Field::kWeekendOrders: return weekend * 100;
-          case Field::kMaxUnits: return max_units * 100;
-          default: return spend;  // fen are hundredths of a yuan
+          case Field::kOrders: return walked.orders * 100;
+          case Field::kWeekendOrders: return walked.weekend * 100;
+          case Field::kMaxUnits: return walked.max_units * 100;
+          default: return walked.spend;  // fen are hundredths of a yuan
         }
       }
       case Field::kLastOrderDays:
@@ -633,8 +699,8 @@ struct SegmentIndex::Impl {
     return std::visit([&](const auto& n) { return EvalKind(n, node, q, within); }, node.kind);
   }
 
-  // What a condition costs per candidate: 0 answered from bitmaps alone,
-  // 1 a look at the member's numbers, 2 a walk of its purchases. A
+  // What a condition costs per member looked at: 0 answered from bitmaps
+  // alone, 1 a look at the member's numbers, 2 a walk of its purchases. A
   // compound costs what its dearest part does.
   static int Cost(const Node& node) {
     auto field_cost = [](const FieldRef& f) {
@@ -647,7 +713,7 @@ struct SegmentIndex::Impl {
         [&](const auto& n) -> int {
           using T = std::decay_t<decltype(n)>;
           if constexpr (std::is_same_v<T, Compare> || std::is_same_v<T, In> || std::is_same_v<T, Between>) {
-            return BinnableShape(node) ? 0 : field_cost(n.field);
+            return field_cost(n.field);
           } else if constexpr (std::is_same_v<T, Tag>) {
             return 0;
           } else if constexpr (std::is_same_v<T, Bought>) {
@@ -675,11 +741,10 @@ struct SegmentIndex::Impl {
     return ScanOne(node, q, within);
   }
 
-  // A number condition: from day bins when it can be, else member by member.
+  // A number condition: from its ladder when it has one, else member by member.
   Result<Roaring> ScanOne(const Node& node, const Query& q, const Roaring& within) const {
-    ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(node, q));
-    if (auto binned = Binned(node, q)) return DayRange(*binned, within);
-    return Filter(within, [&](uint32_t m) { return Holds(leaf, m, q); });
+    const Node* one = &node;
+    return AndOf(std::span(&one, 1), q, within, nullptr);
   }
 
   Result<Roaring> EvalKind(const In& in, const Node& node, const Query& q, const Roaring& within) const {
@@ -717,14 +782,15 @@ struct SegmentIndex::Impl {
                        "\"source:store_qr\" or \"home_store:S001\"");
     }
     if (!it->second.rule) return it->second.manual & within;
-    return RuleMembers(it->second, q, within);
+    ASSIGN_OR_RETURN(std::shared_ptr<const Roaring> members, RuleMembers(it->second, q));
+    return *members & within;
   }
 
   // A rule tag's members among `within`, refreshing its cache first: for
   // the members touched since, or wholly when it is stale (never computed,
   // another day for a rule reading the date, other tiers or categories, or
   // older than the touch log).
-  Result<Roaring> RuleMembers(const TagEntry& tag, const Query& q, const Roaring& within) const {
+  Result<std::shared_ptr<const Roaring>> RuleMembers(const TagEntry& tag, const Query& q) const {
     RuleCache& c = *tag.cache;
     std::lock_guard lock(c.mu);
     const uint64_t end = touched_base + touched.size();
@@ -732,13 +798,15 @@ struct SegmentIndex::Impl {
                        c.tier_ids != q.context.tier_ids || c.category_parents != q.context.category_parents;
     if (stale) {
       c.valid = false;
-      ASSIGN_OR_RETURN(c.members, Eval(*tag.rule, q, standing));
+      ASSIGN_OR_RETURN(Roaring all, Eval(*tag.rule, q, standing));
+      c.members = std::make_shared<const Roaring>(std::move(all));
     } else if (c.seen < end) {
       Roaring changed;
       changed.addMany(static_cast<size_t>(end - c.seen), touched.data() + (c.seen - touched_base));
       ASSIGN_OR_RETURN(Roaring now, Eval(*tag.rule, q, changed & standing));
-      c.members -= changed;
-      c.members |= now;
+      auto members = std::make_shared<Roaring>(*c.members - changed);
+      *members |= now;
+      c.members = std::move(members);
     }
     c.valid = true;
     c.day = q.today;
@@ -747,7 +815,7 @@ struct SegmentIndex::Impl {
     }
     c.tier_ids = q.context.tier_ids;
     c.category_parents = q.context.category_parents;
-    return c.members & within;
+    return c.members;
   }
 
   // Whether rule tag `from` reaches tag `name` through the rules it reads.
@@ -798,30 +866,36 @@ struct SegmentIndex::Impl {
     return codes;
   }
 
-  Result<Roaring> EvalKind(const Bought& b, const Node&, const Query& q, const Roaring& within) const {
-    const std::vector<uint32_t> codes = CategoryCodes(b.category, q.context);
-    const int32_t first = q.today - b.days + 1;
+  Result<Roaring> EvalKind(const Bought&, const Node& node, const Query& q, const Roaring& within) const {
+    const Node* one = &node;
+    return AndOf(std::span(&one, 1), q, within, nullptr);
+  }
+
+  // The members who bought in category `codes` (and under) on a day of
+  // [first, last]: one bitmap, the union of the day bitmaps.
+  Roaring BoughtAny(const std::vector<uint32_t>& codes, int32_t first, int32_t last) const {
     std::vector<const Roaring*> days;
     for (uint32_t code : codes) {
       if (code >= bought_on.size()) continue;
-      bought_on[code].ForEachIn(first, q.today, [&](int32_t, const Roaring& r) { days.push_back(&r); });
+      bought_on[code].ForEachIn(first, last, [&](int32_t, const Roaring& r) { days.push_back(&r); });
     }
-    Roaring any = days.empty() ? Roaring() : Roaring::fastunion(days.size(), days.data());
-    any &= within;
-    if (b.min_orders <= 1) return any;
-    return Filter(any, [&](uint32_t m) {
-      int32_t orders = 0;
-      ForEachPurchaseOf(m, [&](const Purchase& p) {
-        if (orders >= b.min_orders || p.net_fen <= 0 || p.day < first || p.day > q.today) return;
-        for (uint32_t k = 0; k < p.categories_count; ++k) {
-          if (std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end()) {
-            ++orders;
-            break;
-          }
+    return days.empty() ? Roaring() : Roaring::fastunion(days.size(), days.data());
+  }
+
+  // Whether member `m` has `min_orders` orders with net above zero on days
+  // [first, last] holding an item of `codes`.
+  bool BoughtAtLeast(uint32_t m, const std::vector<uint32_t>& codes, int32_t first, int32_t last, int32_t min_orders) const {
+    int32_t orders = 0;
+    ForEachPurchaseOf(m, [&](const Purchase& p) {
+      if (orders >= min_orders || p.net_fen <= 0 || p.day < first || p.day > last) return;
+      for (uint32_t k = 0; k < p.categories_count; ++k) {
+        if (std::find(codes.begin(), codes.end(), purchase_categories[p.categories_begin + k]) != codes.end()) {
+          ++orders;
+          break;
         }
-      });
-      return orders >= b.min_orders;
+      }
     });
+    return orders >= min_orders;
   }
 
   // A condition on a number, tested member by member, checked once per
@@ -830,15 +904,6 @@ struct SegmentIndex::Impl {
     const Node* node = nullptr;  // a Compare, In or Between on a number
     bool negated = false;        // under a `not`
   };
-
-  bool IsScanLeaf(const Node& node, const Query& q) const {
-    if (const auto* n = std::get_if<Not>(&node.kind)) return IsScanLeaf(*n->child, q);
-    if (Binned(node, q)) return false;
-    if (const auto* c = std::get_if<Compare>(&node.kind)) return !IsTextField(c->field.field);
-    if (const auto* in = std::get_if<In>(&node.kind)) return !IsTextField(in->field.field);
-    if (const auto* b = std::get_if<Between>(&node.kind)) return !IsTextField(b->field.field);
-    return false;
-  }
 
   // Checks the leaf's values against the tenant and prepares it.
   Result<ScanLeaf> Prepare(const Node& node, const Query& q) const {
@@ -876,36 +941,254 @@ struct SegmentIndex::Impl {
   }
 
   Result<Roaring> EvalKind(const And& a, const Node&, const Query& q, const Roaring& within) const {
-    // Bitmap conditions first; then every condition tested member by member
-    // in one pass over what they left, cheapest first; then the rest
-    // (or/and inside) over what is left after that.
-    std::vector<const Node*> bitmaps, rest;
-    std::vector<ScanLeaf> leaves;
-    for (const NodePtr& child : a.children) {
-      if (IsScanLeaf(*child, q)) {
-        ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(*child, q));
-        leaves.push_back(std::move(leaf));
-      } else {
-        (Cost(*child) == 0 ? bitmaps : rest).push_back(child.get());
+    std::vector<const Node*> children;
+    for (const NodePtr& child : a.children) children.push_back(child.get());
+    return AndOf(children, q, within, nullptr);
+  }
+
+  // --- an `and` read 65 536 members at a time ------------------------------
+  // The conditions of an `and` that bitmaps, ladders and looks at single
+  // members answer are evaluated together, chunk by chunk, on plain words:
+  // no bitmap is built for any step, and a member leaves as soon as one
+  // condition fails it. The others (or, nested and, `!=` on text) follow on
+  // what is left.
+
+  // One condition, as the members of a chunk it holds ("cond").
+  struct Operand {
+    bool everyone = false;              // cond starts as everyone still in question,
+    std::vector<const Roaring*> any;    // else as those on any of these (none: nobody)
+    const Roaring* minus = nullptr;     // less those on this,
+    const Roaring* unsure = nullptr;    // plus those on this, each looked at
+    // keep(m) then decides for members of cond: every one (look_all), or
+    // those not on low_next and those on high_edge (a ladder's inexact
+    // ends; nullptr: every one).
+    std::function<bool(uint32_t)> keep;
+    bool look_all = false, look_low = false, look_high = false;
+    const Roaring* low_next = nullptr;
+    const Roaring* high_edge = nullptr;
+    bool negated = false;  // the `and` keeps the members not in cond
+    int rank = 0;          // bitmaps, then ladders, then looks (by cost)
+    double share = 1;      // of members in question it keeps, roughly: the most selective go first
+    std::vector<std::shared_ptr<const Roaring>> held;  // bitmaps it owns (unions, rule answers)
+  };
+
+  // The condition as an Operand, or nullopt when it is not one.
+  using MaybeOperand = std::optional<Operand>;
+
+  Result<MaybeOperand> Fuse(const Node& node, const Query& q) const {
+    if (const auto* n = std::get_if<Not>(&node.kind)) {
+      ASSIGN_OR_RETURN(MaybeOperand inner, Fuse(*n->child, q));
+      if (inner) inner->negated = !inner->negated;
+      return inner;
+    }
+    Operand op;
+    auto value_members = [&](Field f, const Value& v) {
+      const TextColumn& t = text[static_cast<size_t>(TextSlot(f))];
+      if (auto code = t.Find(v.text)) op.any.push_back(&t.members[*code]);
+    };
+    if (const auto* c = std::get_if<Compare>(&node.kind); c && IsTextField(c->field.field)) {
+      if (c->op != CompareOp::kEq) return MaybeOperand();
+      RETURN_IF_ERROR(CheckValue(c->field, c->value, q));
+      value_members(c->field.field, c->value);
+      return MaybeOperand(std::move(op));
+    }
+    if (const auto* in = std::get_if<In>(&node.kind); in && IsTextField(in->field.field)) {
+      if (in->negated) return MaybeOperand();
+      for (const Value& v : in->values) RETURN_IF_ERROR(CheckValue(in->field, v, q));
+      for (const Value& v : in->values) value_members(in->field.field, v);
+      return MaybeOperand(std::move(op));
+    }
+    if (const auto* b = std::get_if<Between>(&node.kind); b && IsTextField(b->field.field)) return MaybeOperand();
+    if (std::holds_alternative<Compare>(node.kind) || std::holds_alternative<In>(node.kind) ||
+        std::holds_alternative<Between>(node.kind)) {
+      ASSIGN_OR_RETURN(ScanLeaf leaf, Prepare(node, q));
+      op.keep = [this, leaf, &q](uint32_t m) { return Holds(leaf, m, q); };
+      const auto ladder = OnLadder(node, q);
+      if (!ladder) {
+        op.look_all = true;
+        op.rank = 1 + Cost(node);
+        const Roaring* recent = OrderedWithin(node, q);
+        op.everyone = recent == nullptr;
+        if (recent) op.any.push_back(recent);
+        return MaybeOperand(std::move(op));
+      }
+      op.rank = 1;
+      const Ladder::Span span = ladder->ladder->SpanOf(ladder->lo, ladder->hi);
+      if (span.none) return MaybeOperand(std::move(op));  // nobody
+      op.everyone = span.at_least == nullptr;
+      if (span.at_least) op.any.push_back(span.at_least);
+      op.minus = span.above;
+      op.unsure = span.unsure;
+      op.look_low = !span.low_exact;
+      op.low_next = span.low_edge_next;
+      op.look_high = !span.high_exact;
+      op.high_edge = span.high_edge;
+      return MaybeOperand(std::move(op));
+    }
+    if (const auto* t = std::get_if<Tag>(&node.kind)) {
+      const size_t at = t->name_position ? t->name_position : node.position;
+      if (auto system = SystemTag(t->name)) {
+        const Value value{true, std::string(system->second), 0, at};
+        RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0}, value, q));
+        value_members(system->first, value);
+        return MaybeOperand(std::move(op));
+      }
+      auto it = tags.find(t->name);
+      if (it == tags.end()) return MaybeOperand();  // Eval names the unknown tag
+      if (!it->second.rule) {
+        op.any.push_back(&it->second.manual);
+        return MaybeOperand(std::move(op));
+      }
+      ASSIGN_OR_RETURN(std::shared_ptr<const Roaring> members, RuleMembers(it->second, q));
+      op.any.push_back(members.get());
+      op.held.push_back(std::move(members));
+      return MaybeOperand(std::move(op));
+    }
+    if (const auto* b = std::get_if<Bought>(&node.kind)) {
+      std::vector<uint32_t> codes = CategoryCodes(b->category, q.context);
+      const int32_t first = q.today - b->days + 1, last = q.today;
+      auto any = std::make_shared<const Roaring>(BoughtAny(codes, first, last));
+      op.any.push_back(any.get());
+      op.held.push_back(std::move(any));
+      if (b->min_orders > 1) {
+        op.rank = 3;
+        op.look_all = true;
+        op.keep = [this, codes = std::move(codes), first, last, k = b->min_orders](uint32_t m) {
+          return BoughtAtLeast(m, codes, first, last, k);
+        };
+      }
+      return MaybeOperand(std::move(op));
+    }
+    return MaybeOperand();
+  }
+
+  // For a window condition that only members with an order in the window
+  // can meet (`weekend_orders_90d >= 2`, `max_units_30d > 3`,
+  // `spend_7d > 0`): the members whose last order may lie in it, a
+  // superset read from the last-order ladder. nullptr when there is none.
+  const Roaring* OrderedWithin(const Node& node, const Query& q) const {
+    const std::optional<NumberRange> range = RangeOf(node);
+    if (!range || range->L <= 0 || !last_day_ladder.ready()) return nullptr;
+    const Field f = range->field->field;
+    if (f != Field::kOrders && f != Field::kSpend && f != Field::kWeekendOrders && f != Field::kMaxUnits) return nullptr;
+    const Ladder::Span span = last_day_ladder.SpanOf(int64_t{q.today} - range->field->days + 1,
+                                                     std::numeric_limits<int64_t>::max());
+    return span.at_least;
+  }
+
+  // Scratch words for one chunk.
+  struct ChunkScratch {
+    ChunkWords acc, cond, look, decoded, unsure;
+  };
+
+  // Narrows `acc` (chunk `key`) to the members `op` leaves.
+  void Apply(const Operand& op, uint16_t key, ChunkScratch& s) const {
+    uint64_t* acc = s.acc.data();
+    uint64_t* cond = s.cond.data();
+    if (op.everyone) {
+      std::copy(s.acc.begin(), s.acc.end(), s.cond.begin());
+    } else {
+      s.cond.fill(0);
+      for (const Roaring* r : op.any) {
+        if (const uint64_t* w = ChunkOf(*r, key, s.decoded)) {
+          for (size_t i = 0; i < kChunkWords; ++i) cond[i] |= w[i] & acc[i];
+        }
       }
     }
-    std::stable_sort(leaves.begin(), leaves.end(),
-                     [](const ScanLeaf& x, const ScanLeaf& y) { return Cost(*x.node) < Cost(*y.node); });
-    std::stable_sort(rest.begin(), rest.end(), [](const Node* x, const Node* y) { return Cost(*x) < Cost(*y); });
-    // Day ranges after the plain bitmaps: they cost less on fewer candidates.
-    std::stable_partition(bitmaps.begin(), bitmaps.end(), [](const Node* n) { return !BinnableShape(*n); });
-    Roaring out = within;
-    for (const Node* child : bitmaps) {
-      ASSIGN_OR_RETURN(out, Eval(*child, q, out));
+    if (op.minus) {
+      if (const uint64_t* w = ChunkOf(*op.minus, key, s.decoded)) {
+        for (size_t i = 0; i < kChunkWords; ++i) cond[i] &= ~w[i];
+      }
     }
-    if (!leaves.empty()) {
-      out = Filter(out, [&](uint32_t m) {
-        return std::all_of(leaves.begin(), leaves.end(), [&](const ScanLeaf& leaf) { return Holds(leaf, m, q); });
-      });
+    const uint64_t* unsure = op.unsure ? ChunkOf(*op.unsure, key, s.unsure) : nullptr;
+    if (unsure) {
+      for (size_t i = 0; i < kChunkWords; ++i) cond[i] |= unsure[i] & acc[i];
+    }
+    if (op.keep && (op.look_all || op.look_low || op.look_high || unsure)) {
+      uint64_t* look = s.look.data();
+      if (op.look_all) {
+        std::copy(s.cond.begin(), s.cond.end(), s.look.begin());
+      } else {
+        s.look.fill(0);
+        auto add = [&](const Roaring* edge, bool on_edge) {
+          const uint64_t* w = edge ? ChunkOf(*edge, key, s.decoded) : nullptr;
+          for (size_t i = 0; i < kChunkWords; ++i) {
+            const uint64_t e = edge == nullptr ? ~uint64_t{0} : w == nullptr ? (on_edge ? 0 : ~uint64_t{0}) : (on_edge ? w[i] : ~w[i]);
+            look[i] |= cond[i] & e;
+          }
+        };
+        if (op.look_low) add(op.low_next, false);
+        if (op.look_high) add(op.high_edge, true);
+        if (unsure) {
+          for (size_t i = 0; i < kChunkWords; ++i) look[i] |= unsure[i] & cond[i];
+        }
+      }
+      const uint32_t base = uint32_t{key} << 16;
+      for (size_t i = 0; i < kChunkWords; ++i) {
+        for (uint64_t bits = look[i]; bits != 0; bits &= bits - 1) {
+          const int b = __builtin_ctzll(bits);
+          if (!op.keep(base | static_cast<uint32_t>(i * 64 + static_cast<size_t>(b)))) cond[i] &= ~(uint64_t{1} << b);
+        }
+      }
+    }
+    if (op.negated) {
+      for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= ~cond[i];
+    } else {
+      std::copy(s.cond.begin(), s.cond.end(), s.acc.begin());
+    }
+  }
+
+  // The members of `within` matching every one of `children`. With `count`
+  // set, only their number is wanted: it is stored there, and the bitmap
+  // returned is left empty when no building was needed for it.
+  Result<Roaring> AndOf(std::span<const Node* const> children, const Query& q, const Roaring& within,
+                        uint64_t* count) const {
+    std::vector<Operand> ops;
+    std::vector<const Node*> rest;
+    for (const Node* child : children) {
+      ASSIGN_OR_RETURN(MaybeOperand op, Fuse(*child, q));
+      if (op) {
+        ops.push_back(std::move(*op));
+      } else {
+        rest.push_back(child);
+      }
+    }
+    const double in_question = std::max<double>(1, static_cast<double>(within.cardinality()));
+    for (Operand& op : ops) {
+      if (op.everyone) continue;
+      double held = 0;
+      for (const Roaring* r : op.any) held += static_cast<double>(r->cardinality());
+      op.share = std::min(1.0, held / in_question);
+      if (op.negated) op.share = 1 - op.share;
+    }
+    std::stable_sort(ops.begin(), ops.end(), [](const Operand& x, const Operand& y) {
+      return x.rank != y.rank ? x.rank < y.rank : x.share < y.share;
+    });
+    std::stable_sort(rest.begin(), rest.end(), [](const Node* x, const Node* y) { return Cost(*x) < Cost(*y); });
+
+    const bool count_only = count != nullptr && rest.empty();
+    uint64_t matched = 0;
+    Roaring out;
+    auto scratch = std::make_unique<ChunkScratch>();
+    for (uint16_t key : ChunkKeys(within)) {
+      const uint64_t* w = ChunkOf(within, key, scratch->decoded);
+      std::copy(w, w + kChunkWords, scratch->acc.begin());
+      for (const Operand& op : ops) {
+        Apply(op, key, *scratch);
+        uint64_t left = 0;
+        for (uint64_t word : scratch->acc) left |= word;
+        if (left == 0) break;
+      }
+      if (count_only) {
+        matched += PopCount(scratch->acc.data());
+      } else {
+        AppendChunk(out, key, scratch->acc.data());
+      }
     }
     for (const Node* child : rest) {
       ASSIGN_OR_RETURN(out, Eval(*child, q, out));
     }
+    if (count != nullptr) *count = count_only ? matched : out.cardinality();
     return out;
   }
 
@@ -953,36 +1236,29 @@ void SegmentIndex::SetText(MemberId member, Field field, std::string_view value)
 }
 
 void SegmentIndex::SetPoints(MemberId member, int64_t points) {
-  impl_->SetNumber(member, &Impl::Numbers::points, Narrow(points));
+  impl_->SetNumber(member, &Impl::Numbers::points, Narrow(points), impl_->points_ladder, false);
 }
 
 void SegmentIndex::SetGrowth(MemberId member, int64_t growth) {
-  impl_->SetNumber(member, &Impl::Numbers::growth, Narrow(growth));
+  impl_->SetNumber(member, &Impl::Numbers::growth, Narrow(growth), impl_->growth_ladder, false);
 }
 
 void SegmentIndex::SetRegistered(MemberId member, std::optional<LocalDate> day) {
-  impl_->Reserve(member);
-  const auto m = static_cast<uint32_t>(member);
-  impl_->registered_bins.Move(m, impl_->numbers[m].registered, day ? day->days() : kNoDay);
-  impl_->SetNumber(member, &Impl::Numbers::registered, day ? day->days() : kNoDay);
+  impl_->SetNumber(member, &Impl::Numbers::registered, day ? day->days() : kNoDay, impl_->registered_ladder, true);
 }
 
 void SegmentIndex::SetBirthday(MemberId member, std::optional<LocalDate> birthday) {
-  impl_->Reserve(member);
-  const auto m = static_cast<uint32_t>(member);
-  impl_->birthday_bins.Move(m, impl_->numbers[m].birthday, birthday ? birthday->days() : kNoDay);
-  impl_->SetNumber(member, &Impl::Numbers::birthday, birthday ? birthday->days() : kNoDay);
+  impl_->SetNumber(member, &Impl::Numbers::birthday, birthday ? birthday->days() : kNoDay, impl_->birthday_ladder,
+                   true);
 }
 
 void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Money net, int32_t units,
                                std::span<const std::string_view> categories) {
   impl_->Reserve(member);
   Impl& i = *impl_;
-  Grow<int32_t>(i.slot_of_order, static_cast<size_t>(order), kNoPurchase);
   const auto slot = static_cast<int32_t>(i.purchases.size());
-  i.slot_of_order[static_cast<size_t>(order)] = slot;
   int32_t& latest = i.numbers[static_cast<size_t>(member)].latest_purchase;
-  Purchase p{net.fen(), day.days(), latest, static_cast<uint32_t>(i.purchase_categories.size()), 0,
+  Purchase p{Narrow(net.fen()), day.days(), order, latest, static_cast<uint32_t>(i.purchase_categories.size()), 0,
              static_cast<uint16_t>(std::clamp<int32_t>(units, 0, std::numeric_limits<uint16_t>::max()))};
   for (std::string_view c : categories) {
     if (p.categories_count == std::numeric_limits<uint16_t>::max()) break;
@@ -1006,12 +1282,18 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
 
 void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   Impl& i = *impl_;
-  if (static_cast<size_t>(order) >= i.slot_of_order.size() || i.slot_of_order[static_cast<size_t>(order)] < 0) return;
-  Purchase& p = i.purchases[static_cast<size_t>(i.slot_of_order[static_cast<size_t>(order)])];
+  if (static_cast<size_t>(member) >= i.numbers.size()) return;
   const auto m = static_cast<uint32_t>(member);
+  // A member has a handful of orders: the walk finds it without an index by order.
+  int32_t slot = i.numbers[m].latest_purchase;
+  while (slot != kNoPurchase && i.purchases[static_cast<size_t>(slot)].order != order) {
+    slot = i.purchases[static_cast<size_t>(slot)].previous_of_member;
+  }
+  if (slot == kNoPurchase) return;
+  Purchase& p = i.purchases[static_cast<size_t>(slot)];
   i.CountInWindows(m, p, -1);
   const bool had = p.net_fen > 0;
-  p.net_fen = net.fen();
+  p.net_fen = Narrow(net.fen());
   i.CountInWindows(m, p, 1);
   if (had && p.net_fen <= 0) i.UnmarkBought(m, p);
   if (!had) i.MarkBought(m, p);
@@ -1021,12 +1303,6 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
 
 void SegmentIndex::Compact() {
   Impl& i = *impl_;
-  // Which order each slot holds, to re-point slot_of_order.
-  ChunkedArray<int32_t> order_of_slot;
-  order_of_slot.resize(i.purchases.size(), kNoPurchase);
-  for (size_t order = 0; order < i.slot_of_order.size(); ++order) {
-    if (i.slot_of_order[order] >= 0) order_of_slot[static_cast<size_t>(i.slot_of_order[order])] = static_cast<int32_t>(order);
-  }
   ChunkedArray<Purchase> packed;
   ChunkedArray<uint32_t> packed_categories;
   for (size_t m = 0; m < i.numbers.size(); ++m) {
@@ -1040,8 +1316,6 @@ void SegmentIndex::Compact() {
       p.categories_begin = static_cast<uint32_t>(packed_categories.size());
       for (uint32_t k = 0; k < p.categories_count; ++k) packed_categories.push_back(i.purchase_categories[begin + k]);
       packed.push_back(p);
-      const int32_t order = order_of_slot[static_cast<size_t>(old)];
-      if (order >= 0) i.slot_of_order[static_cast<size_t>(order)] = slot;
     }
     latest = first;
   }
@@ -1053,10 +1327,35 @@ void SegmentIndex::Compact() {
 void SegmentIndex::StartDay(LocalDate today) {
   Impl& i = *impl_;
   i.windows_day = today.days();
-  for (size_t m = 0; m < i.numbers.size(); ++m) {
+  // Totals afresh, then their ladders in one pass each: cheaper than
+  // moving members rung by rung.
+  for (Ladder& l : i.orders_ladders) l.Reset({});
+  for (Ladder& l : i.spend_ladders) l.Reset({});
+  const size_t members = i.numbers.size();
+  for (size_t m = 0; m < members; ++m) {
     i.windows[m] = WindowTotals{};
     i.ForEachPurchaseOf(static_cast<uint32_t>(m), [&](const Purchase& p) { i.CountInWindows(static_cast<uint32_t>(m), p, 1); });
   }
+  for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+    std::vector<uint32_t> unsure_orders, unsure_spend;  // saturated totals
+    i.orders_ladders[w].Rebuild(kOrderBounds, members, [&](uint32_t m) -> std::optional<int64_t> {
+      if (i.windows[m].orders[w] != WindowTotals::kFullOrders) return i.windows[m].orders[w];
+      unsure_orders.push_back(m);
+      return std::nullopt;
+    });
+    i.spend_ladders[w].Rebuild(SpendBounds(), members, [&](uint32_t m) -> std::optional<int64_t> {
+      if (i.windows[m].spend_fen[w] != WindowTotals::kFullSpend) return i.windows[m].spend_fen[w];
+      unsure_spend.push_back(m);
+      return std::nullopt;
+    });
+    for (uint32_t m : unsure_orders) i.orders_ladders[w].MarkUnsure(m);
+    for (uint32_t m : unsure_spend) i.spend_ladders[w].MarkUnsure(m);
+  }
+  i.last_day_ladder.Rebuild(DaysBeforeBounds(kLastOrderDays, today.days()), members,
+                            [&](uint32_t m) { return DayValue(i.numbers[m].last_day); });
+  i.registered_ladder.Rebuild(DaysBeforeBounds(kRegisteredDays, today.days()), members,
+                              [&](uint32_t m) { return DayValue(i.numbers[m].registered); });
+  i.birthday_ladder.Rebuild(AgeBounds(today), members, [&](uint32_t m) { return DayValue(i.numbers[m].birthday); });
 }
 
 size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchases.size() - impl_->compacted; }
@@ -1081,8 +1380,10 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   const auto s = static_cast<size_t>(survivor), g = static_cast<size_t>(merged);
   if (i.numbers[g].last_day > i.numbers[s].last_day) i.SetLastDay(static_cast<uint32_t>(s), i.numbers[g].last_day);
   i.SetLastDay(static_cast<uint32_t>(g), kNoDay);
-  i.windows[s].Absorb(i.windows[g]);
-  i.windows[g] = WindowTotals{};
+  WindowTotals both = i.windows[s];
+  both.Absorb(i.windows[g]);
+  i.SetWindows(static_cast<uint32_t>(s), both);
+  i.SetWindows(static_cast<uint32_t>(g), WindowTotals{});
   SetStanding(merged, false);
   i.Touch(static_cast<uint32_t>(survivor));
 }
@@ -1139,14 +1440,12 @@ Result<int64_t> SegmentIndex::TagCount(std::string_view name, const QueryContext
 Result<std::vector<std::string>> SegmentIndex::TagsOf(MemberId member, const QueryContext& context) const {
   std::vector<std::string> out;
   const auto m = static_cast<uint32_t>(member);
-  Roaring one;
-  one.add(m);
   const Impl::Query q{context, context.today.days()};
   for (const auto& [name, tag] : impl_->tags) {
     bool holds = false;
     if (tag.rule) {
-      ASSIGN_OR_RETURN(Roaring r, impl_->RuleMembers(tag, q, one));
-      holds = !r.isEmpty();
+      ASSIGN_OR_RETURN(std::shared_ptr<const Roaring> r, impl_->RuleMembers(tag, q));
+      holds = r->contains(m);
     } else {
       holds = tag.manual.contains(m);
     }
@@ -1196,8 +1495,16 @@ std::optional<std::pair<Field, std::string_view>> SystemTag(std::string_view nam
 }
 
 Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& context) const {
-  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
-  return static_cast<int64_t>(matched.cardinality());
+  // An `and` at the top is counted chunk by chunk, without building its answer.
+  std::vector<const Node*> parts;
+  if (const auto* a = std::get_if<And>(&expr.kind)) {
+    for (const NodePtr& child : a->children) parts.push_back(child.get());
+  } else {
+    parts.push_back(&expr);
+  }
+  uint64_t count = 0;
+  RETURN_IF_ERROR(impl_->AndOf(parts, Impl::Query{context, context.today.days()}, impl_->standing, &count).status());
+  return static_cast<int64_t>(count);
 }
 
 Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryContext& context,
@@ -1245,11 +1552,13 @@ size_t SegmentIndex::MemoryBytes() const {
   }
   bytes += i.numbers.size() * sizeof(Impl::Numbers) + i.windows.size() * sizeof(WindowTotals);
   bytes += i.purchases.size() * sizeof(Purchase) + i.purchase_categories.size() * sizeof(uint32_t);
-  bytes += i.slot_of_order.size() * sizeof(int32_t);
-  for (const DayBins* b : {&i.last_day_bins, &i.birthday_bins, &i.registered_bins}) bytes += b->bins.Bytes();
+  for (const Ladder* l : {&i.points_ladder, &i.growth_ladder, &i.last_day_ladder, &i.registered_ladder, &i.birthday_ladder}) {
+    bytes += l->Bytes();
+  }
+  for (size_t w = 0; w < kKeptWindows.size(); ++w) bytes += i.orders_ladders[w].Bytes() + i.spend_ladders[w].Bytes();
   for (const KeyedBitmaps& by_day : i.bought_on) bytes += by_day.Bytes();
   for (const auto& [name, tag] : i.tags) {
-    bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members.getSizeInBytes(false);
+    bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members->getSizeInBytes(false);
   }
   bytes += i.touched.capacity() * sizeof(uint32_t);
   return bytes;

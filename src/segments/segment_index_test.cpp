@@ -500,12 +500,17 @@ TEST(SegmentIndexTest, TotalsTooBigForTheKeptWindowsAreCountedByWalking) {
   index.SetStanding(2, true);
   const std::string_view none[] = {"food"};
   for (int32_t n = 0; n < 70'000; ++n) index.AddPurchase(1, n, LocalDate::FromDays(kToday), Money::Fen(1), 1, none);
-  index.AddPurchase(2, 70'000, LocalDate::FromDays(kToday - 1), Money::Fen(int64_t{3'000'000'000}), 1, none);
+  for (int32_t n = 70'000; n < 70'002; ++n) {
+    index.AddPurchase(2, n, LocalDate::FromDays(kToday - 1), Money::Fen(int64_t{1'500'000'000}), 1, none);
+  }
   auto count = [&](const char* text) { return *index.Count(*std::move(ParseExpr(text)).value(), context); };
   EXPECT_EQ(count("orders_7d = 70000"), 1);
   EXPECT_EQ(count("spend_30d = 30000000"), 1) << "30 M yuan does not fit the kept total";
+  EXPECT_EQ(count("spend_30d >= 20000000"), 1);
+  EXPECT_EQ(count("spend_30d < 20000000"), 1);
   EXPECT_EQ(count("spend_30d = 700"), 1);
   index.SetPurchaseNet(2, 70'000, Money::Fen(100));
+  index.SetPurchaseNet(2, 70'001, Money::Fen(0));
   EXPECT_EQ(count("spend_30d = 1"), 1);
   index.StartDay(LocalDate::FromDays(kToday));
   EXPECT_EQ(count("spend_30d = 1"), 1);
