@@ -4,7 +4,7 @@
 # system, print the table. Exits non-zero when systems disagree on a count.
 #
 #   bench/segments/run.sh [--members 1000000] [--dir D] [--systems pond,sqlite,postgres,duckdb]
-#                         [--repeat 30] [--reload] [--timeout SECONDS]
+#                         [--repeat 30] [--reload] [--timeout SECONDS] [--questions 9,15]
 #
 # D defaults to ${TMPDIR:-/tmp}/pond-bench-segments/m<members>; it must be
 # reachable by the postgres user (the server refuses to run as root, so as
@@ -22,6 +22,7 @@ dir=""
 systems="pond,sqlite,postgres,duckdb"
 repeat=30
 reload=()
+questions=()
 limit=14400
 pg_bin=/usr/lib/postgresql/15/bin
 while [ $# -gt 0 ]; do
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
     --systems) systems="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
     --reload) reload=(--reload); shift ;;
+    --questions) questions=(--questions "$2"); shift 2 ;;
     --timeout) limit="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -72,4 +74,4 @@ echo "==> export $members members to $dir"
 timeout "$limit" "$bin" export --members "$members" --seed "$seed" --end "$end" --dir "$dir"
 
 echo "==> run $systems"
-timeout "$limit" "$bin" run --dir "$dir" --systems "$systems" --repeat "$repeat" --pg-bin "$pg_bin" "${reload[@]}"
+timeout "$limit" "$bin" run --dir "$dir" --systems "$systems" --repeat "$repeat" --pg-bin "$pg_bin" "${reload[@]}" "${questions[@]}"
