@@ -75,7 +75,7 @@ run_tests() {
   # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
   echo "==> unit tests under address and undefined-behaviour sanitizers"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
-  local sanitized=(core members orders loyalty lifecycle masterdata segments tags exports ingest engine storage_sqlite)
+  local sanitized=(core members orders loyalty coupons lifecycle masterdata segments tags exports ingest engine storage_sqlite)
   local targets=()
   for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
   ninja -C build-asan "${targets[@]}" >/dev/null

@@ -1,0 +1,123 @@
+// Wallet: every coupon a tenant has issued and where each stands.
+//
+//   issued ──lock(order)──► locked ──redeem(order)──► redeemed
+//     ▲  ◄──unlock(order)────┘  (or its hold runs out)     │
+//     └──────────── restore(order), if the template says so ┘
+//   issued/locked ──revoke──► revoked;  ──valid_to passes──► expired
+//
+// Rules that hold whatever the order of calls (wallet_test.cpp checks them
+// against a plain model):
+//   - Stock: a template never has more coupons issued than its stock.
+//   - Limits: a member never holds more than per_member_limit coupons of a
+//     template (revoked ones do not count), nor receives more than
+//     per_day_limit of it in one tenant-zone day.
+//   - Idempotency: issuing for the same (template, member, occasion) again
+//     returns the first coupon and changes nothing — an API request's
+//     idempotency key, a rule's occasion ("birthday:2026") — and redeeming
+//     with the order that redeemed it returns the same answer.
+//   - A coupon is redeemed at most once, only inside its validity, and
+//     only by the order that holds its lock when locked.
+// Refusals are Conflict statuses whose context `reason` is what the API
+// answers: out_of_stock, limit_reached, already_redeemed, expired,
+// not_started, revoked, locked, not_locked, not_redeemed.
+//
+// Deterministic: codes are given by the caller (CouponCode over a CSPRNG's
+// bytes), times are passed in; replaying the same calls rebuilds the same
+// wallet. Not thread-safe: the tenant's writer owns it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.hpp"
+#include "core/time.hpp"
+#include "coupons/coupon_template.hpp"
+#include "events/event.hpp"
+
+namespace pond::coupons {
+
+enum class CouponState { kIssued, kLocked, kRedeemed, kExpired, kRevoked };
+std::string_view StateName(CouponState state);
+
+struct Coupon {
+  std::string code;
+  int64_t template_id = 0;
+  MemberId member = 0;
+  std::string occasion;  // what it was issued for; unique per template and member
+  Timestamp issued_at, valid_from, valid_to;
+  LocalDate issued_day;  // tenant-zone day of issue, for per_day_limit
+  CouponState state = CouponState::kIssued;
+  std::string order_id;  // the order holding its lock, or that redeemed it
+  Timestamp lock_until;  // while locked: when the hold lapses
+  Timestamp changed_at;  // of the last change of state
+};
+
+class Wallet {
+ public:
+  explicit Wallet(TimeZone zone) : zone_(std::move(zone)) {}
+
+  struct Issued {
+    const Coupon* coupon;
+    bool fresh;  // false: the occasion had its coupon already
+  };
+  // Issues a coupon of `t` to `member` at `now` with `code` (unused; an
+  // InvalidArgument when taken). Refused out_of_stock, limit_reached, or
+  // expired when the template's window has closed.
+  Result<Issued> Issue(const CouponTemplate& t, MemberId member, std::string occasion, std::string code,
+                       Timestamp now);
+
+  // Holds a coupon for an order during checkout until `until`. Locking it
+  // again for the same order extends the hold.
+  Result<const Coupon*> Lock(std::string_view code, std::string_view order_id, Timestamp until, Timestamp now);
+  // Releases the hold of `order_id` (not_locked when it holds none).
+  Result<const Coupon*> Unlock(std::string_view code, std::string_view order_id, Timestamp now);
+  // Redeems for `order_id`; the same order again answers the same.
+  Result<const Coupon*> Redeem(std::string_view code, std::string_view order_id, Timestamp now);
+  // Gives a redeemed coupon back after its order was refunded, when the
+  // template allows (FailedPrecondition otherwise); expired if its
+  // validity ended meanwhile.
+  Result<const Coupon*> Restore(const CouponTemplate& t, std::string_view code, std::string_view order_id,
+                                Timestamp now);
+  // Withdraws an unused coupon.
+  Result<const Coupon*> Revoke(std::string_view code, Timestamp now);
+
+  // Expires every unused coupon whose validity ended by `now` and lets
+  // lapsed holds go; calls on_expired for each coupon that expired.
+  void ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_expired = {});
+
+  const Coupon* Find(std::string_view code) const;
+  // Coupons issued of a template (stock used), and a member's (limits).
+  int64_t IssuedOf(int64_t template_id) const;
+  int32_t HeldBy(int64_t template_id, MemberId member) const;
+  // A member's coupons, in issue order.
+  std::vector<const Coupon*> CouponsOf(MemberId member) const;
+  size_t size() const { return coupons_.size(); }
+
+ private:
+  static std::string Key(int64_t template_id, MemberId member, std::string_view rest);
+  Coupon* Mutable(std::string_view code);
+  // Expires `c` when its validity ended by `now`; lets its lapsed hold go.
+  void Settle(Coupon& c, Timestamp now);
+  // Whether a settled `c` may be locked or redeemed for `order_id` now.
+  static Status CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now);
+
+  TimeZone zone_;
+  std::vector<Coupon> coupons_;                         // in issue order
+  std::unordered_map<std::string, uint32_t> by_code_;   // code -> index
+  std::unordered_map<std::string, uint32_t> by_occasion_;  // Key(template, member, occasion) -> index
+  std::unordered_map<int64_t, int64_t> issued_;          // template -> coupons issued
+  std::unordered_map<std::string, int32_t> held_;        // Key(template, member, "") -> not revoked
+  std::unordered_map<std::string, int32_t> issued_on_;   // Key(template, member, day) -> issued that day
+  std::unordered_map<MemberId, std::vector<uint32_t>> of_member_;
+  // Unused coupons by the end of their validity, soonest first (stale
+  // entries are skipped when popped).
+  using Due = std::pair<int64_t, uint32_t>;  // valid_to micros, index
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+};
+
+}  // namespace pond::coupons
