@@ -138,6 +138,21 @@ struct SnapshotRow {
   std::string members;  // the member ids, EncodeIdList (core/id_list.hpp)
 };
 
+// A change of one coupon in the tenant's wallet (coupons/wallet.hpp). The
+// wallet is rebuilt on load by replaying these in id order: it is
+// deterministic, and expiry follows from the times, so it needs no row.
+struct CouponEventRow {
+  int64_t id = 0;        // ascending
+  std::string kind;      // "issue", "lock", "unlock", "redeem", "restore", "revoke"
+  std::string code;
+  int64_t template_id = 0;  // issue
+  int64_t member = 0;       // issue
+  std::string occasion;     // issue: the idempotency key or rule occasion
+  std::string order_id;     // lock, unlock, redeem, restore
+  Timestamp at;
+  Timestamp until;          // lock: when the hold lapses
+};
+
 // Everything one group commit writes, in the order it must be applied.
 struct WriteBatch {
   std::vector<MemberRow> members;  // insert or replace by member_id
@@ -153,19 +168,20 @@ struct WriteBatch {
   std::vector<IdempotencyRow> idempotency;
   std::vector<tags::TagOperation> tag_operations;  // inserts; ids ascending
   std::vector<SnapshotRow> snapshots;              // inserts; ids ascending
+  std::vector<CouponEventRow> coupon_events;       // inserts; ids ascending
 
   // Empties every list but keeps the memory, so the next group reuses it.
   void Clear() {
     members.clear(), orders.clear(), refunds.clear(), journal.clear(), settings.clear(), merges.clear();
     stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
-    tag_operations.clear(), snapshots.clear();
+    tag_operations.clear(), snapshots.clear(), coupon_events.clear();
   }
 
   bool empty() const {
     return members.empty() && orders.empty() && refunds.empty() && journal.empty() && settings.empty() &&
            merges.empty() &&
            stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty() &&
-           tag_operations.empty() && snapshots.empty();
+           tag_operations.empty() && snapshots.empty() && coupon_events.empty();
   }
 };
 
@@ -173,8 +189,8 @@ struct WriteBatch {
 // members (by member_id), merges (in the order they happened), then orders,
 // refunds and journal rows interleaved by tick (rows of equal tick — those
 // stored before ticks existed have 0 — orders first, then refunds, then
-// journal rows, each in insertion order), then tag operations and snapshots
-// (each by id), and last the idempotency rows.
+// journal rows, each in insertion order), then tag operations, snapshots
+// and coupon events (each by id), and last the idempotency rows.
 class LoadSink {
  public:
   virtual ~LoadSink() = default;
@@ -190,6 +206,7 @@ class LoadSink {
   virtual void OnJournal(JournalRow row) = 0;
   virtual void OnTagOperation(tags::TagOperation row) = 0;
   virtual void OnSnapshot(SnapshotRow row) = 0;
+  virtual void OnCouponEvent(CouponEventRow row) = 0;
   virtual void OnIdempotency(IdempotencyRow row) = 0;
 };
 

@@ -6,6 +6,7 @@
 #include "core/hash_index.hpp"
 #include "core/id_list.hpp"
 #include "core/log.hpp"
+#include "coupons/template_json.hpp"
 
 namespace pond {
 namespace {
@@ -75,8 +76,9 @@ LedgerEntry EntryOf(const LoyaltyEffect& x, EntryKind kind, int32_t order, Times
 TenantState::TenantState(TenantRecord record, TimeZone zone)
     : record_(std::move(record)),
       zone_(zone),
-      loyalty_(DefaultLoyaltyConfig(), std::move(zone)),
-      tags_(record_.created_at) {
+      loyalty_(DefaultLoyaltyConfig(), zone),
+      tags_(record_.created_at),
+      wallet_(std::move(zone)) {
   DefineTagsInIndex();
 }
 
@@ -277,6 +279,7 @@ void TenantState::RunDue(Timestamp now) {
 
 void TenantState::RunDay(LocalDate day) {
   const Timestamp start = zone_.StartOfDay(day);
+  wallet_.ExpireDue(start);  // follows from the times: nothing to store
   for (auto& [member, e] : loyalty_.ExpireDue(start, next_tick_)) {
     pending_.journal.push_back(JournalRow{e.tick, member, JournalKind::kExpire, e.at, e.points, e.lot, {}, {}, {}});
   }
@@ -599,6 +602,12 @@ void TenantState::Loader::OnSetting(SettingRow row) {
     s_.saved_segments_ = std::move(saved).value();
     return;
   }
+  if (row.key == kCouponTemplatesSetting) {
+    auto templates = coupons::ParseTemplates(row.value);
+    if (!templates.ok()) return damaged(templates.status());
+    s_.coupon_templates_ = std::move(templates).value();
+    return;
+  }
   if (row.key != kLoyaltySetting) return;
   auto config = ParseLoyaltyConfig(row.value);
   if (!config.ok()) return damaged(config.status());
@@ -692,6 +701,16 @@ void TenantState::Loader::OnTagOperation(tags::TagOperation row) {
 }
 
 void TenantState::Loader::OnSnapshot(SnapshotRow row) { s_.snapshots_.push_back(std::move(row)); }
+
+void TenantState::Loader::OnCouponEvent(CouponEventRow row) {
+  // Every stored change succeeded once against the same templates and
+  // times, so it succeeds again; a failure means a damaged file.
+  if (Status s = s_.ReplayCoupon(row); !s.ok()) {
+    Log(LogLevel::kError, "stored coupon change does not replay",
+        {{"tenant", s_.record_.id}, {"coupon_event", std::to_string(row.id)}, {"error", s.ToString()}});
+  }
+  s_.next_coupon_event_ = std::max(s_.next_coupon_event_, row.id + 1);
+}
 
 void TenantState::Loader::OnIdempotency(IdempotencyRow row) {
   std::string key = row.key;

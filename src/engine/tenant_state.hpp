@@ -18,6 +18,8 @@
 
 #include "core/status.hpp"
 #include "core/time.hpp"
+#include "coupons/coupon_template.hpp"
+#include "coupons/wallet.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
 #include "lifecycle/lifecycle_book.hpp"
@@ -77,6 +79,23 @@ class TenantState {
                                                     Timestamp now);
   Status RemoveSegment(int64_t id);
 
+  // --- coupons (coupons/, tenant_coupons.cpp) ----------------------------
+  // Adds a template (checked; its id is given here). Templates do not change
+  // once created: the wallet's history is replayed against them.
+  Result<const coupons::CouponTemplate*> CreateCouponTemplate(coupons::CouponTemplate t);
+  const coupons::CouponTemplate* FindCouponTemplate(int64_t id) const;
+  const std::vector<coupons::CouponTemplate>& coupon_templates() const { return coupon_templates_; }
+  // The wallet's operations (wallet.hpp), each recorded as a CouponEventRow
+  // when it changed something. NotFound for an unknown template or member.
+  Result<coupons::Wallet::Issued> IssueCoupon(int64_t template_id, MemberId member, std::string occasion,
+                                              std::string code, Timestamp now);
+  Result<const coupons::Coupon*> LockCoupon(std::string_view code, std::string_view order_id, Timestamp until,
+                                            Timestamp now);
+  Result<const coupons::Coupon*> UnlockCoupon(std::string_view code, std::string_view order_id, Timestamp now);
+  Result<const coupons::Coupon*> RedeemCoupon(std::string_view code, std::string_view order_id, Timestamp now);
+  Result<const coupons::Coupon*> RevokeCoupon(std::string_view code, Timestamp now);
+  const coupons::Wallet& wallet() const { return wallet_; }
+
   // Remembers the answer to an idempotent request, durably with the batch.
   void RememberIdempotent(IdempotencyRow row);
   const IdempotencyRow* FindIdempotent(const std::string& key) const;
@@ -123,6 +142,7 @@ class TenantState {
     void OnJournal(JournalRow row) override;
     void OnTagOperation(tags::TagOperation row) override;
     void OnSnapshot(SnapshotRow row) override;
+    void OnCouponEvent(CouponEventRow row) override;
     void OnIdempotency(IdempotencyRow row) override;
 
     // Finishes the load: scores RFM as of the last scheduled day.
@@ -172,6 +192,11 @@ class TenantState {
   // The merged member's manual tags go to the survivor.
   void MergeTags(MemberId survivor, MemberId merged, Timestamp now);
   void PersistTags() { pending_.settings.push_back(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
+  static constexpr std::string_view kCouponTemplatesSetting = "coupon_templates";
+  // Records a wallet change.
+  void RecordCoupon(CouponEventRow row);
+  // Replays one stored wallet change (the load).
+  Status ReplayCoupon(const CouponEventRow& row);
   void PersistSegments() {
     pending_.settings.push_back(SettingRow{"segments", segments::SavedSegmentsJson(saved_segments_)});
   }
@@ -187,6 +212,9 @@ class TenantState {
   tags::TagBook tags_;
   std::vector<SnapshotRow> snapshots_;
   std::vector<segments::SavedSegment> saved_segments_;
+  std::vector<coupons::CouponTemplate> coupon_templates_;  // id = position + 1
+  coupons::Wallet wallet_;
+  int64_t next_coupon_event_ = 1;
   std::vector<LocalDate> dates_;     // scratch for Restage
   std::vector<std::string_view> categories_;  // scratch for CollectCategories; views into the order
   std::string scratch_;              // for member-event digests

@@ -179,11 +179,28 @@ CREATE TABLE snapshots(
 );
 )sql";
 
+// Step 5: the coupon wallet's changes (store.hpp's CouponEventRow), replayed
+// in id order on load.
+constexpr const char* kTenantCouponsV5 = R"sql(
+CREATE TABLE coupon_events(
+  id          INTEGER PRIMARY KEY,  -- the engine's, ascending in the order applied
+  kind        TEXT NOT NULL,        -- issue, lock, unlock, redeem, restore, revoke
+  code        TEXT NOT NULL,
+  template_id INTEGER NOT NULL,     -- issue; 0 otherwise
+  member_id   INTEGER NOT NULL,     -- issue; 0 otherwise
+  occasion    TEXT NOT NULL,        -- issue
+  order_id    TEXT NOT NULL,        -- lock, unlock, redeem, restore
+  at          INTEGER NOT NULL,
+  until       INTEGER NOT NULL      -- lock: when the hold lapses
+);
+)sql";
+
 constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
 constexpr const char* kTenantV2[] = {kTenantLoyaltyV2};
 constexpr const char* kTenantV3[] = {kTenantIdempotencyV3};
 constexpr const char* kTenantV4[] = {kTenantTagsV4};
-constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3, kTenantV4};
+constexpr const char* kTenantV5[] = {kTenantCouponsV5};
+constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3, kTenantV4, kTenantV5};
 
 // A database holding only the orders table as step 1 made it, for
 // RawBulkLoadOrders.
@@ -193,7 +210,7 @@ constexpr Migration kOrdersOnlyMigrations[] = {kOrdersOnlyV1};
 // Write statements. Members, settings and master data are upserts (the row
 // as it stands now); idempotency answers are replaced so a key may be reused
 // after the engine lets it expire. Orders, refunds, journal rows, merges, tag
-// operations and snapshots are plain inserts: their keys never repeat unless
+// operations, snapshots and coupon events are plain inserts: their keys never repeat unless
 // the engine has a bug.
 constexpr std::string_view kUpsertMember =
     "INSERT OR REPLACE INTO members(member_id,name,gender,birthday,city,home_store,source,owner_staff,"
@@ -224,6 +241,9 @@ constexpr std::string_view kInsertTagOperation =
     "INSERT INTO tag_operations(id,tag,added,by_whom,at,note,members) VALUES(?1,?2,?3,?4,?5,?6,?7)";
 constexpr std::string_view kInsertSnapshot =
     "INSERT INTO snapshots(id,name,expr,by_whom,at,count,members) VALUES(?1,?2,?3,?4,?5,?6,?7)";
+constexpr std::string_view kInsertCouponEvent =
+    "INSERT INTO coupon_events(id,kind,code,template_id,member_id,occasion,order_id,at,until) "
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
 
 // Load reads every table in primary-key order, which SQLite serves by walking
 // the table's own b-tree: no sort, no temporary table, constant memory however
@@ -250,6 +270,8 @@ constexpr std::string_view kSelectIdempotency =
 constexpr std::string_view kSelectTagOperations =
     "SELECT id,tag,added,by_whom,at,note,members FROM tag_operations ORDER BY id";
 constexpr std::string_view kSelectSnapshots = "SELECT id,name,expr,by_whom,at,count,members FROM snapshots ORDER BY id";
+constexpr std::string_view kSelectCouponEvents =
+    "SELECT id,kind,code,template_id,member_id,occasion,order_id,at,until FROM coupon_events ORDER BY id";
 
 // Binds one row's parameters, remembering the first failure so a row is
 // never stepped with a parameter left over from the previous row. Strings
@@ -422,6 +444,18 @@ void BindSnapshot(Binder& b, const SnapshotRow& r) {
   b.Blob(7, r.members);
 }
 
+void BindCouponEvent(Binder& b, const CouponEventRow& r) {
+  b.Int(1, r.id);
+  b.Text(2, r.kind);
+  b.Text(3, r.code);
+  b.Int(4, r.template_id);
+  b.Int(5, r.member);
+  b.Text(6, r.occasion);
+  b.Text(7, r.order_id);
+  b.Int(8, r.at.micros());
+  b.Int(9, r.until.micros());
+}
+
 // The key of a row that failed, for the Status context. Identity values and
 // idempotency keys are left out: they may be phone numbers or client tokens.
 void AddRowKey(Status& s, const MemberRow& r) { s.With("member_id", std::to_string(r.member_id)); }
@@ -437,6 +471,7 @@ void AddRowKey(Status& s, const CategoryInfo& r) { s.With("category_id", r.id); 
 void AddRowKey(Status&, const IdempotencyRow&) {}
 void AddRowKey(Status& s, const tags::TagOperation& r) { s.With("id", std::to_string(r.id)); }
 void AddRowKey(Status& s, const SnapshotRow& r) { s.With("id", std::to_string(r.id)); }
+void AddRowKey(Status& s, const CouponEventRow& r) { s.With("coupon_event", std::to_string(r.id)); }
 
 // Steps `stmt` once per row of `rows`; stops at the first failure. The
 // statement is reset after every row so none is left active, which ROLLBACK
@@ -612,7 +647,7 @@ class TickStream {
 
 struct Statements {
   StmtHandle member, order, refund, journal, setting, merge, store, staff, product, category, idempotency;
-  StmtHandle tag_operation, snapshot;
+  StmtHandle tag_operation, snapshot, coupon_event;
 };
 
 class SqliteTenantStore final : public TenantStore {
@@ -677,6 +712,8 @@ Status SqliteTenantStore::Commit(const WriteBatch& batch) {
   RETURN_IF_ERROR(Fault("tag_operations"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.snapshot.get(), "snapshots", batch.snapshots, BindSnapshot));
   RETURN_IF_ERROR(Fault("snapshots"));
+  RETURN_IF_ERROR(InsertRows(db, stmts_.coupon_event.get(), "coupon_events", batch.coupon_events, BindCouponEvent));
+  RETURN_IF_ERROR(Fault("coupon_events"));
   RETURN_IF_ERROR(Fault("commit"));
   return txn.Commit();
 }
@@ -758,6 +795,12 @@ Status SqliteTenantStore::LoadHistory(LoadSink& sink) {
   }));
   RETURN_IF_ERROR(LoadByTick(sink));
   RETURN_IF_ERROR(LoadTagging(sink));
+  RETURN_IF_ERROR(ForEachRow(db, kSelectCouponEvents, "coupon_events", [&](sqlite3_stmt* s) {
+    sink.OnCouponEvent({sqlite3_column_int64(s, 0), ColumnText(s, 1), ColumnText(s, 2), sqlite3_column_int64(s, 3),
+                        sqlite3_column_int64(s, 4), ColumnText(s, 5), ColumnText(s, 6), ColumnTime(s, 7),
+                        ColumnTime(s, 8)});
+    return Status::Ok();
+  }));
   return ForEachRow(db, kSelectIdempotency, "idempotency", [&](sqlite3_stmt* s) {
     sink.OnIdempotency({ColumnText(s, 0), sqlite3_column_int(s, 1), ColumnText(s, 2), ColumnTime(s, 3),
                         static_cast<uint64_t>(sqlite3_column_int64(s, 4))});
@@ -858,6 +901,7 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   ASSIGN_OR_RETURN(st.idempotency, Prepare(raw, kPutIdempotency, "idempotency", true));
   ASSIGN_OR_RETURN(st.tag_operation, Prepare(raw, kInsertTagOperation, "tag_operations", true));
   ASSIGN_OR_RETURN(st.snapshot, Prepare(raw, kInsertSnapshot, "snapshots", true));
+  ASSIGN_OR_RETURN(st.coupon_event, Prepare(raw, kInsertCouponEvent, "coupon_events", true));
   ASSIGN_OR_RETURN(auto checkpointer, Checkpointer::Start(raw, path, checkpoints));
   return std::unique_ptr<TenantStore>(std::make_unique<SqliteTenantStore>(std::move(db), std::move(st),
                                                                           std::move(checkpointer), std::move(fault)));

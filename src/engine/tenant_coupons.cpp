@@ -1,0 +1,89 @@
+// TenantState's coupon operations: the wallet (coupons/wallet.hpp) with
+// every change recorded as a CouponEventRow, and replayed on load.
+#include "coupons/template_json.hpp"
+#include "engine/tenant_state.hpp"
+
+namespace pond {
+
+Result<const coupons::CouponTemplate*> TenantState::CreateCouponTemplate(coupons::CouponTemplate t) {
+  RETURN_IF_ERROR(coupons::CheckTemplate(t));
+  t.id = static_cast<int64_t>(coupon_templates_.size()) + 1;
+  coupon_templates_.push_back(std::move(t));
+  pending_.settings.push_back(SettingRow{std::string(kCouponTemplatesSetting), coupons::TemplatesJson(coupon_templates_)});
+  return &coupon_templates_.back();
+}
+
+const coupons::CouponTemplate* TenantState::FindCouponTemplate(int64_t id) const {
+  if (id < 1 || id > static_cast<int64_t>(coupon_templates_.size())) return nullptr;
+  return &coupon_templates_[static_cast<size_t>(id - 1)];
+}
+
+void TenantState::RecordCoupon(CouponEventRow row) {
+  row.id = next_coupon_event_++;
+  pending_.coupon_events.push_back(std::move(row));
+}
+
+Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, MemberId member, std::string occasion,
+                                                         std::string code, Timestamp now) {
+  const coupons::CouponTemplate* t = FindCouponTemplate(template_id);
+  if (t == nullptr) return NotFound("no coupon template " + std::to_string(template_id));
+  const MemberId standing = members_.Standing(member);
+  if (standing == 0) return NotFound("no member " + std::to_string(member));
+  ASSIGN_OR_RETURN(coupons::Wallet::Issued issued, wallet_.Issue(*t, standing, occasion, code, now));
+  if (issued.fresh) {
+    RecordCoupon({0, "issue", issued.coupon->code, template_id, standing, std::move(occasion), "", now, {}});
+  }
+  return issued;
+}
+
+Result<const coupons::Coupon*> TenantState::LockCoupon(std::string_view code, std::string_view order_id,
+                                                       Timestamp until, Timestamp now) {
+  ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Lock(code, order_id, until, now));
+  RecordCoupon({0, "lock", c->code, 0, 0, "", std::string(order_id), now, until});
+  return c;
+}
+
+Result<const coupons::Coupon*> TenantState::UnlockCoupon(std::string_view code, std::string_view order_id,
+                                                         Timestamp now) {
+  ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Unlock(code, order_id, now));
+  RecordCoupon({0, "unlock", c->code, 0, 0, "", std::string(order_id), now, {}});
+  return c;
+}
+
+Result<const coupons::Coupon*> TenantState::RedeemCoupon(std::string_view code, std::string_view order_id,
+                                                         Timestamp now) {
+  const coupons::Coupon* before = wallet_.Find(code);
+  const bool replay = before != nullptr && before->state == coupons::CouponState::kRedeemed;
+  ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Redeem(code, order_id, now));
+  if (!replay) RecordCoupon({0, "redeem", c->code, 0, 0, "", std::string(order_id), now, {}});
+  return c;
+}
+
+Result<const coupons::Coupon*> TenantState::RevokeCoupon(std::string_view code, Timestamp now) {
+  const coupons::Coupon* before = wallet_.Find(code);
+  const bool again = before != nullptr && before->state == coupons::CouponState::kRevoked;
+  ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Revoke(code, now));
+  if (!again) RecordCoupon({0, "revoke", c->code, 0, 0, "", "", now, {}});
+  return c;
+}
+
+Status TenantState::ReplayCoupon(const CouponEventRow& row) {
+  if (row.kind == "issue") {
+    const coupons::CouponTemplate* t = FindCouponTemplate(row.template_id);
+    if (t == nullptr) return NotFound("no coupon template " + std::to_string(row.template_id));
+    return wallet_.Issue(*t, row.member, row.occasion, row.code, row.at).status();
+  }
+  if (row.kind == "lock") return wallet_.Lock(row.code, row.order_id, row.until, row.at).status();
+  if (row.kind == "unlock") return wallet_.Unlock(row.code, row.order_id, row.at).status();
+  if (row.kind == "redeem") return wallet_.Redeem(row.code, row.order_id, row.at).status();
+  if (row.kind == "revoke") return wallet_.Revoke(row.code, row.at).status();
+  if (row.kind == "restore") {
+    const coupons::Coupon* c = wallet_.Find(row.code);
+    const coupons::CouponTemplate* t = c ? FindCouponTemplate(c->template_id) : nullptr;
+    if (t == nullptr) return NotFound("no coupon " + row.code);
+    return wallet_.Restore(*t, row.code, row.order_id, row.at).status();
+  }
+  return InvalidArgument("unknown coupon change '" + row.kind + "'");
+}
+
+}  // namespace pond
