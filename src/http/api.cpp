@@ -507,7 +507,12 @@ HttpResponse ErrorResponse(const Status& status) {
     Log(LogLevel::kError, "request failed", {{"status", status.ToString()}});
     return ProblemResponse(code, title, code == 503 ? "the service is unavailable; retry later" : "internal error");
   }
-  HttpResponse r = ProblemResponse(code, title, status.message(), status.field_errors());
+  // A refusal says why in one word (CONTRACT.md: 409 with `reason`).
+  std::string_view reason;
+  for (const auto& [key, value] : status.context()) {
+    if (key == "reason") reason = value;
+  }
+  HttpResponse r = ProblemResponse(code, title, status.message(), status.field_errors(), reason);
   if (code == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }
@@ -520,6 +525,7 @@ HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
   AddMemberRoutes(*router, ctx);
   AddLoyaltyRoutes(*router, ctx);
   AddAudienceRoutes(*router, ctx);
+  AddCouponRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
 }

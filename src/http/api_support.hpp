@@ -55,5 +55,7 @@ double MillisSince(std::chrono::steady_clock::time_point start);
 // The routes of audience_api.cpp: segments (count, sample, export,
 // snapshots, saved segments) and tags.
 void AddAudienceRoutes(Router& router, const Ctx& ctx);
+// The routes of coupon_api.cpp: coupon templates and the wallet.
+void AddCouponRoutes(Router& router, const Ctx& ctx);
 
 }  // namespace pond

@@ -497,15 +497,11 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
 }
 
 HttpResponse ProblemResponse(int status, std::string_view title, std::string_view detail,
-                             const std::vector<FieldError>& errors) {
+                             const std::vector<FieldError>& errors, std::string_view reason) {
   JsonWriter w;
-  w.BeginObject()
-      .Field("type", "about:blank")
-      .Field("title", title)
-      .Field("status", status)
-      .Field("detail", detail)
-      .Key("errors")
-      .BeginArray();
+  w.BeginObject().Field("type", "about:blank").Field("title", title).Field("status", status).Field("detail", detail);
+  if (!reason.empty()) w.Field("reason", reason);
+  w.Key("errors").BeginArray();
   for (const FieldError& e : errors) w.BeginObject().Field("field", e.field).Field("reason", e.reason).EndObject();
   w.EndArray().EndObject();
   HttpResponse response;

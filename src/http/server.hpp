@@ -101,10 +101,11 @@ class HttpServer {
 };
 
 // An RFC 7807 application/problem+json response:
-// {"type":"about:blank","title","status","detail","errors":[{"field","reason"}]}.
+// {"type":"about:blank","title","status","detail","errors":[{"field","reason"}]},
+// with "reason" (out_of_stock, already_redeemed, ...) when a refusal has one.
 // `errors` is always present so clients need not check for it.
 HttpResponse ProblemResponse(int status, std::string_view title, std::string_view detail,
-                             const std::vector<FieldError>& errors = {});
+                             const std::vector<FieldError>& errors = {}, std::string_view reason = {});
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`, the query
 // convention); nullopt on a '%' not followed by two hex digits.

@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -642,6 +643,19 @@ Result<Event> JsonTextParser::ParseEvent(std::string_view text, const ParseOptio
 
 Status BodyInvalid(std::string reason) { return Invalid("", std::move(reason)); }
 
+Result<MemberRef> MemberField(std::string_view json_text) {
+  if (auto bad = InvalidUtf8Offset(json_text)) return Invalid("body", InvalidUtf8Reason(*bad));
+  boost::system::error_code ec;
+  const json::value value = json::parse(json_text, ec);
+  if (ec) return Invalid("body", "is not JSON: " + ec.message());
+  if (!value.is_object()) return Invalid("body", "must be a JSON object");
+  Checker c(ParseOptions{});
+  MemberRef ref;
+  c.Member(value.get_object(), &ref);
+  if (c.ErrorCount() > 0) return FieldsInvalid(std::move(c).TakeErrors());
+  return ref;
+}
+
 }  // namespace ingest_internal
 
 namespace {
@@ -714,6 +728,8 @@ Result<Event> ParseEvent(std::string_view json_text, const ParseOptions& options
   JsonTextParser parser;
   return parser.ParseEvent(json_text, options);
 }
+
+Result<MemberRef> ParseMemberField(std::string_view json_text) { return ingest_internal::MemberField(json_text); }
 
 Result<std::vector<ParsedLine>> ParseEventBatch(std::string_view body, size_t max_events) {
   // Windows tools write a byte order mark; it is not part of the first event.

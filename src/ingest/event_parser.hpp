@@ -39,6 +39,11 @@ struct ParseOptions {
 // a JSON array). On failure: InvalidArgument carrying every field error found.
 Result<Event> ParseEvent(std::string_view json_text, const ParseOptions& options = {});
 
+// The "member" field of a request body (a JSON object), checked as events
+// check theirs: `{"member":{"phone":"13800000001"}, ...}`. Errors name
+// "member" or "member.phone"; other fields of the body are not looked at.
+Result<MemberRef> ParseMemberField(std::string_view json_text);
+
 // One event of a batch with its 1-based line (ndjson) or element (array)
 // number. A reader's output starts as anything, e.g. `{0, Event{}}`.
 struct ParsedLine {

@@ -27,6 +27,8 @@ std::string InvalidUtf8Reason(size_t offset);
 Status FieldsInvalid(std::vector<FieldError> errors);
 // InvalidArgument about a text as a whole (field ""), e.g. a line too long.
 Status BodyInvalid(std::string reason);
+// ParseMemberField's work (event_parser.hpp).
+Result<MemberRef> MemberField(std::string_view json_text);
 
 // Whether `name` is one of the event types of CONTRACT.md.
 bool IsEventType(std::string_view name);

@@ -1,0 +1,215 @@
+// The coupon routes (CONTRACT.md "Coupons and flash sales", extended):
+// templates, issuing, redeeming, and the wallet's other moves.
+#include <openssl/rand.h>
+
+#include "core/json_writer.hpp"
+#include "coupons/template_json.hpp"
+#include "http/api_support.hpp"
+#include "http/body_reader.hpp"
+#include "ingest/event_parser.hpp"
+
+namespace pond {
+namespace {
+
+constexpr int64_t kDefaultHoldSeconds = 15 * 60;  // a checkout holds a coupon this long by default
+
+void WriteCoupon(JsonWriter& w, const coupons::Coupon& c, const TimeZone& zone) {
+  w.BeginObject().Field("code", c.code).Field("template_id", c.template_id).Field("member_id", c.member);
+  w.Field("state", coupons::StateName(c.state));
+  w.Field("issued_at", FormatRfc3339(c.issued_at, zone));
+  w.Field("valid_from", FormatRfc3339(c.valid_from, zone)).Field("valid_to", FormatRfc3339(c.valid_to, zone));
+  if (!c.order_id.empty()) w.Field("order_id", c.order_id);
+  if (c.state == coupons::CouponState::kLocked) w.Field("lock_until", FormatRfc3339(c.lock_until, zone));
+  w.Field("changed_at", FormatRfc3339(c.changed_at, zone));
+  w.EndObject();
+}
+
+std::string CouponJson(const coupons::Coupon& c, const TimeZone& zone) {
+  JsonWriter w;
+  WriteCoupon(w, c, zone);
+  return w.Take();
+}
+
+// A coupon as the caller sees it now: a hold or validity that ran out since
+// shows as such, though the wallet settles it only when next touched.
+coupons::Coupon SeenAt(coupons::Coupon c, Timestamp now) {
+  if (c.state == coupons::CouponState::kLocked && c.lock_until <= now) c.state = coupons::CouponState::kIssued;
+  const bool unused = c.state == coupons::CouponState::kIssued || c.state == coupons::CouponState::kLocked;
+  if (unused && c.valid_to <= now) c.state = coupons::CouponState::kExpired;
+  return c;
+}
+
+std::string TemplateJson(const coupons::CouponTemplate& t, const TenantState& s) {
+  JsonWriter w;
+  coupons::WriteTemplate(w, t, s.zone());
+  std::string out = w.Take();
+  // The template's own fields, then how much of it is issued.
+  out.pop_back();
+  out += ",\"issued\":" + std::to_string(s.wallet().IssuedOf(t.id)) + "}";
+  return out;
+}
+
+Result<std::string> NewCode() {
+  uint8_t bytes[10];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("no randomness for a coupon code");
+  return coupons::CouponCode(bytes);
+}
+
+// {"order_id": "..."} and, to lock, "hold_seconds".
+struct OrderBody {
+  std::string order_id;
+  int64_t hold_seconds = kDefaultHoldSeconds;
+};
+
+Result<OrderBody> ParseOrderBody(const std::string& body, bool hold) {
+  ASSIGN_OR_RETURN(BodyReader r, BodyReader::Parse(body));
+  OrderBody out;
+  std::optional<std::string> order = r.Text("order_id", true);
+  if (order && (order->empty() || order->size() > 128)) r.Fail("order_id", "must be 1 to 128 characters");
+  if (order) out.order_id = *order;
+  if (hold) out.hold_seconds = r.Int("hold_seconds", 1, 86'400).value_or(kDefaultHoldSeconds);
+  RETURN_IF_ERROR(r.Finish());
+  return out;
+}
+
+void AddTemplateRoutes(Router& router, const Ctx& ctx) {
+  router.Add("POST", "/api/v1/tenants/{tenant}/coupon-templates",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
+               if (!t) return;
+               auto parsed = coupons::ParseTemplate(req.body);
+               if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
+               Write(t, req, std::move(respond), [tmpl = std::move(parsed).value()](TenantState& s, Timestamp) {
+                 auto made = s.CreateCouponTemplate(tmpl);
+                 if (!made.ok()) return ErrorResponse(made.status());
+                 return Json(201, TemplateJson(**made, s));
+               });
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/coupon-templates",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               respond(Json(200, t->Read([](const TenantState& s) {
+                 std::string out = "{\"templates\":[";
+                 for (const coupons::CouponTemplate& tmpl : s.coupon_templates()) {
+                   if (tmpl.id > 1) out += ',';
+                   out += TemplateJson(tmpl, s);
+                 }
+                 return out + "]}";
+               })));
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/coupon-templates/{id}",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               const int64_t id = std::atoll(p.Get("id").c_str());
+               auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+                 const coupons::CouponTemplate* tmpl = s.FindCouponTemplate(id);
+                 if (tmpl == nullptr) return std::nullopt;
+                 return TemplateJson(*tmpl, s);
+               });
+               if (!body) return respond(ErrorResponse(NotFound("no coupon template '" + p.Get("id") + "'")));
+               respond(Json(200, std::move(*body)));
+             });
+}
+
+void AddWalletRoutes(Router& router, const Ctx& ctx) {
+  // Issue: {"template_id": N, "member": {...}}. With an Idempotency-Key
+  // the key is the occasion, so even a retry that missed the stored answer
+  // gets the same coupon.
+  router.Add("POST", "/api/v1/tenants/{tenant}/coupons", [ctx](HttpRequest&& req, const RouteParams& p,
+                                                               Responder respond) {
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
+    if (!t) return;
+    auto reader = BodyReader::Parse(req.body);
+    if (!reader.ok()) return respond(ErrorResponse(reader.status()));
+    const std::optional<int64_t> template_id = reader->Int("template_id", 1, int64_t{1} << 40);
+    if (!template_id && !reader->Take("template_id")) reader->Fail("template_id", "is required");
+    reader->Take("member");
+    auto member = ParseMemberField(req.body);
+    if (!member.ok()) reader->Fail(member.status());
+    if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
+    auto code = NewCode();
+    if (!code.ok()) return respond(ErrorResponse(code.status()));
+    const std::string* key = req.Header("idempotency-key");
+    std::string occasion = "api:" + (key ? *key : *code);
+    Write(t, req, std::move(respond),
+          [ref = *member, id = *template_id, occasion = std::move(occasion), code = *code](TenantState& s,
+                                                                                          Timestamp now) {
+            const MemberId member_id = s.members().Find(ref);
+            if (!member_id) return ErrorResponse(NotFound("no such member"));
+            auto issued = s.IssueCoupon(id, member_id, occasion, code, now);
+            if (!issued.ok()) return ErrorResponse(issued.status());
+            return Json(issued->fresh ? 201 : 200, CouponJson(*issued->coupon, s.zone()));
+          });
+  });
+  router.Add("GET", "/api/v1/tenants/{tenant}/coupons/{code}",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               const Timestamp now = ctx->engine.clock().Now();
+               auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+                 const coupons::Coupon* c = s.wallet().Find(p.Get("code"));
+                 if (c == nullptr) return std::nullopt;
+                 return CouponJson(SeenAt(*c, now), s.zone());
+               });
+               if (!body) return respond(ErrorResponse(NotFound("no coupon '" + p.Get("code") + "'")));
+               respond(Json(200, std::move(*body)));
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/members/{ref}/coupons",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               auto ref = ParseMemberRef(p.Get("ref"));
+               if (!ref.ok()) return respond(ErrorResponse(ref.status()));
+               const Timestamp now = ctx->engine.clock().Now();
+               auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+                 const MemberId id = s.members().Find(*ref);
+                 if (!id) return std::nullopt;
+                 JsonWriter w;
+                 w.BeginObject().Field("member_id", id).Key("coupons").BeginArray();
+                 for (const coupons::Coupon* c : s.wallet().CouponsOf(id)) WriteCoupon(w, SeenAt(*c, now), s.zone());
+                 w.EndArray().EndObject();
+                 return w.Take();
+               });
+               if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
+               respond(Json(200, std::move(*body)));
+             });
+  // The moves of a coupon: redeem (CONTRACT.md), lock and unlock around a
+  // checkout, revoke.
+  enum class Move { kRedeem, kLock, kUnlock, kRevoke };
+  for (const auto& [move, verb] : {std::pair{Move::kRedeem, "redeem"}, std::pair{Move::kLock, "lock"},
+                                   std::pair{Move::kUnlock, "unlock"}, std::pair{Move::kRevoke, "revoke"}}) {
+    const std::string path = std::string("/api/v1/tenants/{tenant}/coupons/{code}/") + verb;
+    router.Add("POST", path, [ctx, move](HttpRequest&& req, const RouteParams& p, Responder respond) {
+      auto t = TenantFor(ctx, req, p.Get("tenant"), move == Move::kRevoke ? Access::kOperate : Access::kWrite, respond);
+      if (!t) return;
+      OrderBody body;
+      if (move != Move::kRevoke) {
+        auto parsed = ParseOrderBody(req.body, move == Move::kLock);
+        if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
+        body = std::move(parsed).value();
+      } else if (!req.body.empty() && req.body != "{}") {
+        return respond(ErrorResponse(FieldInvalid("body", "must be empty or {}")));
+      }
+      Write(t, req, std::move(respond), [move, code = p.Get("code"), body](TenantState& s, Timestamp now) {
+        Result<const coupons::Coupon*> c =
+            move == Move::kRedeem ? s.RedeemCoupon(code, body.order_id, now)
+            : move == Move::kLock ? s.LockCoupon(code, body.order_id, now.PlusSeconds(body.hold_seconds), now)
+            : move == Move::kUnlock ? s.UnlockCoupon(code, body.order_id, now)
+                                    : s.RevokeCoupon(code, now);
+        if (!c.ok()) return ErrorResponse(c.status());
+        return Json(200, CouponJson(**c, s.zone()));
+      });
+    });
+  }
+}
+
+}  // namespace
+
+void AddCouponRoutes(Router& router, const Ctx& ctx) {
+  AddTemplateRoutes(router, ctx);
+  AddWalletRoutes(router, ctx);
+}
+
+}  // namespace pond

@@ -1,0 +1,145 @@
+"""End-to-end tests of coupons over HTTP (CONTRACT.md "Coupons and flash
+sales", src/http/coupon_api.cpp): templates checked field by field, issuing
+under stock and per-member limits with many clients at once, redeeming
+idempotently per order, holds around a checkout, revoking, and that the
+wallet survives a crash and a restart.
+
+Expected outcomes come from the rules (stock, limits, the order that holds
+a coupon), not from earlier answers.
+"""
+
+import datetime
+import threading
+import unittest
+from zoneinfo import ZoneInfo
+
+from pond_server import PondTestCase
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CODE_ALPHABET = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+
+class CouponTest(PondTestCase):
+    def setUp(self):
+        super().setUp()
+        self.server = self.start_server()
+        self.create_tenant(self.server, "shop")
+        self.base = "/api/v1/tenants/shop"
+        members = [{"type": "member", "member": {"phone": "1390000%04d" % i}} for i in range(40)]
+        status, obj, _ = self.server.ingest("shop", members)
+        self.assertEqual((status, obj["accepted"]), (200, 40), obj)
+
+    def call(self, method, path, body=None, expect=200, headers=None):
+        status, obj, _ = self.server.json(method, self.base + path, body, headers)
+        self.assertEqual(status, expect, obj)
+        return obj
+
+    def template(self, **fields):
+        body = {"name": "满68减10", "kind": "cash_off", "threshold_fen": 6800, "off_fen": 1000, "valid_days": 7}
+        body.update(fields)
+        return self.call("POST", "/coupon-templates", body, expect=201)
+
+    def issue(self, template_id, i, expect=201, headers=None):
+        return self.call("POST", "/coupons", {"template_id": template_id, "member": {"phone": "1390000%04d" % i}},
+                         expect=expect, headers=headers)
+
+    def test_templates_are_checked_and_listed(self):
+        t = self.template(stock=1000, per_member_limit=1)  # CONTRACT.md's example
+        self.assertEqual((t["kind"], t["threshold_fen"], t["stock"], t["issued"]), ("cash_off", 6800, 1000, 0))
+        bad = self.call("POST", "/coupon-templates",
+                        {"name": "", "kind": "discount", "percent_off": 100, "valid_days": 7, "valid_to": "soon",
+                         "stok": 5}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]),
+                         ["name", "percent_off", "stok", "valid_to"])
+        self.assertEqual(self.call("GET", "/coupon-templates")["templates"][0]["id"], t["id"])
+        self.call("GET", "/coupon-templates/99", expect=404)
+
+    def test_issue_and_redeem_as_the_contract_says(self):
+        t = self.template()
+        c = self.issue(t["id"], 1)
+        self.assertEqual(len(c["code"]), 16)
+        self.assertTrue(set(c["code"]) <= CODE_ALPHABET, c["code"])
+        # Seven days from issue: through the end of the sixth day after today, Shanghai time.
+        issued = datetime.datetime.fromisoformat(c["issued_at"])
+        end = datetime.datetime.combine(issued.astimezone(SHANGHAI).date() + datetime.timedelta(days=7),
+                                        datetime.time(0, 0), SHANGHAI)
+        self.assertEqual(datetime.datetime.fromisoformat(c["valid_to"]), end)
+
+        path = "/coupons/%s/redeem" % c["code"]
+        first = self.call("POST", path, {"order_id": "POS-1"})
+        self.assertEqual((first["state"], first["order_id"]), ("redeemed", "POS-1"))
+        again = self.call("POST", path, {"order_id": "POS-1"})
+        self.assertEqual(again, first, "the same order again: 200 and nothing changes")
+        other = self.call("POST", path, {"order_id": "POS-2"}, expect=409)
+        self.assertEqual(other["reason"], "already_redeemed")
+        self.call("POST", "/coupons/NOSUCHCODE0000000/redeem", {"order_id": "POS-1"}, expect=404)
+        bad = self.call("POST", path, {"order": "POS-1"}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["order", "order_id"])
+        bad = self.call("POST", "/coupons", {"template_id": "1", "member": {"phone": "12"}, "x": 1}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["member.phone", "template_id", "x"])
+        self.call("POST", "/coupons", {"template_id": 99, "member": {"phone": "13900000001"}}, expect=404)
+        self.call("POST", "/coupons", {"template_id": t["id"], "member": {"phone": "13800000000"}}, expect=404)
+        mine = self.call("GET", "/members/phone:13900000001/coupons")["coupons"]
+        self.assertEqual([(x["code"], x["state"]) for x in mine], [(c["code"], "redeemed")])
+
+    def test_many_clients_at_once_never_beat_stock_or_limits(self):
+        stock, members, tries = 7, 20, 3
+        t = self.template(stock=stock, per_member_limit=1)
+        results = []  # (member, status, reason)
+        lock = threading.Lock()
+
+        def claim(i):
+            status, obj, _ = self.server.json("POST", self.base + "/coupons",
+                                              {"template_id": t["id"], "member": {"phone": "1390000%04d" % i}})
+            with lock:
+                results.append((i, status, (obj or {}).get("reason")))
+
+        threads = [threading.Thread(target=claim, args=(i % members,)) for i in range(members * tries)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+        self.assertEqual(len(results), members * tries)
+        won = [i for i, status, _ in results if status == 201]
+        self.assertEqual(len(won), stock, "stock %d: exactly that many coupons" % stock)
+        self.assertEqual(len(set(won)), stock, "one a member")
+        self.assertTrue(all(status == 409 and reason in ("out_of_stock", "limit_reached")
+                            for _, status, reason in results if status != 201), results)
+        self.assertEqual(self.call("GET", "/coupon-templates/%d" % t["id"])["issued"], stock)
+
+    def test_holds_revokes_idempotency_and_restarts(self):
+        t = self.template(per_day_limit=2)
+        key = {"Idempotency-Key": "issue-7-a"}
+        c = self.issue(t["id"], 7, headers=key)
+        self.assertEqual(self.issue(t["id"], 7, headers=key)["code"], c["code"], "a replay gets the same coupon")
+        c2 = self.issue(t["id"], 7)
+        self.assertEqual(self.issue(t["id"], 7, expect=409)["reason"], "limit_reached")
+
+        code = c["code"]
+        held = self.call("POST", "/coupons/%s/lock" % code, {"order_id": "CART-1", "hold_seconds": 600})
+        self.assertEqual((held["state"], held["order_id"]), ("locked", "CART-1"))
+        self.assertEqual(self.call("POST", "/coupons/%s/redeem" % code, {"order_id": "CART-2"}, expect=409)["reason"],
+                         "locked")
+        self.assertEqual(self.call("POST", "/coupons/%s/unlock" % code, {"order_id": "CART-2"}, expect=409)["reason"],
+                         "not_locked")
+        self.call("POST", "/coupons/%s/unlock" % code, {"order_id": "CART-1"})
+        self.call("POST", "/coupons/%s/redeem" % code, {"order_id": "CART-2"})
+        self.call("POST", "/coupons/%s/revoke" % c2["code"], {})
+        self.assertEqual(self.call("POST", "/coupons/%s/redeem" % c2["code"], {"order_id": "CART-3"},
+                                   expect=409)["reason"], "revoked")
+
+        before = self.call("GET", "/members/phone:13900000007/coupons")
+        self.server.restart()
+        self.assertEqual(self.call("GET", "/members/phone:13900000007/coupons"), before)
+        # An acknowledged issue survives a crash right after.
+        c3 = self.issue(self.template(name="加1元换购", kind="exchange", sku="SKU-9", exchange_price_fen=100,
+                                      threshold_fen=0, off_fen=0, face_value_fen=1500)["id"], 8)
+        self.server.kill()
+        self.server.start()
+        self.assertEqual(self.call("GET", "/coupons/%s" % c3["code"])["state"], "issued")
+        self.assertEqual(self.call("POST", "/coupons/%s/redeem" % code, {"order_id": "CART-9"}, expect=409)["reason"],
+                         "already_redeemed")
+
+
+if __name__ == "__main__":
+    unittest.main()
