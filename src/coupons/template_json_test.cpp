@@ -63,3 +63,17 @@ TEST(TemplateJsonTest, StoredTemplatesComeBackAsTheyWent) {
 
 }  // namespace
 }  // namespace pond::coupons
+
+namespace pond::coupons {
+namespace {
+
+TEST(TemplateJsonTest, AFieldOfTheWrongTypeHasOneReason) {
+  auto t = ParseTemplate(R"({"name":"x","kind":1000,"valid_days":7})");
+  ASSERT_FALSE(t.ok());
+  ASSERT_EQ(t.status().field_errors().size(), 1u);
+  EXPECT_EQ(t.status().field_errors()[0].field, "kind");
+  EXPECT_EQ(t.status().field_errors()[0].reason, "must be a string");
+}
+
+}  // namespace
+}  // namespace pond::coupons
