@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "core/json_writer.hpp"
+#include "coupons/quote.hpp"
 #include "coupons/template_json.hpp"
 #include "http/api_support.hpp"
 #include "http/body_reader.hpp"
@@ -205,10 +206,129 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
   }
 }
 
+// The cart of a quote: {"member", "store", "channel", "items": [{"sku",
+// "category", "paid_fen"}]}; an item without a category takes its
+// product's.
+struct QuoteRequest {
+  MemberRef member;
+  coupons::Cart cart;
+  std::vector<std::string> item_categories;  // as given, before the tree is applied
+};
+
+Result<QuoteRequest> ParseQuote(const std::string& body) {
+  constexpr size_t kMaxItems = 500;
+  ASSIGN_OR_RETURN(BodyReader r, BodyReader::Parse(body));
+  QuoteRequest q;
+  r.Take("member");
+  auto member = ParseMemberField(body);
+  if (member.ok()) {
+    q.member = std::move(member).value();
+  } else {
+    r.Fail(member.status());
+  }
+  q.cart.store = r.Text("store", false).value_or("");
+  q.cart.channel = r.Text("channel", false).value_or("");
+  const boost::json::value* items = r.Take("items");
+  if (items == nullptr || !items->is_array() || items->as_array().empty() || items->as_array().size() > kMaxItems) {
+    r.Fail("items", "must be an array of 1 to 500 items");
+  } else {
+    for (size_t i = 0; i < items->as_array().size(); ++i) {
+      const std::string at = "items[" + std::to_string(i) + "]";
+      const boost::json::value& v = items->as_array()[i];
+      if (!v.is_object()) {
+        r.Fail(at, "must be an object");
+        continue;
+      }
+      const boost::json::object& o = v.as_object();
+      coupons::CartItem item;
+      std::string category;
+      for (const auto& [key, value] : o) {
+        if (key == "sku" && value.is_string()) {
+          item.sku = std::string(value.as_string());
+        } else if (key == "category" && value.is_string()) {
+          category = std::string(value.as_string());
+        } else if (key == "paid_fen" && value.is_int64() && value.as_int64() >= 0) {
+          item.paid = Money::Fen(value.as_int64());
+        } else if (key == "sku" || key == "category") {
+          r.Fail(at + "." + std::string(key), "must be a string");
+        } else if (key == "paid_fen") {
+          r.Fail(at + ".paid_fen", "must be a whole number of fen >= 0");
+        } else {
+          r.Fail(at + "." + std::string(key), "unknown field");
+        }
+      }
+      if (!o.contains("paid_fen")) r.Fail(at + ".paid_fen", "is required");
+      q.cart.items.push_back(std::move(item));
+      q.item_categories.push_back(std::move(category));
+    }
+  }
+  RETURN_IF_ERROR(r.Finish());
+  return q;
+}
+
+// Each item's category (or its product's) and every category above it.
+void ApplyCategoryTree(QuoteRequest& q, const MasterData& master) {
+  for (size_t i = 0; i < q.cart.items.size(); ++i) {
+    coupons::CartItem& item = q.cart.items[i];
+    std::string category = q.item_categories[i];
+    if (category.empty()) {
+      if (auto p = master.products().find(item.sku); p != master.products().end()) category = p->second.category;
+    }
+    // Up the tree; a cycle in the data stops at a category seen before.
+    while (!category.empty() &&
+           std::find(item.categories.begin(), item.categories.end(), category) == item.categories.end()) {
+      item.categories.push_back(category);
+      auto c = master.categories().find(category);
+      category = c == master.categories().end() ? std::string() : c->second.parent;
+    }
+  }
+}
+
+void AddQuoteRoute(Router& router, const Ctx& ctx) {
+  router.Add("POST", "/api/v1/tenants/{tenant}/coupons/quote", [ctx](HttpRequest&& req, const RouteParams& p,
+                                                                     Responder respond) {
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+    if (!t) return;
+    auto parsed = ParseQuote(req.body);
+    if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
+    const Timestamp now = ctx->engine.clock().Now();
+    auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+      const MemberId id = s.members().Find(parsed->member);
+      if (!id) return std::nullopt;
+      ApplyCategoryTree(*parsed, s.master());
+      std::vector<std::pair<const coupons::Coupon*, const coupons::CouponTemplate*>> usable;
+      std::vector<coupons::Coupon> seen;  // as of now: a lapsed hold frees the coupon, an ended window expires it
+      for (const coupons::Coupon* c : s.wallet().CouponsOf(id)) seen.push_back(SeenAt(*c, now));
+      for (const coupons::Coupon& c : seen) {
+        if (c.state == coupons::CouponState::kIssued) usable.emplace_back(&c, s.FindCouponTemplate(c.template_id));
+      }
+      const coupons::Quote quote = coupons::QuoteCart(parsed->cart, usable, now);
+      int64_t total = 0;
+      for (const coupons::CartItem& item : parsed->cart.items) total += item.paid.fen();
+      JsonWriter w;
+      w.BeginObject().Field("member_id", id).Field("total_fen", total).Key("offers").BeginArray();
+      for (const coupons::CouponOffer& o : quote.offers) {
+        w.BeginObject().Field("code", o.coupon->code).Field("template_id", o.tmpl->id).Field("name", o.tmpl->name);
+        w.Field("kind", coupons::KindName(o.tmpl->kind)).Field("stackable", o.tmpl->stackable);
+        w.Field("gives_fen", o.gives.fen());
+        if (!o.why.empty()) w.Field("why_not", o.why);
+        w.Field("valid_to", FormatRfc3339(o.coupon->valid_to, s.zone())).EndObject();
+      }
+      w.EndArray().Key("best").BeginObject().Key("codes").BeginArray();
+      for (const coupons::Coupon* c : quote.best) w.String(c->code);
+      w.EndArray().Field("gives_fen", quote.best_gives.fen()).EndObject().EndObject();
+      return w.Take();
+    });
+    if (!body) return respond(ErrorResponse(NotFound("no such member")));
+    respond(Json(200, std::move(*body)));
+  });
+}
+
 }  // namespace
 
 void AddCouponRoutes(Router& router, const Ctx& ctx) {
   AddTemplateRoutes(router, ctx);
+  AddQuoteRoute(router, ctx);  // before {code}: "quote" is not a code
   AddWalletRoutes(router, ctx);
 }
 

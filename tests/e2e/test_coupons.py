@@ -107,6 +107,39 @@ class CouponTest(PondTestCase):
                             for _, status, reason in results if status != 201), results)
         self.assertEqual(self.call("GET", "/coupon-templates/%d" % t["id"])["issued"], stock)
 
+    def test_quote_names_the_best_combination_for_a_cart(self):
+        status, obj, _ = self.server.ingest("shop", [
+            {"type": "category", "id": "food", "name": "食品"},
+            {"type": "category", "id": "snacks", "name": "零食", "parent": "food"},
+            {"type": "product", "sku": "SKU-S", "name": "薯片", "category": "snacks", "price_fen": 1500},
+        ])
+        self.assertEqual((status, obj["accepted"]), (200, 3), obj)
+        cash = self.template(name="满68减10")                                              # 10 yuan at 68
+        food = self.template(name="食品满30减8", threshold_fen=3000, off_fen=800, scope={"categories": ["food"]},
+                             stackable=True)
+        small = self.template(name="无门槛3元", kind="no_threshold", threshold_fen=0, off_fen=300, stackable=True)
+        far = self.template(name="满200减40", threshold_fen=20000, off_fen=4000)
+        codes = {t["id"]: self.issue(t["id"], 3)["code"] for t in (cash, food, small, far)}
+        # 45 yuan of snacks (food, through the product's category) and 30 of toys: 75 yuan.
+        cart = {"member": {"phone": "13900000003"}, "store": "S001", "channel": "store",
+                "items": [{"sku": "SKU-S", "paid_fen": 4500}, {"sku": "SKU-T", "category": "toys", "paid_fen": 3000}]}
+        q = self.call("POST", "/coupons/quote", cart)
+        gives = {o["template_id"]: o["gives_fen"] for o in q["offers"]}
+        self.assertEqual(gives, {cash["id"]: 1000, food["id"]: 800, small["id"]: 300, far["id"]: 0})
+        self.assertEqual([o.get("why_not") for o in q["offers"] if o["template_id"] == far["id"]], ["below threshold"])
+        # Stacked 8 + 3 = 11 beats 10 alone.
+        self.assertEqual((sorted(q["best"]["codes"]), q["best"]["gives_fen"]),
+                         (sorted([codes[food["id"]], codes[small["id"]]]), 1100))
+        self.call("POST", "/coupons/%s/redeem" % codes[food["id"]], {"order_id": "POS-Q"})
+        q = self.call("POST", "/coupons/quote", cart)
+        self.assertEqual((q["best"]["codes"], q["best"]["gives_fen"]), ([codes[cash["id"]]], 1000))
+        bad = self.call("POST", "/coupons/quote", {"member": {"phone": "13900000003"},
+                                                  "items": [{"sku": 5, "paid_fen": -1, "qty": 2}]}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]),
+                         ["items[0].paid_fen", "items[0].qty", "items[0].sku"])
+        self.call("POST", "/coupons/quote", {"member": {"phone": "13800000000"}, "items": [{"paid_fen": 1}]},
+                  expect=404)
+
     def test_holds_revokes_idempotency_and_restarts(self):
         t = self.template(per_day_limit=2)
         key = {"Idempotency-Key": "issue-7-a"}
