@@ -1,5 +1,7 @@
 #include "coupons/wallet.hpp"
 
+#include <algorithm>
+
 namespace pond::coupons {
 namespace {
 
@@ -113,7 +115,7 @@ Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, s
 
 Status Wallet::CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now) {
   switch (c.state) {
-    case CouponState::kRedeemed: return Refused("already_redeemed", "coupon " + c.code + " is redeemed");
+    case CouponState::kRedeemed: return Refused("already_redeemed", "coupon " + c.code + " is redeemed already");
     case CouponState::kExpired: return Refused("expired", "coupon " + c.code + " has expired");
     case CouponState::kRevoked: return Refused("revoked", "coupon " + c.code + " was revoked");
     case CouponState::kLocked:
@@ -161,7 +163,29 @@ Result<const Coupon*> Wallet::Redeem(std::string_view code, std::string_view ord
   c->state = CouponState::kRedeemed;
   c->order_id = std::string(order_id);
   c->changed_at = now;
+  std::vector<uint32_t>& of_order = by_order_[c->order_id];
+  const auto index = static_cast<uint32_t>(c - coupons_.data());
+  if (std::find(of_order.begin(), of_order.end(), index) == of_order.end()) of_order.push_back(index);
   return c;
+}
+
+Status Wallet::CanRedeem(std::string_view code, std::string_view order_id, Timestamp now) const {
+  const Coupon* found = Find(code);
+  if (found == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  Coupon c = *found;
+  Settle(c, now);  // a copy: the wallet is unchanged
+  if (c.state == CouponState::kRedeemed && c.order_id == order_id) return Status::Ok();
+  return CheckUsable(c, order_id, now);
+}
+
+std::vector<const Coupon*> Wallet::RedeemedBy(std::string_view order_id) const {
+  std::vector<const Coupon*> out;
+  if (auto it = by_order_.find(std::string(order_id)); it != by_order_.end()) {
+    for (uint32_t i : it->second) {
+      if (coupons_[i].state == CouponState::kRedeemed && coupons_[i].order_id == order_id) out.push_back(&coupons_[i]);
+    }
+  }
+  return out;
 }
 
 Result<const Coupon*> Wallet::Restore(const CouponTemplate& t, std::string_view code, std::string_view order_id,

@@ -85,6 +85,10 @@ class Wallet {
                                 Timestamp now);
   // Withdraws an unused coupon.
   Result<const Coupon*> Revoke(std::string_view code, Timestamp now);
+  // What Redeem would answer, changing nothing.
+  Status CanRedeem(std::string_view code, std::string_view order_id, Timestamp now) const;
+  // The coupons `order_id` redeemed and still holds.
+  std::vector<const Coupon*> RedeemedBy(std::string_view order_id) const;
 
   // Expires every unused coupon whose validity ended by `now` and lets
   // lapsed holds go; calls on_expired for each coupon that expired.
@@ -102,7 +106,7 @@ class Wallet {
   static std::string Key(int64_t template_id, MemberId member, std::string_view rest);
   Coupon* Mutable(std::string_view code);
   // Expires `c` when its validity ended by `now`; lets its lapsed hold go.
-  void Settle(Coupon& c, Timestamp now);
+  static void Settle(Coupon& c, Timestamp now);
   // Whether a settled `c` may be locked or redeemed for `order_id` now.
   static Status CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now);
 
@@ -114,6 +118,7 @@ class Wallet {
   std::unordered_map<std::string, int32_t> held_;        // Key(template, member, "") -> not revoked
   std::unordered_map<std::string, int32_t> issued_on_;   // Key(template, member, day) -> issued that day
   std::unordered_map<MemberId, std::vector<uint32_t>> of_member_;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_order_;  // order -> coupons it ever redeemed
   // Unused coupons by the end of their validity, soonest first (stale
   // entries are skipped when popped).
   using Due = std::pair<int64_t, uint32_t>;  // valid_to micros, index

@@ -3,6 +3,8 @@
 #include "coupons/template_json.hpp"
 #include "engine/tenant_state.hpp"
 
+#include "core/log.hpp"
+
 namespace pond {
 
 Result<const coupons::CouponTemplate*> TenantState::CreateCouponTemplate(coupons::CouponTemplate t) {
@@ -65,6 +67,45 @@ Result<const coupons::Coupon*> TenantState::RevokeCoupon(std::string_view code, 
   ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Revoke(code, now));
   if (!again) RecordCoupon({0, "revoke", c->code, 0, 0, "", "", now, {}});
   return c;
+}
+
+Status TenantState::CheckOrderCoupons(const OrderEvent& e) const {
+  if (e.coupons.empty()) return Status::Ok();
+  Status bad = InvalidArgument("the order's coupons cannot be redeemed");
+  const MemberId member = members_.Find(e.member);
+  if (member == 0) {
+    return bad.AddFieldError("coupons", "need the order's member known before it: the coupons' holder");
+  }
+  for (size_t i = 0; i < e.coupons.size(); ++i) {
+    const std::string field = "coupons[" + std::to_string(i) + "]";
+    const coupons::Coupon* c = wallet_.Find(e.coupons[i]);
+    if (c == nullptr) {
+      bad.AddFieldError(field, "no such coupon");
+    } else if (members_.Standing(c->member) != member) {
+      bad.AddFieldError(field, "belongs to another member");
+    } else if (Status s = wallet_.CanRedeem(e.coupons[i], e.order_id, e.paid_at); !s.ok()) {
+      bad.AddFieldError(field, s.message());
+    }
+  }
+  return bad.field_errors().empty() ? Status::Ok() : bad;
+}
+
+void TenantState::RedeemOrderCoupons(const OrderEvent& e) {
+  for (const std::string& code : e.coupons) {
+    // CheckOrderCoupons said yes and nothing changed since.
+    if (auto r = RedeemCoupon(code, e.order_id, e.paid_at); !r.ok()) {
+      Log(LogLevel::kError, "a checked coupon did not redeem", {{"tenant", record_.id}, {"error", r.status().ToString()}});
+    }
+  }
+}
+
+void TenantState::RestoreOrderCoupons(const std::string& order_id, Timestamp at) {
+  for (const coupons::Coupon* c : wallet_.RedeemedBy(order_id)) {
+    const coupons::CouponTemplate* t = FindCouponTemplate(c->template_id);
+    if (t == nullptr || !t->restore_on_refund) continue;
+    const std::string code = c->code;
+    if (wallet_.Restore(*t, code, order_id, at).ok()) RecordCoupon({0, "restore", code, 0, 0, "", order_id, at, {}});
+  }
 }
 
 Status TenantState::ReplayCoupon(const CouponEventRow& row) {

@@ -188,6 +188,7 @@ Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp no
 
 Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   if (orders_.HasOrder(e.order_id)) return EventOutcome::kDuplicate;
+  RETURN_IF_ERROR(CheckOrderCoupons(e));  // before anything changes: a refused coupon refuses the order
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, "order"));
   if (res.created) {
     // A member first met through an order registered when they paid.
@@ -206,6 +207,7 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   e.member = {};
   pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
   RecordTier(tier);
+  RedeemOrderCoupons(pending_.orders.back().order);
   Restage(res.member, now);
   // A new or merged member has a profile to report; otherwise only what the order changed.
   if (res.created || !res.merges.empty()) {
@@ -226,6 +228,7 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
       loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier,
                        e.refund_id);
   segments_.SetPurchaseNet(member, position, orders_.Order(position).net());
+  if (orders_.Order(position).net().fen() <= 0) RestoreOrderCoupons(e.order_id, e.refunded_at);
   pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
   RecordTier(tier);
   Restage(member, now);

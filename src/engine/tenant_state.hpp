@@ -193,6 +193,12 @@ class TenantState {
   void MergeTags(MemberId survivor, MemberId merged, Timestamp now);
   void PersistTags() { pending_.settings.push_back(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
   static constexpr std::string_view kCouponTemplatesSetting = "coupon_templates";
+  // An order's coupons: each must be its member's and redeemable when it
+  // was paid (errors name coupons[i]); redeemed once the order is applied;
+  // given back, where the template says so, when a refund leaves nothing.
+  Status CheckOrderCoupons(const OrderEvent& e) const;
+  void RedeemOrderCoupons(const OrderEvent& e);
+  void RestoreOrderCoupons(const std::string& order_id, Timestamp at);
   // Records a wallet change.
   void RecordCoupon(CouponEventRow row);
   // Replays one stored wallet change (the load).

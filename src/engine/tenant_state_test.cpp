@@ -441,3 +441,58 @@ TEST(TenantStateTest, TheWalletComesBackAfterAReload) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
+  TenantState s = NewState();
+  const Timestamp t0 = *ParseRfc3339("2026-11-02T10:00:00+08:00");
+  const MemberRef alice = Ref(IdentityKind::kPhone, "13800000001"), bob = Ref(IdentityKind::kPhone, "13800000002");
+  ASSERT_TRUE(s.Apply(Order("O1", alice, 1000, t0.seconds()), t0).ok());
+  ASSERT_TRUE(s.Apply(Order("O2", bob, 1000, t0.seconds()), t0).ok());
+  coupons::CouponTemplate t;
+  t.name = "无门槛8元";
+  t.kind = coupons::CouponKind::kNoThreshold;
+  t.off = Money::Fen(800);
+  t.valid_days = 7;
+  t.restore_on_refund = true;
+  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(s.IssueCoupon(1, 1, "a", "ALICE1", t0).ok());
+  ASSERT_TRUE(s.IssueCoupon(1, 2, "b", "BOB1", t0).ok());
+
+  const Timestamp t1 = t0.PlusSeconds(3600);
+  OrderEvent bad = Order("O3", alice, 6800, t1.seconds());
+  bad.coupons = {"ALICE1", "BOB1", "NOPE"};
+  auto refused = s.Apply(bad, t1);
+  ASSERT_FALSE(refused.ok());
+  std::vector<std::string> fields;
+  for (const FieldError& e : refused.status().field_errors()) fields.push_back(e.field + ": " + e.reason);
+  EXPECT_EQ(fields, (std::vector<std::string>{"coupons[1]: belongs to another member", "coupons[2]: no such coupon"}));
+  EXPECT_FALSE(s.orders().HasOrder("O3")) << "a refused coupon refuses the order, nothing half-applied";
+  EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
+
+  OrderEvent good = Order("O3", alice, 6800, t1.seconds());
+  good.coupons = {"ALICE1"};
+  ASSERT_TRUE(s.Apply(good, t1).ok());
+  EXPECT_EQ(s.wallet().Find("ALICE1")->order_id, "O3");
+  OrderEvent reuse = Order("O4", alice, 6800, t1.seconds());
+  reuse.coupons = {"ALICE1"};
+  EXPECT_EQ(s.Apply(reuse, t1).status().field_errors().at(0).reason, "coupon ALICE1 is redeemed already");
+  EXPECT_EQ(*s.Apply(good, t1), EventOutcome::kDuplicate);
+
+  // A partial refund keeps the coupon used; the refund of the rest gives it back.
+  RefundEvent part{"R1", "O3", Money::Fen(3000), t1.PlusSeconds(60)};
+  ASSERT_TRUE(s.Apply(part, t1).ok());
+  EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kRedeemed);
+  RefundEvent rest{"R2", "O3", Money::Fen(3800), t1.PlusSeconds(120)};
+  ASSERT_TRUE(s.Apply(rest, t1).ok());
+  EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
+  const WriteBatch batch = s.TakePending();
+  std::vector<std::string> kinds;
+  for (const CouponEventRow& r : batch.coupon_events) kinds.push_back(r.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"issue", "issue", "redeem", "restore"}));
+}
+
+}  // namespace
+}  // namespace pond

@@ -87,6 +87,11 @@ struct OrderEvent {
   Timestamp paid_at;
   Money paid;
   std::vector<OrderItem> items;
+  // Codes of the member's coupons the order used (an extension of
+  // CONTRACT.md): redeemed with the order, given back by a full refund
+  // when their template says so. Not stored with the order: the wallet
+  // records the redemption.
+  std::vector<std::string> coupons;
 };
 
 struct RefundEvent {

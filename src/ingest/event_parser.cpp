@@ -419,7 +419,27 @@ class Checker {
     Time(At(o, {}, "paid_at"), true, &e.paid_at);
     const bool paid_ok = Fen(At(o, {}, "paid_fen"), kPaidFen, &e.paid);
     Items(o, paid_ok, &e);
+    Coupons(o, &e);
     return e;
+  }
+
+  void Coupons(const json::object& o, OrderEvent* e) {
+    constexpr size_t kMaxCoupons = 20;
+    const Field f = At(o, {}, "coupons");
+    if (!f.value) return;
+    if (!f.value->is_array()) return Fail(f, "must be an array of coupon codes");
+    const json::array& codes = f.value->get_array();
+    if (codes.size() > kMaxCoupons) return Fail(f, "must have at most " + std::to_string(kMaxCoupons) + " codes");
+    for (size_t i = 0; i < codes.size(); ++i) {
+      const Scope scope{"coupons", static_cast<int>(i)};
+      std::string_view code;
+      if (!Text(Field{&codes[i], scope, ""}, kRequiredId, &code)) continue;
+      if (std::find(e->coupons.begin(), e->coupons.end(), code) != e->coupons.end()) {
+        Fail(scope, "", "repeats a code");
+        continue;
+      }
+      e->coupons.emplace_back(code);
+    }
   }
 
   void Items(const json::object& o, bool paid_ok, OrderEvent* e) {

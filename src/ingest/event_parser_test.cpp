@@ -507,3 +507,23 @@ TEST(NdjsonEventReader, LinesOfEveryLengthAroundItsReadChunk) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(ParseEvent, OrdersMayNameTheCouponsTheyUsed) {
+  constexpr std::string_view kOrder =
+      R"({"type":"order","order_id":"O-1","member":{"phone":"13800000001"},"paid_at":"2026-03-04T19:20:00+08:00",)"
+      R"("paid_fen":6800,"coupons":)";
+  auto ok = ParseEvent(std::string(kOrder) + R"(["7K2M9QW4XR8T1VBZ","AB12"]})");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(std::get<OrderEvent>(*ok).coupons, (std::vector<std::string>{"7K2M9QW4XR8T1VBZ", "AB12"}));
+  EXPECT_THAT(Errors(std::string(kOrder) + R"("AB12"})"),
+              ElementsAre(FieldError{"coupons", "must be an array of coupon codes"}));
+  EXPECT_THAT(Errors(std::string(kOrder) + R"(["AB12", 5, "", "AB12"]})"),
+              ElementsAre(FieldError{"coupons[1]", "must be a string"}, FieldError{"coupons[2]", "must not be empty"},
+                          FieldError{"coupons[3]", "repeats a code"}));
+}
+
+}  // namespace
+}  // namespace pond

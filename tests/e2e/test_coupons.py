@@ -82,6 +82,26 @@ class CouponTest(PondTestCase):
         mine = self.call("GET", "/members/phone:13900000001/coupons")["coupons"]
         self.assertEqual([(x["code"], x["state"]) for x in mine], [(c["code"], "redeemed")])
 
+    def test_orders_redeem_coupons_and_full_refunds_give_them_back(self):
+        t = self.template(kind="no_threshold", threshold_fen=0, off_fen=800, restore_on_refund=True)
+        mine, theirs = self.issue(t["id"], 5)["code"], self.issue(t["id"], 6)["code"]
+        now = datetime.datetime.now(SHANGHAI)  # paid after the coupons were issued
+        order = {"type": "order", "order_id": "POS-77", "member": {"phone": "13900000005"},
+                 "paid_at": now.isoformat(), "paid_fen": 6000, "coupons": [mine, theirs]}
+        status, obj, _ = self.server.ingest("shop", [order])
+        self.assertEqual((status, obj["accepted"]), (200, 0), obj)
+        self.assertEqual(obj["rejected"][0]["errors"], [{"field": "coupons[1]", "reason": "belongs to another member"}])
+        order["coupons"] = [mine]
+        status, obj, _ = self.server.ingest("shop", [order])
+        self.assertEqual((status, obj["accepted"]), (200, 1), obj)
+        c = self.call("GET", "/coupons/%s" % mine)
+        self.assertEqual((c["state"], c["order_id"]), ("redeemed", "POS-77"))
+        refund = {"type": "refund", "refund_id": "RF-77", "order_id": "POS-77", "amount_fen": 6000,
+                  "refunded_at": now.isoformat()}
+        status, obj, _ = self.server.ingest("shop", [refund])
+        self.assertEqual((status, obj["accepted"]), (200, 1), obj)
+        self.assertEqual(self.call("GET", "/coupons/%s" % mine)["state"], "issued")
+
     def test_many_clients_at_once_never_beat_stock_or_limits(self):
         stock, members, tries = 7, 20, 3
         t = self.template(stock=stock, per_member_limit=1)
