@@ -3,6 +3,7 @@
 #include "coupons/template_json.hpp"
 #include "engine/tenant_state.hpp"
 
+#include "core/id_list.hpp"
 #include "core/log.hpp"
 
 namespace pond {
@@ -67,6 +68,42 @@ Result<const coupons::Coupon*> TenantState::RevokeCoupon(std::string_view code, 
   ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Revoke(code, now));
   if (!again) RecordCoupon({0, "revoke", c->code, 0, 0, "", "", now, {}});
   return c;
+}
+
+Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
+                                                            const std::function<Result<std::string>()>& next_code,
+                                                            Timestamp now) {
+  if (FindCouponTemplate(template_id) == nullptr) return NotFound("no coupon template " + std::to_string(template_id));
+  const SnapshotRow* snapshot = nullptr;
+  for (const SnapshotRow& row : snapshots_) {
+    if (row.id == snapshot_id) snapshot = &row;
+  }
+  if (snapshot == nullptr) return NotFound("no snapshot " + std::to_string(snapshot_id));
+  // One request is one commit: a bigger audience goes in parts (several
+  // snapshots) so that no commit holds millions of rows.
+  constexpr int64_t kMaxBulk = 1'000'000;
+  if (snapshot->count > kMaxBulk) {
+    return ResourceExhausted("snapshot " + std::to_string(snapshot_id) + " has " + std::to_string(snapshot->count) +
+                             " members; one bulk issue takes at most 1000000");
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> members, DecodeIdList(snapshot->members));
+  BulkIssue out;
+  out.members = static_cast<int64_t>(members.size());
+  const std::string occasion = "snapshot:" + std::to_string(snapshot_id);
+  for (int64_t member : members) {
+    ASSIGN_OR_RETURN(std::string code, next_code());
+    auto issued = IssueCoupon(template_id, member, occasion, std::move(code), now);
+    if (issued.ok()) {
+      ++(issued->fresh ? out.issued : out.already);
+      continue;
+    }
+    std::string reason = "other";
+    for (const auto& [key, value] : issued.status().context()) {
+      if (key == "reason") reason = value;
+    }
+    ++out.refused[reason];
+  }
+  return out;
 }
 
 Status TenantState::CheckOrderCoupons(const OrderEvent& e) const {

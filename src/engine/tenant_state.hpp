@@ -12,6 +12,8 @@
 // exclusive lock and lets readers in under a shared lock.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -94,6 +96,16 @@ class TenantState {
   Result<const coupons::Coupon*> UnlockCoupon(std::string_view code, std::string_view order_id, Timestamp now);
   Result<const coupons::Coupon*> RedeemCoupon(std::string_view code, std::string_view order_id, Timestamp now);
   Result<const coupons::Coupon*> RevokeCoupon(std::string_view code, Timestamp now);
+  // Issues a coupon of the template to every member of a snapshot (each
+  // once: the occasion is the snapshot), codes from `next_code`. Members
+  // the stock or a limit refuses are counted, not errors; running it again
+  // issues only to those still without.
+  struct BulkIssue {
+    int64_t members = 0, issued = 0, already = 0;
+    std::map<std::string, int64_t> refused;  // by reason
+  };
+  Result<BulkIssue> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
+                                    const std::function<Result<std::string>()>& next_code, Timestamp now);
   const coupons::Wallet& wallet() const { return wallet_; }
 
   // Remembers the answer to an idempotent request, durably with the batch.

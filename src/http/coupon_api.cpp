@@ -144,6 +144,29 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
             return Json(issued->fresh ? 201 : 200, CouponJson(*issued->coupon, s.zone()));
           });
   });
+  // In bulk to a frozen audience: {"template_id", "snapshot_id"}.
+  router.Add("POST", "/api/v1/tenants/{tenant}/coupons/bulk", [ctx](HttpRequest&& req, const RouteParams& p,
+                                                                    Responder respond) {
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
+    if (!t) return;
+    auto reader = BodyReader::Parse(req.body);
+    if (!reader.ok()) return respond(ErrorResponse(reader.status()));
+    const std::optional<int64_t> template_id = reader->Int("template_id", 1, int64_t{1} << 40);
+    const std::optional<int64_t> snapshot_id = reader->Int("snapshot_id", 1, int64_t{1} << 40);
+    if (!template_id && !reader->Take("template_id")) reader->Fail("template_id", "is required");
+    if (!snapshot_id && !reader->Take("snapshot_id")) reader->Fail("snapshot_id", "is required");
+    if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
+    Write(t, req, std::move(respond), [tid = *template_id, sid = *snapshot_id](TenantState& s, Timestamp now) {
+      auto bulk = s.IssueToSnapshot(tid, sid, NewCode, now);
+      if (!bulk.ok()) return ErrorResponse(bulk.status());
+      JsonWriter w;
+      w.BeginObject().Field("template_id", tid).Field("snapshot_id", sid).Field("members", bulk->members);
+      w.Field("issued", bulk->issued).Field("already", bulk->already).Key("refused").BeginObject();
+      for (const auto& [reason, n] : bulk->refused) w.Field(reason, n);
+      w.EndObject().EndObject();
+      return Json(200, w.Take());
+    });
+  });
   router.Add("GET", "/api/v1/tenants/{tenant}/coupons/{code}",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);

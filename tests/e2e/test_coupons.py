@@ -102,6 +102,22 @@ class CouponTest(PondTestCase):
         self.assertEqual((status, obj["accepted"]), (200, 1), obj)
         self.assertEqual(self.call("GET", "/coupons/%s" % mine)["state"], "issued")
 
+    def test_bulk_issue_to_a_snapshot_once_a_member_within_stock(self):
+        # The 40 members, all registered today; 25 in stock.
+        snap = self.call("POST", "/segments/snapshots", {"name": "all", "expr": "registered_days >= 0"}, expect=201)
+        self.assertEqual(snap["count"], 40)
+        t = self.template(stock=25)
+        first = self.call("POST", "/coupons/bulk", {"template_id": t["id"], "snapshot_id": snap["id"]})
+        self.assertEqual((first["members"], first["issued"], first["already"], first["refused"]),
+                         (40, 25, 0, {"out_of_stock": 15}))
+        again = self.call("POST", "/coupons/bulk", {"template_id": t["id"], "snapshot_id": snap["id"]})
+        self.assertEqual((again["issued"], again["already"], again["refused"]), (0, 25, {"out_of_stock": 15}))
+        holders = sum(len(self.call("GET", "/members/phone:1390000%04d/coupons" % i)["coupons"]) for i in range(40))
+        self.assertEqual(holders, 25)
+        self.call("POST", "/coupons/bulk", {"template_id": t["id"], "snapshot_id": 999}, expect=404)
+        bad = self.call("POST", "/coupons/bulk", {"template_id": 0}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["snapshot_id", "template_id"])
+
     def test_many_clients_at_once_never_beat_stock_or_limits(self):
         stock, members, tries = 7, 20, 3
         t = self.template(stock=stock, per_member_limit=1)
