@@ -1,5 +1,7 @@
 #include "coupons/coupon_template.hpp"
 
+#include <sys/random.h>
+
 #include <array>
 
 namespace pond::coupons {
@@ -97,6 +99,14 @@ std::string CouponCode(const uint8_t (&random)[10]) {
     }
   }
   return code;
+}
+
+Result<std::string> NewCouponCode() {
+  uint8_t bytes[10];
+  if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    return Internal("no randomness for a coupon code");
+  }
+  return CouponCode(bytes);
 }
 
 }  // namespace pond::coupons

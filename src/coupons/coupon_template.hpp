@@ -70,5 +70,7 @@ std::pair<Timestamp, Timestamp> ValidityOf(const CouponTemplate& t, Timestamp is
 // A coupon code from 10 random bytes: 16 characters of Crockford's base32
 // (no I, L, O, U), 80 bits, so codes cannot be guessed or enumerated.
 std::string CouponCode(const uint8_t (&random)[10]);
+// A fresh code from the kernel's random source (getrandom).
+Result<std::string> NewCouponCode();
 
 }  // namespace pond::coupons

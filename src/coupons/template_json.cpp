@@ -1,5 +1,7 @@
 #include "coupons/template_json.hpp"
 
+#include "coupons/internal/json_reader.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -10,6 +12,8 @@
 namespace pond::coupons {
 namespace {
 
+using internal::Reader;
+
 constexpr std::array<std::string_view, 19> kFields = {
     "id",        "name",           "kind",    "threshold_fen",    "off_fen",           "percent_off",
     "sku",       "exchange_price_fen", "scope", "valid_days",     "valid_from",        "valid_to",
@@ -17,104 +21,10 @@ constexpr std::array<std::string_view, 19> kFields = {
     "cost_fen"};
 constexpr std::array<std::string_view, 4> kScopeFields = {"categories", "skus", "stores", "channels"};
 
-// Reads the fields of one object, collecting a reason per bad field.
-class Reader {
- public:
-  Reader(const boost::json::object& o, Status& errors, std::string prefix = "")
-      : o_(o), errors_(errors), prefix_(std::move(prefix)) {}
-
-  // One reason a field: the first found (a kind that is not a string is
-  // not also reported unknown).
-  void Bad(std::string_view field, std::string reason) {
-    const std::string name = prefix_ + std::string(field);
-    for (const FieldError& e : errors_.field_errors()) {
-      if (e.field == name) return;
-    }
-    errors_.AddFieldError(name, std::move(reason));
-  }
-
-  std::string Text(std::string_view field) {
-    const boost::json::value* v = o_.if_contains(field);
-    if (v == nullptr || v->is_null()) return {};
-    if (!v->is_string()) {
-      Bad(field, "must be a string");
-      return {};
-    }
-    return std::string(v->as_string());
-  }
-  int64_t Int(std::string_view field, int64_t absent = 0) {
-    const boost::json::value* v = o_.if_contains(field);
-    if (v == nullptr || v->is_null()) return absent;
-    if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return static_cast<int64_t>(v->as_uint64());
-    }
-    Bad(field, "must be a whole number");
-    return absent;
-  }
-  int32_t Int32(std::string_view field) {
-    const int64_t v = Int(field);
-    if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
-      Bad(field, "is out of range");
-      return 0;
-    }
-    return static_cast<int32_t>(v);
-  }
-  bool Bool(std::string_view field) {
-    const boost::json::value* v = o_.if_contains(field);
-    if (v == nullptr || v->is_null()) return false;
-    if (!v->is_bool()) {
-      Bad(field, "must be true or false");
-      return false;
-    }
-    return v->as_bool();
-  }
-  std::optional<Timestamp> Time(std::string_view field) {
-    const std::string text = Text(field);
-    if (text.empty()) return std::nullopt;
-    auto t = ParseRfc3339(text);
-    if (!t.ok()) {
-      Bad(field, "must be an RFC 3339 time with an offset: " + t.status().message());
-      return std::nullopt;
-    }
-    return *t;
-  }
-  std::vector<std::string> List(std::string_view field) {
-    std::vector<std::string> out;
-    const boost::json::value* v = o_.if_contains(field);
-    if (v == nullptr || v->is_null()) return out;
-    if (!v->is_array()) {
-      Bad(field, "must be an array of strings");
-      return out;
-    }
-    for (const boost::json::value& e : v->as_array()) {
-      if (!e.is_string() || e.as_string().empty()) {
-        Bad(field, "must be an array of non-empty strings");
-        return {};
-      }
-      out.emplace_back(e.as_string());
-    }
-    return out;
-  }
-  template <size_t N>
-  void RefuseUnknown(const std::array<std::string_view, N>& known) {
-    for (const auto& [key, value] : o_) {
-      if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
-        Bad(key, "is not a field of a coupon template");
-      }
-    }
-  }
-
- private:
-  const boost::json::object& o_;
-  Status& errors_;
-  std::string prefix_;
-};
-
 Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
   Status errors = InvalidArgument("the coupon template is not valid");
   Reader r(o, errors);
-  r.RefuseUnknown(kFields);
+  r.RefuseUnknown(kFields, "a coupon template");
   CouponTemplate t;
   if (with_id) t.id = r.Int("id");
   if (!with_id && o.contains("id")) r.Bad("id", "is given by Pond");
@@ -137,7 +47,7 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
       r.Bad("scope", "must be an object");
     } else {
       Reader s(scope->as_object(), errors, "scope.");
-      s.RefuseUnknown(kScopeFields);
+      s.RefuseUnknown(kScopeFields, "a coupon template");
       t.scope = Scope{s.List("categories"), s.List("skus"), s.List("stores"), s.List("channels")};
     }
   }

@@ -70,6 +70,59 @@ Result<const coupons::Coupon*> TenantState::RevokeCoupon(std::string_view code, 
   return c;
 }
 
+Result<const coupons::IssueRule*> TenantState::CreateIssueRule(coupons::IssueRule rule) {
+  if (FindCouponTemplate(rule.template_id) == nullptr) return FieldInvalid("template_id", "no such coupon template");
+  for (const std::string& tier : rule.tiers) {
+    const auto& tiers = loyalty_.config().tiers;
+    if (std::none_of(tiers.begin(), tiers.end(), [&](const TierRule& t) { return t.id == tier; })) {
+      return FieldInvalid("tiers", "no tier '" + tier + "'");
+    }
+  }
+  rule.id = static_cast<int64_t>(issue_rules_.size()) + 1;
+  issue_rules_.push_back(std::move(rule));
+  pending_.settings.push_back(SettingRow{std::string(kIssueRulesSetting), coupons::RulesJson(issue_rules_)});
+  return &issue_rules_.back();
+}
+
+namespace {
+
+constexpr int64_t kRecentSeconds = 24 * 3600;  // older occasions are history being imported
+
+bool Recent(Timestamp at, Timestamp now) { return now.seconds() - at.seconds() <= kRecentSeconds; }
+
+}  // namespace
+
+void TenantState::IssueByRule(const coupons::IssueRule& rule, MemberId member, std::string occasion, Timestamp now) {
+  auto code = coupons::NewCouponCode();
+  if (!code.ok()) {
+    Log(LogLevel::kError, "no coupon code for a rule", {{"tenant", record_.id}, {"error", code.status().ToString()}});
+    return;
+  }
+  // Out of stock or over a limit is the rule's answer, not a fault.
+  (void)IssueCoupon(rule.template_id, member, std::move(occasion), std::move(code).value(), now);
+}
+
+void TenantState::IssueForOrder(MemberId member, const OrderEvent& e, Timestamp now) {
+  if (issue_rules_.empty() || !Recent(e.paid_at, now)) return;
+  const bool first = orders_.Totals(member).count == 1;
+  for (const coupons::IssueRule& rule : issue_rules_) {
+    if (!rule.active || !coupons::OrderQualifies(rule, e.paid, e.payment, ChannelName(e.channel))) continue;
+    const std::string prefix = "rule:" + std::to_string(rule.id);
+    if (rule.trigger == coupons::Trigger::kPostPayment) IssueByRule(rule, member, prefix + ":order:" + e.order_id, now);
+    if (rule.trigger == coupons::Trigger::kFirstPurchase && first) IssueByRule(rule, member, prefix + ":first", now);
+  }
+}
+
+void TenantState::IssueForTier(const std::optional<TierChange>& change, Timestamp now) {
+  if (issue_rules_.empty() || !change || change->to <= change->from || !Recent(change->at, now)) return;
+  const std::string& tier = loyalty_.config().tiers[static_cast<size_t>(change->to)].id;
+  for (const coupons::IssueRule& rule : issue_rules_) {
+    if (!rule.active || rule.trigger != coupons::Trigger::kTierUpgrade) continue;
+    if (!rule.tiers.empty() && std::find(rule.tiers.begin(), rule.tiers.end(), tier) == rule.tiers.end()) continue;
+    IssueByRule(rule, members_.Standing(change->member), "rule:" + std::to_string(rule.id) + ":tier:" + tier, now);
+  }
+}
+
 Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                                             const std::function<Result<std::string>()>& next_code,
                                                             Timestamp now) {

@@ -208,6 +208,8 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
   RecordTier(tier);
   RedeemOrderCoupons(pending_.orders.back().order);
+  IssueForOrder(res.member, pending_.orders.back().order, now);
+  IssueForTier(tier, now);
   Restage(res.member, now);
   // A new or merged member has a profile to report; otherwise only what the order changed.
   if (res.created || !res.merges.empty()) {
@@ -231,6 +233,7 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   if (orders_.Order(position).net().fen() <= 0) RestoreOrderCoupons(e.order_id, e.refunded_at);
   pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
   RecordTier(tier);
+  IssueForTier(tier, now);
   Restage(member, now);
   ReindexLoyalty(member);
   return EventOutcome::kAccepted;
@@ -290,7 +293,10 @@ void TenantState::RunDay(LocalDate day) {
   const LoyaltyConfig& config = loyalty_.config();
   const LocalDate period = LocalDate::FromDays(day.days() - config.review_grace_days);
   if (config.basis != GrowthBasis::kLifetime && period.day() == 1) {
-    for (const TierChange& change : loyalty_.Review(zone_.StartOfDay(period), start)) RecordTier(change);
+    for (const TierChange& change : loyalty_.Review(zone_.StartOfDay(period), start)) {
+      RecordTier(change);
+      IssueForTier(change, start);
+    }
   }
   // Purchases that arrived since the last layout are scattered; once they
   // are a good part of the history, the day run lays it out again.
@@ -609,6 +615,12 @@ void TenantState::Loader::OnSetting(SettingRow row) {
     auto templates = coupons::ParseTemplates(row.value);
     if (!templates.ok()) return damaged(templates.status());
     s_.coupon_templates_ = std::move(templates).value();
+    return;
+  }
+  if (row.key == kIssueRulesSetting) {
+    auto rules = coupons::ParseRules(row.value);
+    if (!rules.ok()) return damaged(rules.status());
+    s_.issue_rules_ = std::move(rules).value();
     return;
   }
   if (row.key != kLoyaltySetting) return;

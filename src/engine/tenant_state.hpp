@@ -21,6 +21,7 @@
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "coupons/coupon_template.hpp"
+#include "coupons/issue_rules.hpp"
 #include "coupons/wallet.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
@@ -107,6 +108,9 @@ class TenantState {
   Result<BulkIssue> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                     const std::function<Result<std::string>()>& next_code, Timestamp now);
   const coupons::Wallet& wallet() const { return wallet_; }
+  // Adds an issue rule (coupons/issue_rules.hpp); its template must exist.
+  Result<const coupons::IssueRule*> CreateIssueRule(coupons::IssueRule rule);
+  const std::vector<coupons::IssueRule>& issue_rules() const { return issue_rules_; }
 
   // Remembers the answer to an idempotent request, durably with the batch.
   void RememberIdempotent(IdempotencyRow row);
@@ -205,6 +209,13 @@ class TenantState {
   void MergeTags(MemberId survivor, MemberId merged, Timestamp now);
   void PersistTags() { pending_.settings.push_back(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
   static constexpr std::string_view kCouponTemplatesSetting = "coupon_templates";
+  static constexpr std::string_view kIssueRulesSetting = "coupon_rules";
+  // The coupons the issue rules give for an order (post_payment,
+  // first_purchase) and for a tier reached (tier_upgrade). Occasions older
+  // than a day at `now` (imports of history) give nothing.
+  void IssueForOrder(MemberId member, const OrderEvent& e, Timestamp now);
+  void IssueForTier(const std::optional<TierChange>& change, Timestamp now);
+  void IssueByRule(const coupons::IssueRule& rule, MemberId member, std::string occasion, Timestamp now);
   // An order's coupons: each must be its member's and redeemable when it
   // was paid (errors name coupons[i]); redeemed once the order is applied;
   // given back, where the template says so, when a refund leaves nothing.
@@ -231,6 +242,7 @@ class TenantState {
   std::vector<SnapshotRow> snapshots_;
   std::vector<segments::SavedSegment> saved_segments_;
   std::vector<coupons::CouponTemplate> coupon_templates_;  // id = position + 1
+  std::vector<coupons::IssueRule> issue_rules_;            // id = position + 1
   coupons::Wallet wallet_;
   int64_t next_coupon_event_ = 1;
   std::vector<LocalDate> dates_;     // scratch for Restage

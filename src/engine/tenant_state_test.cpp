@@ -496,3 +496,63 @@ TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(TenantStateTest, IssueRulesGiveCouponsOncePerOccasion) {
+  TenantState s = NewState();
+  const Timestamp t0 = *ParseRfc3339("2026-11-02T10:00:00+08:00");
+  coupons::CouponTemplate t;
+  t.name = "12%";
+  t.kind = coupons::CouponKind::kDiscount;
+  t.percent_off = 12;
+  t.valid_days = 7;
+  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  auto rule = [&](std::string json) {
+    auto parsed = coupons::ParseRule(json);
+    EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+    return s.CreateIssueRule(*parsed);
+  };
+  ASSERT_TRUE(rule(R"({"name":"支付后","trigger":"post_payment","template_id":1,"min_paid_fen":3500,"payments":["wechat_pay"]})").ok());
+  ASSERT_TRUE(rule(R"({"name":"首单","trigger":"first_purchase","template_id":1})").ok());
+  ASSERT_TRUE(rule(R"({"name":"升金","trigger":"tier_upgrade","template_id":1,"tiers":["gold"]})").ok());
+  EXPECT_EQ(rule(R"({"name":"x","trigger":"first_purchase","template_id":9})").status().field_errors().at(0).field,
+            "template_id");
+  EXPECT_EQ(rule(R"({"name":"x","trigger":"tier_upgrade","template_id":1,"tiers":["diamond"]})").status().field_errors().at(0).field,
+            "tiers");
+
+  auto order = [&](std::string id, int64_t fen, std::string payment, Timestamp paid, Timestamp now) {
+    OrderEvent o = Order(std::move(id), Ref(IdentityKind::kPhone, "13800000001"), fen, paid.seconds());
+    o.payment = std::move(payment);
+    EXPECT_TRUE(s.Apply(o, now).ok());
+  };
+  auto occasions = [&]() {
+    std::vector<std::string> out;
+    for (const coupons::Coupon* c : s.wallet().CouponsOf(1)) out.push_back(c->occasion);
+    return out;
+  };
+  // History imported a week late gives nothing, not even the first purchase.
+  order("OLD", 100'00, "wechat_pay", t0, t0.PlusSeconds(7 * 86'400));
+  EXPECT_TRUE(occasions().empty());
+  const Timestamp t1 = t0.PlusSeconds(7 * 86'400);
+  order("A", 34'99, "wechat_pay", t1, t1);  // under 35 yuan
+  order("B", 35'00, "alipay", t1, t1);      // not WeChat Pay
+  order("C", 35'00, "wechat_pay", t1, t1);
+  EXPECT_EQ(occasions(), (std::vector<std::string>{"rule:1:order:C"}));
+  // 600 yuan more reaches gold (6000 growth): the upgrade gives one, once.
+  order("D", 600'00, "cash", t1, t1);
+  order("E", 600'00, "cash", t1, t1);
+  EXPECT_EQ(occasions(), (std::vector<std::string>{"rule:1:order:C", "rule:3:tier:gold"}));
+
+  // A new member's first order (recent) gives the welcome coupon and the post-payment one.
+  OrderEvent first = Order("F", Ref(IdentityKind::kPhone, "13800000002"), 50'00, t1.seconds());
+  first.payment = "wechat_pay";
+  ASSERT_TRUE(s.Apply(first, t1).ok());
+  std::vector<std::string> second;
+  for (const coupons::Coupon* c : s.wallet().CouponsOf(2)) second.push_back(c->occasion);
+  EXPECT_EQ(second, (std::vector<std::string>{"rule:1:order:F", "rule:2:first"}));
+}
+
+}  // namespace
+}  // namespace pond

@@ -1,8 +1,7 @@
 // The coupon routes (CONTRACT.md "Coupons and flash sales", extended):
 // templates, issuing, redeeming, and the wallet's other moves.
-#include <openssl/rand.h>
-
 #include "core/json_writer.hpp"
+#include "coupons/issue_rules.hpp"
 #include "coupons/quote.hpp"
 #include "coupons/template_json.hpp"
 #include "http/api_support.hpp"
@@ -48,12 +47,6 @@ std::string TemplateJson(const coupons::CouponTemplate& t, const TenantState& s)
   out.pop_back();
   out += ",\"issued\":" + std::to_string(s.wallet().IssuedOf(t.id)) + "}";
   return out;
-}
-
-Result<std::string> NewCode() {
-  uint8_t bytes[10];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("no randomness for a coupon code");
-  return coupons::CouponCode(bytes);
 }
 
 // {"order_id": "..."} and, to lock, "hold_seconds".
@@ -114,6 +107,29 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
              });
 }
 
+// Issue rules (coupons/issue_rules.hpp): what occasions give which coupons.
+void AddRuleRoutes(Router& router, const Ctx& ctx) {
+  router.Add("POST", "/api/v1/tenants/{tenant}/coupon-rules",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
+               if (!t) return;
+               auto parsed = coupons::ParseRule(req.body);
+               if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
+               Write(t, req, std::move(respond), [rule = std::move(parsed).value()](TenantState& s, Timestamp) {
+                 auto made = s.CreateIssueRule(rule);
+                 if (!made.ok()) return ErrorResponse(made.status());
+                 JsonWriter w;
+                 coupons::WriteRule(w, **made);
+                 return Json(201, w.Take());
+               });
+             });
+  router.Add("GET", "/api/v1/tenants/{tenant}/coupon-rules",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (t) respond(Json(200, t->Read([](const TenantState& s) { return coupons::RulesJson(s.issue_rules()); })));
+             });
+}
+
 void AddWalletRoutes(Router& router, const Ctx& ctx) {
   // Issue: {"template_id": N, "member": {...}}. With an Idempotency-Key
   // the key is the occasion, so even a retry that missed the stored answer
@@ -130,7 +146,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
     auto member = ParseMemberField(req.body);
     if (!member.ok()) reader->Fail(member.status());
     if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
-    auto code = NewCode();
+    auto code = coupons::NewCouponCode();
     if (!code.ok()) return respond(ErrorResponse(code.status()));
     const std::string* key = req.Header("idempotency-key");
     std::string occasion = "api:" + (key ? *key : *code);
@@ -157,7 +173,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
     if (!snapshot_id && !reader->Take("snapshot_id")) reader->Fail("snapshot_id", "is required");
     if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
     Write(t, req, std::move(respond), [tid = *template_id, sid = *snapshot_id](TenantState& s, Timestamp now) {
-      auto bulk = s.IssueToSnapshot(tid, sid, NewCode, now);
+      auto bulk = s.IssueToSnapshot(tid, sid, coupons::NewCouponCode, now);
       if (!bulk.ok()) return ErrorResponse(bulk.status());
       JsonWriter w;
       w.BeginObject().Field("template_id", tid).Field("snapshot_id", sid).Field("members", bulk->members);
@@ -351,6 +367,7 @@ void AddQuoteRoute(Router& router, const Ctx& ctx) {
 
 void AddCouponRoutes(Router& router, const Ctx& ctx) {
   AddTemplateRoutes(router, ctx);
+  AddRuleRoutes(router, ctx);
   AddQuoteRoute(router, ctx);  // before {code}: "quote" is not a code
   AddWalletRoutes(router, ctx);
 }

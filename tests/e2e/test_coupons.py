@@ -118,6 +118,28 @@ class CouponTest(PondTestCase):
         bad = self.call("POST", "/coupons/bulk", {"template_id": 0}, expect=422)
         self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["snapshot_id", "template_id"])
 
+    def test_rules_give_coupons_after_payment(self):
+        t = self.template(kind="discount", threshold_fen=0, off_fen=0, percent_off=12)
+        rule = self.call("POST", "/coupon-rules", {"name": "支付后返券", "trigger": "post_payment", "template_id": t["id"],
+                                                   "min_paid_fen": 3500, "payments": ["wechat_pay"]}, expect=201)
+        self.assertEqual(self.call("GET", "/coupon-rules")["rules"], [rule])
+        bad = self.call("POST", "/coupon-rules", {"name": "x", "trigger": "birthday", "template_id": 99,
+                                                  "tiers": ["gold"]}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["trigger"])
+        self.call("POST", "/coupon-rules", {"name": "x", "trigger": "first_purchase", "template_id": 99}, expect=422)
+        now = datetime.datetime.now(SHANGHAI)
+        orders = [{"type": "order", "order_id": "W-%d" % i, "member": {"phone": "13900000009"}, "payment": pay,
+                   "paid_at": now.isoformat(), "paid_fen": fen}
+                  for i, (pay, fen) in enumerate([("wechat_pay", 3499), ("alipay", 5000), ("wechat_pay", 3500)])]
+        status, obj, _ = self.server.ingest("shop", orders)
+        self.assertEqual((status, obj["accepted"]), (200, 3), obj)
+        status, obj, _ = self.server.ingest("shop", orders)  # resent: duplicates give nothing more
+        self.assertEqual(obj["duplicates"], 3, obj)
+        got = self.call("GET", "/members/phone:13900000009/coupons")["coupons"]
+        self.assertEqual([(c["template_id"], c["state"]) for c in got], [(t["id"], "issued")])
+        self.server.restart()
+        self.assertEqual(self.call("GET", "/coupon-rules")["rules"], [rule])
+
     def test_many_clients_at_once_never_beat_stock_or_limits(self):
         stock, members, tries = 7, 20, 3
         t = self.template(stock=stock, per_member_limit=1)

@@ -1,0 +1,116 @@
+// Reads the fields of a JSON object for the coupon module's parsers
+// (templates, issue rules): one reason per bad field, unknown fields
+// refused. Internal to the coupons module.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.hpp"
+#include "core/time.hpp"
+
+namespace pond::coupons::internal {
+
+// Reads the fields of one object, collecting a reason per bad field.
+class Reader {
+ public:
+  Reader(const boost::json::object& o, Status& errors, std::string prefix = "")
+      : o_(o), errors_(errors), prefix_(std::move(prefix)) {}
+
+  // One reason a field: the first found (a kind that is not a string is
+  // not also reported unknown).
+  void Bad(std::string_view field, std::string reason) {
+    const std::string name = prefix_ + std::string(field);
+    for (const FieldError& e : errors_.field_errors()) {
+      if (e.field == name) return;
+    }
+    errors_.AddFieldError(name, std::move(reason));
+  }
+
+  std::string Text(std::string_view field) {
+    const boost::json::value* v = o_.if_contains(field);
+    if (v == nullptr || v->is_null()) return {};
+    if (!v->is_string()) {
+      Bad(field, "must be a string");
+      return {};
+    }
+    return std::string(v->as_string());
+  }
+  int64_t Int(std::string_view field, int64_t absent = 0) {
+    const boost::json::value* v = o_.if_contains(field);
+    if (v == nullptr || v->is_null()) return absent;
+    if (v->is_int64()) return v->as_int64();
+    if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return static_cast<int64_t>(v->as_uint64());
+    }
+    Bad(field, "must be a whole number");
+    return absent;
+  }
+  int32_t Int32(std::string_view field) {
+    const int64_t v = Int(field);
+    if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
+      Bad(field, "is out of range");
+      return 0;
+    }
+    return static_cast<int32_t>(v);
+  }
+  bool Bool(std::string_view field) {
+    const boost::json::value* v = o_.if_contains(field);
+    if (v == nullptr || v->is_null()) return false;
+    if (!v->is_bool()) {
+      Bad(field, "must be true or false");
+      return false;
+    }
+    return v->as_bool();
+  }
+  std::optional<Timestamp> Time(std::string_view field) {
+    const std::string text = Text(field);
+    if (text.empty()) return std::nullopt;
+    auto t = ParseRfc3339(text);
+    if (!t.ok()) {
+      Bad(field, "must be an RFC 3339 time with an offset: " + t.status().message());
+      return std::nullopt;
+    }
+    return *t;
+  }
+  std::vector<std::string> List(std::string_view field) {
+    std::vector<std::string> out;
+    const boost::json::value* v = o_.if_contains(field);
+    if (v == nullptr || v->is_null()) return out;
+    if (!v->is_array()) {
+      Bad(field, "must be an array of strings");
+      return out;
+    }
+    for (const boost::json::value& e : v->as_array()) {
+      if (!e.is_string() || e.as_string().empty()) {
+        Bad(field, "must be an array of non-empty strings");
+        return {};
+      }
+      out.emplace_back(e.as_string());
+    }
+    return out;
+  }
+  // `what`: "a coupon template", named in the reason.
+  template <size_t N>
+  void RefuseUnknown(const std::array<std::string_view, N>& known, std::string_view what) {
+    for (const auto& [key, value] : o_) {
+      if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
+        Bad(key, "is not a field of " + std::string(what));
+      }
+    }
+  }
+
+ private:
+  const boost::json::object& o_;
+  Status& errors_;
+  std::string prefix_;
+};
+
+}  // namespace pond::coupons::internal

@@ -1,0 +1,127 @@
+#include "coupons/issue_rules.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <array>
+
+#include "coupons/internal/json_reader.hpp"
+
+namespace pond::coupons {
+namespace {
+
+using internal::Reader;
+
+constexpr std::array<std::pair<Trigger, std::string_view>, 3> kTriggers = {{
+    {Trigger::kPostPayment, "post_payment"},
+    {Trigger::kFirstPurchase, "first_purchase"},
+    {Trigger::kTierUpgrade, "tier_upgrade"},
+}};
+constexpr std::array<std::string_view, 9> kFields = {"id",       "name",     "trigger",  "template_id", "active",
+                                                     "min_paid_fen", "payments", "channels", "tiers"};
+
+Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
+  Status errors = InvalidArgument("the issue rule is not valid");
+  Reader r(o, errors);
+  r.RefuseUnknown(kFields, "an issue rule");
+  IssueRule rule;
+  if (with_id) rule.id = r.Int("id");
+  if (!with_id && o.contains("id")) r.Bad("id", "is given by Pond");
+  rule.name = r.Text("name");
+  if (rule.name.empty()) r.Bad("name", "is required");
+  if (rule.name.size() > 200) r.Bad("name", "is longer than 200 bytes");
+  const std::string trigger = r.Text("trigger");
+  const auto known = std::find_if(kTriggers.begin(), kTriggers.end(), [&](const auto& t) { return t.second == trigger; });
+  if (known == kTriggers.end()) {
+    r.Bad("trigger", "must be post_payment, first_purchase or tier_upgrade");
+  } else {
+    rule.trigger = known->first;
+  }
+  rule.template_id = r.Int("template_id");
+  if (rule.template_id <= 0) r.Bad("template_id", "is required: the template of the coupons it gives");
+  rule.active = !o.contains("active") || r.Bool("active");
+  rule.min_paid = Money::Fen(r.Int("min_paid_fen"));
+  if (rule.min_paid.fen() < 0) r.Bad("min_paid_fen", "must be >= 0");
+  rule.payments = r.List("payments");
+  rule.channels = r.List("channels");
+  rule.tiers = r.List("tiers");
+  if (known != kTriggers.end() && rule.trigger == Trigger::kTierUpgrade) {
+    for (std::string_view field : {"min_paid_fen", "payments", "channels"}) {
+      if (o.contains(field)) r.Bad(field, "does not apply to tier_upgrade");
+    }
+  }
+  if (known != kTriggers.end() && rule.trigger != Trigger::kTierUpgrade && o.contains("tiers")) {
+    r.Bad("tiers", "applies only to tier_upgrade");
+  }
+  if (!errors.field_errors().empty()) return errors;
+  return rule;
+}
+
+void List(JsonWriter& w, std::string_view key, const std::vector<std::string>& values) {
+  w.Key(key).BeginArray();
+  for (const std::string& v : values) w.String(v);
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string_view TriggerName(Trigger trigger) {
+  for (const auto& [t, name] : kTriggers) {
+    if (t == trigger) return name;
+  }
+  return "post_payment";
+}
+
+Result<IssueRule> ParseRule(std::string_view json, bool with_id) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  if (ec) return FieldInvalid("body", "is not JSON: " + ec.message());
+  if (!v.is_object()) return FieldInvalid("body", "must be a JSON object");
+  return FromObject(v.as_object(), with_id);
+}
+
+void WriteRule(JsonWriter& w, const IssueRule& r) {
+  w.BeginObject().Field("id", r.id).Field("name", r.name).Field("trigger", TriggerName(r.trigger));
+  w.Field("template_id", r.template_id).Field("active", r.active);
+  if (r.trigger == Trigger::kTierUpgrade) {
+    List(w, "tiers", r.tiers);
+  } else {
+    w.Field("min_paid_fen", r.min_paid.fen());
+    List(w, "payments", r.payments);
+    List(w, "channels", r.channels);
+  }
+  w.EndObject();
+}
+
+std::string RulesJson(const std::vector<IssueRule>& rules) {
+  JsonWriter w;
+  w.BeginObject().Key("rules").BeginArray();
+  for (const IssueRule& r : rules) WriteRule(w, r);
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
+Result<std::vector<IssueRule>> ParseRules(std::string_view json) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("rules") || !v.as_object().at("rules").is_array()) {
+    return InvalidArgument("issue rules: not a {\"rules\": [...]} document");
+  }
+  std::vector<IssueRule> out;
+  for (const boost::json::value& r : v.as_object().at("rules").as_array()) {
+    if (!r.is_object()) return InvalidArgument("issue rules: an entry is not an object");
+    ASSIGN_OR_RETURN(IssueRule rule, FromObject(r.as_object(), true));
+    out.push_back(std::move(rule));
+  }
+  return out;
+}
+
+bool OrderQualifies(const IssueRule& r, Money paid, std::string_view payment, std::string_view channel) {
+  auto admits = [](const std::vector<std::string>& list, std::string_view v) {
+    return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+  };
+  return paid >= r.min_paid && admits(r.payments, payment) && admits(r.channels, channel);
+}
+
+}  // namespace pond::coupons
