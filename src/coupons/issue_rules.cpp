@@ -74,11 +74,7 @@ std::string_view TriggerName(Trigger trigger) {
 }
 
 Result<IssueRule> ParseRule(std::string_view json, bool with_id) {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec);
-  if (ec) return FieldInvalid("body", "is not JSON: " + ec.message());
-  if (!v.is_object()) return FieldInvalid("body", "must be a JSON object");
-  return FromObject(v.as_object(), with_id);
+  return internal::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
 }
 
 void WriteRule(JsonWriter& w, const IssueRule& r) {
@@ -103,18 +99,8 @@ std::string RulesJson(const std::vector<IssueRule>& rules) {
 }
 
 Result<std::vector<IssueRule>> ParseRules(std::string_view json) {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("rules") || !v.as_object().at("rules").is_array()) {
-    return InvalidArgument("issue rules: not a {\"rules\": [...]} document");
-  }
-  std::vector<IssueRule> out;
-  for (const boost::json::value& r : v.as_object().at("rules").as_array()) {
-    if (!r.is_object()) return InvalidArgument("issue rules: an entry is not an object");
-    ASSIGN_OR_RETURN(IssueRule rule, FromObject(r.as_object(), true));
-    out.push_back(std::move(rule));
-  }
-  return out;
+  return internal::ParseDocument<IssueRule>(json, "rules",
+                                            [](const boost::json::object& o) { return FromObject(o, true); });
 }
 
 bool OrderQualifies(const IssueRule& r, Money paid, std::string_view payment, std::string_view channel) {

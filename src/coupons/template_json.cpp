@@ -76,11 +76,7 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
 }  // namespace
 
 Result<CouponTemplate> ParseTemplate(std::string_view json, bool with_id) {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec);
-  if (ec) return FieldInvalid("body", "is not JSON: " + ec.message());
-  if (!v.is_object()) return FieldInvalid("body", "must be a JSON object");
-  return FromObject(v.as_object(), with_id);
+  return internal::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
 }
 
 void WriteTemplate(JsonWriter& w, const CouponTemplate& t, const TimeZone& zone) {
@@ -117,18 +113,8 @@ std::string TemplatesJson(const std::vector<CouponTemplate>& templates) {
 }
 
 Result<std::vector<CouponTemplate>> ParseTemplates(std::string_view json) {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("templates") || !v.as_object().at("templates").is_array()) {
-    return InvalidArgument("coupon templates: not a {\"templates\": [...]} document");
-  }
-  std::vector<CouponTemplate> out;
-  for (const boost::json::value& t : v.as_object().at("templates").as_array()) {
-    if (!t.is_object()) return InvalidArgument("coupon templates: an entry is not an object");
-    ASSIGN_OR_RETURN(CouponTemplate parsed, FromObject(t.as_object(), true));
-    out.push_back(std::move(parsed));
-  }
-  return out;
+  return internal::ParseDocument<CouponTemplate>(json, "templates",
+                                                 [](const boost::json::object& o) { return FromObject(o, true); });
 }
 
 }  // namespace pond::coupons

@@ -3,6 +3,7 @@
 // refused. Internal to the coupons module.
 #pragma once
 
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -112,5 +113,33 @@ class Reader {
   Status& errors_;
   std::string prefix_;
 };
+
+// A request body: one JSON object read by from_object(object).
+template <typename FromObject>
+auto ParseBody(std::string_view json, FromObject from_object) -> decltype(from_object(boost::json::object())) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  if (ec) return FieldInvalid("body", "is not JSON: " + ec.message());
+  if (!v.is_object()) return FieldInvalid("body", "must be a JSON object");
+  return from_object(v.as_object());
+}
+
+// A stored setting {"<key>": [objects]}, each read by from_object(object).
+template <typename T, typename FromObject>
+Result<std::vector<T>> ParseDocument(std::string_view json, std::string_view key, FromObject from_object) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  const std::string what(key);
+  if (ec || !v.is_object() || !v.as_object().contains(key) || !v.as_object().at(key).is_array()) {
+    return InvalidArgument("stored " + what + ": not a {\"" + what + "\": [...]} document");
+  }
+  std::vector<T> out;
+  for (const boost::json::value& e : v.as_object().at(key).as_array()) {
+    if (!e.is_object()) return InvalidArgument("stored " + what + ": an entry is not an object");
+    ASSIGN_OR_RETURN(T parsed, from_object(e.as_object()));
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
 
 }  // namespace pond::coupons::internal
