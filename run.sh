@@ -67,7 +67,7 @@ run_tests() {
   echo "==> fuzzing the parsers of outside input (bounded)"
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
   ninja -C build-fuzz event_parser_fuzzer loyalty_config_fuzzer segment_expr_fuzzer coupon_template_fuzzer
-  fuzz event_parser "${POND_FUZZ_SECONDS:-60}"
+  fuzz event_parser "${POND_FUZZ_SECONDS:-40}"
   fuzz loyalty_config "${POND_FUZZ_SECONDS:-20}"
   fuzz segment_expr "${POND_FUZZ_SECONDS:-30}"
   fuzz coupon_template "${POND_FUZZ_SECONDS:-20}"
