@@ -13,11 +13,14 @@ namespace {
 
 using internal::Reader;
 
-constexpr std::array<std::pair<Trigger, std::string_view>, 3> kTriggers = {{
+constexpr std::array<std::pair<Trigger, std::string_view>, 4> kTriggers = {{
     {Trigger::kPostPayment, "post_payment"},
     {Trigger::kFirstPurchase, "first_purchase"},
     {Trigger::kTierUpgrade, "tier_upgrade"},
+    {Trigger::kBirthday, "birthday"},
 }};
+
+bool ForOrders(Trigger t) { return t == Trigger::kPostPayment || t == Trigger::kFirstPurchase; }
 constexpr std::array<std::string_view, 9> kFields = {"id",       "name",     "trigger",  "template_id", "active",
                                                      "min_paid_fen", "payments", "channels", "tiers"};
 
@@ -34,7 +37,7 @@ Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
   const std::string trigger = r.Text("trigger");
   const auto known = std::find_if(kTriggers.begin(), kTriggers.end(), [&](const auto& t) { return t.second == trigger; });
   if (known == kTriggers.end()) {
-    r.Bad("trigger", "must be post_payment, first_purchase or tier_upgrade");
+    r.Bad("trigger", "must be post_payment, first_purchase, tier_upgrade or birthday");
   } else {
     rule.trigger = known->first;
   }
@@ -46,13 +49,13 @@ Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
   rule.payments = r.List("payments");
   rule.channels = r.List("channels");
   rule.tiers = r.List("tiers");
-  if (known != kTriggers.end() && rule.trigger == Trigger::kTierUpgrade) {
+  if (known != kTriggers.end() && !ForOrders(rule.trigger)) {
     for (std::string_view field : {"min_paid_fen", "payments", "channels"}) {
-      if (o.contains(field)) r.Bad(field, "does not apply to tier_upgrade");
+      if (o.contains(field)) r.Bad(field, "applies only to post_payment and first_purchase");
     }
   }
-  if (known != kTriggers.end() && rule.trigger != Trigger::kTierUpgrade && o.contains("tiers")) {
-    r.Bad("tiers", "applies only to tier_upgrade");
+  if (known != kTriggers.end() && ForOrders(rule.trigger) && o.contains("tiers")) {
+    r.Bad("tiers", "applies only to tier_upgrade and birthday");
   }
   if (!errors.field_errors().empty()) return errors;
   return rule;
@@ -80,7 +83,7 @@ Result<IssueRule> ParseRule(std::string_view json, bool with_id) {
 void WriteRule(JsonWriter& w, const IssueRule& r) {
   w.BeginObject().Field("id", r.id).Field("name", r.name).Field("trigger", TriggerName(r.trigger));
   w.Field("template_id", r.template_id).Field("active", r.active);
-  if (r.trigger == Trigger::kTierUpgrade) {
+  if (!ForOrders(r.trigger)) {
     List(w, "tiers", r.tiers);
   } else {
     w.Field("min_paid_fen", r.min_paid.fen());

@@ -10,8 +10,10 @@
 //
 // Triggers: post_payment (every order that qualifies), first_purchase (a
 // member's first order), tier_upgrade (reaching one of `tiers`, or any
-// higher tier when empty). Orders that arrive more than a day after they
-// were paid — imports of history — issue nothing.
+// higher tier when empty), birthday (as the member's birthday begins, for
+// members of `tiers` or all; 29 February is kept on 28 February in other
+// years). Orders that arrive more than a day after they were paid —
+// imports of history — issue nothing.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +28,7 @@
 
 namespace pond::coupons {
 
-enum class Trigger { kPostPayment, kFirstPurchase, kTierUpgrade };
+enum class Trigger { kPostPayment, kFirstPurchase, kTierUpgrade, kBirthday };
 std::string_view TriggerName(Trigger trigger);
 
 struct IssueRule {
@@ -38,7 +40,8 @@ struct IssueRule {
   Money min_paid;                      // post_payment, first_purchase: the order paid at least this
   std::vector<std::string> payments;   // ... with one of these payment methods (empty: any)
   std::vector<std::string> channels;   // ... in one of these channels (empty: any)
-  std::vector<std::string> tiers;      // tier_upgrade: the tiers that count (empty: any higher tier)
+  std::vector<std::string> tiers;      // tier_upgrade: the tiers that count (empty: any higher tier);
+                                       // birthday: the tiers whose members get it (empty: all)
 };
 
 // Parses and checks a rule; every bad field is named once. "id" only in the

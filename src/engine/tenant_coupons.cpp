@@ -123,6 +123,30 @@ void TenantState::IssueForTier(const std::optional<TierChange>& change, Timestam
   }
 }
 
+void TenantState::IssueForBirthdays(LocalDate day) {
+  std::vector<const coupons::IssueRule*> rules;
+  for (const coupons::IssueRule& r : issue_rules_) {
+    if (r.active && r.trigger == coupons::Trigger::kBirthday) rules.push_back(&r);
+  }
+  if (rules.empty()) return;
+  const bool leap = IsValidYmd(day.year(), 2, 29);
+  const Timestamp start = zone_.StartOfDay(day);
+  for (MemberId m = 1; m <= members_.size(); ++m) {
+    if (members_.Standing(m) != m) continue;
+    const std::optional<LocalDate>& birthday = members_.Get(m)->profile.birthday;
+    if (!birthday) continue;
+    int month = birthday->month(), dom = birthday->day();
+    if (month == 2 && dom == 29 && !leap) dom = 28;
+    if (month != day.month() || dom != day.day()) continue;
+    const Account* account = loyalty_.Find(m);
+    const std::string& tier = loyalty_.config().tiers[static_cast<size_t>(account ? account->tier : 0)].id;
+    for (const coupons::IssueRule* r : rules) {
+      if (!r->tiers.empty() && std::find(r->tiers.begin(), r->tiers.end(), tier) == r->tiers.end()) continue;
+      IssueByRule(*r, m, "rule:" + std::to_string(r->id) + ":birthday:" + std::to_string(day.year()), start);
+    }
+  }
+}
+
 Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                                             const std::function<Result<std::string>()>& next_code,
                                                             Timestamp now) {

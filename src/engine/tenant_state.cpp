@@ -303,6 +303,7 @@ void TenantState::RunDay(LocalDate day) {
   if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 4)) segments_.Compact();
   segments_.StartDay(day);
   ScoreRfmAsOf(day);
+  IssueForBirthdays(day);
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) != m) continue;
     Restage(m, start);

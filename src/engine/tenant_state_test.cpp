@@ -556,3 +556,48 @@ TEST(TenantStateTest, IssueRulesGiveCouponsOncePerOccasion) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(TenantStateTest, BirthdayRulesGiveOneCouponAYearOnTheDay) {
+  TenantState s = NewState();
+  const Timestamp t0 = *ParseRfc3339("2027-02-25T10:00:00+08:00");
+  auto member = [&](std::string phone, std::string birthday) {
+    MemberEvent e;
+    e.member = Ref(IdentityKind::kPhone, std::move(phone));
+    e.profile.birthday = *ParseDate(birthday);
+    ASSERT_TRUE(s.Apply(e, t0).ok());
+  };
+  member("13800000001", "1990-02-28");
+  member("13800000002", "1992-02-29");  // kept on 28 February in 2027
+  member("13800000003", "1990-03-01");
+  coupons::CouponTemplate t;
+  t.name = "生日8元";
+  t.kind = coupons::CouponKind::kNoThreshold;
+  t.off = Money::Fen(800);
+  t.valid_days = 30;
+  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(s.CreateIssueRule(*coupons::ParseRule(R"({"name":"生日","trigger":"birthday","template_id":1})")).ok());
+  EXPECT_EQ(coupons::ParseRule(R"({"name":"x","trigger":"birthday","template_id":1,"min_paid_fen":1})")
+                .status().field_errors().at(0).field,
+            "min_paid_fen");
+  auto holders = [&]() {
+    std::vector<std::pair<MemberId, std::string>> out;
+    for (MemberId m = 1; m <= 3; ++m) {
+      for (const coupons::Coupon* c : s.wallet().CouponsOf(m)) out.emplace_back(m, c->occasion);
+    }
+    return out;
+  };
+  s.RunDue(t0);                                               // 25 Feb: nobody
+  EXPECT_TRUE(holders().empty());
+  s.RunDue(*ParseRfc3339("2027-02-28T00:10:00+08:00"));       // 26-28 Feb
+  EXPECT_EQ(holders(), (std::vector<std::pair<MemberId, std::string>>{{1, "rule:1:birthday:2027"},
+                                                                      {2, "rule:1:birthday:2027"}}));
+  s.RunDue(*ParseRfc3339("2027-03-01T08:00:00+08:00"));
+  EXPECT_EQ(holders().size(), 3u);
+  EXPECT_EQ(s.wallet().CouponsOf(3).at(0)->valid_from, *ParseRfc3339("2027-03-01T00:00:00+08:00"));
+}
+
+}  // namespace
+}  // namespace pond

@@ -123,7 +123,7 @@ class CouponTest(PondTestCase):
         rule = self.call("POST", "/coupon-rules", {"name": "支付后返券", "trigger": "post_payment", "template_id": t["id"],
                                                    "min_paid_fen": 3500, "payments": ["wechat_pay"]}, expect=201)
         self.assertEqual(self.call("GET", "/coupon-rules")["rules"], [rule])
-        bad = self.call("POST", "/coupon-rules", {"name": "x", "trigger": "birthday", "template_id": 99,
+        bad = self.call("POST", "/coupon-rules", {"name": "x", "trigger": "member_day", "template_id": 99,
                                                   "tiers": ["gold"]}, expect=422)
         self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["trigger"])
         self.call("POST", "/coupon-rules", {"name": "x", "trigger": "first_purchase", "template_id": 99}, expect=422)
