@@ -23,7 +23,8 @@
 //
 // Deterministic: codes are given by the caller (CouponCode over a CSPRNG's
 // bytes), times are passed in; replaying the same calls rebuilds the same
-// wallet. Not thread-safe: the tenant's writer owns it.
+// wallet. Not thread-safe: the tenant's writer owns it. A `const Coupon*`
+// it returns stays valid until the next Issue (coupons live in a vector).
 #pragma once
 
 #include <cstdint>
