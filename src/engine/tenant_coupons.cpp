@@ -123,27 +123,26 @@ void TenantState::IssueForTier(const std::optional<TierChange>& change, Timestam
   }
 }
 
-void TenantState::IssueForBirthdays(LocalDate day) {
+std::vector<const coupons::IssueRule*> TenantState::BirthdayRules() const {
   std::vector<const coupons::IssueRule*> rules;
   for (const coupons::IssueRule& r : issue_rules_) {
     if (r.active && r.trigger == coupons::Trigger::kBirthday) rules.push_back(&r);
   }
-  if (rules.empty()) return;
-  const bool leap = IsValidYmd(day.year(), 2, 29);
-  const Timestamp start = zone_.StartOfDay(day);
-  for (MemberId m = 1; m <= members_.size(); ++m) {
-    if (members_.Standing(m) != m) continue;
-    const std::optional<LocalDate>& birthday = members_.Get(m)->profile.birthday;
-    if (!birthday) continue;
-    int month = birthday->month(), dom = birthday->day();
-    if (month == 2 && dom == 29 && !leap) dom = 28;
-    if (month != day.month() || dom != day.day()) continue;
-    const Account* account = loyalty_.Find(m);
-    const std::string& tier = loyalty_.config().tiers[static_cast<size_t>(account ? account->tier : 0)].id;
-    for (const coupons::IssueRule* r : rules) {
-      if (!r->tiers.empty() && std::find(r->tiers.begin(), r->tiers.end(), tier) == r->tiers.end()) continue;
-      IssueByRule(*r, m, "rule:" + std::to_string(r->id) + ":birthday:" + std::to_string(day.year()), start);
-    }
+  return rules;
+}
+
+void TenantState::IssueForBirthday(MemberId m, LocalDate day, const std::vector<const coupons::IssueRule*>& rules) {
+  const std::optional<LocalDate>& birthday = members_.Get(m)->profile.birthday;
+  if (rules.empty() || !birthday) return;
+  int month = birthday->month(), dom = birthday->day();
+  if (month == 2 && dom == 29 && !IsValidYmd(day.year(), 2, 29)) dom = 28;
+  if (month != day.month() || dom != day.day()) return;
+  const Account* account = loyalty_.Find(m);
+  const std::string& tier = loyalty_.config().tiers[static_cast<size_t>(account ? account->tier : 0)].id;
+  for (const coupons::IssueRule* r : rules) {
+    if (!r->tiers.empty() && std::find(r->tiers.begin(), r->tiers.end(), tier) == r->tiers.end()) continue;
+    IssueByRule(*r, m, "rule:" + std::to_string(r->id) + ":birthday:" + std::to_string(day.year()),
+                zone_.StartOfDay(day));
   }
 }
 

@@ -303,9 +303,10 @@ void TenantState::RunDay(LocalDate day) {
   if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 4)) segments_.Compact();
   segments_.StartDay(day);
   ScoreRfmAsOf(day);
-  IssueForBirthdays(day);
+  const std::vector<const coupons::IssueRule*> birthday_rules = BirthdayRules();
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) != m) continue;
+    IssueForBirthday(m, day, birthday_rules);
     Restage(m, start);
     ReindexLoyalty(m);  // after expiry, reviews, the new stage and RFM
   }

@@ -215,8 +215,10 @@ class TenantState {
   // than a day at `now` (imports of history) give nothing.
   void IssueForOrder(MemberId member, const OrderEvent& e, Timestamp now);
   void IssueForTier(const std::optional<TierChange>& change, Timestamp now);
-  // Birthday rules for the members whose birthday is `day`.
-  void IssueForBirthdays(LocalDate day);
+  // The active birthday rules, and what they give member `m` on `day` (in
+  // the day run's pass over the members).
+  std::vector<const coupons::IssueRule*> BirthdayRules() const;
+  void IssueForBirthday(MemberId m, LocalDate day, const std::vector<const coupons::IssueRule*>& rules);
   void IssueByRule(const coupons::IssueRule& rule, MemberId member, std::string occasion, Timestamp now);
   // An order's coupons: each must be its member's and redeemable when it
   // was paid (errors name coupons[i]); redeemed once the order is applied;

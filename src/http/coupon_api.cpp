@@ -96,11 +96,12 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
                if (!t) return;
-               const int64_t id = std::atoll(p.Get("id").c_str());
+               const std::string id = p.Get("id");
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const coupons::CouponTemplate* tmpl = s.FindCouponTemplate(id);
-                 if (tmpl == nullptr) return std::nullopt;
-                 return TemplateJson(*tmpl, s);
+                 for (const coupons::CouponTemplate& tmpl : s.coupon_templates()) {
+                   if (std::to_string(tmpl.id) == id) return TemplateJson(tmpl, s);  // "1x", "01": none
+                 }
+                 return std::nullopt;
                });
                if (!body) return respond(ErrorResponse(NotFound("no coupon template '" + p.Get("id") + "'")));
                respond(Json(200, std::move(*body)));

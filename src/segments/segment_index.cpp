@@ -124,7 +124,7 @@ struct WindowTotals {
 };
 static_assert(sizeof(WindowTotals) == 24);
 
-// Bitmaps by an integer key (a day, a bin of days): hashed, because the
+// Bitmaps by an integer key (a day): hashed, because the
 // writer looks one up for every purchase, and walked key by key over a
 // range by the readers.
 struct KeyedBitmaps {
@@ -706,7 +706,7 @@ struct SegmentIndex::Impl {
     auto field_cost = [](const FieldRef& f) {
       if (IsTextField(f.field)) return 0;
       const bool walks = f.field == Field::kOrders || f.field == Field::kSpend || f.field == Field::kWeekendOrders ||
-                         f.field == Field::kMaxUnits || f.field == Field::kLastOrderDays;
+                         f.field == Field::kMaxUnits;
       return walks ? 2 : 1;
     };
     return std::visit(

@@ -52,7 +52,8 @@ class CouponTest(PondTestCase):
         self.assertEqual(sorted(e["field"] for e in bad["errors"]),
                          ["name", "percent_off", "stok", "valid_to"])
         self.assertEqual(self.call("GET", "/coupon-templates")["templates"][0]["id"], t["id"])
-        self.call("GET", "/coupon-templates/99", expect=404)
+        for missing in ("99", "1x", "01", "-1"):
+            self.call("GET", "/coupon-templates/" + missing, expect=404)
 
     def test_issue_and_redeem_as_the_contract_says(self):
         t = self.template()
