@@ -86,8 +86,12 @@ void WriteTemplate(JsonWriter& w, const CouponTemplate& t, const TimeZone& zone)
     w.EndArray();
   };
   w.BeginObject().Field("id", t.id).Field("name", t.name).Field("kind", KindName(t.kind));
-  w.Field("threshold_fen", t.threshold.fen()).Field("off_fen", t.off.fen()).Field("percent_off", t.percent_off);
-  w.Field("sku", t.sku).Field("exchange_price_fen", t.exchange_price.fen());
+  // The amounts of its kind only: a cash-off template has no percent.
+  w.Field("threshold_fen", t.threshold.fen());
+  if (t.kind == CouponKind::kCashOff || t.kind == CouponKind::kNoThreshold) w.Field("off_fen", t.off.fen());
+  if (t.kind == CouponKind::kDiscount) w.Field("percent_off", t.percent_off);
+  if (t.kind == CouponKind::kExchange || t.kind == CouponKind::kGift) w.Field("sku", t.sku);
+  if (t.kind == CouponKind::kExchange) w.Field("exchange_price_fen", t.exchange_price.fen());
   w.Key("scope").BeginObject();
   list("categories", t.scope.categories);
   list("skus", t.scope.skus);

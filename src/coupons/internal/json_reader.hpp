@@ -76,7 +76,7 @@ class Reader {
     if (text.empty()) return std::nullopt;
     auto t = ParseRfc3339(text);
     if (!t.ok()) {
-      Bad(field, "must be an RFC 3339 time with an offset: " + t.status().message());
+      Bad(field, t.status().message());
       return std::nullopt;
     }
     return *t;
