@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <array>
 
-#include "coupons/internal/json_reader.hpp"
+#include "core/json_reader.hpp"
 
 namespace pond::coupons {
 namespace {
 
-using internal::Reader;
+using json_fields::Reader;
 
 constexpr std::array<std::pair<Trigger, std::string_view>, 4> kTriggers = {{
     {Trigger::kPostPayment, "post_payment"},
@@ -77,7 +77,7 @@ std::string_view TriggerName(Trigger trigger) {
 }
 
 Result<IssueRule> ParseRule(std::string_view json, bool with_id) {
-  return internal::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
+  return json_fields::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
 }
 
 void WriteRule(JsonWriter& w, const IssueRule& r) {
@@ -102,7 +102,7 @@ std::string RulesJson(const std::vector<IssueRule>& rules) {
 }
 
 Result<std::vector<IssueRule>> ParseRules(std::string_view json) {
-  return internal::ParseDocument<IssueRule>(json, "rules",
+  return json_fields::ParseDocument<IssueRule>(json, "rules",
                                             [](const boost::json::object& o) { return FromObject(o, true); });
 }
 

@@ -1,6 +1,6 @@
 #include "coupons/template_json.hpp"
 
-#include "coupons/internal/json_reader.hpp"
+#include "core/json_reader.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -12,7 +12,7 @@
 namespace pond::coupons {
 namespace {
 
-using internal::Reader;
+using json_fields::Reader;
 
 constexpr std::array<std::string_view, 19> kFields = {
     "id",        "name",           "kind",    "threshold_fen",    "off_fen",           "percent_off",
@@ -76,7 +76,7 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
 }  // namespace
 
 Result<CouponTemplate> ParseTemplate(std::string_view json, bool with_id) {
-  return internal::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
+  return json_fields::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
 }
 
 void WriteTemplate(JsonWriter& w, const CouponTemplate& t, const TimeZone& zone) {
@@ -117,7 +117,7 @@ std::string TemplatesJson(const std::vector<CouponTemplate>& templates) {
 }
 
 Result<std::vector<CouponTemplate>> ParseTemplates(std::string_view json) {
-  return internal::ParseDocument<CouponTemplate>(json, "templates",
+  return json_fields::ParseDocument<CouponTemplate>(json, "templates",
                                                  [](const boost::json::object& o) { return FromObject(o, true); });
 }
 

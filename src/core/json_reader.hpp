@@ -1,6 +1,7 @@
-// Reads the fields of a JSON object for the coupon module's parsers
-// (templates, issue rules): one reason per bad field, unknown fields
-// refused. Internal to the coupons module.
+// Reads the fields of a JSON object for the domain modules' parsers
+// (coupon templates, issue rules, activities): one reason per bad field,
+// unknown fields refused. Include it only from .cpp files that link
+// Boost::json (DESIGN.md: Boost stays in the few files that need it).
 #pragma once
 
 #include <boost/json/parse.hpp>
@@ -17,7 +18,7 @@
 #include "core/status.hpp"
 #include "core/time.hpp"
 
-namespace pond::coupons::internal {
+namespace pond::json_fields {
 
 // Reads the fields of one object, collecting a reason per bad field.
 class Reader {
@@ -54,8 +55,8 @@ class Reader {
     Bad(field, "must be a whole number");
     return absent;
   }
-  int32_t Int32(std::string_view field) {
-    const int64_t v = Int(field);
+  int32_t Int32(std::string_view field, int32_t absent = 0) {
+    const int64_t v = Int(field, absent);
     if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
       Bad(field, "is out of range");
       return 0;
@@ -142,4 +143,4 @@ Result<std::vector<T>> ParseDocument(std::string_view json, std::string_view key
   return out;
 }
 
-}  // namespace pond::coupons::internal
+}  // namespace pond::json_fields
