@@ -7,10 +7,6 @@
 namespace pond::activities {
 namespace {
 
-Status Refused(std::string_view reason, std::string message) {
-  return Conflict(std::move(message)).With("reason", std::string(reason));
-}
-
 int64_t Micros(Timestamp t) { return t.micros(); }
 
 Timestamp Earlier(Timestamp a, Timestamp b) { return a < b ? a : b; }
@@ -132,14 +128,14 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   const Activity& a = *found;
   State& s = states_[static_cast<size_t>(activity_id - 1)];
   Settle(a, s, now);
-  if (now < a.starts_at) return Refused("not_started", "the activity has not started");
-  if (now >= a.ends_at) return Refused("ended", "the activity has ended");
+  if (now < a.starts_at) return Refusal("not_started", "the activity has not started");
+  if (now >= a.ends_at) return Refusal("ended", "the activity has ended");
   if (group != 0 && a.kind != ActivityKind::kGroupBuy) {
     return FieldInvalid("group_id", "is only for group buys");
   }
   auto held = s.held.find(member);
   if (a.per_member_limit > 0 && held != s.held.end() && held->second >= a.per_member_limit) {
-    return Refused("limit_reached", "the member has claimed " + std::to_string(held->second) + " of at most " +
+    return Refusal("limit_reached", "the member has claimed " + std::to_string(held->second) + " of at most " +
                                         std::to_string(a.per_member_limit));
   }
   const int64_t left = StockOf(a) - s.tally.taken;
@@ -150,11 +146,11 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   switch (a.kind) {
     case ActivityKind::kFlashSale:
     case ActivityKind::kPointsMall:
-      if (left < 1) return Refused("sold_out", "the activity is sold out");
+      if (left < 1) return Refusal("sold_out", "the activity is sold out");
       Give(a, s, 1, now);
       return &Append(std::move(c));
     case ActivityKind::kLuckyDraw: {
-      if (left < 1) return Refused("sold_out", "every prize has been drawn");
+      if (left < 1) return Refusal("sold_out", "every prize has been drawn");
       c.draw = ++s.draws;
       c.roll = DrawRoll(a.seed, c.draw);
       int64_t total = a.none_weight;
@@ -171,7 +167,7 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
       return &Append(std::move(c));
     }
     case ActivityKind::kBargain:
-      if (left < 1) return Refused("sold_out", "the activity is sold out");
+      if (left < 1) return Refusal("sold_out", "the activity is sold out");
       c.deadline = Earlier(now.PlusSeconds(int64_t{a.bargain_hours} * 3600), a.ends_at);
       {
         Claim& made = Append(std::move(c));
@@ -183,7 +179,7 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   }
   if (group == 0) {
     // Opening reserves the whole group, so a group that fills always has its units.
-    if (left < a.group_size) return Refused("sold_out", "no stock is left for another group");
+    if (left < a.group_size) return Refusal("sold_out", "no stock is left for another group");
     Give(a, s, a.group_size, now);
     c.deadline = Earlier(now.PlusSeconds(int64_t{a.group_hours} * 3600), a.ends_at);
     c.members.push_back(member);
@@ -198,10 +194,10 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
     return NotFound("no group " + std::to_string(group) + " in activity " + std::to_string(activity_id));
   }
   const ClaimState state = StateOf(*opener, now);
-  if (state == ClaimState::kComplete) return Refused("group_full", "the group is full");
-  if (state == ClaimState::kFailed) return Refused("group_closed", "the group's time ran out");
+  if (state == ClaimState::kComplete) return Refusal("group_full", "the group is full");
+  if (state == ClaimState::kFailed) return Refusal("group_closed", "the group's time ran out");
   if (std::find(opener->members.begin(), opener->members.end(), member) != opener->members.end()) {
-    return Refused("limit_reached", "the member is in this group already");
+    return Refusal("limit_reached", "the member is in this group already");
   }
   c.group = group;
   c.deadline = opener->deadline;
@@ -223,10 +219,10 @@ Result<const Claim*> ActivityBook::Help(int64_t claim_id, MemberId helper, Times
   State& s = states_[static_cast<size_t>(a->id - 1)];
   Settle(*a, s, now);
   Claim& c = Mutable(claim_id);
-  if (StateOf(c, now) != ClaimState::kWaiting) return Refused("bargain_closed", "the bargain is over");
-  if (helper == c.member) return Refused("own_bargain", "a member cannot help their own bargain");
+  if (StateOf(c, now) != ClaimState::kWaiting) return Refusal("bargain_closed", "the bargain is over");
+  if (helper == c.member) return Refusal("own_bargain", "a member cannot help their own bargain");
   if (std::find(c.helpers.begin(), c.helpers.end(), helper) != c.helpers.end()) {
-    return Refused("already_helped", "the member has helped this bargain already");
+    return Refusal("already_helped", "the member has helped this bargain already");
   }
   const std::vector<int64_t> plan = BargainCuts(a->list_price.fen() - a->price.fen(), a->helpers, a->seed, claim_id);
   c.cuts.push_back(plan[c.cuts.size()]);
@@ -249,8 +245,10 @@ Result<const Claim*> ActivityBook::Help(int64_t claim_id, MemberId helper, Times
 
 void ActivityBook::SetCoupon(int64_t claim_id, std::string code) { Mutable(claim_id).coupon = std::move(code); }
 
-void ActivityBook::CountRefusal(int64_t activity_id, const std::string& reason) {
-  if (Find(activity_id) != nullptr) ++states_[static_cast<size_t>(activity_id - 1)].tally.refused[reason];
+void ActivityBook::CountRefusal(int64_t activity_id, const std::string& reason, bool cut) {
+  if (Find(activity_id) == nullptr) return;
+  Tally& t = states_[static_cast<size_t>(activity_id - 1)].tally;
+  ++(cut ? t.cuts_refused : t.refused)[reason];
 }
 
 std::vector<const Claim*> ActivityBook::ClaimsOf(int64_t activity_id) const {

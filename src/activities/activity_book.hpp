@@ -74,7 +74,8 @@ std::vector<int64_t> BargainCuts(int64_t total, int32_t helpers, uint64_t seed, 
 // Per-activity counts for reports.
 struct Tally {
   int64_t successes = 0;  // claims made (groups joined, bargains started, draws)
-  std::map<std::string, int64_t> refused;  // by reason
+  std::map<std::string, int64_t> refused;  // claims refused, by reason
+  std::map<std::string, int64_t> cuts_refused;  // bargain: helpers' cuts refused, by reason
   int64_t taken = 0;      // units taken or reserved (a lucky draw: prizes won)
   std::optional<Timestamp> sold_out_at;  // since when no unit is left
   std::vector<int64_t> prizes_won;       // lucky draw, by prize
@@ -97,8 +98,9 @@ class ActivityBook {
   Result<const Claim*> Help(int64_t claim_id, MemberId helper, Timestamp now);
   // Notes the coupon a claim gave.
   void SetCoupon(int64_t claim_id, std::string code);
-  // Counts a refusal (the book's own and the caller's: not_eligible, ...).
-  void CountRefusal(int64_t activity_id, const std::string& reason);
+  // Counts a refused claim or cut (the book's reasons and the caller's:
+  // not_eligible, ...).
+  void CountRefusal(int64_t activity_id, const std::string& reason, bool cut);
 
   const Claim* FindClaim(int64_t claim_id) const;
   // A claim's state at `now` (a waiting group or bargain fails at its deadline).

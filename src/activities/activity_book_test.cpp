@@ -18,11 +18,10 @@ const Timestamp kT0 = Timestamp::FromMicros(1'790'000'000'000'000);
 
 Timestamp At(int64_t minutes) { return kT0.PlusSeconds(minutes * 60); }
 
-std::string ReasonOf(const Status& s) {
-  for (const auto& [key, value] : s.context()) {
-    if (key == "reason") return value;
-  }
-  return std::string(StatusCodeName(s.code()));
+// A refusal's reason, or the code of another error.
+std::string Answer(const Status& s) {
+  const std::string reason = ReasonOf(s);
+  return reason.empty() ? std::string(StatusCodeName(s.code())) : reason;
 }
 
 Activity Base(ActivityKind kind) {
@@ -171,7 +170,7 @@ void RunAgainstModel(Activity shape, uint64_t seed) {
       const size_t i = rng.Uniform(ids.size());
       want = model.Help(i, m, t);
       auto r = book.Help(ids[i], m, t);
-      got = r.ok() ? "ok" : ReasonOf(r.status());
+      got = r.ok() ? "ok" : Answer(r.status());
       if (r.ok()) {
         const std::vector<int64_t> plan =
             BargainCuts(a.list_price.fen() - a.price.fen(), a.helpers, a.seed, ids[i]);
@@ -186,7 +185,7 @@ void RunAgainstModel(Activity shape, uint64_t seed) {
       }
       want = model.Take(m, group, t);
       auto r = book.Take(a.id, m, group >= 0 ? ids[static_cast<size_t>(group)] : 0, t);
-      got = r.ok() ? "ok" : ReasonOf(r.status());
+      got = r.ok() ? "ok" : Answer(r.status());
       if (r.ok()) {
         ids.push_back((*r)->id);
         if (a.kind == ActivityKind::kLuckyDraw) {
@@ -301,11 +300,11 @@ TEST(GroupBuy, AFailedGroupGivesItsUnitsBackAndFreesItsMembers) {
   auto opened = book.Take(made.id, 1, 0, At(200));
   ASSERT_TRUE(opened.ok());
   const int64_t group = (*opened)->id;
-  EXPECT_EQ(ReasonOf(book.Take(made.id, 2, 0, At(210)).status()), "sold_out");  // the group holds both units
-  EXPECT_EQ(ReasonOf(book.Take(made.id, 1, 0, At(220)).status()), "limit_reached");
+  EXPECT_EQ(Answer(book.Take(made.id, 2, 0, At(210)).status()), "sold_out");  // the group holds both units
+  EXPECT_EQ(Answer(book.Take(made.id, 1, 0, At(220)).status()), "limit_reached");
   EXPECT_EQ(book.TallyOf(made.id, At(259)).taken, 2);
   EXPECT_EQ(book.TallyOf(made.id, At(260)).taken, 0);  // an hour after opening
-  EXPECT_EQ(ReasonOf(book.Take(made.id, 2, group, At(260)).status()), "group_closed");
+  EXPECT_EQ(Answer(book.Take(made.id, 2, group, At(260)).status()), "group_closed");
   ASSERT_TRUE(book.Take(made.id, 1, 0, At(261)).ok());  // member 1 may open again
   EXPECT_EQ(book.StateOf(*book.FindClaim(group), At(261)), ClaimState::kFailed);
   const Tally t = book.TallyOf(made.id, At(261));

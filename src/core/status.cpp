@@ -55,4 +55,15 @@ Status FieldInvalid(std::string field, std::string reason) {
   return s;
 }
 
+Status Refusal(std::string_view reason, std::string message) {
+  return Conflict(std::move(message)).With("reason", std::string(reason));
+}
+
+std::string ReasonOf(const Status& s) {
+  for (const auto& [key, value] : s.context()) {
+    if (key == "reason") return value;
+  }
+  return "";
+}
+
 }  // namespace pond

@@ -80,6 +80,12 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 // A single invalid field as a Status.
 Status FieldInvalid(std::string field, std::string reason);
 
+// A refusal by a business rule: Conflict with the one-word `reason` the
+// API answers 409 with (CONTRACT.md: sold_out, limit_reached, ...).
+Status Refusal(std::string_view reason, std::string message);
+// The `reason` of a refusal; empty for any other status.
+std::string ReasonOf(const Status& s);
+
 template <typename T>
 class Result {
  public:

@@ -3,13 +3,6 @@
 #include <algorithm>
 
 namespace pond::coupons {
-namespace {
-
-Status Refused(std::string_view reason, std::string message) {
-  return Conflict(std::move(message)).With("reason", std::string(reason));
-}
-
-}  // namespace
 
 std::string_view StateName(CouponState state) {
   switch (state) {
@@ -72,25 +65,32 @@ void Wallet::Settle(Coupon& c, Timestamp now) {
   }
 }
 
+Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now) const {
+  const auto [from, to] = ValidityOf(t, now, zone_);
+  if (to <= now) return Refusal("expired", "coupon template '" + t.name + "' is no longer valid");
+  if (t.stock && IssuedOf(t.id) >= *t.stock) return Refusal("out_of_stock", "coupon template '" + t.name + "' is out of stock");
+  if (t.per_member_limit > 0 && HeldBy(t.id, member) >= t.per_member_limit) {
+    return Refusal("limit_reached", "member " + std::to_string(member) + " holds " +
+                                        std::to_string(t.per_member_limit) + " of '" + t.name + "' already");
+  }
+  auto today = issued_on_.find(Key(t.id, member, zone_.DateOf(now).ToString()));
+  if (t.per_day_limit > 0 && today != issued_on_.end() && today->second >= t.per_day_limit) {
+    return Refusal("limit_reached", "member " + std::to_string(member) + " received " +
+                                        std::to_string(t.per_day_limit) + " of '" + t.name + "' today already");
+  }
+  return Status::Ok();
+}
+
 Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, std::string occasion, std::string code,
                                      Timestamp now) {
   const std::string occasion_key = Key(t.id, member, occasion);
   if (auto it = by_occasion_.find(occasion_key); it != by_occasion_.end()) return Issued{&coupons_[it->second], false};
   if (code.empty() || by_code_.contains(code)) return FieldInvalid("code", "is empty or already used");
+  RETURN_IF_ERROR(CanIssue(t, member, now));
   const auto [from, to] = ValidityOf(t, now, zone_);
-  if (to <= now) return Refused("expired", "coupon template '" + t.name + "' is no longer valid");
-  if (t.stock && IssuedOf(t.id) >= *t.stock) return Refused("out_of_stock", "coupon template '" + t.name + "' is out of stock");
   const std::string held_key = Key(t.id, member, "");
-  if (t.per_member_limit > 0 && HeldBy(t.id, member) >= t.per_member_limit) {
-    return Refused("limit_reached", "member " + std::to_string(member) + " holds " +
-                                        std::to_string(t.per_member_limit) + " of '" + t.name + "' already");
-  }
   const LocalDate day = zone_.DateOf(now);
   const std::string day_key = Key(t.id, member, day.ToString());
-  if (t.per_day_limit > 0 && issued_on_[day_key] >= t.per_day_limit) {
-    return Refused("limit_reached", "member " + std::to_string(member) + " received " +
-                                        std::to_string(t.per_day_limit) + " of '" + t.name + "' today already");
-  }
   const auto index = static_cast<uint32_t>(coupons_.size());
   Coupon c;
   c.code = std::move(code);
@@ -115,15 +115,15 @@ Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, s
 
 Status Wallet::CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now) {
   switch (c.state) {
-    case CouponState::kRedeemed: return Refused("already_redeemed", "coupon " + c.code + " is redeemed already");
-    case CouponState::kExpired: return Refused("expired", "coupon " + c.code + " has expired");
-    case CouponState::kRevoked: return Refused("revoked", "coupon " + c.code + " was revoked");
+    case CouponState::kRedeemed: return Refusal("already_redeemed", "coupon " + c.code + " is redeemed already");
+    case CouponState::kExpired: return Refusal("expired", "coupon " + c.code + " has expired");
+    case CouponState::kRevoked: return Refusal("revoked", "coupon " + c.code + " was revoked");
     case CouponState::kLocked:
-      if (c.order_id != order_id) return Refused("locked", "coupon " + c.code + " is held by another order");
+      if (c.order_id != order_id) return Refusal("locked", "coupon " + c.code + " is held by another order");
       break;
     case CouponState::kIssued: break;
   }
-  if (now < c.valid_from) return Refused("not_started", "coupon " + c.code + " is not valid yet");
+  if (now < c.valid_from) return Refusal("not_started", "coupon " + c.code + " is not valid yet");
   return Status::Ok();
 }
 
@@ -145,7 +145,7 @@ Result<const Coupon*> Wallet::Unlock(std::string_view code, std::string_view ord
   if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
   Settle(*c, now);
   if (c->state != CouponState::kLocked || c->order_id != order_id) {
-    return Refused("not_locked", "coupon " + c->code + " is not held by order '" + std::string(order_id) + "'");
+    return Refusal("not_locked", "coupon " + c->code + " is not held by order '" + std::string(order_id) + "'");
   }
   c->state = CouponState::kIssued;
   c->order_id.clear();
@@ -193,7 +193,7 @@ Result<const Coupon*> Wallet::Restore(const CouponTemplate& t, std::string_view 
   Coupon* c = Mutable(code);
   if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
   if (c->state != CouponState::kRedeemed || c->order_id != order_id) {
-    return Refused("not_redeemed", "coupon " + c->code + " was not redeemed by order '" + std::string(order_id) + "'");
+    return Refusal("not_redeemed", "coupon " + c->code + " was not redeemed by order '" + std::string(order_id) + "'");
   }
   if (!t.restore_on_refund) {
     return FailedPrecondition("coupon template '" + t.name + "' does not give coupons back on refunds");
@@ -211,8 +211,8 @@ Result<const Coupon*> Wallet::Revoke(std::string_view code, Timestamp now) {
   if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
   Settle(*c, now);
   switch (c->state) {
-    case CouponState::kRedeemed: return Refused("already_redeemed", "coupon " + c->code + " is redeemed");
-    case CouponState::kExpired: return Refused("expired", "coupon " + c->code + " has expired");
+    case CouponState::kRedeemed: return Refusal("already_redeemed", "coupon " + c->code + " is redeemed");
+    case CouponState::kExpired: return Refusal("expired", "coupon " + c->code + " has expired");
     case CouponState::kRevoked: return c;  // again: nothing changes
     default: break;
   }

@@ -72,6 +72,9 @@ class Wallet {
   Result<Issued> Issue(const CouponTemplate& t, MemberId member, std::string occasion, std::string code,
                        Timestamp now);
 
+  // What Issue would answer for a new occasion, changing nothing: OK, or
+  // the refusal (out_of_stock, limit_reached, expired).
+  Status CanIssue(const CouponTemplate& t, MemberId member, Timestamp now) const;
   // Holds a coupon for an order during checkout until `until`. Locking it
   // again for the same order extends the hold.
   Result<const Coupon*> Lock(std::string_view code, std::string_view order_id, Timestamp until, Timestamp now);

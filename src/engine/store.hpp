@@ -153,6 +153,19 @@ struct CouponEventRow {
   Timestamp until;          // lock: when the hold lapses
 };
 
+// A claim on an activity, a helper's cut, or a refusal
+// (activities/activity_book.hpp). The book is rebuilt on load by replaying
+// these in id order: results follow from the activity's seed and the times.
+struct ActivityEventRow {
+  int64_t id = 0;           // ascending
+  int64_t activity_id = 0;
+  std::string kind;         // "take", "help", "refused"
+  int64_t member = 0;       // who claimed, helped or was refused
+  int64_t ref = 0;          // take: the group joined (0 none); help, a refused cut: the bargain's claim id
+  Timestamp at;
+  std::string detail;       // take: the coupon code it gave, if any; refused: the reason
+};
+
 // Everything one group commit writes, in the order it must be applied.
 struct WriteBatch {
   std::vector<MemberRow> members;  // insert or replace by member_id
@@ -169,19 +182,21 @@ struct WriteBatch {
   std::vector<tags::TagOperation> tag_operations;  // inserts; ids ascending
   std::vector<SnapshotRow> snapshots;              // inserts; ids ascending
   std::vector<CouponEventRow> coupon_events;       // inserts; ids ascending
+  std::vector<ActivityEventRow> activity_events;   // inserts; ids ascending
 
   // Empties every list but keeps the memory, so the next group reuses it.
   void Clear() {
     members.clear(), orders.clear(), refunds.clear(), journal.clear(), settings.clear(), merges.clear();
     stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
-    tag_operations.clear(), snapshots.clear(), coupon_events.clear();
+    tag_operations.clear(), snapshots.clear(), coupon_events.clear(), activity_events.clear();
   }
 
   bool empty() const {
     return members.empty() && orders.empty() && refunds.empty() && journal.empty() && settings.empty() &&
            merges.empty() &&
            stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty() &&
-           tag_operations.empty() && snapshots.empty() && coupon_events.empty();
+           tag_operations.empty() && snapshots.empty() && coupon_events.empty() &&
+           activity_events.empty();
   }
 };
 
@@ -189,8 +204,9 @@ struct WriteBatch {
 // members (by member_id), merges (in the order they happened), then orders,
 // refunds and journal rows interleaved by tick (rows of equal tick — those
 // stored before ticks existed have 0 — orders first, then refunds, then
-// journal rows, each in insertion order), then tag operations, snapshots
-// and coupon events (each by id), and last the idempotency rows.
+// journal rows, each in insertion order), then tag operations, snapshots,
+// coupon events and activity events (each by id), and last the
+// idempotency rows.
 class LoadSink {
  public:
   virtual ~LoadSink() = default;
@@ -207,6 +223,7 @@ class LoadSink {
   virtual void OnTagOperation(tags::TagOperation row) = 0;
   virtual void OnSnapshot(SnapshotRow row) = 0;
   virtual void OnCouponEvent(CouponEventRow row) = 0;
+  virtual void OnActivityEvent(ActivityEventRow row) = 0;
   virtual void OnIdempotency(IdempotencyRow row) = 0;
 };
 

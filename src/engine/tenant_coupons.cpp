@@ -173,11 +173,8 @@ Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id,
       ++(issued->fresh ? out.issued : out.already);
       continue;
     }
-    std::string reason = "other";
-    for (const auto& [key, value] : issued.status().context()) {
-      if (key == "reason") reason = value;
-    }
-    ++out.refused[reason];
+    const std::string reason = ReasonOf(issued.status());
+    ++out.refused[reason.empty() ? "other" : reason];
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "activities/activity_json.hpp"
 #include "core/hash_index.hpp"
 #include "core/id_list.hpp"
 #include "core/log.hpp"
@@ -625,6 +626,13 @@ void TenantState::Loader::OnSetting(SettingRow row) {
     s_.issue_rules_ = std::move(rules).value();
     return;
   }
+  if (row.key == kActivitiesSetting) {
+    auto activities = activities::ParseActivities(row.value);
+    if (!activities.ok()) return damaged(activities.status());
+    // The book is empty here: settings load before any claim.
+    for (activities::Activity& a : *activities) s_.activities_.Add(std::move(a));
+    return;
+  }
   if (row.key != kLoyaltySetting) return;
   auto config = ParseLoyaltyConfig(row.value);
   if (!config.ok()) return damaged(config.status());
@@ -727,6 +735,14 @@ void TenantState::Loader::OnCouponEvent(CouponEventRow row) {
         {{"tenant", s_.record_.id}, {"coupon_event", std::to_string(row.id)}, {"error", s.ToString()}});
   }
   s_.next_coupon_event_ = std::max(s_.next_coupon_event_, row.id + 1);
+}
+
+void TenantState::Loader::OnActivityEvent(ActivityEventRow row) {
+  if (Status s = s_.ReplayActivity(row); !s.ok()) {
+    Log(LogLevel::kError, "stored activity change does not replay",
+        {{"tenant", s_.record_.id}, {"activity_event", std::to_string(row.id)}, {"error", s.ToString()}});
+  }
+  s_.next_activity_event_ = std::max(s_.next_activity_event_, row.id + 1);
 }
 
 void TenantState::Loader::OnIdempotency(IdempotencyRow row) {

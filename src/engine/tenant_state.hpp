@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "activities/activity_book.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "coupons/coupon_template.hpp"
@@ -112,6 +113,21 @@ class TenantState {
   Result<const coupons::IssueRule*> CreateIssueRule(coupons::IssueRule rule);
   const std::vector<coupons::IssueRule>& issue_rules() const { return issue_rules_; }
 
+  // --- activities (activities/, tenant_activities.cpp) --------------------
+  // Adds an activity: its coupon templates and snapshot must exist; a
+  // bargain's helper tag is made (manual) when missing.
+  Result<const activities::Activity*> CreateActivity(activities::Activity a, Timestamp now);
+  const activities::ActivityBook& activity_book() const { return activities_; }
+  // A member's claim (group buy: `group` 0 opens one, else the opener's
+  // claim id joins it): refused not_eligible outside the audience or
+  // without a purchase in the window, insufficient_points, the coupon's
+  // refusal, or the book's (activity_book.hpp); every refusal is counted.
+  // Spends the points and issues the coupon it gives.
+  Result<const activities::Claim*> ClaimActivity(int64_t activity_id, MemberId member, int64_t group, Timestamp now);
+  // A helper's cut of bargain `claim_id`; a helper not yet a member is
+  // registered with source "bargain"; every helper gets the helper tag.
+  Result<const activities::Claim*> HelpBargain(int64_t claim_id, const MemberRef& helper, Timestamp now);
+
   // Remembers the answer to an idempotent request, durably with the batch.
   void RememberIdempotent(IdempotencyRow row);
   const IdempotencyRow* FindIdempotent(const std::string& key) const;
@@ -159,6 +175,7 @@ class TenantState {
     void OnTagOperation(tags::TagOperation row) override;
     void OnSnapshot(SnapshotRow row) override;
     void OnCouponEvent(CouponEventRow row) override;
+    void OnActivityEvent(ActivityEventRow row) override;
     void OnIdempotency(IdempotencyRow row) override;
 
     // Finishes the load: scores RFM as of the last scheduled day.
@@ -230,6 +247,15 @@ class TenantState {
   void RecordCoupon(CouponEventRow row);
   // Replays one stored wallet change (the load).
   Status ReplayCoupon(const CouponEventRow& row);
+  static constexpr std::string_view kActivitiesSetting = "activities";
+  void RecordActivity(ActivityEventRow row);
+  // Counts and records a refused claim, or cut of `bargain` (a Conflict
+  // with a reason); returns it.
+  Status RefuseClaim(int64_t activity_id, MemberId member, int64_t bargain, Status why, Timestamp now);
+  // What the tenant checks before the book: audience, purchase, points, coupon.
+  Status CheckClaimer(const activities::Activity& a, MemberId member, Timestamp now);
+  bool InSnapshot(int64_t snapshot_id, MemberId member);
+  Status ReplayActivity(const ActivityEventRow& row);
   void PersistSegments() {
     pending_.settings.push_back(SettingRow{"segments", segments::SavedSegmentsJson(saved_segments_)});
   }
@@ -249,6 +275,10 @@ class TenantState {
   std::vector<coupons::IssueRule> issue_rules_;            // id = position + 1
   coupons::Wallet wallet_;
   int64_t next_coupon_event_ = 1;
+  activities::ActivityBook activities_;
+  int64_t next_activity_event_ = 1;
+  // Snapshot members, decoded and sorted when an activity first asks.
+  std::unordered_map<int64_t, std::vector<int64_t>> snapshot_members_;
   std::vector<LocalDate> dates_;     // scratch for Restage
   std::vector<std::string_view> categories_;  // scratch for CollectCategories; views into the order
   std::string scratch_;              // for member-event digests

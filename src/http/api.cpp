@@ -508,10 +508,7 @@ HttpResponse ErrorResponse(const Status& status) {
     return ProblemResponse(code, title, code == 503 ? "the service is unavailable; retry later" : "internal error");
   }
   // A refusal says why in one word (CONTRACT.md: 409 with `reason`).
-  std::string_view reason;
-  for (const auto& [key, value] : status.context()) {
-    if (key == "reason") reason = value;
-  }
+  const std::string reason = ReasonOf(status);
   HttpResponse r = ProblemResponse(code, title, status.message(), status.field_errors(), reason);
   if (code == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
@@ -526,6 +523,7 @@ HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
   AddLoyaltyRoutes(*router, ctx);
   AddAudienceRoutes(*router, ctx);
   AddCouponRoutes(*router, ctx);
+  AddActivityRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
 }

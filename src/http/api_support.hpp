@@ -57,5 +57,7 @@ double MillisSince(std::chrono::steady_clock::time_point start);
 void AddAudienceRoutes(Router& router, const Ctx& ctx);
 // The routes of coupon_api.cpp: coupon templates and the wallet.
 void AddCouponRoutes(Router& router, const Ctx& ctx);
+// The routes of activity_api.cpp: activities, claims, bargain cuts.
+void AddActivityRoutes(Router& router, const Ctx& ctx);
 
 }  // namespace pond

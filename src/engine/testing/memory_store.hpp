@@ -79,6 +79,7 @@ class MemoryTenantStore final : public TenantStore {
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.tag_operations) sink.OnTagOperation(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.snapshots) sink.OnSnapshot(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.coupon_events) sink.OnCouponEvent(r);
+    for (const WriteBatch& b : data_->commits) for (const auto& r : b.activity_events) sink.OnActivityEvent(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.idempotency) sink.OnIdempotency(r);
     return Status::Ok();
   }

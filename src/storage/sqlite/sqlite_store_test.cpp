@@ -91,8 +91,9 @@ struct Loaded {
   std::vector<tags::TagOperation> tag_operations;
   std::vector<SnapshotRow> snapshots;
   std::vector<CouponEventRow> coupon_events;
+  std::vector<ActivityEventRow> activity_events;
   std::vector<IdempotencyRow> idempotency;
-  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 8 idempotency
+  std::vector<int> phases;  // store.hpp's call order: 0 master data ... 9 idempotency
   std::vector<std::string> by_tick;  // orders, refunds and journal rows as replayed: "refund 7"
 };
 
@@ -121,7 +122,8 @@ class RecordingSink final : public LoadSink {
   void OnTagOperation(tags::TagOperation row) override { Add(5, out_.tag_operations, std::move(row)); }
   void OnSnapshot(SnapshotRow row) override { Add(6, out_.snapshots, std::move(row)); }
   void OnCouponEvent(CouponEventRow row) override { Add(7, out_.coupon_events, std::move(row)); }
-  void OnIdempotency(IdempotencyRow row) override { Add(8, out_.idempotency, std::move(row)); }
+  void OnActivityEvent(ActivityEventRow row) override { Add(8, out_.activity_events, std::move(row)); }
+  void OnIdempotency(IdempotencyRow row) override { Add(9, out_.idempotency, std::move(row)); }
 
  private:
   template <typename T>
@@ -167,6 +169,7 @@ auto Key(const SnapshotRow& r) { return std::tuple(r.id, r.name, r.expr, r.by, r
 auto Key(const CouponEventRow& r) {
   return std::tuple(r.id, r.kind, r.code, r.template_id, r.member, r.occasion, r.order_id, r.at, r.until);
 }
+auto Key(const ActivityEventRow& r) { return std::tuple(r.id, r.activity_id, r.kind, r.member, r.ref, r.at, r.detail); }
 
 template <typename T>
 auto Keys(const std::vector<T>& rows) {
@@ -330,6 +333,8 @@ WriteBatch FullBatch() {
   b.coupon_events = {{1, "issue", "7K2M9QW4XR8T1VBZ", 3, 42, "api:idem-9", "", Timestamp::FromSeconds(1'772'600'100), {}},
                      {2, "lock", "7K2M9QW4XR8T1VBZ", 0, 0, "", "POS-1", Timestamp::FromSeconds(1'772'600'200),
                       Timestamp::FromSeconds(1'772'600'500)}};
+  b.activity_events = {{1, 2, "take", 42, 0, Timestamp::FromSeconds(1'772'600'300), "7K2M9QW4XR8T1VBZ"},
+                       {2, 2, "refused", 43, 0, Timestamp::FromSeconds(1'772'600'301), "sold_out"}};
   return b;
 }
 
@@ -367,6 +372,7 @@ TEST(SqliteStoreTest, EveryRowKindRoundTripsThroughReopen) {
   EXPECT_EQ(Keys(got.tag_operations), Keys(batch.tag_operations));
   EXPECT_EQ(Keys(got.snapshots), Keys(batch.snapshots));
   EXPECT_EQ(Keys(got.coupon_events), Keys(batch.coupon_events));
+  EXPECT_EQ(Keys(got.activity_events), Keys(batch.activity_events));
   EXPECT_TRUE(std::is_sorted(got.phases.begin(), got.phases.end())) << "Load must call the sink in store.hpp's order";
   EXPECT_EQ(got.by_tick, (std::vector<std::string>{"order 1", "order 2", "journal 3", "order 4", "refund 5",
                                                    "journal 6", "journal 7", "journal 8", "journal 9", "journal 10"}));
@@ -515,7 +521,7 @@ TEST(SqliteStoreTest, TagOperationsAndSnapshotsLoadAfterTheJournalAndBeforeIdemp
   ASSERT_TRUE(tenant->Commit(first).ok());
   ASSERT_TRUE(tenant->Commit(second).ok());
   const Loaded got = LoadAll(*tenant);
-  EXPECT_EQ(got.phases, (std::vector<int>{4, 4, 5, 5, 6, 6, 8, 8}));
+  EXPECT_EQ(got.phases, (std::vector<int>{4, 4, 5, 5, 6, 6, 9, 9}));
   EXPECT_EQ(got.by_tick, (std::vector<std::string>{"journal 1", "order 2"}));
   EXPECT_EQ(Keys(got.tag_operations),
             Keys(std::vector<tags::TagOperation>{first.tag_operations[0], second.tag_operations[0]}));
@@ -624,7 +630,7 @@ TEST(SqliteStoreTest, DuplicateOrderIdInALaterBatchFailsAndStoresNothingOfThatBa
 TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking) {
   const std::vector<std::string> stages = {"members",    "orders",      "refunds",        "journal",   "settings",
                                            "merges",     "stores",      "staff",          "products",  "categories",
-                                           "idempotency", "tag_operations", "snapshots", "coupon_events", "commit"};
+                                           "idempotency", "tag_operations", "snapshots", "coupon_events", "activity_events", "commit"};
   for (const std::string& stage : stages) {
     SCOPED_TRACE(stage);
     TempDir dir;
@@ -774,8 +780,8 @@ TEST(SqliteStoreTest, FilesAreWalWithTheDocumentedTables) {
   EXPECT_EQ(tenant.Text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members','orders',"
                        "'refunds','loyalty_journal','settings','merges','stores','staff','products','categories',"
-                       "'idempotency','tag_operations','snapshots','coupon_events')"),
-            14);
+                       "'idempotency','tag_operations','snapshots','coupon_events','activity_events')"),
+            15);
 }
 
 TEST(SqliteStoreTest, CatalogWrittenByANewerBuildIsRefused) {

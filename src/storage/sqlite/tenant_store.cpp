@@ -195,12 +195,27 @@ CREATE TABLE coupon_events(
 );
 )sql";
 
+// Step 6: claims on activities (store.hpp's ActivityEventRow), replayed in
+// id order on load.
+constexpr const char* kTenantActivitiesV6 = R"sql(
+CREATE TABLE activity_events(
+  id          INTEGER PRIMARY KEY,  -- the engine's, ascending in the order applied
+  activity_id INTEGER NOT NULL,
+  kind        TEXT NOT NULL,        -- take, help, refused
+  member_id   INTEGER NOT NULL,
+  ref         INTEGER NOT NULL,     -- take: the group joined; help, refused cut: the bargain's claim
+  at          INTEGER NOT NULL,
+  detail      TEXT NOT NULL         -- take: the coupon given; refused: the reason
+);
+)sql";
+
 constexpr const char* kTenantV1[] = {kOrdersTable, kTenantTablesV1};
 constexpr const char* kTenantV2[] = {kTenantLoyaltyV2};
 constexpr const char* kTenantV3[] = {kTenantIdempotencyV3};
 constexpr const char* kTenantV4[] = {kTenantTagsV4};
 constexpr const char* kTenantV5[] = {kTenantCouponsV5};
-constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3, kTenantV4, kTenantV5};
+constexpr const char* kTenantV6[] = {kTenantActivitiesV6};
+constexpr Migration kTenantMigrations[] = {kTenantV1, kTenantV2, kTenantV3, kTenantV4, kTenantV5, kTenantV6};
 
 // A database holding only the orders table as step 1 made it, for
 // RawBulkLoadOrders.
@@ -270,6 +285,10 @@ constexpr std::string_view kSelectIdempotency =
 constexpr std::string_view kSelectTagOperations =
     "SELECT id,tag,added,by_whom,at,note,members FROM tag_operations ORDER BY id";
 constexpr std::string_view kSelectSnapshots = "SELECT id,name,expr,by_whom,at,count,members FROM snapshots ORDER BY id";
+constexpr std::string_view kInsertActivityEvent =
+    "INSERT INTO activity_events(id,activity_id,kind,member_id,ref,at,detail) VALUES(?,?,?,?,?,?,?)";
+constexpr std::string_view kSelectActivityEvents =
+    "SELECT id,activity_id,kind,member_id,ref,at,detail FROM activity_events ORDER BY id";
 constexpr std::string_view kSelectCouponEvents =
     "SELECT id,kind,code,template_id,member_id,occasion,order_id,at,until FROM coupon_events ORDER BY id";
 
@@ -456,6 +475,16 @@ void BindCouponEvent(Binder& b, const CouponEventRow& r) {
   b.Int(9, r.until.micros());
 }
 
+void BindActivityEvent(Binder& b, const ActivityEventRow& r) {
+  b.Int(1, r.id);
+  b.Int(2, r.activity_id);
+  b.Text(3, r.kind);
+  b.Int(4, r.member);
+  b.Int(5, r.ref);
+  b.Int(6, r.at.micros());
+  b.Text(7, r.detail);
+}
+
 // The key of a row that failed, for the Status context. Identity values and
 // idempotency keys are left out: they may be phone numbers or client tokens.
 void AddRowKey(Status& s, const MemberRow& r) { s.With("member_id", std::to_string(r.member_id)); }
@@ -472,6 +501,7 @@ void AddRowKey(Status&, const IdempotencyRow&) {}
 void AddRowKey(Status& s, const tags::TagOperation& r) { s.With("id", std::to_string(r.id)); }
 void AddRowKey(Status& s, const SnapshotRow& r) { s.With("id", std::to_string(r.id)); }
 void AddRowKey(Status& s, const CouponEventRow& r) { s.With("coupon_event", std::to_string(r.id)); }
+void AddRowKey(Status& s, const ActivityEventRow& r) { s.With("activity_event", std::to_string(r.id)); }
 
 // Steps `stmt` once per row of `rows`; stops at the first failure. The
 // statement is reset after every row so none is left active, which ROLLBACK
@@ -647,7 +677,7 @@ class TickStream {
 
 struct Statements {
   StmtHandle member, order, refund, journal, setting, merge, store, staff, product, category, idempotency;
-  StmtHandle tag_operation, snapshot, coupon_event;
+  StmtHandle tag_operation, snapshot, coupon_event, activity_event;
 };
 
 class SqliteTenantStore final : public TenantStore {
@@ -714,6 +744,9 @@ Status SqliteTenantStore::Commit(const WriteBatch& batch) {
   RETURN_IF_ERROR(Fault("snapshots"));
   RETURN_IF_ERROR(InsertRows(db, stmts_.coupon_event.get(), "coupon_events", batch.coupon_events, BindCouponEvent));
   RETURN_IF_ERROR(Fault("coupon_events"));
+  RETURN_IF_ERROR(
+      InsertRows(db, stmts_.activity_event.get(), "activity_events", batch.activity_events, BindActivityEvent));
+  RETURN_IF_ERROR(Fault("activity_events"));
   RETURN_IF_ERROR(Fault("commit"));
   return txn.Commit();
 }
@@ -799,6 +832,11 @@ Status SqliteTenantStore::LoadHistory(LoadSink& sink) {
     sink.OnCouponEvent({sqlite3_column_int64(s, 0), ColumnText(s, 1), ColumnText(s, 2), sqlite3_column_int64(s, 3),
                         sqlite3_column_int64(s, 4), ColumnText(s, 5), ColumnText(s, 6), ColumnTime(s, 7),
                         ColumnTime(s, 8)});
+    return Status::Ok();
+  }));
+  RETURN_IF_ERROR(ForEachRow(db, kSelectActivityEvents, "activity_events", [&](sqlite3_stmt* s) {
+    sink.OnActivityEvent({sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ColumnText(s, 2),
+                          sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4), ColumnTime(s, 5), ColumnText(s, 6)});
     return Status::Ok();
   }));
   return ForEachRow(db, kSelectIdempotency, "idempotency", [&](sqlite3_stmt* s) {
@@ -902,6 +940,7 @@ Result<std::unique_ptr<TenantStore>> OpenTenantDb(const std::string& path, Commi
   ASSIGN_OR_RETURN(st.tag_operation, Prepare(raw, kInsertTagOperation, "tag_operations", true));
   ASSIGN_OR_RETURN(st.snapshot, Prepare(raw, kInsertSnapshot, "snapshots", true));
   ASSIGN_OR_RETURN(st.coupon_event, Prepare(raw, kInsertCouponEvent, "coupon_events", true));
+  ASSIGN_OR_RETURN(st.activity_event, Prepare(raw, kInsertActivityEvent, "activity_events", true));
   ASSIGN_OR_RETURN(auto checkpointer, Checkpointer::Start(raw, path, checkpoints));
   return std::unique_ptr<TenantStore>(std::make_unique<SqliteTenantStore>(std::move(db), std::move(st),
                                                                           std::move(checkpointer), std::move(fault)));
