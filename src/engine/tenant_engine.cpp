@@ -54,21 +54,21 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
 
 TenantEngine::~TenantEngine() {
   {
-    std::lock_guard lock(queue_mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  queue_cv_.notify_all();
+  writer_cv_.notify_all();
   if (writer_.joinable()) writer_.join();  // it stops the committer when all is committed
   if (committer_.joinable()) committer_.join();
 }
 
 void TenantEngine::Submit(TenantCommand command) {
   {
-    std::lock_guard lock(queue_mu_);
+    std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(std::move(command));
       metrics_.queue_depth = static_cast<int64_t>(queue_.size());
-      queue_cv_.notify_one();
+      writer_cv_.notify_one();
       return;
     }
   }
@@ -76,63 +76,81 @@ void TenantEngine::Submit(TenantCommand command) {
 }
 
 void TenantEngine::WriterLoop() {
-  std::vector<TenantCommand> group;
+  std::vector<TenantCommand> group, incoming, stale;
   WriteBatch batch;
+  uint64_t applied_to = 0;  // which rebuild of the state the group went into
+  std::unique_lock lock(mu_);
   for (;;) {
-    {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping, and everything queued is applied
-      while (!queue_.empty() && group.size() < kMaxCommandsPerCommit) {
-        group.push_back(std::move(queue_.front()));
+    // Apply whatever arrived; hand the group over whenever the committer is
+    // free. So every command that arrives during a commit goes into the
+    // next one, however many there are (up to the cap).
+    writer_cv_.wait(lock, [&] {
+      return (!queue_.empty() && group.size() < kMaxCommandsPerCommit) || (!group.empty() && !handoff_full_) ||
+             (stopping_ && queue_.empty() && group.empty());
+    });
+    if (!queue_.empty() && group.size() < kMaxCommandsPerCommit) {
+      while (!queue_.empty() && group.size() + incoming.size() < kMaxCommandsPerCommit) {
+        incoming.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       metrics_.queue_depth = static_cast<int64_t>(queue_.size());
-    }
-    if (broken_) {
-      Fail(group, "tenant refuses writes until restart");
+      lock.unlock();
+      Apply(group, incoming, stale, applied_to);
+      Fail(stale, "the store did not commit the write; nothing was applied");
+      lock.lock();
       continue;
     }
-    uint64_t applied_to = 0;  // which rebuild of the state the group went into
+    if (group.empty()) break;  // stopping, and everything queued is committed or handed over
+    lock.unlock();
+    bool current = false;
     {
-      const auto started = std::chrono::steady_clock::now();
-      std::unique_lock lock(state_mu_);
-      applied_to = generation_;
-      for (TenantCommand& c : group) c.apply(*state_, clock_.Now());
-      state_->TakePending(batch);
-      metrics_.standing_members = state_->members().standing_count();
-      metrics_.apply_micros_total += std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::steady_clock::now() - started)
-                                         .count();
+      std::unique_lock state_lock(state_mu_);
+      current = applied_to == generation_;
+      if (current) state_->TakePending(batch);
     }
-    // Hand the group to the committer once it is done with the previous one.
-    // While it commits, this thread applies the next group.
-    std::unique_lock lock(commit_mu_);
-    commit_cv_.wait(lock, [&] { return !handoff_full_; });
-    if (applied_to != generation_) {
+    if (!current) {
       // A commit failed and the state was rebuilt after this group was
       // applied: its effects are gone and it may depend on the refused
       // group, so it is refused too.
-      lock.unlock();
-      batch.Clear();
       Fail(group, "the store did not commit the write; nothing was applied");
+      lock.lock();
       continue;
     }
+    lock.lock();
     std::swap(batch, handoff_batch_);  // `batch` gets the committer's emptied buffer
     std::swap(group, handoff_group_);
     handoff_full_ = true;
-    commit_cv_.notify_all();
+    committer_cv_.notify_one();
   }
-  std::unique_lock lock(commit_mu_);
-  commit_cv_.wait(lock, [&] { return !handoff_full_; });
+  writer_cv_.wait(lock, [&] { return !handoff_full_; });
   committer_stop_ = true;
-  commit_cv_.notify_all();
+  committer_cv_.notify_one();
+}
+
+void TenantEngine::Apply(std::vector<TenantCommand>& group, std::vector<TenantCommand>& incoming,
+                         std::vector<TenantCommand>& stale, uint64_t& applied_to) {
+  if (broken_) {
+    Fail(incoming, "tenant refuses writes until restart");
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_lock lock(state_mu_);
+  if (!group.empty() && applied_to != generation_) stale.swap(group);  // rebuilt since: their effects are gone
+  if (group.empty()) applied_to = generation_;
+  for (TenantCommand& c : incoming) {
+    c.apply(*state_, clock_.Now());
+    group.push_back(std::move(c));
+  }
+  incoming.clear();
+  metrics_.standing_members = state_->members().standing_count();
+  metrics_.apply_micros_total +=
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
 }
 
 void TenantEngine::CommitterLoop() {
   for (;;) {
-    std::unique_lock lock(commit_mu_);
-    commit_cv_.wait(lock, [&] { return handoff_full_ || committer_stop_; });
+    std::unique_lock lock(mu_);
+    committer_cv_.wait(lock, [&] { return handoff_full_ || committer_stop_; });
     if (!handoff_full_) return;
     lock.unlock();
     Status committed;
@@ -163,7 +181,7 @@ void TenantEngine::CommitterLoop() {
     handoff_batch_.Clear();
     lock.lock();
     handoff_full_ = false;
-    commit_cv_.notify_all();
+    writer_cv_.notify_one();
   }
 }
 

@@ -2,10 +2,11 @@
 // per tenant").
 //
 // Commands are queued and applied in order by one writer thread. The writer
-// drains the queue, applies every waiting command to the in-memory state
-// under an exclusive lock and hands the rows they produced, as one group, to
-// the tenant's committer thread, which writes them in one store transaction
-// (group commit) while the writer applies the next group. Only after the
+// applies every waiting command to the in-memory state under an exclusive
+// lock as it arrives, and whenever the tenant's committer thread is free
+// hands it the rows of all commands applied since, as one group, to write in
+// one store transaction (group commit). While a group commits, everything
+// that arrives is applied and gathers into the next group. Only after the
 // commit does the committer tell each command's caller how it went: a write
 // is acknowledged only once it is durable, and answers go out in order. If a
 // commit fails, its commands and the group applied after it are answered
@@ -13,8 +14,9 @@
 // what the store lost.
 //
 // Readers run `Read` under a shared lock from any thread; they see a
-// consistent state between commands. They may see a command's effect up to
-// two groups before it is durable (its caller is not yet answered).
+// consistent state between commands. They may see a command's effect before
+// it is durable (its caller is not yet answered): the group committing and
+// the one gathering.
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -84,6 +86,10 @@ class TenantEngine {
   TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock);
   static Result<std::unique_ptr<TenantState>> LoadState(const TenantRecord& record, TenantStore& store);
   void WriterLoop();
+  // Applies `incoming` and moves it onto `group`; when the state was
+  // rebuilt since `group` was applied, `group` moves to `stale` first.
+  void Apply(std::vector<TenantCommand>& group, std::vector<TenantCommand>& incoming,
+             std::vector<TenantCommand>& stale, uint64_t& applied_to);
   void CommitterLoop();
   // Answers every command of `group` Unavailable and empties it.
   void Fail(std::vector<TenantCommand>& group, const char* why);
@@ -102,16 +108,14 @@ class TenantEngine {
   // is handed off, read by the writer under state_mu_ or after the handoff.
   uint64_t generation_ = 0;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  // The queue, and the group handed from the writer to the committer.
+  std::mutex mu_;
+  std::condition_variable writer_cv_;     // commands queued, the committer free, stopping
+  std::condition_variable committer_cv_;  // a group handed over, or stop
   std::deque<TenantCommand> queue_;
   bool stopping_ = false;
   std::atomic<bool> broken_{false};  // the store lost writes that memory held
   std::thread writer_;
-
-  // The group handed from the writer to the committer.
-  std::mutex commit_mu_;
-  std::condition_variable commit_cv_;
   bool handoff_full_ = false;            // a group waits for or is in its commit
   WriteBatch handoff_batch_;             // owned by the committer while full
   std::vector<TenantCommand> handoff_group_;
