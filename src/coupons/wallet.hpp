@@ -99,6 +99,17 @@ class Wallet {
   void ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_expired = {});
 
   const Coupon* Find(std::string_view code) const;
+  // `c` as it stands at `now`: a lapsed hold let go, an ended validity
+  // expired (the wallet itself settles a coupon when next touched).
+  static Coupon AsOf(Coupon c, Timestamp now) {
+    Settle(c, now);
+    return c;
+  }
+  // Visits every coupon in issue order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const Coupon& c : coupons_) f(c);
+  }
   // Coupons issued of a template (stock used), and a member's (limits).
   int64_t IssuedOf(int64_t template_id) const;
   int32_t HeldBy(int64_t template_id, MemberId member) const;

@@ -1,6 +1,7 @@
 // The coupon routes (CONTRACT.md "Coupons and flash sales", extended):
 // templates, issuing, redeeming, and the wallet's other moves.
 #include "core/json_writer.hpp"
+#include "coupons/coupon_report.hpp"
 #include "coupons/issue_rules.hpp"
 #include "coupons/quote.hpp"
 #include "coupons/template_json.hpp"
@@ -32,12 +33,7 @@ std::string CouponJson(const coupons::Coupon& c, const TimeZone& zone) {
 
 // A coupon as the caller sees it now: a hold or validity that ran out since
 // shows as such, though the wallet settles it only when next touched.
-coupons::Coupon SeenAt(coupons::Coupon c, Timestamp now) {
-  if (c.state == coupons::CouponState::kLocked && c.lock_until <= now) c.state = coupons::CouponState::kIssued;
-  const bool unused = c.state == coupons::CouponState::kIssued || c.state == coupons::CouponState::kLocked;
-  if (unused && c.valid_to <= now) c.state = coupons::CouponState::kExpired;
-  return c;
-}
+coupons::Coupon SeenAt(const coupons::Coupon& c, Timestamp now) { return coupons::Wallet::AsOf(c, now); }
 
 std::string TemplateJson(const coupons::CouponTemplate& t, const TenantState& s) {
   JsonWriter w;
@@ -364,9 +360,49 @@ void AddQuoteRoute(Router& router, const Ctx& ctx) {
   });
 }
 
+void WriteTally(JsonWriter& w, std::string_view id_key, int64_t id, const coupons::CouponTally& t) {
+  auto amounts = [&](std::string_view key, const coupons::Amounts& a) {
+    w.Key(key).BeginObject().Field("count", a.count).Field("face_value_fen", a.face_value.fen());
+    w.Field("cost_fen", a.cost.fen()).EndObject();
+  };
+  w.BeginObject().Field(id_key, id);
+  amounts("issued", t.issued);
+  amounts("unused", t.unused);
+  amounts("redeemed", t.redeemed);
+  amounts("expired", t.expired);
+  amounts("revoked", t.revoked);
+  w.EndObject();
+}
+
+// Issued, redeemed, expired and revoked coupons with their face value, per
+// template, issue rule and activity (coupons/coupon_report.hpp).
+void AddReportRoute(Router& router, const Ctx& ctx) {
+  router.Add("GET", "/api/v1/tenants/{tenant}/reports/coupons",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
+               if (!t) return;
+               const Timestamp now = ctx->engine.clock().Now();
+               respond(Json(200, t->Read([&](const TenantState& s) {
+                 const coupons::CouponReport r = coupons::ReportCoupons(s.wallet(), s.coupon_templates(), now);
+                 JsonWriter w;
+                 w.BeginObject().Field("as_of", FormatRfc3339(now, s.zone()));
+                 for (const auto& [key, id_key, rows] :
+                      {std::tuple{"templates", "template_id", &r.by_template}, std::tuple{"rules", "rule_id", &r.by_rule},
+                       std::tuple{"activities", "activity_id", &r.by_activity}}) {
+                   w.Key(key).BeginArray();
+                   for (const auto& [id, tally] : *rows) WriteTally(w, id_key, id, tally);
+                   w.EndArray();
+                 }
+                 w.EndObject();
+                 return w.Take();
+               })));
+             });
+}
+
 }  // namespace
 
 void AddCouponRoutes(Router& router, const Ctx& ctx) {
+  AddReportRoute(router, ctx);
   AddTemplateRoutes(router, ctx);
   AddRuleRoutes(router, ctx);
   AddQuoteRoute(router, ctx);  // before {code}: "quote" is not a code

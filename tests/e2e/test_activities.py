@@ -226,6 +226,15 @@ class ActivityTest(PondTestCase):
         self.assertEqual(self.claim(mall, 2, expect=409)["reason"], "out_of_stock")
         self.assertEqual(self.call("GET", "/members/phone:%s" % phone(2))["points"]["balance"], 800)
         self.assertEqual(self.claim(mall, 1, expect=409)["reason"], "insufficient_points")
+        # The coupon report counts it under its template and under the activity that gave it.
+        self.call("POST", "/coupons/%s/redeem" % got["coupon"], {"order_id": "POS-9"})
+        report = self.call("GET", "/reports/coupons")
+        by_activity = {a["activity_id"]: a for a in report["activities"]}
+        self.assertEqual(list(by_activity), [mall["id"]])
+        self.assertEqual(by_activity[mall["id"]]["redeemed"], {"count": 1, "face_value_fen": 800, "cost_fen": 800})
+        self.assertEqual([(t["template_id"], t["issued"]["count"], t["unused"]["count"]) for t in report["templates"]],
+                         [(coupon["id"], 1, 0)])
+        self.assertEqual(report["rules"], [])
 
     def test_bad_input_is_named(self):
         bad = self.call("POST", "/activities", {"kind": "flash_sale", "stock": 0, "starts_at": "soon", "sku": 5,
