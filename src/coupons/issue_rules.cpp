@@ -13,16 +13,18 @@ namespace {
 
 using json_fields::Reader;
 
-constexpr std::array<std::pair<Trigger, std::string_view>, 4> kTriggers = {{
+constexpr std::array<std::pair<Trigger, std::string_view>, 5> kTriggers = {{
     {Trigger::kPostPayment, "post_payment"},
     {Trigger::kFirstPurchase, "first_purchase"},
     {Trigger::kTierUpgrade, "tier_upgrade"},
     {Trigger::kBirthday, "birthday"},
+    {Trigger::kMemberDay, "member_day"},
 }};
 
 bool ForOrders(Trigger t) { return t == Trigger::kPostPayment || t == Trigger::kFirstPurchase; }
-constexpr std::array<std::string_view, 9> kFields = {"id",       "name",     "trigger",  "template_id", "active",
-                                                     "min_paid_fen", "payments", "channels", "tiers"};
+constexpr std::array<std::string_view, 10> kFields = {"id",           "name",     "trigger",  "template_id", "active",
+                                                      "min_paid_fen", "payments", "channels", "tiers",       "weekday"};
+constexpr int32_t kWednesday = 3;  // DOMAIN.md §2: member day is every Wednesday
 
 Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
   Status errors = InvalidArgument("the issue rule is not valid");
@@ -37,7 +39,7 @@ Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
   const std::string trigger = r.Text("trigger");
   const auto known = std::find_if(kTriggers.begin(), kTriggers.end(), [&](const auto& t) { return t.second == trigger; });
   if (known == kTriggers.end()) {
-    r.Bad("trigger", "must be post_payment, first_purchase, tier_upgrade or birthday");
+    r.Bad("trigger", "must be post_payment, first_purchase, tier_upgrade, birthday or member_day");
   } else {
     rule.trigger = known->first;
   }
@@ -55,8 +57,12 @@ Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
     }
   }
   if (known != kTriggers.end() && ForOrders(rule.trigger) && o.contains("tiers")) {
-    r.Bad("tiers", "applies only to tier_upgrade and birthday");
+    r.Bad("tiers", "applies only to tier_upgrade, birthday and member_day");
   }
+  const bool member_day = known != kTriggers.end() && rule.trigger == Trigger::kMemberDay;
+  rule.weekday = r.Int32("weekday", member_day ? kWednesday : 0);
+  if (member_day && (rule.weekday < 1 || rule.weekday > 7)) r.Bad("weekday", "must be 1 (Monday) to 7 (Sunday)");
+  if (!member_day && o.contains("weekday")) r.Bad("weekday", "applies only to member_day");
   if (!errors.field_errors().empty()) return errors;
   return rule;
 }
@@ -85,6 +91,7 @@ void WriteRule(JsonWriter& w, const IssueRule& r) {
   w.Field("template_id", r.template_id).Field("active", r.active);
   if (!ForOrders(r.trigger)) {
     List(w, "tiers", r.tiers);
+    if (r.trigger == Trigger::kMemberDay) w.Field("weekday", r.weekday);
   } else {
     w.Field("min_paid_fen", r.min_paid.fen());
     List(w, "payments", r.payments);

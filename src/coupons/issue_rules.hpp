@@ -12,8 +12,11 @@
 // member's first order), tier_upgrade (reaching one of `tiers`, or any
 // higher tier when empty), birthday (as the member's birthday begins, for
 // members of `tiers` or all; 29 February is kept on 28 February in other
-// years). Orders that arrive more than a day after they were paid —
-// imports of history — issue nothing.
+// years), member_day (claimed by the member on `weekday`, 1 Monday to 7
+// Sunday, default Wednesday, for members of `tiers` or all; once a day:
+// DOMAIN.md §2 "every Wednesday, 满68减10 (gold) / 减8 (silver) / 减6").
+// Orders that arrive more than a day after they were paid — imports of
+// history — issue nothing.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +31,7 @@
 
 namespace pond::coupons {
 
-enum class Trigger { kPostPayment, kFirstPurchase, kTierUpgrade, kBirthday };
+enum class Trigger { kPostPayment, kFirstPurchase, kTierUpgrade, kBirthday, kMemberDay };
 std::string_view TriggerName(Trigger trigger);
 
 struct IssueRule {
@@ -41,7 +44,8 @@ struct IssueRule {
   std::vector<std::string> payments;   // ... with one of these payment methods (empty: any)
   std::vector<std::string> channels;   // ... in one of these channels (empty: any)
   std::vector<std::string> tiers;      // tier_upgrade: the tiers that count (empty: any higher tier);
-                                       // birthday: the tiers whose members get it (empty: all)
+                                       // birthday, member_day: the tiers whose members get it (empty: all)
+  int32_t weekday = 0;                 // member_day: 1 (Monday) to 7 (Sunday)
 };
 
 // Parses and checks a rule; every bad field is named once. "id" only in the

@@ -146,6 +146,35 @@ void TenantState::IssueForBirthday(MemberId m, LocalDate day, const std::vector<
   }
 }
 
+Result<std::vector<coupons::Wallet::Issued>> TenantState::ClaimMemberDay(MemberId member, Timestamp now) {
+  member = members_.Standing(member);
+  if (member == 0) return NotFound("no such member");
+  const LocalDate day = zone_.DateOf(now);
+  const Account* account = loyalty_.Find(member);
+  const std::string& tier = loyalty_.config().tiers[static_cast<size_t>(account ? account->tier : 0)].id;
+  std::vector<std::pair<std::string, bool>> issued_codes;  // codes, not pointers: each Issue may move the coupons
+  Status refused = Refusal("not_member_day", "no member-day rule gives coupons today");
+  for (const coupons::IssueRule& rule : issue_rules_) {
+    if (!rule.active || rule.trigger != coupons::Trigger::kMemberDay || rule.weekday != day.weekday()) continue;
+    if (!rule.tiers.empty() && std::find(rule.tiers.begin(), rule.tiers.end(), tier) == rule.tiers.end()) {
+      if (ReasonOf(refused) == "not_member_day") refused = Refusal("not_eligible", "no member-day coupon for tier " + tier);
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string code, coupons::NewCouponCode());
+    auto issued = IssueCoupon(rule.template_id, member, "rule:" + std::to_string(rule.id) + ":day:" + day.ToString(),
+                              std::move(code), now);
+    if (issued.ok()) {
+      issued_codes.emplace_back(issued->coupon->code, issued->fresh);
+    } else {
+      refused = issued.status();
+    }
+  }
+  if (issued_codes.empty()) return refused;
+  std::vector<coupons::Wallet::Issued> out;
+  for (const auto& [code, fresh] : issued_codes) out.push_back({wallet_.Find(code), fresh});
+  return out;
+}
+
 Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                                             const std::function<Result<std::string>()>& next_code,
                                                             Timestamp now) {

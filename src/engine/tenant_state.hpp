@@ -109,6 +109,11 @@ class TenantState {
   Result<BulkIssue> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                     const std::function<Result<std::string>()>& next_code, Timestamp now);
   const coupons::Wallet& wallet() const { return wallet_; }
+  // A member's member-day coupons (issue rules with trigger member_day for
+  // today's weekday in the tenant's zone and the member's tier), each once
+  // a day. Refused not_member_day, not_eligible (tier), or the wallet's
+  // refusal when none is issued.
+  Result<std::vector<coupons::Wallet::Issued>> ClaimMemberDay(MemberId member, Timestamp now);
   // Adds an issue rule (coupons/issue_rules.hpp); its template must exist.
   Result<const coupons::IssueRule*> CreateIssueRule(coupons::IssueRule rule);
   const std::vector<coupons::IssueRule>& issue_rules() const { return issue_rules_; }

@@ -601,3 +601,96 @@ TEST(TenantStateTest, BirthdayRulesGiveOneCouponAYearOnTheDay) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(TenantStateTest, MemberDayCouponsAreClaimedOnTheirWeekdayByTierOnceADay) {
+  TenantState s = NewState();
+  const Timestamp wednesday = *ParseRfc3339("2026-11-04T09:00:00+08:00");
+  for (const char* phone : {"13800000001", "13800000002"}) {
+    MemberEvent e;
+    e.member = Ref(IdentityKind::kPhone, phone);
+    ASSERT_TRUE(s.Apply(e, wednesday).ok());
+  }
+  coupons::CouponTemplate t;
+  t.name = "会员日满68减6";
+  t.threshold = Money::Fen(6800);
+  t.off = Money::Fen(600);
+  t.valid_days = 1;
+  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  t.name = "会员日满68减10";
+  t.off = Money::Fen(1000);
+  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  // DOMAIN.md §2: standard members get 减6, gold 减10, every Wednesday.
+  ASSERT_TRUE(s.CreateIssueRule(*coupons::ParseRule(
+                                    R"({"name":"会员日","trigger":"member_day","template_id":1,"tiers":["standard"]})"))
+                  .ok());
+  ASSERT_TRUE(s.CreateIssueRule(*coupons::ParseRule(
+                                    R"({"name":"会员日金卡","trigger":"member_day","template_id":2,"tiers":["gold"]})"))
+                  .ok());
+  EXPECT_EQ(coupons::ParseRule(R"({"name":"x","trigger":"member_day","template_id":1,"weekday":8})")
+                .status().field_errors().at(0).field,
+            "weekday");
+  auto got = s.ClaimMemberDay(1, wednesday);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].coupon->template_id, 1);
+  EXPECT_EQ((*got)[0].coupon->valid_to, *ParseRfc3339("2026-11-05T00:00:00+08:00")) << "valid that day";
+  EXPECT_FALSE(s.ClaimMemberDay(1, wednesday.PlusSeconds(3600))->at(0).fresh) << "once a day";
+  EXPECT_EQ(ReasonOf(s.ClaimMemberDay(1, wednesday.PlusSeconds(24 * 3600)).status()), "not_member_day");
+  auto next = s.ClaimMemberDay(1, wednesday.PlusSeconds(7 * 24 * 3600));
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->at(0).fresh) << "the next Wednesday gives another";
+  EXPECT_EQ(s.wallet().CouponsOf(1).size(), 2u);
+}
+
+TEST(TenantStateTest, ActivityClaimsComeBackAfterAReloadAndTimeFailsOpenGroups) {
+  auto data = std::make_shared<testing::MemoryTenantData>();
+  testing::MemoryTenantStore store(data);
+  TenantState live = NewState();
+  const Timestamp t0 = *ParseRfc3339("2026-11-06T20:00:00+08:00");
+  for (int i = 1; i <= 4; ++i) {
+    MemberEvent e;
+    e.member = Ref(IdentityKind::kPhone, "1380000000" + std::to_string(i));
+    ASSERT_TRUE(live.Apply(e, t0).ok());
+  }
+  activities::Activity group;
+  group.kind = activities::ActivityKind::kGroupBuy;
+  group.name = "拼团";
+  group.sku = "SKU-G";
+  group.price = Money::Fen(990);
+  group.list_price = Money::Fen(1990);
+  group.stock = 4;
+  group.group_size = 2;
+  group.group_hours = 2;
+  group.starts_at = t0;
+  group.ends_at = t0.PlusSeconds(48 * 3600);
+  ASSERT_TRUE(live.CreateActivity(group, t0).ok());
+  auto opened = live.ClaimActivity(1, 1, 0, t0);  // stays alone: fails after 2 hours
+  ASSERT_TRUE(opened.ok());
+  const int64_t lonely = (*opened)->id;
+  auto other = live.ClaimActivity(1, 2, 0, t0.PlusSeconds(60));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(live.ClaimActivity(1, 3, (*other)->id, t0.PlusSeconds(120)).ok());
+  EXPECT_EQ(ReasonOf(live.ClaimActivity(1, 4, 0, t0.PlusSeconds(180)).status()), "sold_out");
+  EXPECT_EQ(ReasonOf(live.ClaimActivity(1, 4, lonely, t0.PlusSeconds(2 * 3600)).status()), "group_closed");
+  ASSERT_TRUE(live.ClaimActivity(1, 4, 0, t0.PlusSeconds(2 * 3600 + 1)).ok()) << "the failed group's units are back";
+  ASSERT_TRUE(store.Commit(live.TakePending()).ok());
+
+  TenantState reloaded = NewState();
+  TenantState::Loader loader(reloaded);
+  ASSERT_TRUE(store.Load(loader).ok());
+  loader.Finish();
+  const Timestamp later = t0.PlusSeconds(3 * 3600);
+  for (const TenantState* s : {&live, &reloaded}) {
+    const activities::Tally t = s->activity_book().TallyOf(1, later);
+    EXPECT_EQ((std::vector<int64_t>{t.successes, t.taken, t.groups_complete, t.groups_failed, t.groups_open}),
+              (std::vector<int64_t>{4, 4, 1, 1, 1}));  // units: the full group 2, member 4's open one 2
+    EXPECT_EQ(t.refused, (std::map<std::string, int64_t>{{"group_closed", 1}, {"sold_out", 1}}));
+    EXPECT_EQ(s->activity_book().StateOf(*s->activity_book().FindClaim(lonely), later), activities::ClaimState::kFailed);
+  }
+}
+
+}  // namespace
+}  // namespace pond

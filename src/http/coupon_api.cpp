@@ -120,6 +120,34 @@ void AddRuleRoutes(Router& router, const Ctx& ctx) {
                  return Json(201, w.Take());
                });
              });
+  // Member day (DOMAIN.md §2): {"member": {...}} claims today's coupons of
+  // the member_day rules for the member's tier; 201 when any was new.
+  router.Add("POST", "/api/v1/tenants/{tenant}/member-day/claims",
+             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
+               if (!t) return;
+               auto reader = BodyReader::Parse(req.body);
+               if (!reader.ok()) return respond(ErrorResponse(reader.status()));
+               reader->Take("member");
+               auto member = ParseMemberField(req.body);
+               if (!member.ok()) reader->Fail(member.status());
+               if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
+               Write(t, req, std::move(respond), [ref = *member](TenantState& s, Timestamp now) {
+                 const MemberId id = s.members().Find(ref);
+                 if (!id) return ErrorResponse(NotFound("no such member"));
+                 auto claimed = s.ClaimMemberDay(id, now);
+                 if (!claimed.ok()) return ErrorResponse(claimed.status());
+                 bool fresh = false;
+                 JsonWriter w;
+                 w.BeginObject().Key("coupons").BeginArray();
+                 for (const coupons::Wallet::Issued& issued : *claimed) {
+                   fresh |= issued.fresh;
+                   WriteCoupon(w, *issued.coupon, s.zone());
+                 }
+                 w.EndArray().EndObject();
+                 return Json(fresh ? 201 : 200, w.Take());
+               });
+             });
   router.Add("GET", "/api/v1/tenants/{tenant}/coupon-rules",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);

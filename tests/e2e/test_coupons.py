@@ -124,9 +124,9 @@ class CouponTest(PondTestCase):
         rule = self.call("POST", "/coupon-rules", {"name": "支付后返券", "trigger": "post_payment", "template_id": t["id"],
                                                    "min_paid_fen": 3500, "payments": ["wechat_pay"]}, expect=201)
         self.assertEqual(self.call("GET", "/coupon-rules")["rules"], [rule])
-        bad = self.call("POST", "/coupon-rules", {"name": "x", "trigger": "member_day", "template_id": 99,
-                                                  "tiers": ["gold"]}, expect=422)
-        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["trigger"])
+        bad = self.call("POST", "/coupon-rules", {"name": "x", "trigger": "member_day", "template_id": t["id"],
+                                                  "weekday": 0, "min_paid_fen": 1}, expect=422)
+        self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["min_paid_fen", "weekday"])
         self.call("POST", "/coupon-rules", {"name": "x", "trigger": "first_purchase", "template_id": 99}, expect=422)
         now = datetime.datetime.now(SHANGHAI)
         orders = [{"type": "order", "order_id": "W-%d" % i, "member": {"phone": "13900000009"}, "payment": pay,
@@ -140,6 +140,22 @@ class CouponTest(PondTestCase):
         self.assertEqual([(c["template_id"], c["state"]) for c in got], [(t["id"], "issued")])
         self.server.restart()
         self.assertEqual(self.call("GET", "/coupon-rules")["rules"], [rule])
+
+    def test_member_day_coupons_are_claimed_once_a_day_by_tier(self):
+        today = datetime.datetime.now(SHANGHAI).isoweekday()
+        small = self.template(name="会员日减6", off_fen=600, valid_days=1)
+        gold = self.template(name="会员日减10", valid_days=1)
+        other_day = self.template(name="明天", valid_days=1)
+        for tmpl, tiers, weekday in ((small, ["standard"], today), (gold, ["gold"], today),
+                                     (other_day, [], today % 7 + 1)):
+            self.call("POST", "/coupon-rules", {"name": tmpl["name"], "trigger": "member_day", "template_id": tmpl["id"],
+                                                "tiers": tiers, "weekday": weekday}, expect=201)
+        first = self.call("POST", "/member-day/claims", {"member": {"phone": "13900000004"}}, expect=201)["coupons"]
+        self.assertEqual([c["template_id"] for c in first], [small["id"]], "a standard member's rule of today only")
+        again = self.call("POST", "/member-day/claims", {"member": {"phone": "13900000004"}}, expect=200)["coupons"]
+        self.assertEqual([c["code"] for c in again], [first[0]["code"]], "once a day")
+        self.call("POST", "/member-day/claims", {"member": {"phone": "13800000000"}}, expect=404)
+        self.call("POST", "/member-day/claims", {"member": {"phone": "1"}}, expect=422)
 
     def test_many_clients_at_once_never_beat_stock_or_limits(self):
         stock, members, tries = 7, 20, 3
