@@ -66,17 +66,18 @@ fuzz() {
 run_tests() {
   echo "==> fuzzing the parsers of outside input (bounded)"
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_FUZZ=ON >/dev/null
-  ninja -C build-fuzz event_parser_fuzzer loyalty_config_fuzzer segment_expr_fuzzer coupon_template_fuzzer
+  ninja -C build-fuzz event_parser_fuzzer loyalty_config_fuzzer segment_expr_fuzzer coupon_template_fuzzer activity_fuzzer
   fuzz event_parser "${POND_FUZZ_SECONDS:-40}"
   fuzz loyalty_config "${POND_FUZZ_SECONDS:-20}"
   fuzz segment_expr "${POND_FUZZ_SECONDS:-30}"
   fuzz coupon_template "${POND_FUZZ_SECONDS:-20}"
+  fuzz activity "${POND_FUZZ_SECONDS:-15}"
 
   # The domain, engine and storage tests again under AddressSanitizer and
   # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
   echo "==> unit tests under address and undefined-behaviour sanitizers"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
-  local sanitized=(core members orders loyalty coupons lifecycle masterdata segments tags exports ingest engine storage_sqlite)
+  local sanitized=(core members orders loyalty coupons activities lifecycle masterdata segments tags exports ingest engine storage_sqlite)
   local targets=()
   for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
   ninja -C build-asan "${targets[@]}" >/dev/null
