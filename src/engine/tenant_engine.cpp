@@ -76,87 +76,67 @@ void TenantEngine::Submit(TenantCommand command) {
 }
 
 void TenantEngine::WriterLoop() {
-  std::vector<TenantCommand> group, incoming, stale;
-  WriteBatch batch;
-  uint64_t applied_to = 0;  // which rebuild of the state the group went into
+  std::vector<TenantCommand> incoming;
   std::unique_lock lock(mu_);
   for (;;) {
-    // Apply whatever arrived; hand the group over whenever the committer is
-    // free. So every command that arrives during a commit goes into the
-    // next one, however many there are (up to the cap).
     writer_cv_.wait(lock, [&] {
-      return (!queue_.empty() && group.size() < kMaxCommandsPerCommit) || (!group.empty() && !handoff_full_) ||
-             (stopping_ && queue_.empty() && group.empty());
+      return (!queue_.empty() && gathering_.size() < kMaxCommandsPerCommit) || (stopping_ && queue_.empty());
     });
-    if (!queue_.empty() && group.size() < kMaxCommandsPerCommit) {
-      while (!queue_.empty() && group.size() + incoming.size() < kMaxCommandsPerCommit) {
-        incoming.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      metrics_.queue_depth = static_cast<int64_t>(queue_.size());
-      lock.unlock();
-      Apply(group, incoming, stale, applied_to);
-      Fail(stale, "the store did not commit the write; nothing was applied");
-      lock.lock();
-      continue;
+    if (queue_.empty()) break;  // stopping, and everything queued is applied
+    while (!queue_.empty() && gathering_.size() + incoming.size() < kMaxCommandsPerCommit) {
+      incoming.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
-    if (group.empty()) break;  // stopping, and everything queued is committed or handed over
+    metrics_.queue_depth = static_cast<int64_t>(queue_.size());
     lock.unlock();
-    bool current = false;
-    {
-      std::unique_lock state_lock(state_mu_);
-      current = applied_to == generation_;
-      if (current) state_->TakePending(batch);
-    }
-    if (!current) {
-      // A commit failed and the state was rebuilt after this group was
-      // applied: its effects are gone and it may depend on the refused
-      // group, so it is refused too.
-      Fail(group, "the store did not commit the write; nothing was applied");
-      lock.lock();
-      continue;
-    }
+    Apply(incoming);
     lock.lock();
-    std::swap(batch, handoff_batch_);  // `batch` gets the committer's emptied buffer
-    std::swap(group, handoff_group_);
-    handoff_full_ = true;
-    committer_cv_.notify_one();
   }
-  writer_cv_.wait(lock, [&] { return !handoff_full_; });
-  committer_stop_ = true;
+  writer_done_ = true;
   committer_cv_.notify_one();
 }
 
-void TenantEngine::Apply(std::vector<TenantCommand>& group, std::vector<TenantCommand>& incoming,
-                         std::vector<TenantCommand>& stale, uint64_t& applied_to) {
+void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
   if (broken_) {
     Fail(incoming, "tenant refuses writes until restart");
     return;
   }
   const auto started = std::chrono::steady_clock::now();
-  std::unique_lock lock(state_mu_);
-  if (!group.empty() && applied_to != generation_) stale.swap(group);  // rebuilt since: their effects are gone
-  if (group.empty()) applied_to = generation_;
-  for (TenantCommand& c : incoming) {
-    c.apply(*state_, clock_.Now());
-    group.push_back(std::move(c));
-  }
-  incoming.clear();
+  std::unique_lock state_lock(state_mu_);
+  for (TenantCommand& c : incoming) c.apply(*state_, clock_.Now());
   metrics_.standing_members = state_->members().standing_count();
   metrics_.apply_micros_total +=
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  // Still under the state lock: the rows in the state's pending batch and
+  // the commands gathered always match when the committer takes both.
+  std::lock_guard lock(mu_);
+  const bool was_empty = gathering_.empty();
+  for (TenantCommand& c : incoming) gathering_.push_back(std::move(c));
+  incoming.clear();
+  if (was_empty) committer_cv_.notify_one();
 }
 
 void TenantEngine::CommitterLoop() {
+  std::vector<TenantCommand> group;
+  WriteBatch batch;
   for (;;) {
-    std::unique_lock lock(mu_);
-    committer_cv_.wait(lock, [&] { return handoff_full_ || committer_stop_; });
-    if (!handoff_full_) return;
-    lock.unlock();
+    {
+      std::unique_lock lock(mu_);
+      committer_cv_.wait(lock, [&] { return !gathering_.empty() || writer_done_; });
+      if (gathering_.empty()) return;  // the writer has stopped and everything is committed
+      lock.unlock();
+      // The state lock first (the writer's order), so no command is half
+      // applied; then everything gathered with the rows it made.
+      std::unique_lock state_lock(state_mu_);
+      lock.lock();
+      group.swap(gathering_);
+      state_->TakePending(batch);
+      writer_cv_.notify_one();  // room to gather again, if the writer was at the cap
+    }
     Status committed;
-    if (!handoff_batch_.empty()) {
+    if (!batch.empty()) {
       const auto started = std::chrono::steady_clock::now();
-      committed = store_->Commit(handoff_batch_);
+      committed = store_->Commit(batch);
       const int64_t us =
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
       metrics_.commits++;
@@ -168,20 +148,19 @@ void TenantEngine::CommitterLoop() {
       Log(LogLevel::kError, "commit failed; rebuilding the tenant state from the store",
           {{"tenant", record_.id}, {"error", committed.ToString()}});
       // Rebuilt before anyone is answered, so a caller told "not applied"
-      // never reads the write it was refused.
-      Reload();
+      // never reads the write it was refused. What was applied since on
+      // top of the refused group is refused too: it may depend on it.
+      std::vector<TenantCommand> after = Reload();
       committed = Unavailable("the store did not commit the write; nothing was applied").With("tenant", record_.id);
+      Fail(after, "the store did not commit the write; nothing was applied");
     }
     // Answers go out in commit order, after the rows they depend on are
     // durable — also for commands that wrote nothing (a duplicate is only
     // a duplicate once the first write is durable).
-    metrics_.commands += static_cast<int64_t>(handoff_group_.size());
-    for (TenantCommand& c : handoff_group_) c.done(committed);
-    handoff_group_.clear();
-    handoff_batch_.Clear();
-    lock.lock();
-    handoff_full_ = false;
-    writer_cv_.notify_one();
+    metrics_.commands += static_cast<int64_t>(group.size());
+    for (TenantCommand& c : group) c.done(committed);
+    group.clear();
+    batch.Clear();
   }
 }
 
@@ -190,19 +169,24 @@ void TenantEngine::Fail(std::vector<TenantCommand>& group, const char* why) {
   group.clear();
 }
 
-void TenantEngine::Reload() {
+std::vector<TenantCommand> TenantEngine::Reload() {
   auto reloaded = LoadState(record_, *store_);
-  std::unique_lock lock(state_mu_);
-  ++generation_;
+  std::vector<TenantCommand> stale;
+  std::unique_lock state_lock(state_mu_);
+  {
+    std::lock_guard lock(mu_);
+    stale.swap(gathering_);  // applied to the state being replaced
+  }
   if (reloaded.ok()) {
     state_ = std::move(reloaded).value();
-    return;
+    return stale;
   }
   // The store cannot even be read back: memory may hold writes the store
   // lost, so refuse every further write until a restart reloads.
   Log(LogLevel::kError, "reload failed; tenant refuses writes until restart",
       {{"tenant", record_.id}, {"error", reloaded.status().ToString()}});
   broken_ = true;
+  return stale;
 }
 
 }  // namespace pond

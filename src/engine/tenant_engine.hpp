@@ -1,12 +1,12 @@
 // TenantEngine: the single writer of one tenant (DESIGN.md "Single writer
 // per tenant").
 //
-// Commands are queued and applied in order by one writer thread. The writer
-// applies every waiting command to the in-memory state under an exclusive
-// lock as it arrives, and whenever the tenant's committer thread is free
-// hands it the rows of all commands applied since, as one group, to write in
-// one store transaction (group commit). While a group commits, everything
-// that arrives is applied and gathers into the next group. Only after the
+// Commands are queued and applied in order by one writer thread, each to
+// the in-memory state under an exclusive lock as it arrives. Whenever the
+// tenant's committer thread is free it takes every command applied since,
+// with the rows they made, and writes the rows in one store transaction
+// (group commit). While a group commits, everything that arrives is applied
+// and gathers into the next group. Only after the
 // commit does the committer tell each command's caller how it went: a write
 // is acknowledged only once it is durable, and answers go out in order. If a
 // commit fails, its commands and the group applied after it are answered
@@ -86,40 +86,38 @@ class TenantEngine {
   TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock);
   static Result<std::unique_ptr<TenantState>> LoadState(const TenantRecord& record, TenantStore& store);
   void WriterLoop();
-  // Applies `incoming` and moves it onto `group`; when the state was
-  // rebuilt since `group` was applied, `group` moves to `stale` first.
-  void Apply(std::vector<TenantCommand>& group, std::vector<TenantCommand>& incoming,
-             std::vector<TenantCommand>& stale, uint64_t& applied_to);
+  // Applies `incoming` and adds it to the commands gathering for the next
+  // commit (it empties `incoming`).
+  void Apply(std::vector<TenantCommand>& incoming);
   void CommitterLoop();
   // Answers every command of `group` Unavailable and empties it.
   void Fail(std::vector<TenantCommand>& group, const char* why);
   // Rebuilds the state from the store (committer thread, after a failed
-  // commit; the writer may be applying the next group meanwhile).
-  void Reload();
+  // commit) and returns the commands applied to the old state since the
+  // failed group was taken, which the caller must refuse.
+  std::vector<TenantCommand> Reload();
 
   const TenantRecord record_;
   const std::unique_ptr<TenantStore> store_;
   const Clock& clock_;
   TenantMetrics metrics_;
 
+  // Lock order: state_mu_, then mu_.
   mutable std::shared_mutex state_mu_;
   std::unique_ptr<TenantState> state_;
-  // Rebuilds of state_ so far: written by Reload under state_mu_ while a group
-  // is handed off, read by the writer under state_mu_ or after the handoff.
-  uint64_t generation_ = 0;
 
-  // The queue, and the group handed from the writer to the committer.
+  // The queue, and the commands applied but not yet taken for a commit.
   std::mutex mu_;
-  std::condition_variable writer_cv_;     // commands queued, the committer free, stopping
-  std::condition_variable committer_cv_;  // a group handed over, or stop
+  std::condition_variable writer_cv_;     // commands queued, room to gather, stopping
+  std::condition_variable committer_cv_;  // commands gathered, or the writer is done
   std::deque<TenantCommand> queue_;
   bool stopping_ = false;
   std::atomic<bool> broken_{false};  // the store lost writes that memory held
+  // Applied under state_mu_ and added here under both locks, so they always
+  // match the rows pending in state_; the committer takes both at once.
+  std::vector<TenantCommand> gathering_;
+  bool writer_done_ = false;
   std::thread writer_;
-  bool handoff_full_ = false;            // a group waits for or is in its commit
-  WriteBatch handoff_batch_;             // owned by the committer while full
-  std::vector<TenantCommand> handoff_group_;
-  bool committer_stop_ = false;
   std::thread committer_;
 };
 
