@@ -146,6 +146,21 @@ void TenantState::IssueForBirthday(MemberId m, LocalDate day, const std::vector<
   }
 }
 
+std::vector<const coupons::Coupon*> TenantState::CouponsOf(MemberId member) const {
+  member = members_.Standing(member);
+  std::vector<const coupons::Coupon*> out = wallet_.CouponsOf(member);
+  // A coupon stays with the member it was issued to (the wallet replays as
+  // it happened); the members merged into this one hold theirs for it.
+  if (const Member* m = members_.Get(member)) {
+    for (const MergeRecord& merge : m->merges) {
+      for (const coupons::Coupon* c : wallet_.CouponsOf(merge.merged)) out.push_back(c);
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const coupons::Coupon* a, const coupons::Coupon* b) { return a->issued_at < b->issued_at; });
+  return out;
+}
+
 Result<std::vector<coupons::Wallet::Issued>> TenantState::ClaimMemberDay(MemberId member, Timestamp now) {
   member = members_.Standing(member);
   if (member == 0) return NotFound("no such member");

@@ -109,6 +109,9 @@ class TenantState {
   Result<BulkIssue> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                     const std::function<Result<std::string>()>& next_code, Timestamp now);
   const coupons::Wallet& wallet() const { return wallet_; }
+  // The coupons a standing member holds, with those of the members merged
+  // into it, in issue order.
+  std::vector<const coupons::Coupon*> CouponsOf(MemberId member) const;
   // A member's member-day coupons (issue rules with trigger member_day for
   // today's weekday in the tenant's zone and the member's tier), each once
   // a day. Refused not_member_day, not_eligible (tier), or the wallet's

@@ -694,3 +694,38 @@ TEST(TenantStateTest, ActivityClaimsComeBackAfterAReloadAndTimeFailsOpenGroups) 
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(TenantStateTest, AMergedMembersCouponsAreTheSurvivors) {
+  TenantState s = NewState();
+  const Timestamp t0 = *ParseRfc3339("2026-11-02T10:00:00+08:00");
+  MemberEvent by_phone, by_unionid, both;
+  by_phone.member = Ref(IdentityKind::kPhone, "13800000001");
+  by_unionid.member = Ref(IdentityKind::kUnionid, "oU-1");
+  ASSERT_TRUE(s.Apply(by_phone, t0).ok());
+  ASSERT_TRUE(s.Apply(by_unionid, t0).ok());
+  coupons::CouponTemplate t;
+  t.name = "8元";
+  t.kind = coupons::CouponKind::kNoThreshold;
+  t.off = Money::Fen(800);
+  t.valid_days = 7;
+  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(s.IssueCoupon(1, 2, "k-unionid", "CODE2", t0).ok());
+  ASSERT_TRUE(s.IssueCoupon(1, 1, "k-phone", "CODE1", t0.PlusSeconds(60)).ok());
+  // The same person shows both identities: the two members become one.
+  both.member = MemberRef{{Identity{IdentityKind::kPhone, "13800000001"}, Identity{IdentityKind::kUnionid, "oU-1"}},
+                          std::nullopt};
+  ASSERT_TRUE(s.Apply(both, t0.PlusSeconds(120)).ok());
+  const MemberId survivor = s.members().Standing(1);
+  ASSERT_EQ(survivor, s.members().Standing(2));
+  std::vector<std::string> codes;
+  for (const coupons::Coupon* c : s.CouponsOf(survivor)) codes.push_back(c->code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"CODE2", "CODE1"})) << "both, in issue order";
+  const MemberId merged = survivor == 1 ? 2 : 1;
+  EXPECT_EQ(s.CouponsOf(merged).size(), 2u) << "asked by the merged number, the survivor answers";
+}
+
+}  // namespace
+}  // namespace pond

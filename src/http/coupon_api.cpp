@@ -233,7 +233,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
                  if (!id) return std::nullopt;
                  JsonWriter w;
                  w.BeginObject().Field("member_id", id).Key("coupons").BeginArray();
-                 for (const coupons::Coupon* c : s.wallet().CouponsOf(id)) WriteCoupon(w, SeenAt(*c, now), s.zone());
+                 for (const coupons::Coupon* c : s.CouponsOf(id)) WriteCoupon(w, SeenAt(*c, now), s.zone());
                  w.EndArray().EndObject();
                  return w.Take();
                });
@@ -362,7 +362,7 @@ void AddQuoteRoute(Router& router, const Ctx& ctx) {
       ApplyCategoryTree(*parsed, s.master());
       std::vector<std::pair<const coupons::Coupon*, const coupons::CouponTemplate*>> usable;
       std::vector<coupons::Coupon> seen;  // as of now: a lapsed hold frees the coupon, an ended window expires it
-      for (const coupons::Coupon* c : s.wallet().CouponsOf(id)) seen.push_back(SeenAt(*c, now));
+      for (const coupons::Coupon* c : s.CouponsOf(id)) seen.push_back(SeenAt(*c, now));
       for (const coupons::Coupon& c : seen) {
         if (c.state == coupons::CouponState::kIssued) usable.emplace_back(&c, s.FindCouponTemplate(c.template_id));
       }
