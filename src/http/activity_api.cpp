@@ -3,6 +3,7 @@
 #include "activities/activity_json.hpp"
 #include "core/json_writer.hpp"
 #include "http/api_support.hpp"
+#include "http/auth.hpp"
 #include "http/body_reader.hpp"
 #include "ingest/event_parser.hpp"
 
@@ -105,6 +106,11 @@ std::string ActivityJson(const activities::Activity& a, const TenantState& s, Ti
     r.EndObject().EndObject();
   }
   r.EndObject();
+  // A commitment to the seed from the start: once the seed is shown, anyone
+  // can check it is the one the results were drawn with all along.
+  if (a.kind == ActivityKind::kLuckyDraw || a.kind == ActivityKind::kBargain) {
+    out += ",\"seed_sha256\":\"" + Sha256Hex(Hex(a.seed)) + "\"";
+  }
   return out + ",\"claimed\":" + std::to_string(t.successes) + ",\"report\":" + r.Take() + "}";
 }
 

@@ -9,6 +9,7 @@ not from earlier answers.
 """
 
 import datetime
+import hashlib
 import http.client
 import json
 import random
@@ -186,6 +187,9 @@ class ActivityTest(PondTestCase):
                                                          "template_id": tickets["id"]},
                                                         {"name": "mug", "stock": 50, "weight": 2}],
                              none_weight=7, purchase_required=True, per_member_limit=1, seed="%016x" % seed)
+        # The seed is hidden while the draw runs, but committed to from the start.
+        self.assertNotIn("seed", draw)
+        self.assertEqual(draw["seed_sha256"], hashlib.sha256(("%016x" % seed).encode()).hexdigest())
         self.assertEqual(self.claim(draw, 1, expect=409)["reason"], "not_eligible")
         now = datetime.datetime.now(SHANGHAI)
         orders = [{"type": "order", "order_id": "O-%d" % i, "member": {"phone": phone(i)}, "channel": "store",
