@@ -21,14 +21,6 @@ constexpr std::array<std::string_view, 22> kFields = {
 constexpr std::array<std::string_view, 4> kPrizeFields = {"name", "stock", "weight", "template_id"};
 constexpr int32_t kDefaultHours = 24;
 
-std::string SeedText(uint64_t seed) {
-  char buf[17];
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i, seed >>= 4) buf[i] = kHex[seed & 15];
-  buf[16] = '\0';
-  return buf;
-}
-
 Result<uint64_t> FreshSeed() {
   uint64_t seed = 0;
   if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
@@ -116,6 +108,13 @@ Result<Activity> FromObject(const boost::json::object& o, bool with_id) {
 
 }  // namespace
 
+std::string Hex16(uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = kHex[v & 15];
+  return out;
+}
+
 Result<Activity> ParseActivity(std::string_view json, bool with_id) {
   return json_fields::ParseBody(json, [&](const boost::json::object& o) { return FromObject(o, with_id); });
 }
@@ -155,7 +154,7 @@ void WriteActivity(JsonWriter& w, const Activity& a, const TimeZone& zone, bool 
       if (a.template_id != 0) w.Field("template_id", a.template_id);
       break;
   }
-  if (with_seed) w.Field("seed", SeedText(a.seed));
+  if (with_seed) w.Field("seed", Hex16(a.seed));
   w.EndObject();
 }
 

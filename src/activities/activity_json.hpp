@@ -40,6 +40,9 @@ Result<Activity> ParseActivity(std::string_view json, bool with_id = false);
 // can foresee a draw).
 void WriteActivity(JsonWriter& w, const Activity& a, const TimeZone& zone, bool with_seed);
 
+// A seed or a roll as 16 lowercase hex digits, the form the API shows.
+std::string Hex16(uint64_t v);
+
 // The stored setting: {"activities":[...]}.
 std::string ActivitiesJson(const std::vector<Activity>& activities);
 Result<std::vector<Activity>> ParseActivities(std::string_view json);

@@ -12,13 +12,6 @@ namespace {
 
 using activities::ActivityKind;
 
-std::string Hex(uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = kHex[v & 15];
-  return out;
-}
-
 void WriteClaim(JsonWriter& w, const activities::Claim& c, const TenantState& s, Timestamp now) {
   const activities::ActivityBook& book = s.activity_book();
   const activities::Activity& a = *book.Find(c.activity_id);
@@ -50,7 +43,7 @@ void WriteClaim(JsonWriter& w, const activities::Claim& c, const TenantState& s,
     }
     case ActivityKind::kLuckyDraw:
       // Audit: roll = DrawRoll(seed, draw); the seed is shown once the draw has ended.
-      w.Field("draw", c.draw).Field("roll", Hex(c.roll));
+      w.Field("draw", c.draw).Field("roll", activities::Hex16(c.roll));
       if (c.prize >= 0) {
         w.Field("prize", a.prizes[static_cast<size_t>(c.prize)].name);
       } else {
@@ -109,7 +102,7 @@ std::string ActivityJson(const activities::Activity& a, const TenantState& s, Ti
   // A commitment to the seed from the start: once the seed is shown, anyone
   // can check it is the one the results were drawn with all along.
   if (a.kind == ActivityKind::kLuckyDraw || a.kind == ActivityKind::kBargain) {
-    out += ",\"seed_sha256\":\"" + Sha256Hex(Hex(a.seed)) + "\"";
+    out += ",\"seed_sha256\":\"" + Sha256Hex(activities::Hex16(a.seed)) + "\"";
   }
   return out + ",\"claimed\":" + std::to_string(t.successes) + ",\"report\":" + r.Take() + "}";
 }
