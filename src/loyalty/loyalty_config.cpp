@@ -125,8 +125,12 @@ class RuleChecker {
     }
     for (const auto& [channel, pct] : c.channel_multiplier_pct) {
       const std::string at = Child("channel_multiplier_pct", channel);
-      if (!ChannelFromName(channel)) Fail(at, "is not a channel (expected one of " + ChannelList() + ")");
-      Range(at, pct, 0, 1000);
+      // One reason a field: an unknown channel's percentage is not checked too.
+      if (!ChannelFromName(channel)) {
+        Fail(at, "is not a channel (expected one of " + ChannelList() + ")");
+      } else {
+        Range(at, pct, 0, 1000);
+      }
     }
   }
 

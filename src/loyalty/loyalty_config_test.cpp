@@ -281,11 +281,13 @@ TEST(LoyaltyConfigValidateTest, PointsRateAndMemberDayOff) {
 TEST(LoyaltyConfigValidateTest, Multipliers) {
   LoyaltyConfig c = DefaultLoyaltyConfig();
   c.category_multiplier_pct = {{"", 100}, {"beauty", -1}, {"food", 1001}, {"toys", 1000}, {"snacks", 0}};
-  c.channel_multiplier_pct = {{"wechat", 100}, {"tmall", 1001}, {"jd", 0}, {"douyin", 1000}};
+  c.channel_multiplier_pct = {{"wechat", 100}, {"tmall", 1001}, {"jd", 0}, {"douyin", 1000}, {"minaprogram", 1500}};
   const Status s = ValidateLoyaltyConfig(c);
   EXPECT_EQ(FieldsOf(s),
             (Fields{"category_multiplier_pct", "category_multiplier_pct.beauty", "category_multiplier_pct.food",
-                    "channel_multiplier_pct.tmall", "channel_multiplier_pct.wechat"}));
+                    "channel_multiplier_pct.minaprogram", "channel_multiplier_pct.tmall",
+                    "channel_multiplier_pct.wechat"}));
+  EXPECT_EQ(s.field_errors().size(), 6u) << "an unknown channel is named once, not also for its percentage";
   EXPECT_EQ(ReasonFor(s, "category_multiplier_pct.food"), "must be between 0 and 1000");
   EXPECT_NE(ReasonFor(s, "channel_multiplier_pct.wechat").find("miniprogram"), std::string::npos);
 }
