@@ -96,7 +96,9 @@ void Router::Dispatch(HttpRequest&& req, Responder respond) const {
 
   auto matches = [&](const Entry& entry) {
     if (entry.segments.size() != segments.size()) return false;
-    for (size_t i = 0; i < segments.size(); ++i) {
+    // From the end: routes share their leading "api/v1/tenants/{tenant}"
+    // and differ last, so most entries are told apart at the first compare.
+    for (size_t i = segments.size(); i-- > 0;) {
       const Segment& want = entry.segments[i];
       if (want.capture ? segments[i].empty() : segments[i] != want.text) return false;
     }
