@@ -57,6 +57,26 @@ Status CheckActivity(const Activity& a) {
   if (priced && a.sku.empty()) bad("sku", "is required: the item on sale");
   if (priced && a.price.fen() < 0) bad("price_fen", "must be >= 0");
   if (!priced && a.price.fen() != 0) bad("price_fen", "is only for flash_sale, group_buy and bargain");
+  // A field of another kind is an error, not ignored: it would not be
+  // stored, and would silently not apply.
+  auto only = [&](bool given, const char* field, ActivityKind kind) {
+    if (given && a.kind != kind) bad(field, "applies only to " + std::string(KindName(kind)));
+  };
+  only(a.group_size != 0, "group_size", ActivityKind::kGroupBuy);
+  only(a.group_hours != 0, "group_hours", ActivityKind::kGroupBuy);
+  only(a.helpers != 0, "helpers", ActivityKind::kBargain);
+  only(a.bargain_hours != 0, "bargain_hours", ActivityKind::kBargain);
+  only(!a.helper_tag.empty(), "helper_tag", ActivityKind::kBargain);
+  only(!a.prizes.empty(), "prizes", ActivityKind::kLuckyDraw);
+  only(a.none_weight != 0, "none_weight", ActivityKind::kLuckyDraw);
+  only(a.snapshot_id != 0, "snapshot_id", ActivityKind::kLuckyDraw);
+  only(a.purchase_required, "purchase_required", ActivityKind::kLuckyDraw);
+  only(a.points != 0, "points", ActivityKind::kPointsMall);
+  only(a.template_id != 0, "template_id", ActivityKind::kPointsMall);
+  if (a.list_price.fen() != 0 && a.kind != ActivityKind::kGroupBuy && a.kind != ActivityKind::kBargain) {
+    bad("list_price_fen", "applies only to group_buy and bargain");
+  }
+  if (!a.sku.empty() && a.kind == ActivityKind::kLuckyDraw) bad("sku", "is not for a lucky_draw (its prizes are)");
   switch (a.kind) {
     case ActivityKind::kFlashSale:
       break;

@@ -43,7 +43,8 @@ TEST(ActivityJsonTest, EveryBadFieldIsNamedOnce) {
   EXPECT_EQ(reasons.at("stok"), "is not a field of an activity");
   EXPECT_EQ(reasons.at("seed"), "must be 16 hex digits");
   EXPECT_EQ(reasons.at("id"), "is given by Pond");
-  EXPECT_EQ(reasons.size(), 7u) << a.status().ToString();
+  EXPECT_EQ(reasons.at("prizes"), "applies only to lucky_draw") << "a field of another kind is refused";
+  EXPECT_EQ(reasons.size(), 8u) << a.status().ToString();
   EXPECT_EQ(Reasons(ParseActivity(R"({"kind":"raffle"})").status()).at("kind"),
             "must be: flash_sale, group_buy, bargain, lucky_draw or points_mall");
   EXPECT_EQ(ParseActivity("[]").status().field_errors().at(0).field, "body");

@@ -148,16 +148,19 @@ void TenantState::IssueForBirthday(MemberId m, LocalDate day, const std::vector<
 
 std::vector<const coupons::Coupon*> TenantState::CouponsOf(MemberId member) const {
   member = members_.Standing(member);
-  std::vector<const coupons::Coupon*> out = wallet_.CouponsOf(member);
   // A coupon stays with the member it was issued to (the wallet replays as
-  // it happened); the members merged into this one hold theirs for it.
-  if (const Member* m = members_.Get(member)) {
-    for (const MergeRecord& merge : m->merges) {
-      for (const coupons::Coupon* c : wallet_.CouponsOf(merge.merged)) out.push_back(c);
+  // it happened); the members merged into this one, and into those, hold
+  // theirs for it.
+  std::vector<const coupons::Coupon*> out;
+  std::vector<MemberId> holders = {member};
+  for (size_t i = 0; i < holders.size(); ++i) {
+    for (const coupons::Coupon* c : wallet_.CouponsOf(holders[i])) out.push_back(c);
+    if (const Member* m = members_.Get(holders[i])) {
+      for (const MergeRecord& merge : m->merges) holders.push_back(merge.merged);
     }
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const coupons::Coupon* a, const coupons::Coupon* b) { return a->issued_at < b->issued_at; });
+  // Issue order is the wallet's order, which is the order of its storage.
+  std::sort(out.begin(), out.end(), std::less<const coupons::Coupon*>());
   return out;
 }
 

@@ -97,12 +97,14 @@ void TenantEngine::WriterLoop() {
 }
 
 void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_lock state_lock(state_mu_);
+  // Checked under the state lock: a failed rebuild sets it under that lock.
   if (broken_) {
+    state_lock.unlock();
     Fail(incoming, "tenant refuses writes until restart");
     return;
   }
-  const auto started = std::chrono::steady_clock::now();
-  std::unique_lock state_lock(state_mu_);
   for (TenantCommand& c : incoming) c.apply(*state_, clock_.Now());
   metrics_.standing_members = state_->members().standing_count();
   metrics_.apply_micros_total +=
@@ -117,7 +119,7 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
 }
 
 void TenantEngine::CommitterLoop() {
-  std::vector<TenantCommand> group;
+  std::vector<TenantCommand> group, after;  // after: applied on top of a group whose commit failed
   WriteBatch batch;
   for (;;) {
     {
@@ -150,15 +152,15 @@ void TenantEngine::CommitterLoop() {
       // Rebuilt before anyone is answered, so a caller told "not applied"
       // never reads the write it was refused. What was applied since on
       // top of the refused group is refused too: it may depend on it.
-      std::vector<TenantCommand> after = Reload();
+      after = Reload();
       committed = Unavailable("the store did not commit the write; nothing was applied").With("tenant", record_.id);
-      Fail(after, "the store did not commit the write; nothing was applied");
     }
     // Answers go out in commit order, after the rows they depend on are
     // durable — also for commands that wrote nothing (a duplicate is only
     // a duplicate once the first write is durable).
     metrics_.commands += static_cast<int64_t>(group.size());
     for (TenantCommand& c : group) c.done(committed);
+    Fail(after, "the store did not commit the write; nothing was applied");  // in order, after the group
     group.clear();
     batch.Clear();
   }
@@ -172,20 +174,27 @@ void TenantEngine::Fail(std::vector<TenantCommand>& group, const char* why) {
 std::vector<TenantCommand> TenantEngine::Reload() {
   auto reloaded = LoadState(record_, *store_);
   std::vector<TenantCommand> stale;
-  std::unique_lock state_lock(state_mu_);
+  std::unique_ptr<TenantState> old;  // destroyed after the lock is let go
   {
-    std::lock_guard lock(mu_);
-    stale.swap(gathering_);  // applied to the state being replaced
+    std::unique_lock state_lock(state_mu_);
+    {
+      std::lock_guard lock(mu_);
+      stale.swap(gathering_);  // applied to the state being replaced
+      writer_cv_.notify_one();  // the writer may wait for room to gather
+    }
+    if (reloaded.ok()) {
+      old = std::exchange(state_, std::move(reloaded).value());
+      return stale;
+    }
+    // The store cannot even be read back: memory may hold writes the store
+    // lost, so refuse every further write until a restart reloads — and
+    // drop the rows pending in memory, which no commit may ever write.
+    WriteBatch dropped;
+    state_->TakePending(dropped);
+    broken_ = true;
   }
-  if (reloaded.ok()) {
-    state_ = std::move(reloaded).value();
-    return stale;
-  }
-  // The store cannot even be read back: memory may hold writes the store
-  // lost, so refuse every further write until a restart reloads.
   Log(LogLevel::kError, "reload failed; tenant refuses writes until restart",
       {{"tenant", record_.id}, {"error", reloaded.status().ToString()}});
-  broken_ = true;
   return stale;
 }
 

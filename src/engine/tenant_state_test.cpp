@@ -725,6 +725,17 @@ TEST(TenantStateTest, AMergedMembersCouponsAreTheSurvivors) {
   EXPECT_EQ(codes, (std::vector<std::string>{"CODE2", "CODE1"})) << "both, in issue order";
   const MemberId merged = survivor == 1 ? 2 : 1;
   EXPECT_EQ(s.CouponsOf(merged).size(), 2u) << "asked by the merged number, the survivor answers";
+  // A chain: the survivor merges again, with a member holding a third coupon.
+  MemberEvent by_ext, again;
+  by_ext.member = Ref(IdentityKind::kExternalUserid, "wm-3");
+  ASSERT_TRUE(s.Apply(by_ext, t0).ok());
+  ASSERT_TRUE(s.IssueCoupon(1, 3, "k-ext", "CODE3", t0.PlusSeconds(180)).ok());
+  again.member = MemberRef{{Identity{IdentityKind::kExternalUserid, "wm-3"}, Identity{IdentityKind::kUnionid, "oU-1"}},
+                           std::nullopt};
+  ASSERT_TRUE(s.Apply(again, t0.PlusSeconds(240)).ok());
+  codes.clear();
+  for (const coupons::Coupon* c : s.CouponsOf(s.members().Standing(3))) codes.push_back(c->code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"CODE2", "CODE1", "CODE3"})) << "through every merge, in issue order";
 }
 
 }  // namespace

@@ -42,8 +42,11 @@ void WriteClaim(JsonWriter& w, const activities::Claim& c, const TenantState& s,
       break;
     }
     case ActivityKind::kLuckyDraw:
-      // Audit: roll = DrawRoll(seed, draw); the seed is shown once the draw has ended.
-      w.Field("draw", c.draw).Field("roll", activities::Hex16(c.roll));
+      // Audit: roll = DrawRoll(seed, draw), shown with the seed once the draw
+      // has ended — splitmix64 can be run backwards, so one roll shown while
+      // it runs would give away the seed and every draw to come.
+      w.Field("draw", c.draw);
+      if (now >= a.ends_at) w.Field("roll", activities::Hex16(c.roll));
       if (c.prize >= 0) {
         w.Field("prize", a.prizes[static_cast<size_t>(c.prize)].name);
       } else {

@@ -64,22 +64,17 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
       respond(ErrorResponse(FieldInvalid("Idempotency-Key", "must be 1-200 characters")));
       return;
     }
+    // Looked up on the writer, not here: a reader may see a stored answer
+    // whose commit has not finished (and may yet fail), and a replay must
+    // not answer before the original is durable.
     key = req.method + " " + req.path + " " + *k;
-    auto replay = tenant->Read([&](const TenantState& s) -> std::optional<HttpResponse> {
-      if (const IdempotencyRow* row = s.FindIdempotent(key)) return Replay(*row, digest);
-      return std::nullopt;
-    });
-    if (replay) {
-      replay->headers.emplace_back("Idempotent-Replayed", "true");
-      respond(std::move(*replay));
-      return;
-    }
   }
   auto answer = std::make_shared<HttpResponse>();
   tenant->Submit(TenantCommand{
       [answer, key, digest, work = std::move(work)](TenantState& s, Timestamp now) {
         if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key)) {
-          *answer = Replay(*row, digest);  // a concurrent request with the key won the race
+          *answer = Replay(*row, digest);
+          answer->headers.emplace_back("Idempotent-Replayed", "true");
           return;
         }
         *answer = work(s, now);

@@ -257,6 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_->expires_never();  // The handler may take its time; no read is pending.
     version_ = message.version();
     keep_alive_ = message.keep_alive();
+    head_ = message.method() == http::verb::head;
 
     HttpRequest request;
     request.method = std::string(message.method_string());
@@ -364,8 +365,14 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       file_left_ = length;
     }
-    FormatHead(in, length, keep_alive);
-    if (!file_) wire_ += in.body;
+    // A HEAD answer and a 1xx, 204 or 304 answer have no content (RFC 9110).
+    const bool bodiless = in.status < 200 || in.status == 204 || in.status == 304;
+    FormatHead(in, length, keep_alive, bodiless);
+    if (head_ || bodiless) {
+      file_.reset();
+    } else if (!file_) {
+      wire_ += in.body;
+    }
     keep_alive_ = keep_alive;
     WriteOut();
   }
@@ -373,7 +380,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The status line and headers into wire_. Formatted by hand rather than
   // through Beast's serializer, whose buffer sequences took a tenth of the
   // HTTP threads' own time (bench/RESULTS.md).
-  void FormatHead(const HttpResponse& in, uint64_t length, bool keep_alive) {
+  void FormatHead(const HttpResponse& in, uint64_t length, bool keep_alive, bool bodiless) {
     const auto status = static_cast<unsigned>(in.status);
     wire_.clear();
     wire_sent_ = 0;
@@ -386,17 +393,21 @@ class Session : public std::enable_shared_from_this<Session> {
       wire_.append(name).append(": ").append(value).append("\r\n");
     };
     header("Server", "pond");
-    if (!in.content_type.empty()) header("Content-Type", in.content_type);
-    for (const auto& [name, value] : in.headers) {
-      if (!IsSafeHeader(name, value)) {
-        Log(LogLevel::kError, "http handler set an unsafe header", {{"name", name}});
-        continue;
+    auto handler_header = [&](std::string_view name, std::string_view value) {
+      // The framing is the server's: a handler may not set it.
+      const bool framing = beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+                           beast::iequals(name, "connection");
+      if (framing || !IsSafeHeader(name, value)) {
+        Log(LogLevel::kError, "http handler set an unsafe header", {{"name", std::string(name)}});
+        return;
       }
       header(name, value);
-    }
-    // RFC 9110: 1xx, 204 and 304 answers have no content and no length.
-    if (status >= 200 && status != 204 && status != 304) header("Content-Length", std::to_string(length));
-    if (version_ == 11 && !keep_alive) header("Connection", "close");
+    };
+    if (!in.content_type.empty()) handler_header("Content-Type", in.content_type);
+    for (const auto& [name, value] : in.headers) handler_header(name, value);
+    // A HEAD answer keeps the length its GET would have; 1xx, 204 and 304 have none.
+    if (!bodiless) header("Content-Length", std::to_string(length));
+    if (version_ >= 11 && !keep_alive) header("Connection", "close");
     if (version_ == 10 && keep_alive) header("Connection", "keep-alive");
     wire_ += "\r\n";
   }
@@ -469,6 +480,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string drain_buffer_;
   size_t drained_bytes_ = 0;
   unsigned version_ = 11;
+  bool head_ = false;  // the request being answered is a HEAD
   bool keep_alive_ = false;
   bool closed_ = false;
   // Numbers requests so a late or repeated response cannot answer the next one.
