@@ -102,6 +102,9 @@ Status CheckActivity(const Activity& a) {
         const Prize& p = a.prizes[i];
         const std::string at = "prizes[" + std::to_string(i) + "].";
         if (p.name.empty() || p.name.size() > kMaxName) bad(at + "name", "must be 1 to 200 bytes");
+        for (size_t j = 0; j < i; ++j) {
+          if (!p.name.empty() && a.prizes[j].name == p.name) bad(at + "name", "is the name of another prize");
+        }
         if (p.stock < 1 || p.stock > kMaxStock) bad(at + "stock", "must be between 1 and 2^40");
         if (p.weight < 1 || p.weight > kMaxStock) bad(at + "weight", "must be between 1 and 2^40");
         if (p.template_id < 0) bad(at + "template_id", "must be a coupon template id");

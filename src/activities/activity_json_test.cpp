@@ -67,6 +67,11 @@ TEST(ActivityJsonTest, EachKindChecksItsOwnFields) {
                                                 {"prizes[0].colour", "is not a field of a prize"},
                                                 {"prizes[0].name", "must be 1 to 200 bytes"},
                                                 {"prizes[0].stock", "must be between 1 and 2^40"}}));
+  EXPECT_EQ(Reasons(ParseActivity(R"({"kind":"lucky_draw","prizes":[{"name":"a","stock":1,"weight":1},{"name":"a","stock":1,"weight":1}],)" +
+                                  window + "}")
+                        .status())
+                .at("prizes[1].name"),
+            "is the name of another prize");
   EXPECT_EQ(Reasons(ParseActivity(R"({"kind":"points_mall","stock":5,"sku":"G","template_id":2,)" + window + "}").status())
                 .at("points"),
             "must be >= 1: what a claim costs");
