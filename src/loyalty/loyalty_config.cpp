@@ -78,7 +78,13 @@ class RuleChecker {
  public:
   std::vector<FieldError> TakeErrors() && { return std::move(errors_); }
 
-  void Fail(std::string field, std::string reason) { errors_.push_back({std::move(field), std::move(reason)}); }
+  // One reason a field: the first rule it breaks.
+  void Fail(std::string field, std::string reason) {
+    for (const FieldError& e : errors_) {
+      if (e.field == field) return;
+    }
+    errors_.push_back({std::move(field), std::move(reason)});
+  }
 
   void Range(std::string field, int64_t value, int64_t min, int64_t max) {
     if (value < min || value > max) {
@@ -231,7 +237,14 @@ class DocumentReader {
   }
 
  private:
-  void Fail(std::string path, std::string reason) { errors_.push_back({std::move(path), std::move(reason)}); }
+  // One reason a field: a top-level key "lifecycle.x" and lifecycle's own
+  // "x" have the same path, and are reported once.
+  void Fail(std::string path, std::string reason) {
+    for (const FieldError& e : errors_) {
+      if (e.field == path) return;
+    }
+    errors_.push_back({std::move(path), std::move(reason)});
+  }
 
   // Reads the keys of an object present in the document; absent optional
   // keys keep their target's current value.

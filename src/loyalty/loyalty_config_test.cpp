@@ -411,6 +411,13 @@ void ExpectRoundTrip(const LoyaltyConfig& c) {
   EXPECT_TRUE(*parsed == c);
 }
 
+TEST(LoyaltyConfigJsonTest, AFieldIsNamedOnceEvenWhenTwoKeysHaveItsPath) {
+  // Found by the fuzzer: a top-level key "lifecycle.x" and lifecycle's "x".
+  auto c = ParseLoyaltyConfig(R"({"lifecycle.x":1,"lifecycle":{"x":1}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(FieldsOf(c.status()), (Fields{"lifecycle.x"}));
+}
+
 TEST(LoyaltyConfigJsonTest, DefaultRoundTrips) { ExpectRoundTrip(DefaultLoyaltyConfig()); }
 
 TEST(LoyaltyConfigJsonTest, ChangedRoundTrips) { ExpectRoundTrip(ChangedConfig()); }
