@@ -160,7 +160,11 @@ Result<const activities::Claim*> TenantState::HelpBargain(int64_t claim_id, cons
   MemberId member = members_.Find(helper);
   if (member == 0) {
     // A friend who is not yet a member registers by helping (DOMAIN.md
-    // §7: bargains acquire members), with bargain as the source.
+    // §7: bargains acquire members), with bargain as the source — but not
+    // for a bargain that is over, the one refusal a newcomer can meet.
+    if (activities_.StateOf(*claim, now) != activities::ClaimState::kWaiting) {
+      return RefuseClaim(a->id, 0, claim_id, Refusal("bargain_closed", "the bargain is over"), now);
+    }
     MemberEvent joined{helper, {}};
     joined.profile.source = "bargain";
     joined.profile.registered_at = now;

@@ -740,3 +740,40 @@ TEST(TenantStateTest, AMergedMembersCouponsAreTheSurvivors) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+TEST(TenantStateTest, AHelperOfABargainThatIsOverIsNotRegistered) {
+  TenantState s = NewState();
+  const Timestamp t0 = *ParseRfc3339("2026-11-06T20:00:00+08:00");
+  MemberEvent e;
+  e.member = Ref(IdentityKind::kPhone, "13800000001");
+  ASSERT_TRUE(s.Apply(e, t0).ok());
+  activities::Activity bargain;
+  bargain.kind = activities::ActivityKind::kBargain;
+  bargain.name = "砍价";
+  bargain.sku = "SKU-B";
+  bargain.price = Money::Fen(100);
+  bargain.list_price = Money::Fen(1000);
+  bargain.helpers = 1;
+  bargain.bargain_hours = 24;
+  bargain.helper_tag = "bargain_helper";
+  bargain.stock = 5;
+  bargain.starts_at = t0;
+  bargain.ends_at = t0.PlusSeconds(48 * 3600);
+  ASSERT_TRUE(s.CreateActivity(bargain, t0).ok());
+  auto started = s.ClaimActivity(1, 1, 0, t0);
+  ASSERT_TRUE(started.ok());
+  const int64_t claim = (*started)->id;
+  ASSERT_TRUE(s.HelpBargain(claim, Ref(IdentityKind::kPhone, "13700000001"), t0.PlusSeconds(60)).ok());
+  EXPECT_EQ(s.members().standing_count(), 2) << "the first friend became a member";
+  EXPECT_EQ(ReasonOf(s.HelpBargain(claim, Ref(IdentityKind::kPhone, "13700000002"), t0.PlusSeconds(120)).status()),
+            "bargain_closed");
+  EXPECT_EQ(s.members().standing_count(), 2) << "a friend refused is not registered";
+  EXPECT_EQ(s.activity_book().TallyOf(1, t0.PlusSeconds(120)).cuts_refused,
+            (std::map<std::string, int64_t>{{"bargain_closed", 1}}));
+}
+
+}  // namespace
+}  // namespace pond
