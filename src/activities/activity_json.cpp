@@ -2,7 +2,6 @@
 
 #include <sys/random.h>
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -97,11 +96,7 @@ Result<Activity> FromObject(const boost::json::object& o, bool with_id) {
   }
   // Field checks only where the shape was right, so no field gets two reasons.
   Status checked = known ? CheckActivity(a) : Status::Ok();
-  for (const FieldError& e : checked.field_errors()) {
-    const bool named = std::any_of(errors.field_errors().begin(), errors.field_errors().end(),
-                                   [&](const FieldError& x) { return x.field == e.field; });
-    if (!named) errors.AddFieldError(e.field, e.reason);
-  }
+  for (const FieldError& e : checked.field_errors()) r.Bad(e.field, e.reason);  // Bad keeps the first reason
   if (!errors.field_errors().empty()) return errors;
   return a;
 }

@@ -5,7 +5,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -64,11 +63,7 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
   // Field checks only where the shape was right, so no field gets two
   // reasons; without a kind there are no rules to check the amounts by.
   Status checked = known ? CheckTemplate(t) : Status::Ok();
-  for (const FieldError& e : checked.field_errors()) {
-    const bool named = std::any_of(errors.field_errors().begin(), errors.field_errors().end(),
-                                   [&](const FieldError& x) { return x.field == e.field; });
-    if (!named) errors.AddFieldError(e.field, e.reason);
-  }
+  for (const FieldError& e : checked.field_errors()) r.Bad(e.field, e.reason);  // Bad keeps the first reason
   if (!errors.field_errors().empty()) return errors;
   return t;
 }
