@@ -131,17 +131,6 @@ Result<ClaimBody> ParseClaimBody(const std::string& body, bool group) {
   return out;
 }
 
-// An id in a path: digits only ("1x", "01" are not ids).
-std::optional<int64_t> PathId(const std::string& text) {
-  if (text.empty() || text.size() > 15 || text[0] == '0') return std::nullopt;
-  int64_t v = 0;
-  for (char ch : text) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    v = v * 10 + (ch - '0');
-  }
-  return v;
-}
-
 void AddDefinitionRoutes(Router& router, const Ctx& ctx) {
   router.Add("POST", "/api/v1/tenants/{tenant}/activities",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {

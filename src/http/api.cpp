@@ -118,6 +118,16 @@ Result<MemberRef> ParseMemberRef(const std::string& ref) {
   return out;
 }
 
+std::optional<int64_t> PathId(const std::string& text) {
+  if (text.empty() || text.size() > 15 || text[0] == '0') return std::nullopt;
+  int64_t v = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + (ch - '0');
+  }
+  return v;
+}
+
 Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback, int64_t lo, int64_t hi) {
   const std::string* v = req.Query(name);
   if (!v) return fallback;

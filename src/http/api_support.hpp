@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,8 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
 // {ref}: "42", "phone:138...", "unionid:...", "ext:...", "pos:...".
 Result<MemberRef> ParseMemberRef(const std::string& ref);
 // A query parameter that must be an integer in [lo, hi]; `fallback` if absent.
+// An id in a path ({id}, {claim}): digits only, so "1x" and "01" name nothing.
+std::optional<int64_t> PathId(const std::string& text);
 Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback, int64_t lo, int64_t hi);
 // Phones are shown whole only to admins who ask (?reveal=phone).
 bool RevealPhones(const HttpRequest& req, Role role);

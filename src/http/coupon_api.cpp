@@ -92,12 +92,11 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
                if (!t) return;
-               const std::string id = p.Get("id");
+               const std::optional<int64_t> id = PathId(p.Get("id"));
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 for (const coupons::CouponTemplate& tmpl : s.coupon_templates()) {
-                   if (std::to_string(tmpl.id) == id) return TemplateJson(tmpl, s);  // "1x", "01": none
-                 }
-                 return std::nullopt;
+                 const coupons::CouponTemplate* tmpl = id ? s.FindCouponTemplate(*id) : nullptr;
+                 if (tmpl == nullptr) return std::nullopt;
+                 return TemplateJson(*tmpl, s);
                });
                if (!body) return respond(ErrorResponse(NotFound("no coupon template '" + p.Get("id") + "'")));
                respond(Json(200, std::move(*body)));
