@@ -7,12 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the build, the tests and the fuzzer need (ARCHITECTURE.md
-# says why each is there).
+# says why each is there). PostgreSQL 15 is the second storage backend: libpq
+# to build it, the server and psql for the tests' throwaway cluster
+# (tests/pg/pg_cluster.sh, on a free loopback port; a default cluster the
+# package may start on 5432 is left alone).
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libcli11-dev libgtest-dev libjemalloc-dev libroaring-dev
   tzdata python3 clang libclang-rt-14-dev libxlsxwriter-dev
+  postgresql-15 postgresql-client-15 libpq-dev
 )
 
 install_missing() {
@@ -75,9 +79,11 @@ run_tests() {
 
   # The domain, engine and storage tests again under AddressSanitizer and
   # UBSan (the HTTP layer's Beast build is left out to keep CI's time).
+  # storage_postgres needs the ctest fixture `pg`; ctest adds its setup and
+  # cleanup tests (pg_cluster_start/stop) to a run filtered with -R by itself.
   echo "==> unit tests under address and undefined-behaviour sanitizers"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
-  local sanitized=(core members orders loyalty coupons activities lifecycle masterdata segments tags exports ingest engine storage_sqlite)
+  local sanitized=(core members orders loyalty coupons activities lifecycle masterdata segments tags exports ingest engine storage_sqlite storage_postgres)
   local targets=()
   for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
   ninja -C build-asan "${targets[@]}" >/dev/null

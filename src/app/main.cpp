@@ -17,12 +17,17 @@ int main(int argc, char** argv) {
   s->add_option("--data", serve.data_dir, "Data directory")->capture_default_str();
   s->add_option("--listen", serve.listen, "host:port (port 0 picks a free one)")->capture_default_str();
   s->add_option("--store", serve.store_url, "Store URL (postgresql://...) instead of the embedded store");
+  s->add_option("--advertise", serve.advertise, "Address other nodes give for tenants this node serves");
+  s->add_option("--lease-ttl", serve.lease_ttl_seconds, "Seconds a tenant's lease outlives its node (PostgreSQL)")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   s->add_option("--threads", serve.threads, "HTTP threads")->check(CLI::Range(1, 64))->capture_default_str();
   s->add_option("--max-body-bytes", serve.max_body_bytes, "Largest request body")->check(CLI::Range(1024, 1 << 30));
 
   pond::ImportOptions import;
   auto* i = app.add_subcommand("import", "Import ndjson or CSV event files, as the events endpoint does");
   i->add_option("--data", import.data_dir, "Data directory")->capture_default_str();
+  i->add_option("--store", import.store_url, "Store URL (postgresql://...) instead of the embedded store");
   i->add_option("--tenant", import.tenant, "Tenant id")->required();
   i->add_option("--type", import.csv_type, "Event type of CSV files without a 'type' column");
   i->add_option("files", import.files, "Files (.csv for CSV, anything else ndjson)")->required()->check(CLI::ExistingFile);
@@ -30,6 +35,7 @@ int main(int argc, char** argv) {
   pond::DemoCommandOptions demo;
   auto* d = app.add_subcommand("demo", "Create and fill a realistic, reproducible demo tenant");
   d->add_option("--data", demo.data_dir, "Data directory")->capture_default_str();
+  d->add_option("--store", demo.store_url, "Store URL (postgresql://...) instead of the embedded store");
   d->add_option("--tenant", demo.tenant, "Tenant id")->capture_default_str();
   d->add_option("--members", demo.members, "Members")->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))->capture_default_str();
   d->add_option("--seed", demo.seed, "Random seed")->capture_default_str();
@@ -41,6 +47,7 @@ int main(int argc, char** argv) {
   auto* k = app.add_subcommand("keys", "Manage API keys")->require_subcommand(1);
   auto* kc = k->add_subcommand("create", "Create an API key (printed once)");
   kc->add_option("--data", key.data_dir, "Data directory")->capture_default_str();
+  kc->add_option("--store", key.store_url, "Store URL (postgresql://...) instead of the embedded store");
   kc->add_option("--tenant", key.tenant, "Tenant the key is valid for, * for all")->capture_default_str();
   kc->add_option("--role", key.role, "admin, operator, analyst or integration")->capture_default_str();
 

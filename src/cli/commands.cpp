@@ -22,6 +22,7 @@
 #include "ingest/csv.hpp"
 #include "ingest/event_parser.hpp"
 #include "ingest/event_writer.hpp"
+#include "storage/postgres/postgres_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace pond {
@@ -51,19 +52,32 @@ class DataDirLock {
   int fd_ = -1;
 };
 
+constexpr std::chrono::milliseconds kDefaultLeaseTtl{10'000};
+
 struct Opened {
   DataDirLock lock;
   std::unique_ptr<Store> store;
   std::unique_ptr<Engine> engine;
 };
 
-Status Open(const std::string& data_dir, const std::string& store_url, const Clock& clock, Opened* o) {
-  if (!store_url.empty()) {
-    return InvalidArgument("--store " + std::string(store_url.substr(0, store_url.find(':'))) +
-                           ": only the embedded store is available in this build (PostgreSQL comes with issue 6)");
+// The embedded store in `data_dir` (locked against a second process), or
+// the PostgreSQL store at `store_url`, where leases keep nodes apart.
+Status OpenStore(const std::string& data_dir, const std::string& store_url, std::chrono::milliseconds lease_ttl,
+                 Opened* o) {
+  if (store_url.empty()) {
+    RETURN_IF_ERROR(o->lock.Acquire(data_dir));
+    ASSIGN_OR_RETURN(o->store, OpenSqliteStore(data_dir));
+    return Status::Ok();
   }
-  RETURN_IF_ERROR(o->lock.Acquire(data_dir));
-  ASSIGN_OR_RETURN(o->store, OpenSqliteStore(data_dir));
+  if (!store_url.starts_with("postgresql://") && !store_url.starts_with("postgres://")) {
+    return FieldInvalid("--store", "must be a postgresql:// URL");
+  }
+  ASSIGN_OR_RETURN(o->store, OpenPostgresStore({.url = store_url, .lease_ttl = lease_ttl}));
+  return Status::Ok();
+}
+
+Status Open(const std::string& data_dir, const std::string& store_url, const Clock& clock, Opened* o) {
+  RETURN_IF_ERROR(OpenStore(data_dir, store_url, kDefaultLeaseTtl, o));
   o->engine = std::make_unique<Engine>(*o->store, clock);
   return o->engine->Start();
 }
@@ -147,7 +161,9 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   SystemClock clock;
   Opened o;
-  if (Status s = Open(options.data_dir, options.store_url, clock, &o); !s.ok()) return Fail(err, s);
+  const auto lease_ttl = std::chrono::milliseconds(static_cast<int64_t>(options.lease_ttl_seconds * 1000));
+  if (Status s = OpenStore(options.data_dir, options.store_url, lease_ttl, &o); !s.ok()) return Fail(err, s);
+  o.engine = std::make_unique<Engine>(*o.store, clock);
   KeyRing keys(*o.store);
   if (Status s = keys.Load(); !s.ok()) return Fail(err, s);
   if (!IsLoopback(options.listen) && keys.empty()) {
@@ -161,13 +177,21 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   http.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
   HttpServer server(http, MakeApiHandler(*o.engine, keys));
   if (Status s = server.Start(); !s.ok()) return Fail(err, s);
+  // Tenants are opened once the address is known, so the leases this node
+  // takes name where it serves them.
+  o.store->Advertise(options.advertise.empty() ? "http://" + server.address() : options.advertise);
+  if (Status s = o.engine->Start(); !s.ok()) {
+    server.Stop();
+    return Fail(err, s);
+  }
   // Timed loyalty work (expiry, reviews, lifecycle) runs once per tenant-zone
   // day; checking every minute starts it soon after midnight.
   auto scheduler = std::make_unique<Scheduler>(*o.engine, std::chrono::minutes(1));
 
   // Signals are waited for synchronously so no handler runs inside a lock.
   out << "pond listening on http://" << server.address() << "\n" << std::flush;
-  Log(LogLevel::kInfo, "serving", {{"address", server.address()}, {"data", options.data_dir}});
+  Log(LogLevel::kInfo, "serving",
+      {{"address", server.address()}, {"store", options.store_url.empty() ? options.data_dir : "postgresql"}});
   int sig = 0;
   sigwait(&set, &sig);
   Log(LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
@@ -180,8 +204,12 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
 int RunImport(const ImportOptions& options, std::ostream& out, std::ostream& err) {
   SystemClock clock;
   Opened o;
-  if (Status s = Open(options.data_dir, "", clock, &o); !s.ok()) return Fail(err, s);
+  if (Status s = Open(options.data_dir, options.store_url, clock, &o); !s.ok()) return Fail(err, s);
   auto tenant = o.engine->Tenant(options.tenant);
+  if (auto owner = o.engine->OwnerOf(options.tenant)) {
+    return Fail(err, FailedPrecondition("tenant '" + options.tenant + "' is served by node " + owner->node + " at " +
+                                        owner->address + "; send the events to its API"));
+  }
   if (!tenant) return Fail(err, NotFound("no tenant '" + options.tenant + "' (create it with POST /api/v1/tenants)"));
   bool any_rejected = false;
   for (const std::string& file : options.files) {
@@ -270,7 +298,7 @@ int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& 
   if (!options.ndjson_out.empty()) return WriteDemoNdjson(generator, *zone, options.ndjson_out, out, err);
 
   Opened o;
-  if (Status s = Open(options.data_dir, "", clock, &o); !s.ok()) return Fail(err, s);
+  if (Status s = Open(options.data_dir, options.store_url, clock, &o); !s.ok()) return Fail(err, s);
   auto created = o.engine->CreateTenant(TenantRecord{options.tenant, "Demo " + options.tenant, options.timezone, {}});
   if (!created.ok()) return Fail(err, created.status());
   auto tenant = o.engine->Tenant(options.tenant);
@@ -301,7 +329,7 @@ int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& 
 int RunKeyCreate(const KeyCreateOptions& options, std::ostream& out, std::ostream& err) {
   SystemClock clock;
   Opened o;
-  if (Status s = Open(options.data_dir, "", clock, &o); !s.ok()) return Fail(err, s);
+  if (Status s = OpenStore(options.data_dir, options.store_url, kDefaultLeaseTtl, &o); !s.ok()) return Fail(err, s);
   auto role = RoleFromName(options.role);
   if (!role) return Fail(err, FieldInvalid("--role", "must be admin, operator, analyst or integration"));
   if (options.tenant != "*") {

@@ -16,6 +16,8 @@ struct ServeOptions {
   std::string data_dir = "data";
   std::string listen = "127.0.0.1:8080";
   std::string store_url;  // empty: the embedded store in data_dir
+  std::string advertise;  // the address other nodes name for tenants this one serves; empty: http://<listen>
+  double lease_ttl_seconds = 10;
   int threads = 2;
   int64_t max_body_bytes = 64 << 20;
 };
@@ -24,6 +26,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err);
 
 struct ImportOptions {
   std::string data_dir = "data";
+  std::string store_url;  // empty: the embedded store in data_dir
   std::string tenant;
   std::vector<std::string> files;
   std::string csv_type;  // event type for CSV files without a "type" column
@@ -36,6 +39,7 @@ int RunImport(const ImportOptions& options, std::ostream& out, std::ostream& err
 
 struct DemoCommandOptions {
   std::string data_dir = "data";
+  std::string store_url;  // empty: the embedded store in data_dir
   std::string tenant = "demo";
   int64_t members = 10'000;
   uint64_t seed = 1;
@@ -50,6 +54,7 @@ int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& 
 
 struct KeyCreateOptions {
   std::string data_dir = "data";
+  std::string store_url;  // empty: the embedded store in data_dir
   std::string tenant = "*";
   std::string role = "admin";
 };

@@ -1,5 +1,11 @@
 #include "engine/engine.hpp"
 
+#include <pthread.h>
+
+#include <set>
+
+#include "core/log.hpp"
+
 namespace pond {
 
 Status ValidateTenantId(std::string_view id) {
@@ -12,22 +18,102 @@ Status ValidateTenantId(std::string_view id) {
 
 Status Engine::Start() {
   ASSIGN_OR_RETURN(auto records, store_.ListTenants());
-  for (TenantRecord& record : records) {
-    ASSIGN_OR_RETURN(auto tenant_store, store_.OpenTenant(record.id));
-    ASSIGN_OR_RETURN(auto tenant, TenantEngine::Open(record, std::move(tenant_store), clock_));
-    std::lock_guard lock(mu_);
-    tenants_[record.id] = std::move(tenant);
+  for (TenantRecord& record : records) RETURN_IF_ERROR(Adopt(record));
+  if (store_.lease_ttl().count() > 0) {
+    leases_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "pond-leases");
+      LeaseLoop();
+    });
   }
   return Status::Ok();
 }
 
+Status Engine::Adopt(const TenantRecord& record) {
+  auto tenant_store = store_.OpenTenant(record.id);
+  if (ReasonOf(tenant_store.status()) == "not_owner") {
+    Owner owner;
+    for (const auto& [key, value] : tenant_store.status().context()) {
+      if (key == "owner") owner.node = value;
+      if (key == "address") owner.address = value;
+    }
+    std::lock_guard lock(mu_);
+    owners_[record.id] = std::move(owner);
+    return Status::Ok();
+  }
+  if (!tenant_store.ok()) return tenant_store.status();
+  ASSIGN_OR_RETURN(auto tenant, TenantEngine::Open(record, std::move(tenant_store).value(), clock_));
+  std::lock_guard lock(mu_);
+  owners_.erase(record.id);
+  tenants_[record.id] = std::move(tenant);
+  return Status::Ok();
+}
+
+void Engine::KeepLeases() {
+  std::lock_guard keeping(keeping_);
+  // Drop what is no longer ours (or broke), then take what nobody holds.
+  auto held = store_.RenewLeases();
+  if (!held.ok()) {
+    // The store is out of reach: keep serving; commits fence themselves if
+    // the leases lapse meanwhile.
+    Log(LogLevel::kWarn, "could not renew leases", {{"error", held.status().ToString()}});
+    return;
+  }
+  const std::set<std::string, std::less<>> still(held->begin(), held->end());
+  std::vector<std::shared_ptr<TenantEngine>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = tenants_.begin(); it != tenants_.end();) {
+      if (still.contains(it->first) && !it->second->broken()) {
+        ++it;
+        continue;
+      }
+      Log(LogLevel::kWarn, still.contains(it->first) ? "tenant broken; reopening it" : "lease lost; tenant dropped",
+          {{"tenant", it->first}});
+      dropped.push_back(std::move(it->second));
+      it = tenants_.erase(it);
+    }
+  }
+  dropped.clear();  // drained outside the lock: their commits now fail the fence
+  auto records = store_.ListTenants();
+  if (!records.ok()) return;
+  for (const TenantRecord& record : *records) {
+    if (Tenant(record.id)) continue;
+    if (Status s = Adopt(record); !s.ok()) {
+      Log(LogLevel::kWarn, "could not open tenant", {{"tenant", record.id}, {"error", s.ToString()}});
+    }
+  }
+}
+
+void Engine::LeaseLoop() {
+  const auto every = store_.lease_ttl() / 3;
+  std::unique_lock lock(mu_);
+  while (!wake_.wait_for(lock, every, [&] { return stopping_; })) {
+    lock.unlock();
+    KeepLeases();
+    lock.lock();
+  }
+}
+
 void Engine::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (leases_.joinable()) leases_.join();
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> stopping;
   {
     std::lock_guard lock(mu_);
     stopping.swap(tenants_);
   }
   stopping.clear();  // each TenantEngine drains its queue as it goes
+}
+
+std::optional<Engine::Owner> Engine::OwnerOf(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  auto it = owners_.find(id);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<Engine::Created> Engine::CreateTenant(TenantRecord tenant) {
@@ -46,6 +132,12 @@ Result<Engine::Created> Engine::CreateTenant(TenantRecord tenant) {
     const TenantRecord& have = it->second->record();
     if (have.name == tenant.name && have.timezone == tenant.timezone) return Created{have, false};
     return AlreadyExists("tenant '" + tenant.id + "' exists with another name or time zone").With("tenant", tenant.id);
+  }
+  if (auto it = owners_.find(tenant.id); it != owners_.end()) {
+    return Refusal("not_owner", "tenant '" + tenant.id + "' exists and is served by another node")
+        .With("tenant", tenant.id)
+        .With("owner", it->second.node)
+        .With("address", it->second.address);
   }
   tenant.created_at = clock_.Now();
   RETURN_IF_ERROR(store_.CreateTenant(tenant));

@@ -2,14 +2,23 @@
 // TenantEngine (one writer per tenant; tenants run in parallel).
 //
 // Creating a tenant validates it, records it in the store's catalog and
-// starts its writer. Thread-safety: every method may be called from any
-// thread; TenantEngine pointers stay valid while shared.
+// starts its writer. On a store several nodes share (store.hpp, "Ownership")
+// the node serves the tenants whose lease it holds: a thread renews the
+// leases every third of their TTL, drops a tenant whose lease another node
+// took, and takes over every tenant nobody holds (its lease expired, its
+// node died) by loading it from the store. A tenant that broke (its store
+// failed and could not be read back) is dropped and opened afresh the same
+// way. Thread-safety: every method may be called from any thread;
+// TenantEngine pointers stay valid while shared.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -23,9 +32,10 @@ class Engine {
   Engine(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
   ~Engine() { Stop(); }
 
-  // Opens every tenant in the catalog.
+  // Opens every tenant in the catalog (on a shared store: every tenant
+  // nobody else holds) and, on a shared store, starts keeping the leases.
   Status Start();
-  // Drains and stops every tenant's writer.
+  // Drains and stops every tenant's writer, letting their leases go.
   void Stop();
 
   struct Created {
@@ -37,18 +47,38 @@ class Engine {
   // AlreadyExists. Empty name defaults to the id, empty zone to Asia/Shanghai.
   Result<Created> CreateTenant(TenantRecord tenant);
 
-  // The tenant's engine, or nullptr when unknown.
+  // The tenant's engine, or nullptr when unknown or served by another node.
   std::shared_ptr<TenantEngine> Tenant(std::string_view id) const;
   std::vector<std::shared_ptr<TenantEngine>> Tenants() const;
+
+  // The node serving a tenant this one does not, as its lease named it when
+  // last looked at.
+  struct Owner {
+    std::string node;
+    std::string address;
+  };
+  std::optional<Owner> OwnerOf(std::string_view id) const;
+  // Renews the leases and takes over tenants nobody holds; the lease thread
+  // calls it every third of the TTL, tests call it to skip the wait.
+  void KeepLeases();
 
   Store& store() { return store_; }
   const Clock& clock() const { return clock_; }
 
  private:
+  // Opens `record` when its lease is free; remembers its owner when not.
+  Status Adopt(const TenantRecord& record);
+  void LeaseLoop();
+
   Store& store_;
   const Clock& clock_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards the maps and stopping_
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> tenants_;
+  std::map<std::string, Owner, std::less<>> owners_;
+  std::mutex keeping_;  // one KeepLeases at a time
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread leases_;
 };
 
 // Checks a tenant id: 1–64 of [a-z0-9_-], starting with a letter or digit.

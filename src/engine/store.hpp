@@ -10,6 +10,7 @@
 // from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -249,6 +250,20 @@ class Store {
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
   // OK when the store answers (for /healthz).
   virtual Status Ping() = 0;
+
+  // Ownership, when several nodes share the store (storage/postgres): a
+  // tenant is written only by the node holding its lease. OpenTenant takes
+  // the lease, or refuses with Refusal "not_owner" whose context names the
+  // holder ("owner", "address"); the TenantStore keeps it while open and
+  // lets it go when destroyed. A store only this process uses (the embedded
+  // one, behind its directory lock) has no leases: lease_ttl() is zero.
+  virtual std::chrono::milliseconds lease_ttl() const { return {}; }
+  // The address other nodes name for the tenants this node holds; set
+  // before the first OpenTenant.
+  virtual void Advertise(std::string /*address*/) {}
+  // Renews every lease this node holds and returns the tenants it still
+  // holds: one missing was taken over by another node after it expired.
+  virtual Result<std::vector<std::string>> RenewLeases() { return std::vector<std::string>{}; }
 };
 
 }  // namespace pond

@@ -81,6 +81,9 @@ class TenantEngine {
 
   const TenantRecord& record() const { return record_; }
   TenantMetrics& metrics() { return metrics_; }
+  // True once a failed commit could not be repaired by reloading: the
+  // tenant refuses writes until it is opened again.
+  bool broken() const { return broken_; }
 
  private:
   TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock);

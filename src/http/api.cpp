@@ -42,6 +42,28 @@ HttpResponse Json(int status, std::string body) {
   return r;
 }
 
+// Another node holds the tenant's lease (several nodes on one PostgreSQL):
+// 409 naming it, in the body and in Pond-Owner, so a client or a proxy can
+// go there instead.
+HttpResponse NotOwnerResponse(const std::string& tenant, const Engine::Owner& owner) {
+  JsonWriter w;
+  w.BeginObject()
+      .Field("type", "about:blank")
+      .Field("title", "Served by another node")
+      .Field("status", 409)
+      .Field("detail", "tenant '" + tenant + "' is served by node " + owner.node +
+                           (owner.address.empty() ? std::string() : " at " + owner.address))
+      .Field("reason", "not_owner");
+  w.Key("owner").BeginObject().Field("node", owner.node).Field("address", owner.address).EndObject();
+  w.Key("errors").BeginArray().EndArray().EndObject();
+  HttpResponse r;
+  r.status = 409;
+  r.content_type = "application/problem+json";
+  r.body = w.Take();
+  if (!owner.address.empty()) r.headers.emplace_back("Pond-Owner", owner.address);
+  return r;
+}
+
 std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, const std::string& tenant,
                                         Access access, const Responder& respond, Role* role) {
   auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, tenant, access);
@@ -51,8 +73,13 @@ std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, 
   }
   if (role) *role = *who;
   auto t = ctx->engine.Tenant(tenant);
-  if (!t) respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
-  return t;
+  if (t) return t;
+  if (auto owner = ctx->engine.OwnerOf(tenant)) {
+    respond(NotOwnerResponse(tenant, *owner));
+  } else {
+    respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
+  }
+  return nullptr;
 }
 
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,

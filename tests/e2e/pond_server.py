@@ -6,8 +6,18 @@ from the line it prints ("pond listening on http://127.0.0.1:PORT"), read
 from its stdout pipe with a deadline, so no test sleeps to wait for it.
 The server's stderr (its JSON log) goes to a file that `PondTestCase`
 prints when a test fails.
+
+Storage backend: SQLite in the data directory, unless the environment
+variable POND_TEST_PG_URL_FILE names a file holding a PostgreSQL URL (the
+ctest fixture `pg`, tests/pg/pg_cluster.sh). Then every `pond ... --data DIR`
+run through `PondServer` or `run_pond` also gets `--store URL`, the URL of a
+database of DIR's own (`pond_` and a hash of DIR's absolute path): made empty
+the first time this process uses DIR, the same one on every later use (a
+restart on DIR finds its data), dropped when the test's temp dir is removed.
 """
 
+import atexit
+import hashlib
 import http.client
 import json as jsonlib
 import os
@@ -20,6 +30,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
@@ -41,9 +52,127 @@ def pond_bin():
 
 
 def run_pond(args, timeout=120, input_bytes=None):
-    """Runs `pond ARGS...` to completion; returns CompletedProcess (stdout/stderr as bytes)."""
-    return subprocess.run([pond_bin()] + list(args), input=input_bytes, capture_output=True,
+    """Runs `pond ARGS...` to completion; returns CompletedProcess (stdout/stderr as bytes).
+
+    Under PostgreSQL, `--data DIR` in ARGS is followed by DIR's `--store URL`.
+    """
+    return subprocess.run([pond_bin()] + with_store(args), input=input_bytes, capture_output=True,
                           timeout=timeout)
+
+
+# -- storage backend ---------------------------------------------------------
+
+PG_URL_FILE_ENV = "POND_TEST_PG_URL_FILE"
+PSQL_TIMEOUT = 60.0
+
+_pg_url = None
+_pg_databases = {}  # absolute data dir -> database name, for the databases this process made
+
+
+def pg_cluster_url():
+    """The test cluster's URL when the tests run on PostgreSQL, else None (SQLite)."""
+    global _pg_url
+    path = os.environ.get(PG_URL_FILE_ENV)
+    if not path:
+        return None
+    if _pg_url is None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                url = f.read().strip()
+        except OSError as e:
+            raise RuntimeError("%s=%s, but the cluster's URL cannot be read (did the ctest fixture pg_cluster_start "
+                               "run?): %s" % (PG_URL_FILE_ENV, path, e))
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise RuntimeError("%s names %s, which holds no postgresql:// URL: %r" % (PG_URL_FILE_ENV, path, url))
+        _pg_url = url
+    return _pg_url
+
+
+def _url_with_database(url, database):
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + database))
+
+
+def _psql(sql):
+    """Runs one SQL statement on the cluster's maintenance database."""
+    env = dict(os.environ, PGCONNECT_TIMEOUT="10")
+    p = subprocess.run(["psql", pg_cluster_url(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, timeout=PSQL_TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError("psql %r failed (exit %d): %s" % (sql, p.returncode, p.stderr.decode("utf-8", "replace")))
+
+
+def store_url(data_dir):
+    """The `--store` URL for a data directory under PostgreSQL (None under SQLite).
+
+    The database is made (empty) the first time this process asks for DIR: a
+    database of the same name left by an earlier process belongs to an
+    earlier temp dir that happened to have the same path, so it is dropped.
+    """
+    url = pg_cluster_url()
+    if url is None:
+        return None
+    path = os.path.abspath(data_dir)
+    name = _pg_databases.get(path)
+    if name is None:
+        name = "pond_" + hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
+        _psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        _psql("CREATE DATABASE %s" % name)
+        _pg_databases[path] = name
+    return _url_with_database(url, name)
+
+
+def store_args(data_dir):
+    """The arguments that put `pond --data DIR` on the backend under test."""
+    url = store_url(data_dir)
+    return ["--store", url] if url else []
+
+
+def with_store(args):
+    """ARGS with DIR's store arguments after `--data DIR` (ARGS as they are under SQLite)."""
+    args = list(args)
+    if pg_cluster_url() is None or "--data" not in args:
+        return args
+    i = args.index("--data")
+    if i + 1 >= len(args):
+        return args  # a deliberately incomplete command line: leave it to pond to refuse
+    return args[:i + 2] + store_args(args[i + 1]) + args[i + 2:]
+
+
+def pg_dump(data_dir):
+    """The SQL dump of DIR's database (PostgreSQL only): what the store holds."""
+    url = store_url(data_dir)
+    assert url, "pg_dump needs PostgreSQL (%s)" % PG_URL_FILE_ENV
+    p = subprocess.run(["pg_dump", "--no-owner", url], capture_output=True, timeout=PSQL_TIMEOUT,
+                       stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError("pg_dump failed (exit %d): %s" % (p.returncode, p.stderr.decode("utf-8", "replace")))
+    return p.stdout
+
+
+def drop_stores_under(root):
+    """Drops the databases of the data directories under ROOT (PostgreSQL; a no-op under SQLite).
+
+    Called when ROOT is removed, after its servers have stopped; FORCE ends
+    the sessions of a killed server that the cluster has not noticed yet.
+    A failure is reported, not raised: the cluster is thrown away anyway.
+    """
+    root = os.path.abspath(root)
+    _drop_stores([path for path in _pg_databases if os.path.commonpath([root, path]) == root])
+
+
+def _drop_stores(paths):
+    for path in paths:
+        name = _pg_databases.pop(path)
+        try:
+            _psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print("warning: could not drop test database %s: %s" % (name, e))
+
+
+@atexit.register
+def _drop_remaining_stores():
+    _drop_stores(list(_pg_databases))
 
 
 class PondServer:
@@ -69,7 +198,8 @@ class PondServer:
         self._starts += 1
         self.log_path = os.path.join(self.log_dir, "pond-serve-%d.log" % self._starts)
         self._log_file = open(self.log_path, "ab")
-        args = [pond_bin(), "serve", "--data", self.data_dir, "--listen", self.listen] + self.extra_args
+        args = ([pond_bin(), "serve", "--data", self.data_dir] + store_args(self.data_dir) +
+                ["--listen", self.listen] + self.extra_args)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log_file,
                                      stdin=subprocess.DEVNULL)
         try:
@@ -264,6 +394,7 @@ class PondTestCase(unittest.TestCase):
                 for server in list(type(self).servers) + self._test_servers:
                     print("\n===== pond server log (%s) =====\n%s" % (self.id(), server.all_logs()))
             for path in self._tempdirs:
+                drop_stores_under(path)
                 shutil.rmtree(path, True)
 
     def make_tempdir(self):
@@ -315,4 +446,6 @@ class SharedServerTestCase(PondTestCase):
             # Exit status is not the subject here (test_cli covers SIGTERM).
             cls.server.stop()
         finally:
+            cls.server.kill()  # a no-op after a clean stop; frees the database after a failed one
+            drop_stores_under(cls.tmp)
             shutil.rmtree(cls.tmp, True)

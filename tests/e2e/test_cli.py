@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from pond_server import PondTestCase, pond_bin, run_pond
+from pond_server import PondTestCase, pg_cluster_url, pg_dump, pond_bin, run_pond
 
 SUMMARY = re.compile(r"(\d+) accepted, (\d+) duplicates, (\d+) rejected")
 
@@ -286,11 +286,16 @@ class CliTest(PondTestCase):
         self.assertNotEqual(key, operator)
         out3, _ = self.run_ok(["keys", "create", "--data", data, "--role", "integration", "--tenant", "keyed"])
         system = {"Authorization": "Bearer " + out3.strip()}
-        # Keys are stored hashed: the secret is nowhere in the data directory.
-        for root, _, files in os.walk(data):
-            for name in files:
-                with open(os.path.join(root, name), "rb") as f:
-                    self.assertNotIn(key.encode(), f.read(), name)
+        # Keys are stored hashed: the secret is nowhere in the store. Under
+        # PostgreSQL the data directory holds no data, so its database's dump
+        # is searched instead.
+        if pg_cluster_url():
+            self.assertNotIn(key.encode(), pg_dump(data))
+        else:
+            for root, _, files in os.walk(data):
+                for name in files:
+                    with open(os.path.join(root, name), "rb") as f:
+                        self.assertNotIn(key.encode(), f.read(), name)
 
         server = self.start_server(data)
         events = "/api/v1/tenants/keyed/events"

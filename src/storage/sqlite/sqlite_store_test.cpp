@@ -19,7 +19,7 @@
 #include "core/random.hpp"
 #include "engine/testing/memory_store.hpp"
 #include "storage/sqlite/internal/fault_injection.hpp"
-#include "storage/sqlite/internal/item_codec.hpp"
+#include "storage/codec/row_codec.hpp"
 #include "storage/sqlite/internal/sqlite_db.hpp"
 #include "storage/sqlite/internal/tenant_db.hpp"
 
@@ -1183,58 +1183,12 @@ TEST(RawBulkLoadOrdersTest, WritesEveryRowWithTheBackendsEncoding) {
   EXPECT_EQ(db.Int("SELECT count(*) FROM orders"), 2500);
   EXPECT_EQ(db.Text("PRAGMA journal_mode"), "wal");
   std::vector<OrderItem> items;
-  ASSERT_TRUE(sqlite_internal::DecodeItems(db.Text("SELECT items FROM orders WHERE order_id='R4'"), items));
+  ASSERT_TRUE(storage_codec::DecodeItems(db.Text("SELECT items FROM orders WHERE order_id='R4'"), items));
   EXPECT_EQ(items, rows[4].order.items);
   EXPECT_EQ(db.Int("SELECT member_id FROM orders ORDER BY seq DESC LIMIT 1"), 2499);
 
   EXPECT_EQ(RawBulkLoadOrders(path, rows, 1000).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(RawBulkLoadOrders(dir.path() + "/other.db", rows, 0).code(), StatusCode::kInvalidArgument);
-}
-
-TEST(ItemCodecTest, RoundTripsAndRejectsEveryTruncation) {
-  std::vector<OrderItem> items = {{"SKU-1", "茶", 3, Money::Fen(4500)},
-                                  {"", "", -1, Money::Fen(-99)},
-                                  {std::string(300, 'x'), "c", INT32_MAX, Money::Fen(INT64_MIN)},
-                                  {"s", "c", INT32_MIN, Money::Fen(INT64_MAX)}};
-  std::string encoded;
-  sqlite_internal::EncodeItems(items, encoded);
-  std::vector<OrderItem> decoded;
-  ASSERT_TRUE(sqlite_internal::DecodeItems(encoded, decoded));
-  EXPECT_EQ(decoded, items);
-
-  for (size_t n = 0; n < encoded.size(); ++n) {
-    EXPECT_FALSE(sqlite_internal::DecodeItems(std::string_view(encoded).substr(0, n), decoded)) << n;
-  }
-  EXPECT_FALSE(sqlite_internal::DecodeItems(encoded + '\0', decoded)) << "trailing bytes";
-  EXPECT_FALSE(sqlite_internal::DecodeItems("\x02\x00", decoded)) << "unknown format";
-  EXPECT_FALSE(sqlite_internal::DecodeItems("\x01\xff\xff\xff\xff\x0f", decoded)) << "count beyond the bytes";
-
-  sqlite_internal::EncodeItems({}, encoded);
-  EXPECT_EQ(encoded, std::string("\x01\x00", 2));
-  EXPECT_TRUE(sqlite_internal::DecodeItems(encoded, decoded));
-  EXPECT_TRUE(decoded.empty());
-}
-
-TEST(ItemCodecTest, IdentitiesAndDigestsRoundTripAndRejectTruncation) {
-  std::vector<Identity> ids = {{IdentityKind::kPhone, "13800000001"},
-                               {IdentityKind::kUnionid, std::string(200, 'u')},
-                               {IdentityKind::kPosId, ""}};
-  std::string encoded;
-  sqlite_internal::EncodeIdentities(ids, encoded);
-  std::vector<Identity> decoded;
-  ASSERT_TRUE(sqlite_internal::DecodeIdentities(encoded, decoded));
-  EXPECT_EQ(decoded, ids);
-  for (size_t n = 0; n < encoded.size(); ++n) {
-    EXPECT_FALSE(sqlite_internal::DecodeIdentities(std::string_view(encoded).substr(0, n), decoded)) << n;
-  }
-  EXPECT_FALSE(sqlite_internal::DecodeIdentities(std::string("\x01\x01\x09\x00", 4), decoded)) << "unknown kind";
-
-  const std::vector<uint64_t> digests = {0, 1, 0xfedc'ba98'7654'3210ULL};
-  sqlite_internal::EncodeDigests(digests, encoded);
-  std::vector<uint64_t> back;
-  ASSERT_TRUE(sqlite_internal::DecodeDigests(encoded, back));
-  EXPECT_EQ(back, digests);
-  EXPECT_FALSE(sqlite_internal::DecodeDigests(std::string_view(encoded).substr(0, 7), back));
 }
 
 }  // namespace

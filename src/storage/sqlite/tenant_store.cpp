@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "core/id_list.hpp"
-#include "storage/sqlite/internal/item_codec.hpp"
+#include "storage/codec/row_codec.hpp"
 #include "storage/sqlite/internal/sqlite_db.hpp"
 #include "storage/sqlite/internal/tenant_db.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -20,6 +20,13 @@
 namespace pond {
 namespace sqlite_internal {
 namespace {
+
+using storage_codec::DecodeDigests;
+using storage_codec::DecodeIdentities;
+using storage_codec::DecodeItems;
+using storage_codec::EncodeDigests;
+using storage_codec::EncodeIdentities;
+using storage_codec::EncodeItems;
 
 // ---------------------------------------------------------------------------
 // Schema of a tenant database (tenants/<id>.db).
@@ -50,7 +57,7 @@ CREATE TABLE orders(
   payment   TEXT NOT NULL,
   paid_at   INTEGER NOT NULL,
   paid_fen  INTEGER NOT NULL,
-  items     BLOB NOT NULL          -- storage/sqlite/internal/item_codec.hpp
+  items     BLOB NOT NULL          -- storage/codec/row_codec.hpp
 );
 )sql";
 
@@ -67,8 +74,8 @@ CREATE TABLE members(
   registered_at INTEGER,
   merged_into   INTEGER NOT NULL,  -- 0 while the member stands on its own
   created_at    INTEGER NOT NULL,
-  identities    BLOB NOT NULL,     -- those it holds now; item_codec.hpp
-  event_digests BLOB NOT NULL      -- member events seen; item_codec.hpp
+  identities    BLOB NOT NULL,     -- those it holds now; storage/codec/row_codec.hpp
+  event_digests BLOB NOT NULL      -- member events seen; storage/codec/row_codec.hpp
 );
 CREATE TABLE refunds(
   seq         INTEGER PRIMARY KEY, -- insertion order

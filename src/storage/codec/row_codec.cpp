@@ -1,9 +1,9 @@
-#include "storage/sqlite/internal/item_codec.hpp"
+#include "storage/codec/row_codec.hpp"
 
 #include <cstdint>
 #include <limits>
 
-namespace pond::sqlite_internal {
+namespace pond::storage_codec {
 namespace {
 
 constexpr uint8_t kFormat = 1;
@@ -169,4 +169,4 @@ bool DecodeDigests(std::string_view data, std::vector<uint64_t>& digests) {
   return true;
 }
 
-}  // namespace pond::sqlite_internal
+}  // namespace pond::storage_codec

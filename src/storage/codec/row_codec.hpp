@@ -19,7 +19,7 @@
 
 #include "events/event.hpp"
 
-namespace pond::sqlite_internal {
+namespace pond::storage_codec {
 
 // Replaces the contents of `out` with the encoding of `items`; reusing `out`
 // across rows avoids an allocation per order.
@@ -35,4 +35,4 @@ bool DecodeIdentities(std::string_view data, std::vector<Identity>& identities);
 void EncodeDigests(const std::vector<uint64_t>& digests, std::string& out);
 bool DecodeDigests(std::string_view data, std::vector<uint64_t>& digests);
 
-}  // namespace pond::sqlite_internal
+}  // namespace pond::storage_codec
