@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   s->add_option("--listen", serve.listen, "host:port (port 0 picks a free one)")->capture_default_str();
   s->add_option("--store", serve.store_url, "Store URL (postgresql://...) instead of the embedded store");
   s->add_option("--advertise", serve.advertise, "Address other nodes give for tenants this node serves");
+  s->add_option("--node", serve.node, "Name of this node among those sharing the store (default: its address)");
   s->add_option("--lease-ttl", serve.lease_ttl_seconds, "Seconds a tenant's lease outlives its node (PostgreSQL)")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();

@@ -52,8 +52,6 @@ class DataDirLock {
   int fd_ = -1;
 };
 
-constexpr std::chrono::milliseconds kDefaultLeaseTtl{10'000};
-
 struct Opened {
   DataDirLock lock;
   std::unique_ptr<Store> store;
@@ -62,8 +60,8 @@ struct Opened {
 
 // The embedded store in `data_dir` (locked against a second process), or
 // the PostgreSQL store at `store_url`, where leases keep nodes apart.
-Status OpenStore(const std::string& data_dir, const std::string& store_url, std::chrono::milliseconds lease_ttl,
-                 Opened* o) {
+Status OpenStore(const std::string& data_dir, const PostgresOptions& postgres, Opened* o) {
+  const std::string& store_url = postgres.url;
   if (store_url.empty()) {
     RETURN_IF_ERROR(o->lock.Acquire(data_dir));
     ASSIGN_OR_RETURN(o->store, OpenSqliteStore(data_dir));
@@ -72,12 +70,12 @@ Status OpenStore(const std::string& data_dir, const std::string& store_url, std:
   if (!store_url.starts_with("postgresql://") && !store_url.starts_with("postgres://")) {
     return FieldInvalid("--store", "must be a postgresql:// URL");
   }
-  ASSIGN_OR_RETURN(o->store, OpenPostgresStore({.url = store_url, .lease_ttl = lease_ttl}));
+  ASSIGN_OR_RETURN(o->store, OpenPostgresStore(postgres));
   return Status::Ok();
 }
 
 Status Open(const std::string& data_dir, const std::string& store_url, const Clock& clock, Opened* o) {
-  RETURN_IF_ERROR(OpenStore(data_dir, store_url, kDefaultLeaseTtl, o));
+  RETURN_IF_ERROR(OpenStore(data_dir, {.url = store_url}, o));
   o->engine = std::make_unique<Engine>(*o->store, clock);
   return o->engine->Start();
 }
@@ -161,8 +159,11 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   SystemClock clock;
   Opened o;
-  const auto lease_ttl = std::chrono::milliseconds(static_cast<int64_t>(options.lease_ttl_seconds * 1000));
-  if (Status s = OpenStore(options.data_dir, options.store_url, lease_ttl, &o); !s.ok()) return Fail(err, s);
+  const PostgresOptions postgres{
+      .url = options.store_url,
+      .node = options.node,
+      .lease_ttl = std::chrono::milliseconds(static_cast<int64_t>(options.lease_ttl_seconds * 1000))};
+  if (Status s = OpenStore(options.data_dir, postgres, &o); !s.ok()) return Fail(err, s);
   o.engine = std::make_unique<Engine>(*o.store, clock);
   KeyRing keys(*o.store);
   if (Status s = keys.Load(); !s.ok()) return Fail(err, s);
@@ -329,7 +330,7 @@ int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& 
 int RunKeyCreate(const KeyCreateOptions& options, std::ostream& out, std::ostream& err) {
   SystemClock clock;
   Opened o;
-  if (Status s = OpenStore(options.data_dir, options.store_url, kDefaultLeaseTtl, &o); !s.ok()) return Fail(err, s);
+  if (Status s = OpenStore(options.data_dir, {.url = options.store_url}, &o); !s.ok()) return Fail(err, s);
   auto role = RoleFromName(options.role);
   if (!role) return Fail(err, FieldInvalid("--role", "must be admin, operator, analyst or integration"));
   if (options.tenant != "*") {

@@ -17,6 +17,7 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string store_url;  // empty: the embedded store in data_dir
   std::string advertise;  // the address other nodes name for tenants this one serves; empty: http://<listen>
+  std::string node;       // this node's name among those sharing a PostgreSQL store; empty: the advertised address
   double lease_ttl_seconds = 10;
   int threads = 2;
   int64_t max_body_bytes = 64 << 20;

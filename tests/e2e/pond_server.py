@@ -198,7 +198,12 @@ class PondServer:
         self._starts += 1
         self.log_path = os.path.join(self.log_dir, "pond-serve-%d.log" % self._starts)
         self._log_file = open(self.log_path, "ab")
+        # Under PostgreSQL the server is one node named after its directory,
+        # as an operator names a node: a restart (on another port) is the
+        # same node and takes its tenants back at once, lease or not.
+        node = ["--node", "e2e-" + hashlib.sha256(os.path.abspath(self.data_dir).encode()).hexdigest()[:12]]
         args = ([pond_bin(), "serve", "--data", self.data_dir] + store_args(self.data_dir) +
+                (node if pg_cluster_url() and "--node" not in self.extra_args else []) +
                 ["--listen", self.listen] + self.extra_args)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log_file,
                                      stdin=subprocess.DEVNULL)

@@ -82,8 +82,9 @@ std::string MakeNodeId() {
 
 class PgStore final : public Store {
  public:
-  PgStore(PostgresOptions options, CommitFault fault) : options_(std::move(options)), fault_(std::move(fault)) {
-    if (options_.node.empty()) options_.node = MakeNodeId();
+  PgStore(PostgresOptions options, CommitFault fault)
+      : options_(std::move(options)), named_(!options_.node.empty()), fault_(std::move(fault)) {
+    if (!named_) options_.node = MakeNodeId();
   }
 
   Status Open();
@@ -97,6 +98,7 @@ class PgStore final : public Store {
   std::chrono::milliseconds lease_ttl() const override { return options_.lease_ttl; }
   void Advertise(std::string address) override {
     std::lock_guard lock(mu_);
+    if (!named_) options_.node = address;
     address_ = std::move(address);
   }
   Result<std::vector<std::string>> RenewLeases() override;
@@ -107,7 +109,8 @@ class PgStore final : public Store {
   template <typename F>
   auto WithCatalog(F&& f) -> decltype(f(static_cast<pg_conn*>(nullptr)));
 
-  PostgresOptions options_;
+  PostgresOptions options_;  // options_.node is set before the first lease is taken
+  const bool named_;         // the node's name was given
   const CommitFault fault_;
   std::mutex mu_;  // guards the catalog connection and address_
   ConnHandle conn_;

@@ -35,8 +35,11 @@ namespace pond {
 
 struct PostgresOptions {
   std::string url;  // libpq connection URI or string: postgresql://user@host:port/db
-  // This process among the nodes: unique per process, so a restarted node
-  // never mistakes an old lease for its own. Empty: host, pid and a random part.
+  // This node among those sharing the database. Two live processes must
+  // never share a name; a restarted node that keeps its name takes its
+  // tenants back at once instead of waiting for their leases to expire.
+  // Empty: the address given to Advertise (which only one live process can
+  // listen on), else host, pid and a random part.
   std::string node;
   std::chrono::milliseconds lease_ttl{10'000};
 };
