@@ -16,6 +16,10 @@
 
 struct pg_conn;
 
+namespace pond {
+struct PostgresOptions;
+}
+
 namespace pond::pg_internal {
 
 // One schema step: SQL run inside one transaction with the schema first on
@@ -51,6 +55,9 @@ struct Lease {
 // broken there (the hook may also break it); after "committed" the answer
 // counts as lost. Production code installs none.
 using CommitFault = std::function<Status(std::string_view stage)>;
+
+// OpenPostgresStore whose tenant stores run `fault` in every Commit.
+Result<std::unique_ptr<Store>> OpenPostgresStoreWithFault(const PostgresOptions& options, CommitFault fault);
 
 // Opens tenant `lease.tenant` (its schema migrated) on its own connection.
 // The store renews and fences `lease` in every commit and lets it go when

@@ -1,0 +1,305 @@
+// What only the PostgreSQL backend has: a server that can go away, leases
+// shared by several nodes, a database that can fall behind after a failover,
+// schema versions. The Store contract both backends keep is tested in
+// storage/conformance. Each test makes a database of its own on the cluster
+// that ctest starts (POND_TEST_PG_URL_FILE, tests/CMakeLists.txt).
+#include "storage/postgres/postgres_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/status.hpp"
+#include "storage/postgres/internal/pg_conn.hpp"
+#include "storage/postgres/internal/pg_tenant.hpp"
+
+namespace pond {
+namespace {
+
+using pg_internal::ConnHandle;
+using pg_internal::Rows;
+
+std::string ClusterUrl() {
+  const char* file = std::getenv("POND_TEST_PG_URL_FILE");
+  if (file == nullptr) return "";
+  std::ifstream in(file);
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+// `url` with its database replaced.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  return url.substr(0, url.rfind('/') + 1) + db;
+}
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = ClusterUrl();
+    if (cluster_.empty()) GTEST_SKIP() << "needs PostgreSQL: run through ctest, which starts a cluster";
+    db_ = "pond_pgtest_" + std::to_string(std::random_device{}());
+    admin_ = Must(pg_internal::Connect(cluster_));
+    Run("CREATE DATABASE " + db_);
+    url_ = WithDatabase(cluster_, db_);
+    db_admin_ = Must(pg_internal::Connect(url_));
+  }
+  void TearDown() override {
+    db_admin_.reset();
+    if (admin_) Run("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+  }
+
+  template <typename T>
+  static T Must(Result<T> r) {
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::move(r).value();
+  }
+  void Run(const std::string& sql) { ASSERT_TRUE(pg_internal::Run(admin_.get(), sql, "test").ok()) << sql; }
+  // Runs `sql` in the test's database, as an operator with psql would.
+  Rows Sql(const std::string& sql) {
+    auto rows = pg_internal::Exec(db_admin_.get(), sql, "test");
+    EXPECT_TRUE(rows.ok()) << sql << ": " << rows.status().ToString();
+    return std::move(rows).value();
+  }
+  int64_t Count(const std::string& table) { return Sql("SELECT count(*) FROM " + table).Int(0, 0); }
+
+  std::unique_ptr<Store> Open(const std::string& node, pg_internal::CommitFault fault = nullptr) {
+    auto store = pg_internal::OpenPostgresStoreWithFault({.url = url_, .node = node}, std::move(fault));
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+  std::unique_ptr<TenantStore> Tenant(Store& store, const std::string& id) {
+    auto tenant = store.OpenTenant(id);
+    EXPECT_TRUE(tenant.ok()) << tenant.status().ToString();
+    return tenant.ok() ? std::move(tenant).value() : nullptr;
+  }
+  void Create(Store& store, const std::string& id) {
+    ASSERT_TRUE(store.CreateTenant({id, "Tea", "Asia/Shanghai", Timestamp::FromSeconds(1)}).ok());
+  }
+  // Ends the tenant's connection from the server side, as a restart or a
+  // broken network would: the one inside a transaction.
+  void KillTenantConnection() {
+    Rows killed = Sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = 'pond' AND state LIKE 'idle in transaction%'");
+    ASSERT_EQ(killed.size(), 1);
+  }
+
+  // Orders of member 1 and a journal row, at ticks following the last batch's.
+  WriteBatch Orders(std::vector<std::string> ids) {
+    WriteBatch b;
+    MemberRow m;
+    m.member_id = 1;
+    m.profile.name = "王芳";
+    m.created_at = Timestamp::FromSeconds(5);
+    b.members.push_back(m);
+    int64_t& tick = next_tick_;
+    for (std::string& id : ids) {
+      OrderRow r;
+      r.member_id = 1;
+      r.order.order_id = std::move(id);
+      r.order.paid = Money::Fen(990);
+      r.order.items = {{"SKU-1", "tea", 1, Money::Fen(990)}};
+      r.loyalty.tick = ++tick;
+      b.orders.push_back(std::move(r));
+    }
+    b.journal.push_back({.tick = ++tick, .member_id = 1, .kind = JournalKind::kAdjust, .points = 5, .note = "gift"});
+    return b;
+  }
+
+  std::string cluster_, db_, url_;
+  ConnHandle admin_, db_admin_;
+  int64_t next_tick_ = 0;
+};
+
+TEST_F(PostgresStoreTest, AConnectionLostAtAnyStageOfACommitIsRetriedAndTheBatchStoredOnce) {
+  // Every point inside the transaction at which the connection can break,
+  // COMMIT itself included: the server rolled the attempt back, so Commit
+  // tries again on a new connection and the batch lands exactly once.
+  std::string kill_at;
+  auto store = Open("node-a", [&](std::string_view stage) {
+    if (stage == kill_at) {
+      kill_at.clear();  // once
+      KillTenantConnection();
+    }
+    return Status::Ok();
+  });
+  Create(*store, "tea");
+  auto tenant = Tenant(*store, "tea");
+  int n = 0;
+  for (std::string stage : {"begin", "members", "orders", "loyalty_journal", "commit"}) {
+    SCOPED_TRACE(stage);
+    kill_at = stage;
+    const std::string id = "O-" + std::to_string(++n);
+    Status s = tenant->Commit(Orders({id}));
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_TRUE(kill_at.empty()) << "the fault never fired";
+    EXPECT_EQ(Sql("SELECT count(*) FROM tenant_tea.orders WHERE order_id = '" + id + "'").Int(0, 0), 1);
+  }
+  EXPECT_EQ(Count("tenant_tea.orders"), n);
+  EXPECT_EQ(Sql("SELECT commits FROM pond.leases").Int(0, 0), n) << "each batch counted once";
+}
+
+TEST_F(PostgresStoreTest, ACommitWhoseAnswerWasLostIsSettledByTheCounterNotRepeated) {
+  bool lose = true;
+  auto store = Open("node-a", [&](std::string_view stage) {
+    if (stage == "committed" && lose) {
+      lose = false;
+      return Unavailable("the answer to COMMIT was lost");
+    }
+    return Status::Ok();
+  });
+  Create(*store, "tea");
+  auto tenant = Tenant(*store, "tea");
+  Status s = tenant->Commit(Orders({"O-1", "O-2"}));
+  EXPECT_TRUE(s.ok()) << s.ToString();  // it did commit: acknowledging it is right
+  EXPECT_FALSE(lose);
+  EXPECT_EQ(Count("tenant_tea.orders"), 2);  // and it was not sent twice
+  EXPECT_TRUE(tenant->Commit(Orders({"O-3"})).ok()) << "the store goes on";
+  EXPECT_EQ(Count("tenant_tea.orders"), 3);
+}
+
+TEST_F(PostgresStoreTest, AServerThatIsNotThereIsUnavailableAndNamesNoPassword) {
+  const std::string url = "postgresql://pond:s3cret@127.0.0.1:1/pond?connect_timeout=2";
+  auto store = OpenPostgresStore({.url = url});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.status().ToString().find("s3cret"), std::string::npos) << store.status().ToString();
+}
+
+TEST_F(PostgresStoreTest, ATenantHeldByAnotherNodeIsRefusedNamingIt) {
+  auto a = Open("node-a");
+  a->Advertise("http://10.0.0.1:8080");
+  Create(*a, "tea");
+  auto held = Tenant(*a, "tea");
+  auto b = Open("node-b");
+  auto refused = b->OpenTenant("tea");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(ReasonOf(refused.status()), "not_owner");
+  const auto& context = refused.status().context();
+  EXPECT_NE(std::find(context.begin(), context.end(), std::pair<std::string, std::string>("owner", "node-a")),
+            context.end());
+  EXPECT_NE(std::find(context.begin(), context.end(),
+                      std::pair<std::string, std::string>("address", "http://10.0.0.1:8080")),
+            context.end());
+  EXPECT_EQ(b->OpenTenant("nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(PostgresStoreTest, AfterItsLeaseExpiresAnotherNodeTakesOverAndTheOldHolderCanNeverWriteAgain) {
+  auto a = Open("node-a");
+  Create(*a, "tea");
+  auto old_holder = Tenant(*a, "tea");
+  ASSERT_TRUE(old_holder->Commit(Orders({"O-1"})).ok());
+  // Node a stops renewing (it hangs, or the network is cut) until the lease
+  // runs out: the database's clock is the lease's, so move the expiry back.
+  Sql("UPDATE pond.leases SET expires_at = now() - interval '1 second'");
+  auto b = Open("node-b");
+  auto taken = Tenant(*b, "tea");
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(Sql("SELECT node || ' ' || epoch FROM pond.leases").Str(0, 0), "node-b 2");
+
+  // a wakes up: its commit is refused whole, and b's state is what stands.
+  Status s = old_holder->Commit(Orders({"O-2"}));
+  EXPECT_EQ(ReasonOf(s), "not_owner") << s.ToString();
+  EXPECT_EQ(Count("tenant_tea.orders"), 1);
+  auto renewed = a->RenewLeases();
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_TRUE(renewed->empty()) << "a learns it holds nothing";
+  EXPECT_TRUE(taken->Commit(Orders({"O-3"})).ok());
+  auto held = b->RenewLeases();
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(*held, std::vector<std::string>{"tea"});
+
+  // Letting go of a stale store does not let go of b's lease.
+  old_holder.reset();
+  EXPECT_EQ(Sql("SELECT count(*) FROM pond.leases WHERE expires_at > now()").Int(0, 0), 1);
+  // b closing does: a third node need not wait for the TTL.
+  taken.reset();
+  auto c = Open("node-c");
+  EXPECT_NE(Tenant(*c, "tea"), nullptr);
+}
+
+TEST_F(PostgresStoreTest, ADatabaseBehindTheNodesMemoryIsRefusedUntilTheTenantIsReloaded) {
+  auto store = Open("node-a");
+  Create(*store, "tea");
+  auto tenant = Tenant(*store, "tea");
+  ASSERT_TRUE(tenant->Commit(Orders({"O-1"})).ok());
+  ASSERT_TRUE(tenant->Commit(Orders({"O-2"})).ok());
+  // A failover to an asynchronous standby that had not received the last
+  // commit: the database lost O-2 and its count.
+  Sql("DELETE FROM tenant_tea.orders WHERE order_id = 'O-2'");
+  Sql("UPDATE pond.leases SET commits = commits - 1");
+  Status s = tenant->Commit(Orders({"O-3"}));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(Count("tenant_tea.orders"), 1);
+
+  struct Counter final : LoadSink {
+    int orders = 0;
+    void OnStore(StoreInfo) override {}
+    void OnStaff(StaffInfo) override {}
+    void OnProduct(ProductInfo) override {}
+    void OnCategory(CategoryInfo) override {}
+    void OnMember(MemberRow) override {}
+    void OnMerge(MergeRow) override {}
+    void OnOrder(OrderRow) override { ++orders; }
+    void OnSetting(SettingRow) override {}
+    void OnRefund(RefundRow) override {}
+    void OnJournal(JournalRow) override {}
+    void OnTagOperation(tags::TagOperation) override {}
+    void OnSnapshot(SnapshotRow) override {}
+    void OnCouponEvent(CouponEventRow) override {}
+    void OnActivityEvent(ActivityEventRow) override {}
+    void OnIdempotency(IdempotencyRow) override {}
+  } loaded;
+  ASSERT_TRUE(tenant->Load(loaded).ok());  // what the engine does after a failed commit
+  EXPECT_EQ(loaded.orders, 1);
+  EXPECT_TRUE(tenant->Commit(Orders({"O-3"})).ok()) << "in step with the database again";
+}
+
+TEST_F(PostgresStoreTest, SchemasWrittenByANewerBuildAreRefused) {
+  {
+    auto store = Open("node-a");
+    Create(*store, "tea");
+    EXPECT_NE(Tenant(*store, "tea"), nullptr);
+  }
+  Sql("UPDATE pond.schema_versions SET version = 99 WHERE schema_name = 'tenant_tea'");
+  auto store = Open("node-a");
+  auto refused = store->OpenTenant("tea");
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition) << refused.status().ToString();
+  Sql("UPDATE pond.schema_versions SET version = 99 WHERE schema_name = 'pond'");
+  auto catalog = OpenPostgresStore({.url = url_});
+  EXPECT_EQ(catalog.status().code(), StatusCode::kFailedPrecondition) << catalog.status().ToString();
+}
+
+TEST_F(PostgresStoreTest, LongTenantIdsThatShareAPrefixGetSchemasOfTheirOwn) {
+  const std::string x(63, 'x');
+  auto store = Open("node-a");
+  Create(*store, x + "1");
+  Create(*store, x + "2");
+  auto one = Tenant(*store, x + "1");
+  auto two = Tenant(*store, x + "2");
+  ASSERT_TRUE(one->Commit(Orders({"O-1"})).ok());
+  ASSERT_TRUE(two->Commit(Orders({"O-1"})).ok()) << "the same order id in another tenant";
+  EXPECT_NE(pg_internal::TenantSchema(x + "1"), pg_internal::TenantSchema(x + "2"));
+  EXPECT_LE(pg_internal::TenantSchema(x + "1").size(), 63u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM pond.schema_versions WHERE schema_name LIKE 'tenant_x%'").Int(0, 0), 2);
+}
+
+TEST_F(PostgresStoreTest, TextPostgresCannotHoldFailsTheBatchAsBadInputAndStoresNothing) {
+  auto store = Open("node-a");
+  Create(*store, "tea");
+  auto tenant = Tenant(*store, "tea");
+  WriteBatch batch = Orders({"O-1"});
+  batch.members[0].profile.name = std::string("nul\0byte", 8);
+  Status s = tenant->Commit(batch);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(Count("tenant_tea.orders"), 0);
+  EXPECT_TRUE(tenant->Commit(Orders({"O-1"})).ok());
+}
+
+}  // namespace
+}  // namespace pond
