@@ -81,20 +81,33 @@ Result<Role> KeyRing::Authorize(const std::string* authorization, bool loopback,
   }
   const std::string hash = Sha256Hex(std::string_view(*authorization).substr(kBearer.size()));
   std::lock_guard lock(mu_);
-  for (const ApiKeyRecord& key : keys_) {
-    if (key.secret_hash != hash) continue;
-    // A key scoped to one tenant sees nothing outside it, not even the list
-    // of tenants.
-    if (key.tenant != "*" && key.tenant != tenant) {
-      return PermissionDenied(tenant.empty() ? "this key is scoped to one tenant"
-                                             : "this key is not valid for tenant '" + std::string(tenant) + "'");
+  const ApiKeyRecord* key = Find(hash);
+  const auto now = std::chrono::steady_clock::now();
+  if (key == nullptr && now - reloaded_ >= std::chrono::seconds(1)) {
+    reloaded_ = now;
+    if (auto keys = store_.ListApiKeys(); keys.ok()) {
+      keys_ = std::move(keys).value();
+      key = Find(hash);
     }
-    if (!Allows(key.role, access)) {
-      return PermissionDenied("role '" + std::string(RoleName(key.role)) + "' may not do this");
-    }
-    return key.role;
   }
-  return Unauthenticated("unknown API key");
+  if (key == nullptr) return Unauthenticated("unknown API key");
+  // A key scoped to one tenant sees nothing outside it, not even the list
+  // of tenants.
+  if (key->tenant != "*" && key->tenant != tenant) {
+    return PermissionDenied(tenant.empty() ? "this key is scoped to one tenant"
+                                           : "this key is not valid for tenant '" + std::string(tenant) + "'");
+  }
+  if (!Allows(key->role, access)) {
+    return PermissionDenied("role '" + std::string(RoleName(key->role)) + "' may not do this");
+  }
+  return key->role;
+}
+
+const ApiKeyRecord* KeyRing::Find(const std::string& hash) const {
+  for (const ApiKeyRecord& key : keys_) {
+    if (key.secret_hash == hash) return &key;
+  }
+  return nullptr;
 }
 
 }  // namespace pond

@@ -7,9 +7,13 @@
 //   analyst      read a tenant
 //   integration  write a tenant's events and master data, read its members
 // A request from loopback without a key acts as admin, so a local start needs
-// no set-up. Thread-safety: all methods may be called from any thread.
+// no set-up. Keys made elsewhere (`pond keys create --store`, another node
+// sharing a PostgreSQL store) are read in when a request brings a key the
+// ring does not know, at most once a second so unknown keys cannot flood
+// the store. Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -45,9 +49,13 @@ class KeyRing {
                          Access access) const;
 
  private:
+  // The key whose secret hashes to `hash`, or null; mu_ held.
+  const ApiKeyRecord* Find(const std::string& hash) const;
+
   Store& store_;
   mutable std::mutex mu_;
-  std::vector<ApiKeyRecord> keys_;
+  mutable std::vector<ApiKeyRecord> keys_;
+  mutable std::chrono::steady_clock::time_point reloaded_;  // the last read-in for an unknown key
 };
 
 // Hex SHA-256 of `data`.

@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from pond_server import PondTestCase, pg_cluster_url
+from pond_server import PondTestCase, pg_cluster_url, run_pond
 
 LEASE_TTL = 1.0        # seconds: short, so the takeover is quick
 TAKEOVER_DEADLINE = 20.0
@@ -150,6 +150,24 @@ class NodesTest(PondTestCase):
         self.assert_refers_to(b, "first", a, "node-a")
         status, body, _ = b.json("POST", "/api/v1/tenants", {"id": "first", "name": "Tenant first"})
         self.assertEqual((status, body.get("reason")), (409, "not_owner"), body)
+
+    def test_a_key_made_beside_running_nodes_is_accepted_by_them(self):
+        data = self.make_tempdir() + "/data"
+        a = self.start_node(data, "node-a")
+        b = self.start_node(data, "node-b")
+        made = run_pond(["keys", "create", "--data", data, "--role", "analyst"])
+        self.assertEqual(made.returncode, 0, made.stderr)
+        key = made.stdout.decode().strip()
+        for node in (a, b):
+            deadline = time.monotonic() + 5  # unknown keys are looked up at most once a second
+            while True:
+                status, body, _ = node.json("GET", "/api/v1/tenants", headers={"Authorization": "Bearer " + key})
+                if status == 200 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(status, 200, body)
+            status, _, _ = node.json("GET", "/api/v1/tenants", headers={"Authorization": "Bearer " + key + "x"})
+            self.assertEqual(status, 401)
 
 
 if __name__ == "__main__":
