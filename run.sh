@@ -83,7 +83,7 @@ run_tests() {
   # cleanup tests (pg_cluster_start/stop) to a run filtered with -R by itself.
   echo "==> unit tests under address and undefined-behaviour sanitizers"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOND_SANITIZE=ON >/dev/null
-  local sanitized=(core members orders loyalty coupons activities lifecycle masterdata segments tags exports ingest engine storage_sqlite storage_postgres)
+  local sanitized=(core members orders loyalty coupons activities lifecycle masterdata segments tags exports ingest engine storage_sqlite storage_postgres storage_conformance)
   local targets=()
   for m in "${sanitized[@]}"; do targets+=("pond_${m}_test"); done
   ninja -C build-asan "${targets[@]}" >/dev/null

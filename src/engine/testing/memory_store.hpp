@@ -42,6 +42,7 @@ class MemoryTenantStore final : public TenantStore {
     std::map<std::string, CategoryInfo> categories;
     std::map<std::string, std::string> settings;
     std::map<int64_t, MemberRow> members;
+    std::map<std::string, IdempotencyRow> idempotency;  // by key, as the backends keep and load them
     // Orders, refunds and journal rows in insertion order; the variant's
     // alternatives are in store.hpp's order for equal ticks.
     std::vector<std::pair<int64_t, std::variant<OrderRow, RefundRow, JournalRow>>> by_tick;
@@ -52,6 +53,7 @@ class MemoryTenantStore final : public TenantStore {
       for (const auto& r : b.categories) categories[r.id] = r;
       for (const auto& r : b.settings) settings[r.key] = r.value;
       for (const auto& r : b.members) members[r.member_id] = r;
+      for (const auto& r : b.idempotency) idempotency[r.key] = r;
       for (const auto& r : b.orders) by_tick.emplace_back(r.loyalty.tick, r);
       for (const auto& r : b.refunds) by_tick.emplace_back(r.loyalty.tick, r);
       for (const auto& r : b.journal) by_tick.emplace_back(r.tick, r);
@@ -80,7 +82,7 @@ class MemoryTenantStore final : public TenantStore {
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.snapshots) sink.OnSnapshot(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.coupon_events) sink.OnCouponEvent(r);
     for (const WriteBatch& b : data_->commits) for (const auto& r : b.activity_events) sink.OnActivityEvent(r);
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.idempotency) sink.OnIdempotency(r);
+    for (auto& [k, v] : idempotency) sink.OnIdempotency(v);
     return Status::Ok();
   }
 
