@@ -44,11 +44,7 @@ done
 
 # The peer's Debian package, when missing (as bench/segments/run.sh does).
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-  echo "==> installing: redis-server"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  "$root/bench/apt_install.sh" redis-server
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/pond-bench-promotions.XXXXXX")"

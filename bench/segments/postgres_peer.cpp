@@ -22,7 +22,6 @@
 // query plans.
 #include "segments_bench.hpp"
 
-#if POND_BENCH_HAVE_LIBPQ
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -223,14 +222,3 @@ Status RunPostgres(const RunOptions& options, const DataMeta& meta, const std::v
 }
 
 }  // namespace pond::bench
-#else
-
-namespace pond::bench {
-
-Status RunPostgres(const RunOptions&, const DataMeta&, const std::vector<Question>&, SystemResult* out) {
-  out->system = "postgres";
-  return Unavailable("built without libpq (apt-get install libpq-dev, then configure again)");
-}
-
-}  // namespace pond::bench
-#endif

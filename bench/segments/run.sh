@@ -45,13 +45,7 @@ missing=()
 [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
 [ -x "$pg_bin/initdb" ] || missing+=(postgresql-15)
 command -v node >/dev/null || missing+=(nodejs npm)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+"$root/bench/apt_install.sh" "${missing[@]}"
 if [[ "$systems" == *duckdb* ]] && [ ! -d "$here/node_modules/@duckdb/node-api" ]; then
   (cd "$here" && npm install --no-audit --no-fund --no-package-lock)
 fi
