@@ -20,15 +20,22 @@ Status Engine::Start() {
   ASSIGN_OR_RETURN(auto records, store_.ListTenants());
   for (TenantRecord& record : records) RETURN_IF_ERROR(Adopt(record));
   if (store_.lease_ttl().count() > 0) {
-    leases_ = std::thread([this] {
+    // Two threads: loading a tenant taken over can take minutes, and the
+    // leases already held must not lapse meanwhile.
+    renewer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "pond-renew");
+      Every([this] { (void)store_.RenewLeases(); });
+    });
+    keeper_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "pond-leases");
-      LeaseLoop();
+      Every([this] { KeepLeases(); });
     });
   }
   return Status::Ok();
 }
 
 Status Engine::Adopt(const TenantRecord& record) {
+  std::shared_ptr<TenantEngine> replaced;  // destroyed after the lock is let go: it drains its queue
   auto tenant_store = store_.OpenTenant(record.id);
   if (ReasonOf(tenant_store.status()) == "not_owner") {
     Owner owner;
@@ -37,6 +44,11 @@ Status Engine::Adopt(const TenantRecord& record) {
       if (key == "address") owner.address = value;
     }
     std::lock_guard lock(mu_);
+    if (auto it = tenants_.find(record.id); it != tenants_.end()) {
+      Log(LogLevel::kWarn, "lease lost; tenant dropped", {{"tenant", record.id}, {"owner", owner.node}});
+      replaced = std::move(it->second);
+      tenants_.erase(it);
+    }
     owners_[record.id] = std::move(owner);
     return Status::Ok();
   }
@@ -44,52 +56,44 @@ Status Engine::Adopt(const TenantRecord& record) {
   ASSIGN_OR_RETURN(auto tenant, TenantEngine::Open(record, std::move(tenant_store).value(), clock_));
   std::lock_guard lock(mu_);
   owners_.erase(record.id);
-  tenants_[record.id] = std::move(tenant);
+  std::shared_ptr<TenantEngine>& slot = tenants_[record.id];
+  replaced = std::move(slot);
+  slot = std::move(tenant);
   return Status::Ok();
 }
 
 void Engine::KeepLeases() {
-  std::lock_guard keeping(keeping_);
-  // Drop what is no longer ours (or broke), then take what nobody holds.
   auto held = store_.RenewLeases();
-  if (!held.ok()) {
-    // The store is out of reach: keep serving; commits fence themselves if
-    // the leases lapse meanwhile.
-    Log(LogLevel::kWarn, "could not renew leases", {{"error", held.status().ToString()}});
+  auto records = store_.ListTenants();
+  if (!held.ok() || !records.ok()) {
+    // The store is out of reach: keep serving what is in memory; commits
+    // fence themselves if the leases lapse meanwhile.
+    Log(LogLevel::kWarn, "could not renew leases",
+        {{"error", (held.ok() ? records.status() : held.status()).ToString()}});
     return;
   }
   const std::set<std::string, std::less<>> still(held->begin(), held->end());
-  std::vector<std::shared_ptr<TenantEngine>> dropped;
-  {
-    std::lock_guard lock(mu_);
-    for (auto it = tenants_.begin(); it != tenants_.end();) {
-      if (still.contains(it->first) && !it->second->broken()) {
-        ++it;
-        continue;
-      }
-      Log(LogLevel::kWarn, still.contains(it->first) ? "tenant broken; reopening it" : "lease lost; tenant dropped",
-          {{"tenant", it->first}});
-      dropped.push_back(std::move(it->second));
-      it = tenants_.erase(it);
-    }
-  }
-  dropped.clear();  // drained outside the lock: their commits now fail the fence
-  auto records = store_.ListTenants();
-  if (!records.ok()) return;
+  // Each tenant not served here well is opened afresh, or learnt to be
+  // another node's: one that was never ours, one whose lease another node
+  // took, one that broke (its store failed and could not be read back). A
+  // served tenant is replaced only once its successor has loaded, so
+  // callers never see it vanish.
   for (const TenantRecord& record : *records) {
-    if (Tenant(record.id)) continue;
+    auto tenant = Tenant(record.id);
+    if (tenant && still.contains(record.id) && !tenant->broken()) continue;
+    if (tenant && tenant->broken()) Log(LogLevel::kWarn, "tenant broken; reopening it", {{"tenant", record.id}});
     if (Status s = Adopt(record); !s.ok()) {
       Log(LogLevel::kWarn, "could not open tenant", {{"tenant", record.id}, {"error", s.ToString()}});
     }
   }
 }
 
-void Engine::LeaseLoop() {
+void Engine::Every(const std::function<void()>& work) {
   const auto every = store_.lease_ttl() / 3;
   std::unique_lock lock(mu_);
   while (!wake_.wait_for(lock, every, [&] { return stopping_; })) {
     lock.unlock();
-    KeepLeases();
+    work();
     lock.lock();
   }
 }
@@ -100,7 +104,8 @@ void Engine::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (leases_.joinable()) leases_.join();
+  if (renewer_.joinable()) renewer_.join();
+  if (keeper_.joinable()) keeper_.join();
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> stopping;
   {
     std::lock_guard lock(mu_);

@@ -4,15 +4,16 @@
 // Creating a tenant validates it, records it in the store's catalog and
 // starts its writer. On a store several nodes share (store.hpp, "Ownership")
 // the node serves the tenants whose lease it holds: a thread renews the
-// leases every third of their TTL, drops a tenant whose lease another node
-// took, and takes over every tenant nobody holds (its lease expired, its
-// node died) by loading it from the store. A tenant that broke (its store
+// leases every third of their TTL, and another drops a tenant whose lease
+// another node took and takes over every tenant nobody holds (its lease
+// expired, its node died) by loading it from the store. A tenant that broke (its store
 // failed and could not be read back) is dropped and opened afresh the same
 // way. Thread-safety: every method may be called from any thread;
 // TenantEngine pointers stay valid while shared.
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,27 +59,28 @@ class Engine {
     std::string address;
   };
   std::optional<Owner> OwnerOf(std::string_view id) const;
-  // Renews the leases and takes over tenants nobody holds; the lease thread
-  // calls it every third of the TTL, tests call it to skip the wait.
-  void KeepLeases();
 
   Store& store() { return store_; }
   const Clock& clock() const { return clock_; }
 
  private:
-  // Opens `record` when its lease is free; remembers its owner when not.
+  // Opens `record` when its lease is free (in place of a broken engine of
+  // it); when another node holds it, remembers that node and drops ours.
   Status Adopt(const TenantRecord& record);
-  void LeaseLoop();
+  // One round of the keeper thread: renews the leases, then adopts every
+  // tenant not served here well (Adopt).
+  void KeepLeases();
+  // Runs `work` every third of the lease TTL until Stop.
+  void Every(const std::function<void()>& work);
 
   Store& store_;
   const Clock& clock_;
   mutable std::mutex mu_;  // guards the maps and stopping_
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> tenants_;
   std::map<std::string, Owner, std::less<>> owners_;
-  std::mutex keeping_;  // one KeepLeases at a time
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::thread leases_;
+  std::thread renewer_, keeper_;
 };
 
 // Checks a tenant id: 1–64 of [a-z0-9_-], starting with a letter or digit.

@@ -202,7 +202,8 @@ class PondServer:
         # as an operator names a node: a restart (on another port) is the
         # same node and takes its tenants back at once, lease or not.
         node = ["--node", "e2e-" + hashlib.sha256(os.path.abspath(self.data_dir).encode()).hexdigest()[:12]]
-        args = ([pond_bin(), "serve", "--data", self.data_dir] + store_args(self.data_dir) +
+        own_store = "--store" in self.extra_args  # a test that brings its own database
+        args = ([pond_bin(), "serve", "--data", self.data_dir] + ([] if own_store else store_args(self.data_dir)) +
                 (node if pg_cluster_url() and "--node" not in self.extra_args else []) +
                 ["--listen", self.listen] + self.extra_args)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log_file,

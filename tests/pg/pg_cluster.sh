@@ -8,6 +8,9 @@
 #                                            (postgresql://pond@127.0.0.1:PORT/postgres)
 #   tests/pg/pg_cluster.sh stop STATE_DIR    stop that cluster and remove it; safe when
 #                                            start failed or never ran
+#   tests/pg/pg_cluster.sh pause STATE_DIR   stop the server as a crash would (-m immediate),
+#                                            keeping its data (an outage, for tests)
+#   tests/pg/pg_cluster.sh resume STATE_DIR  start it again on the same port
 #
 # The cluster listens on loopback only (and on a unix socket inside its temp
 # dir), trusts local connections as role `pond`, and runs with fsync off: the
@@ -22,7 +25,7 @@ start_timeout=60   # seconds for pg_ctl start / stop to finish
 stop_timeout=30
 
 usage() {
-  echo "usage: $0 start|stop STATE_DIR" >&2
+  echo "usage: $0 start|stop|pause|resume STATE_DIR" >&2
   exit 2
 }
 
@@ -131,10 +134,28 @@ CONF
   echo "pg_cluster: PostgreSQL 15 on 127.0.0.1:$port, data in $dir"
 }
 
+pause_cluster() {
+  local dir
+  dir=$(cat "$1/dir")
+  "${as_server[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -m immediate -t "$stop_timeout" -w stop >/dev/null
+}
+
+resume_cluster() {
+  local dir url port
+  dir=$(cat "$1/dir")
+  url=$(cat "$1/url")
+  port=${url##*:}
+  port=${port%%/*}
+  "${as_server[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p $port" -t "$start_timeout" -w start \
+    >/dev/null
+}
+
 [ $# -eq 2 ] || usage
 state=$(realpath -m "$2")
 case "$1" in
   start) start_cluster "$state" ;;
   stop) stop_cluster "$state" ;;
+  pause) pause_cluster "$state" ;;
+  resume) resume_cluster "$state" ;;
   *) usage ;;
 esac
