@@ -144,12 +144,22 @@ Result<Rows> Exec(pg_conn* conn, std::string_view sql, std::string_view table, c
   return Rows(std::move(res));
 }
 
-Status Run(pg_conn* conn, std::string_view sql, std::string_view table) {
+Result<Rows> Query(pg_conn* conn, std::string_view sql, std::string_view table) {
   const std::string text(sql);
   ResultHandle res(PQexec(conn, text.c_str()));
   const ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return PgStatus(conn, res.get(), "execute on", table);
-  return Status::Ok();
+  return Rows(std::move(res));
+}
+
+Status Run(pg_conn* conn, std::string_view sql, std::string_view table) { return Query(conn, sql, table).status(); }
+
+std::string Literal(pg_conn* conn, std::string_view value) {
+  char* quoted = PQescapeLiteral(conn, value.data(), value.size());
+  if (quoted == nullptr) return "NULL";  // out of memory: the statement then matches nothing
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
 }
 
 void CopyRows::Separate() {

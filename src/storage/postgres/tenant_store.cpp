@@ -426,10 +426,12 @@ class Txn {
   ~Txn() {
     if (open_ && !Broken(conn_)) (void)Run(conn_, "ROLLBACK", "transaction");
   }
-  Status Begin(std::string_view sql = "BEGIN") {
-    RETURN_IF_ERROR(Run(conn_, sql, "transaction"));
-    open_ = true;
-    return Status::Ok();
+  Status Begin(std::string_view sql = "BEGIN") { return BeginWith(sql).status(); }
+  // Sends `sql`, which opens the transaction and may go on with more
+  // statements, in one round trip; returns the last one's rows.
+  Result<Rows> BeginWith(std::string_view sql) {
+    open_ = true;  // whatever failed, ROLLBACK leaves the session clean
+    return Query(conn_, sql, "transaction");
   }
   Status Commit() {
     open_ = false;
@@ -446,9 +448,14 @@ class Txn {
 // node has taken the tenant over and the commit must not happen. The
 // UPDATE's row lock also makes a concurrent takeover wait for this commit,
 // and then see the renewed expiry and give up.
-constexpr std::string_view kFence =
-    "UPDATE pond.leases SET commits = commits + 1, expires_at = now() + $4 * interval '1 millisecond' "
-    "WHERE tenant = $1 AND node = $2 AND epoch = $3 RETURNING commits";
+// Sent with BEGIN in one round trip, so its values are literals, fixed for
+// the life of the store (FenceSql).
+std::string FenceSql(pg_conn* conn, const Lease& lease) {
+  return "BEGIN; UPDATE pond.leases SET commits = commits + 1, expires_at = now() + interval '" +
+         std::to_string(lease.ttl.count()) + " milliseconds' WHERE tenant = " + Literal(conn, lease.tenant) +
+         " AND node = " + Literal(conn, lease.node) + " AND epoch = " + std::to_string(lease.epoch) +
+         " RETURNING commits";
+}
 // After a COMMIT whose answer was lost: FOR UPDATE waits until that
 // transaction has ended either way, then the counter tells which.
 constexpr std::string_view kCommitsSince =
@@ -498,6 +505,7 @@ class PgTenantStore final : public TenantStore {
   const Lease lease_;
   const CommitFault fault_;
   ConnHandle conn_;
+  std::string fence_;    // BEGIN and the lease's fence (FenceSql)
   int64_t commits_;      // the lease's commit counter as of this store's last commit or load
   CopyRows copy_;        // reused by every table of every commit
   std::string scratch_;  // and the list encodings of its rows
@@ -509,6 +517,7 @@ PgTenantStore::~PgTenantStore() {
 
 Status PgTenantStore::Connect() {
   ASSIGN_OR_RETURN(conn_, pg_internal::Connect(url_, schema_));
+  fence_ = FenceSql(conn_.get(), lease_);
   return Run(conn_.get(), StagingSql(), "staging");
 }
 
@@ -541,10 +550,7 @@ Status PgTenantStore::TryCommit(const WriteBatch& batch, bool& sent, int64_t& co
   if (Broken(conn_.get())) RETURN_IF_ERROR(Connect());
   pg_conn* conn = conn_.get();
   Txn txn(conn);
-  RETURN_IF_ERROR(txn.Begin());
-  std::vector<std::string> params = LeaseParams();
-  params.push_back(std::to_string(lease_.ttl.count()));
-  ASSIGN_OR_RETURN(Rows fenced, Exec(conn, kFence, "leases", params));
+  ASSIGN_OR_RETURN(Rows fenced, txn.BeginWith(fence_));
   if (fenced.size() != 1) {
     return Refusal("not_owner", "another node has taken this tenant over").With("tenant", lease_.tenant);
   }

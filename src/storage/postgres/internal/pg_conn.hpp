@@ -82,8 +82,14 @@ class Rows {
 Result<Rows> Exec(pg_conn* conn, std::string_view sql, std::string_view table,
                   const std::vector<std::string>& params = {});
 
-// Runs SQL without parameters: one or more statements, no rows wanted.
+// Runs SQL without parameters: one or more statements in one round trip;
+// returns the last one's rows.
+Result<Rows> Query(pg_conn* conn, std::string_view sql, std::string_view table);
+// The same when no rows are wanted.
 Status Run(pg_conn* conn, std::string_view sql, std::string_view table);
+
+// `value` as an SQL string literal, quoted and escaped for `conn`.
+std::string Literal(pg_conn* conn, std::string_view value);
 
 // Builds the data of a COPY ... FROM STDIN in text format, row by row.
 class CopyRows {
