@@ -18,14 +18,18 @@ Status ValidateTenantId(std::string_view id) {
 
 Status Engine::Start() {
   ASSIGN_OR_RETURN(auto records, store_.ListTenants());
-  for (TenantRecord& record : records) RETURN_IF_ERROR(Adopt(record));
-  if (store_.lease_ttl().count() > 0) {
-    // Two threads: loading a tenant taken over can take minutes, and the
-    // leases already held must not lapse meanwhile.
+  const bool shared = store_.lease_ttl().count() > 0;
+  // Renewing has a thread of its own and starts before the first load:
+  // loading a tenant can take minutes (here, or on a takeover), and the
+  // leases already taken must not lapse meanwhile.
+  if (shared) {
     renewer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "pond-renew");
       Every([this] { (void)store_.RenewLeases(); });
     });
+  }
+  for (TenantRecord& record : records) RETURN_IF_ERROR(Adopt(record));
+  if (shared) {
     keeper_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "pond-leases");
       Every([this] { KeepLeases(); });
