@@ -238,6 +238,14 @@ class TenantStore {
   virtual Status Load(LoadSink& sink) = 0;
 };
 
+// Tenant ids name files and schemas, so a store refuses any id outside a
+// safe alphabet (the engine checks stricter rules first).
+inline Status CheckStorableTenantId(std::string_view id) {
+  bool ok = !id.empty() && id.size() <= 64;
+  for (char c : id) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  return ok ? Status::Ok() : InvalidArgument("tenant id must match [a-z0-9_-]{1,64}");
+}
+
 class Store {
  public:
   virtual ~Store() = default;

@@ -60,17 +60,6 @@ constexpr std::string_view kHolder = "SELECT node, address FROM pond.leases WHER
 constexpr std::string_view kRenew =
     "UPDATE pond.leases SET expires_at = now() + $2 * interval '1 millisecond' WHERE node = $1 RETURNING tenant";
 
-// Tenant ids become schema names, so only a safe alphabet gets that far.
-bool IsValidTenantId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-  }
-  return true;
-}
-
-Status BadTenantId() { return InvalidArgument("tenant id must match [a-z0-9_-]{1,64}"); }
-
 std::string MakeNodeId() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -145,18 +134,18 @@ Result<std::vector<TenantRecord>> PgStore::ListTenants() {
 // Only the catalog row: the tenant's schema is made by the first node that
 // opens it (OpenTenant migrates it).
 Status PgStore::CreateTenant(const TenantRecord& tenant) {
-  if (!IsValidTenantId(tenant.id)) return BadTenantId();
+  RETURN_IF_ERROR(CheckStorableTenantId(tenant.id));
   return WithCatalog([&](pg_conn* conn) -> Status {
-    Status s = Exec(conn, "INSERT INTO pond.tenants(id, name, timezone, created_at) VALUES($1, $2, $3, $4)",
-                             "tenants",
-                             {tenant.id, tenant.name, tenant.timezone, std::to_string(tenant.created_at.micros())}).status();
+    Status s = Exec(conn, "INSERT INTO pond.tenants(id, name, timezone, created_at) VALUES($1, $2, $3, $4)", "tenants",
+                    {tenant.id, tenant.name, tenant.timezone, std::to_string(tenant.created_at.micros())})
+                   .status();
     if (s.code() == StatusCode::kAlreadyExists) return AlreadyExists("tenant exists").With("tenant", tenant.id);
     return s;
   });
 }
 
 Result<std::unique_ptr<TenantStore>> PgStore::OpenTenant(std::string_view tenant_id) {
-  if (!IsValidTenantId(tenant_id)) return BadTenantId();
+  RETURN_IF_ERROR(CheckStorableTenantId(tenant_id));
   const std::string id(tenant_id);
   Result<Lease> lease = WithCatalog([&](pg_conn* conn) -> Result<Lease> {
     ASSIGN_OR_RETURN(Rows known, Exec(conn, "SELECT 1 FROM pond.tenants WHERE id = $1", "tenants", {id}));
@@ -182,19 +171,21 @@ Result<std::unique_ptr<TenantStore>> PgStore::OpenTenant(std::string_view tenant
 Status PgStore::PutApiKey(const ApiKeyRecord& key) {
   return WithCatalog([&](pg_conn* conn) {
     return Exec(conn,
-                         "INSERT INTO pond.api_keys(id, secret_hash, tenant, role, created_at) VALUES($1,$2,$3,$4,$5) "
-                         "ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, tenant = EXCLUDED.tenant, "
-                         "role = EXCLUDED.role, created_at = EXCLUDED.created_at",
-                         "api_keys",
-                         {key.id, key.secret_hash, key.tenant, std::to_string(static_cast<int>(key.role)),
-                          std::to_string(key.created_at.micros())}).status();
+                "INSERT INTO pond.api_keys(id, secret_hash, tenant, role, created_at) VALUES($1,$2,$3,$4,$5) "
+                "ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, tenant = EXCLUDED.tenant, "
+                "role = EXCLUDED.role, created_at = EXCLUDED.created_at",
+                "api_keys",
+                {key.id, key.secret_hash, key.tenant, std::to_string(static_cast<int>(key.role)),
+                 std::to_string(key.created_at.micros())})
+        .status();
   });
 }
 
 Result<std::vector<ApiKeyRecord>> PgStore::ListApiKeys() {
   return WithCatalog([](pg_conn* conn) -> Result<std::vector<ApiKeyRecord>> {
-    ASSIGN_OR_RETURN(Rows rows, Exec(conn, "SELECT id, secret_hash, tenant, role, created_at FROM pond.api_keys ORDER BY id",
-                                     "api_keys"));
+    ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec(conn, "SELECT id, secret_hash, tenant, role, created_at FROM pond.api_keys ORDER BY id", "api_keys"));
     std::vector<ApiKeyRecord> out;
     for (int i = 0; i < rows.size(); ++i) {
       const int64_t role = rows.Int(i, 3);

@@ -83,9 +83,9 @@ class PostgresStoreTest : public ::testing::Test {
   // Ends the tenant's connection from the server side, as a restart or a
   // broken network would: the one inside a transaction.
   void KillTenantConnection() {
-    Rows killed = Sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND application_name = 'pond' AND state LIKE 'idle in transaction%'");
+    Rows killed =
+        Sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'pond' AND state LIKE 'idle in transaction%'");
     ASSERT_EQ(killed.size(), 1);
   }
 
@@ -183,9 +183,9 @@ TEST_F(PostgresStoreTest, ATenantHeldByAnotherNodeIsRefusedNamingIt) {
   const auto& context = refused.status().context();
   EXPECT_NE(std::find(context.begin(), context.end(), std::pair<std::string, std::string>("owner", "node-a")),
             context.end());
-  EXPECT_NE(std::find(context.begin(), context.end(),
-                      std::pair<std::string, std::string>("address", "http://10.0.0.1:8080")),
-            context.end());
+  EXPECT_NE(
+      std::find(context.begin(), context.end(), std::pair<std::string, std::string>("address", "http://10.0.0.1:8080")),
+      context.end());
   EXPECT_EQ(b->OpenTenant("nope").status().code(), StatusCode::kNotFound);
 }
 

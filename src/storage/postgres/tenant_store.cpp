@@ -19,13 +19,6 @@ namespace pond {
 namespace pg_internal {
 namespace {
 
-using storage_codec::DecodeDigests;
-using storage_codec::DecodeIdentities;
-using storage_codec::DecodeItems;
-using storage_codec::EncodeDigests;
-using storage_codec::EncodeIdentities;
-using storage_codec::EncodeItems;
-
 // ---------------------------------------------------------------------------
 // Schema of a tenant (schema tenant_<id>): the embedded store's tables
 // (storage/sqlite/tenant_store.cpp) in PostgreSQL's types, under the same
@@ -243,9 +236,9 @@ void Encode(CopyRows& c, const MemberRow& r, std::string& scratch) {
   c.Opt(p.registered_at ? std::optional<int64_t>(p.registered_at->micros()) : std::nullopt);
   c.Int(r.merged_into);
   c.Int(r.created_at.micros());
-  EncodeIdentities(r.identities, scratch);
+  storage_codec::EncodeIdentities(r.identities, scratch);
   c.Bytes(scratch);
-  EncodeDigests(r.event_digests, scratch);
+  storage_codec::EncodeDigests(r.event_digests, scratch);
   c.Bytes(scratch);
 }
 
@@ -260,7 +253,7 @@ void EncodeOrderEvent(CopyRows& c, const OrderRow& r, std::string& scratch) {
   c.Text(o.payment);
   c.Int(o.paid_at.micros());
   c.Int(o.paid.fen());
-  EncodeItems(o.items, scratch);
+  storage_codec::EncodeItems(o.items, scratch);
   c.Bytes(scratch);
 }
 
@@ -402,7 +395,9 @@ const std::string& KeyOf(const CategoryInfo& r) { return r.id; }
 const std::string& KeyOf(const IdempotencyRow& r) { return r.key; }
 
 template <typename Row>
-concept Keyed = requires(const Row& r) { KeyOf(r); };
+concept Keyed = requires(const Row& r) {
+  KeyOf(r);
+};
 
 // Enums are checked on the way in from the database: the rest of Pond
 // indexes name tables by them.
@@ -484,9 +479,7 @@ class PgTenantStore final : public TenantStore {
   Status Load(LoadSink& sink) override;
 
  private:
-  std::vector<std::string> LeaseParams() const {
-    return {lease_.tenant, lease_.node, std::to_string(lease_.epoch)};
-  }
+  std::vector<std::string> LeaseParams() const { return {lease_.tenant, lease_.node, std::to_string(lease_.epoch)}; }
   Status Fault(std::string_view stage) const { return fault_ ? fault_(stage) : Status::Ok(); }
   // One try of Commit. `sent` tells whether COMMIT went out, `count` is the
   // lease's commit counter this transaction set.
@@ -562,7 +555,7 @@ Status PgTenantStore::TryCommit(const WriteBatch& batch, bool& sent, int64_t& co
   // rebuilds its state from what the database has.
   if (count != commits_ + 1) {
     return FailedPrecondition("the database has " + std::to_string(count - 1) + " commits of this tenant where " +
-                       std::to_string(commits_) + " were acknowledged; it lost some (failover?)")
+                              std::to_string(commits_) + " were acknowledged; it lost some (failover?)")
         .With("tenant", lease_.tenant);
   }
   RETURN_IF_ERROR(Fault("begin"));
@@ -634,8 +627,8 @@ Status PgTenantStore::Load(LoadSink& sink) {
   Txn txn(conn_.get());
   RETURN_IF_ERROR(txn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
   // The counter as of the rows loaded: the next commit follows on from it.
-  ASSIGN_OR_RETURN(Rows counter, Exec(conn_.get(), "SELECT commits FROM pond.leases WHERE tenant = $1", "leases",
-                                      {lease_.tenant}));
+  ASSIGN_OR_RETURN(Rows counter,
+                   Exec(conn_.get(), "SELECT commits FROM pond.leases WHERE tenant = $1", "leases", {lease_.tenant}));
   if (counter.size() == 1) commits_ = counter.Int(0, 0);
   RETURN_IF_ERROR(LoadMasterData(sink));
   RETURN_IF_ERROR(LoadMembers(sink));
@@ -660,11 +653,11 @@ Status ForEachRow(pg_conn* conn, std::string_view select, std::string_view table
 
 Status PgTenantStore::LoadMasterData(LoadSink& sink) {
   pg_conn* conn = conn_.get();
-  RETURN_IF_ERROR(ForEachRow(conn, "SELECT id,name,city,lat,lng FROM stores ORDER BY id", "stores",
-                             [&](const Rows& r, int i) {
-                               sink.OnStore({r.Str(i, 0), r.Str(i, 1), r.Str(i, 2), r.OptReal(i, 3), r.OptReal(i, 4)});
-                               return Status::Ok();
-                             }));
+  RETURN_IF_ERROR(
+      ForEachRow(conn, "SELECT id,name,city,lat,lng FROM stores ORDER BY id", "stores", [&](const Rows& r, int i) {
+        sink.OnStore({r.Str(i, 0), r.Str(i, 1), r.Str(i, 2), r.OptReal(i, 3), r.OptReal(i, 4)});
+        return Status::Ok();
+      }));
   RETURN_IF_ERROR(ForEachRow(conn, "SELECT id,name,store FROM staff ORDER BY id", "staff", [&](const Rows& r, int i) {
     sink.OnStaff({r.Str(i, 0), r.Str(i, 1), r.Str(i, 2)});
     return Status::Ok();
@@ -674,11 +667,11 @@ Status PgTenantStore::LoadMasterData(LoadSink& sink) {
                                sink.OnProduct({r.Str(i, 0), r.Str(i, 1), r.Str(i, 2), Money::Fen(r.Int(i, 3))});
                                return Status::Ok();
                              }));
-  RETURN_IF_ERROR(ForEachRow(conn, "SELECT id,name,parent FROM categories ORDER BY id", "categories",
-                             [&](const Rows& r, int i) {
-                               sink.OnCategory({r.Str(i, 0), r.Str(i, 1), r.Str(i, 2)});
-                               return Status::Ok();
-                             }));
+  RETURN_IF_ERROR(
+      ForEachRow(conn, "SELECT id,name,parent FROM categories ORDER BY id", "categories", [&](const Rows& r, int i) {
+        sink.OnCategory({r.Str(i, 0), r.Str(i, 1), r.Str(i, 2)});
+        return Status::Ok();
+      }));
   return ForEachRow(conn, "SELECT key,value FROM settings ORDER BY key", "settings", [&](const Rows& r, int i) {
     sink.OnSetting({r.Str(i, 0), r.Str(i, 1)});
     return Status::Ok();
@@ -708,7 +701,8 @@ Status PgTenantStore::LoadMembers(LoadSink& sink) {
     if (std::optional<int64_t> at = r.OptInt(i, 8)) p.registered_at = Timestamp::FromMicros(*at);
     row.merged_into = r.Int(i, 9);
     row.created_at = Timestamp::FromMicros(r.Int(i, 10));
-    if (!DecodeIdentities(r.Bytes(i, 11), row.identities) || !DecodeDigests(r.Bytes(i, 12), row.event_digests)) {
+    if (!storage_codec::DecodeIdentities(r.Bytes(i, 11), row.identities) ||
+        !storage_codec::DecodeDigests(r.Bytes(i, 12), row.event_digests)) {
       return Internal("corrupt identities or event digests in members")
           .With("table", "members")
           .With("member_id", std::to_string(row.member_id));
@@ -738,7 +732,7 @@ Status EmitOrder(const Rows& r, int i, LoadSink& sink) {
   o.payment = r.Str(i, 6);
   o.paid_at = Timestamp::FromMicros(r.Int(i, 7));
   o.paid = Money::Fen(r.Int(i, 8));
-  if (!DecodeItems(r.Bytes(i, 9), o.items)) {
+  if (!storage_codec::DecodeItems(r.Bytes(i, 9), o.items)) {
     return Internal("corrupt items in orders.items").With("table", "orders").With("order_id", o.order_id);
   }
   row.loyalty = {.tick = r.Int(i, 0),
@@ -805,7 +799,8 @@ class TickStream {
   }
 
  private:
-  TickStream(Cursor cursor, std::string_view table, Emit emit) : cursor_(std::move(cursor)), table_(table), emit_(emit) {}
+  TickStream(Cursor cursor, std::string_view table, Emit emit)
+      : cursor_(std::move(cursor)), table_(table), emit_(emit) {}
 
   Status Step() {
     ASSIGN_OR_RETURN(bool more, cursor_.Next());
@@ -853,26 +848,25 @@ Status PgTenantStore::LoadByTick(LoadSink& sink) {
 
 Status PgTenantStore::LoadRest(LoadSink& sink) {
   pg_conn* conn = conn_.get();
-  RETURN_IF_ERROR(ForEachRow(
-      conn, "SELECT id,tag,added,by_whom,at,note,members FROM tag_operations ORDER BY id", "tag_operations",
-      [&](const Rows& r, int i) -> Status {
-        tags::TagOperation row;
-        row.id = r.Int(i, 0);
-        row.tag = r.Str(i, 1);
-        row.add = r.Bool(i, 2);
-        row.by = r.Str(i, 3);
-        row.at = Timestamp::FromMicros(r.Int(i, 4));
-        row.note = r.Str(i, 5);
-        Result<std::vector<int64_t>> members = DecodeIdList(r.Bytes(i, 6));
-        if (!members.ok()) {
-          return Internal("corrupt members in tag_operations.members")
-              .With("table", "tag_operations")
-              .With("id", std::to_string(row.id));
-        }
-        row.members = std::move(members).value();
-        sink.OnTagOperation(std::move(row));
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(ForEachRow(conn, "SELECT id,tag,added,by_whom,at,note,members FROM tag_operations ORDER BY id",
+                             "tag_operations", [&](const Rows& r, int i) -> Status {
+                               tags::TagOperation row;
+                               row.id = r.Int(i, 0);
+                               row.tag = r.Str(i, 1);
+                               row.add = r.Bool(i, 2);
+                               row.by = r.Str(i, 3);
+                               row.at = Timestamp::FromMicros(r.Int(i, 4));
+                               row.note = r.Str(i, 5);
+                               Result<std::vector<int64_t>> members = DecodeIdList(r.Bytes(i, 6));
+                               if (!members.ok()) {
+                                 return Internal("corrupt members in tag_operations.members")
+                                     .With("table", "tag_operations")
+                                     .With("id", std::to_string(row.id));
+                               }
+                               row.members = std::move(members).value();
+                               sink.OnTagOperation(std::move(row));
+                               return Status::Ok();
+                             }));
   // A snapshot's members pass through encoded, as store.hpp hands them over.
   RETURN_IF_ERROR(ForEachRow(conn, "SELECT id,name,expr,by_whom,at,count,members FROM snapshots ORDER BY id",
                              "snapshots", [&](const Rows& r, int i) {
@@ -887,13 +881,13 @@ Status PgTenantStore::LoadRest(LoadSink& sink) {
                             Timestamp::FromMicros(r.Int(i, 7)), Timestamp::FromMicros(r.Int(i, 8))});
         return Status::Ok();
       }));
-  RETURN_IF_ERROR(ForEachRow(
-      conn, "SELECT id,activity_id,kind,member_id,ref,at,detail FROM activity_events ORDER BY id", "activity_events",
-      [&](const Rows& r, int i) {
-        sink.OnActivityEvent({r.Int(i, 0), r.Int(i, 1), r.Str(i, 2), r.Int(i, 3), r.Int(i, 4),
-                              Timestamp::FromMicros(r.Int(i, 5)), r.Str(i, 6)});
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(ForEachRow(conn,
+                             "SELECT id,activity_id,kind,member_id,ref,at,detail FROM activity_events ORDER BY id",
+                             "activity_events", [&](const Rows& r, int i) {
+                               sink.OnActivityEvent({r.Int(i, 0), r.Int(i, 1), r.Str(i, 2), r.Int(i, 3), r.Int(i, 4),
+                                                     Timestamp::FromMicros(r.Int(i, 5)), r.Str(i, 6)});
+                               return Status::Ok();
+                             }));
   return ForEachRow(conn, "SELECT key,status,body,at,request_digest FROM idempotency ORDER BY key", "idempotency",
                     [&](const Rows& r, int i) {
                       sink.OnIdempotency({r.Str(i, 0), static_cast<int>(r.Int(i, 1)), r.Str(i, 2),
@@ -945,9 +939,10 @@ Status MigrateSchema(pg_conn* conn, std::string_view schema, std::span<const Mig
   }
   if (version < static_cast<int64_t>(migrations.size())) {
     RETURN_IF_ERROR(Exec(conn,
-                                  "INSERT INTO pond.schema_versions(schema_name, version) VALUES($1, $2) "
-                                  "ON CONFLICT (schema_name) DO UPDATE SET version = EXCLUDED.version",
-                                  "schema_versions", {std::string(schema), std::to_string(migrations.size())}).status());
+                         "INSERT INTO pond.schema_versions(schema_name, version) VALUES($1, $2) "
+                         "ON CONFLICT (schema_name) DO UPDATE SET version = EXCLUDED.version",
+                         "schema_versions", {std::string(schema), std::to_string(migrations.size())})
+                        .status());
   }
   return txn.Commit();
 }
@@ -962,8 +957,7 @@ Status RawLoadOrders(const std::string& url, const std::string& schema, const st
                      size_t batch_size) {
   if (batch_size == 0) return InvalidArgument("batch_size must be > 0");
   ASSIGN_OR_RETURN(ConnHandle conn, Connect(url));
-  ASSIGN_OR_RETURN(Rows exists,
-                   Exec(conn.get(), "SELECT 1 FROM pg_namespace WHERE nspname = $1", "schema", {schema}));
+  ASSIGN_OR_RETURN(Rows exists, Exec(conn.get(), "SELECT 1 FROM pg_namespace WHERE nspname = $1", "schema", {schema}));
   if (exists.size() != 0) return AlreadyExists("raw load needs a fresh schema").With("schema", schema);
   const std::string quoted = QuoteIdent(schema);
   RETURN_IF_ERROR(Run(conn.get(), "CREATE SCHEMA " + quoted + "; SET search_path = " + quoted, "schema"));
@@ -997,13 +991,23 @@ Status RawLoadOrders(const std::string& url, const std::string& schema, const st
   std::vector<int> lengths(15);
   for (const OrderRow& r : rows) {
     const OrderEvent& o = r.order;
-    EncodeItems(o.items, scratch);
+    storage_codec::EncodeItems(o.items, scratch);
     std::string items = "\\x";
     for (unsigned char c : scratch) items += "0123456789abcdef"[c >> 4], items += "0123456789abcdef"[c & 0xf];
-    values = {o.order_id, std::to_string(r.member_id), std::to_string(static_cast<int>(o.channel)), o.store, o.staff,
-              o.payment, std::to_string(o.paid_at.micros()), std::to_string(o.paid.fen()), items,
-              std::to_string(r.loyalty.tick), std::to_string(r.loyalty.points), std::to_string(r.loyalty.growth),
-              std::to_string(r.loyalty.rate_bp), std::to_string(r.loyalty.growth_per_yuan),
+    values = {o.order_id,
+              std::to_string(r.member_id),
+              std::to_string(static_cast<int>(o.channel)),
+              o.store,
+              o.staff,
+              o.payment,
+              std::to_string(o.paid_at.micros()),
+              std::to_string(o.paid.fen()),
+              items,
+              std::to_string(r.loyalty.tick),
+              std::to_string(r.loyalty.points),
+              std::to_string(r.loyalty.growth),
+              std::to_string(r.loyalty.rate_bp),
+              std::to_string(r.loyalty.growth_per_yuan),
               std::to_string(r.loyalty.lot.micros())};
     for (size_t i = 0; i < values.size(); ++i) {
       pointers[i] = values[i].c_str();

@@ -47,17 +47,6 @@ constexpr std::string_view kPutApiKey =
 constexpr std::string_view kSelectApiKeys = "SELECT id,secret_hash,tenant,role,created_at FROM api_keys ORDER BY id";
 constexpr std::string_view kPing = "SELECT 1";
 
-// Tenant ids become file names, so only a safe alphabet gets near the disk.
-bool IsValidTenantId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-  }
-  return true;
-}
-
-Status BadTenantId() { return InvalidArgument("tenant id must match [a-z0-9_-]{1,64}"); }
-
 std::string Text(sqlite3_stmt* s, int i) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
   return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
@@ -132,7 +121,7 @@ Result<std::vector<TenantRecord>> SqliteStore::ListTenants() {
 }
 
 Status SqliteStore::CreateTenant(const TenantRecord& tenant) {
-  if (!IsValidTenantId(tenant.id)) return BadTenantId();
+  RETURN_IF_ERROR(CheckStorableTenantId(tenant.id));
   std::lock_guard lock(mu_);
   sqlite3_stmt* s = insert_tenant_.get();
   ResetOnExit reset(s);
@@ -158,7 +147,7 @@ Result<bool> SqliteStore::TenantExists(std::string_view tenant_id) {
 }
 
 Result<std::unique_ptr<TenantStore>> SqliteStore::OpenTenant(std::string_view tenant_id) {
-  if (!IsValidTenantId(tenant_id)) return BadTenantId();
+  RETURN_IF_ERROR(CheckStorableTenantId(tenant_id));
   ASSIGN_OR_RETURN(bool exists, TenantExists(tenant_id));
   if (!exists) return NotFound("no such tenant").With("tenant", std::string(tenant_id));
   // Opened outside the catalog lock: creating and migrating a tenant file must

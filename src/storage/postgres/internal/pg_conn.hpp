@@ -140,7 +140,8 @@ class Cursor {
   int row() const { return row_; }
 
  private:
-  Cursor(pg_conn* conn, std::string name, std::string_view table) : conn_(conn), name_(std::move(name)), table_(table) {}
+  Cursor(pg_conn* conn, std::string name, std::string_view table)
+      : conn_(conn), name_(std::move(name)), table_(table) {}
   pg_conn* conn_;
   std::string name_;
   std::string_view table_;
