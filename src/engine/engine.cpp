@@ -28,6 +28,12 @@ Status Engine::Start() {
       Every([this] { (void)store_.RenewLeases(); });
     });
   }
+  {
+    // The server may already listen: until a tenant has loaded, its callers
+    // are told to come back, not that it does not exist.
+    std::lock_guard lock(mu_);
+    for (const TenantRecord& record : records) loading_.insert(record.id);
+  }
   for (TenantRecord& record : records) RETURN_IF_ERROR(Adopt(record));
   if (shared) {
     keeper_ = std::thread([this] {
@@ -40,6 +46,14 @@ Status Engine::Start() {
 
 Status Engine::Adopt(const TenantRecord& record) {
   std::shared_ptr<TenantEngine> replaced;  // destroyed after the lock is let go: it drains its queue
+  struct Loaded {  // however Adopt ends, the tenant is no longer loading
+    Engine& engine;
+    const std::string& id;
+    ~Loaded() {
+      std::lock_guard lock(engine.mu_);
+      engine.loading_.erase(id);
+    }
+  } loaded{*this, record.id};
   auto tenant_store = store_.OpenTenant(record.id);
   if (ReasonOf(tenant_store.status()) == "not_owner") {
     Owner owner;
@@ -57,9 +71,15 @@ Status Engine::Adopt(const TenantRecord& record) {
     return Status::Ok();
   }
   if (!tenant_store.ok()) return tenant_store.status();
+  {
+    // The lease is ours: callers wait for the load instead of being sent
+    // to the node that had it.
+    std::lock_guard lock(mu_);
+    owners_.erase(record.id);
+    loading_.insert(record.id);
+  }
   ASSIGN_OR_RETURN(auto tenant, TenantEngine::Open(record, std::move(tenant_store).value(), clock_));
   std::lock_guard lock(mu_);
-  owners_.erase(record.id);
   std::shared_ptr<TenantEngine>& slot = tenants_[record.id];
   replaced = std::move(slot);
   slot = std::move(tenant);
@@ -116,6 +136,11 @@ void Engine::Stop() {
     stopping.swap(tenants_);
   }
   stopping.clear();  // each TenantEngine drains its queue as it goes
+}
+
+bool Engine::Loading(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  return loading_.contains(id);
 }
 
 std::optional<Engine::Owner> Engine::OwnerOf(std::string_view id) const {

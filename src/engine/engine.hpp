@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +60,9 @@ class Engine {
     std::string address;
   };
   std::optional<Owner> OwnerOf(std::string_view id) const;
+  // True while the tenant is being loaded here (at start, or taken over);
+  // it is served once loaded.
+  bool Loading(std::string_view id) const;
 
   Store& store() { return store_; }
   const Clock& clock() const { return clock_; }
@@ -75,9 +79,10 @@ class Engine {
 
   Store& store_;
   const Clock& clock_;
-  mutable std::mutex mu_;  // guards the maps and stopping_
+  mutable std::mutex mu_;  // guards the maps, loading_ and stopping_
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> tenants_;
   std::map<std::string, Owner, std::less<>> owners_;
+  std::set<std::string, std::less<>> loading_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread renewer_, keeper_;

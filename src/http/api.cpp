@@ -74,7 +74,12 @@ std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, 
   if (role) *role = *who;
   auto t = ctx->engine.Tenant(tenant);
   if (t) return t;
-  if (auto owner = ctx->engine.OwnerOf(tenant)) {
+  if (ctx->engine.Loading(tenant)) {
+    // Expected while a tenant loads, so not logged as a failure.
+    HttpResponse r = ProblemResponse(503, "Unavailable", "tenant '" + tenant + "' is loading; retry shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    respond(std::move(r));
+  } else if (auto owner = ctx->engine.OwnerOf(tenant)) {
     respond(NotOwnerResponse(tenant, *owner));
   } else {
     respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
