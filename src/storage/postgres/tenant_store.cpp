@@ -5,12 +5,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <map>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "core/id_list.hpp"
 #include "storage/codec/row_codec.hpp"
+#include "storage/codec/tick_merge.hpp"
 #include "storage/postgres/internal/pg_conn.hpp"
 #include "storage/postgres/internal/pg_tenant.hpp"
 #include "storage/postgres/postgres_store.hpp"
@@ -163,54 +164,60 @@ CREATE TABLE activity_events(
 const std::string kTenantStep1 = std::string(kOrdersTable) + kTenantV1;
 const Migration kTenantMigrations[] = {kTenantStep1.c_str()};
 
-// Where each WriteBatch list goes. An upsert (a key given) copies into a
-// temporary staging table and merges from there with INSERT ... ON
-// CONFLICT; the others copy straight into their table.
-struct Table {
-  const char* name;
-  const char* columns;
-  const char* key = nullptr;
-};
-constexpr Table kMembers{"members",
-                         "member_id,name,gender,birthday,city,home_store,source,owner_staff,registered_at,merged_into,"
-                         "created_at,identities,event_digests",
-                         "member_id"};
-constexpr Table kOrders{"orders",
-                        "order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items,tick,points,growth,"
-                        "rate_bp,growth_per_yuan,lot"};
-constexpr Table kRefunds{"refunds", "refund_id,order_id,amount_fen,refunded_at,tick,points,growth,unrecovered,lot"};
-constexpr Table kJournal{"loyalty_journal", "tick,member_id,kind,at,points,lot,from_value,to_value,note"};
-constexpr Table kSettings{"settings", "key,value", "key"};
-constexpr Table kMerges{"merges", "survivor,merged,at,reason"};
-constexpr Table kStores{"stores", "id,name,city,lat,lng", "id"};
-constexpr Table kStaff{"staff", "id,name,store", "id"};
-constexpr Table kProducts{"products", "sku,name,category,price_fen", "sku"};
-constexpr Table kCategories{"categories", "id,name,parent", "id"};
-constexpr Table kIdempotency{"idempotency", "key,status,body,at,request_digest", "key"};
-constexpr Table kTagOperations{"tag_operations", "id,tag,added,by_whom,at,note,members"};
-constexpr Table kSnapshots{"snapshots", "id,name,expr,by_whom,at,count,members"};
-constexpr Table kCouponEvents{"coupon_events", "id,kind,code,template_id,member_id,occasion,order_id,at,until"};
-constexpr Table kActivityEvents{"activity_events", "id,activity_id,kind,member_id,ref,at,detail"};
-constexpr const Table* kUpserts[] = {&kMembers, &kSettings, &kStores, &kStaff, &kProducts, &kCategories, &kIdempotency};
-
-std::string CopySql(const Table& t) {
-  return "COPY " + std::string(t.key ? "stage_" : "") + t.name + "(" + t.columns + ") FROM STDIN";
-}
-
 // "INSERT INTO t(cols) SELECT cols FROM stage_t ON CONFLICT (key) DO UPDATE
 // SET c = EXCLUDED.c, ..." for every column but the key.
-std::string MergeSql(const Table& t) {
+std::string MergeSql(std::string_view name, std::string_view columns, std::string_view key) {
   std::string set;
-  std::string_view cols = t.columns;
+  std::string_view cols = columns;
   while (!cols.empty()) {
     const size_t comma = cols.find(',');
     const std::string_view col = cols.substr(0, comma);
-    if (col != t.key) set += (set.empty() ? "" : ",") + std::string(col) + "=EXCLUDED." + std::string(col);
+    if (col != key) set += (set.empty() ? "" : ",") + std::string(col) + "=EXCLUDED." + std::string(col);
     cols = comma == std::string_view::npos ? std::string_view() : cols.substr(comma + 1);
   }
-  return "INSERT INTO " + std::string(t.name) + "(" + t.columns + ") SELECT " + t.columns + " FROM stage_" + t.name +
-         " ON CONFLICT (" + t.key + ") DO UPDATE SET " + set;
+  const std::string n(name), c(columns);
+  return "INSERT INTO " + n + "(" + c + ") SELECT " + c + " FROM stage_" + n + " ON CONFLICT (" + std::string(key) +
+         ") DO UPDATE SET " + set;
 }
+
+// Where each WriteBatch list goes. An upsert (a key given) copies into a
+// temporary staging table and merges from there with INSERT ... ON
+// CONFLICT; the others copy straight into their table. The statements are
+// made once, not at every commit.
+struct Table {
+  Table(const char* name, const char* columns, const char* key = nullptr)
+      : name(name),
+        columns(columns),
+        key(key),
+        copy_sql("COPY " + std::string(key ? "stage_" : "") + name + "(" + columns + ") FROM STDIN"),
+        merge_sql(key ? MergeSql(name, columns, key) : "") {}
+  const char* name;
+  const char* columns;
+  const char* key;
+  const std::string copy_sql;
+  const std::string merge_sql;  // upserts only
+};
+const Table kMembers{"members",
+                     "member_id,name,gender,birthday,city,home_store,source,owner_staff,registered_at,merged_into,"
+                     "created_at,identities,event_digests",
+                     "member_id"};
+const Table kOrders{"orders",
+                    "order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items,tick,points,growth,"
+                    "rate_bp,growth_per_yuan,lot"};
+const Table kRefunds{"refunds", "refund_id,order_id,amount_fen,refunded_at,tick,points,growth,unrecovered,lot"};
+const Table kJournal{"loyalty_journal", "tick,member_id,kind,at,points,lot,from_value,to_value,note"};
+const Table kSettings{"settings", "key,value", "key"};
+const Table kMerges{"merges", "survivor,merged,at,reason"};
+const Table kStores{"stores", "id,name,city,lat,lng", "id"};
+const Table kStaff{"staff", "id,name,store", "id"};
+const Table kProducts{"products", "sku,name,category,price_fen", "sku"};
+const Table kCategories{"categories", "id,name,parent", "id"};
+const Table kIdempotency{"idempotency", "key,status,body,at,request_digest", "key"};
+const Table kTagOperations{"tag_operations", "id,tag,added,by_whom,at,note,members"};
+const Table kSnapshots{"snapshots", "id,name,expr,by_whom,at,count,members"};
+const Table kCouponEvents{"coupon_events", "id,kind,code,template_id,member_id,occasion,order_id,at,until"};
+const Table kActivityEvents{"activity_events", "id,activity_id,kind,member_id,ref,at,detail"};
+const Table* const kUpserts[] = {&kMembers, &kSettings, &kStores, &kStaff, &kProducts, &kCategories, &kIdempotency};
 
 // Session set-up of a tenant connection: the staging tables, emptied by
 // every commit.
@@ -242,8 +249,8 @@ void Encode(CopyRows& c, const MemberRow& r, std::string& scratch) {
   c.Bytes(scratch);
 }
 
-// The orders columns the raw peers share with Commit (all but loyalty).
-void EncodeOrderEvent(CopyRows& c, const OrderRow& r, std::string& scratch) {
+// An order takes back nothing, so it has no `unrecovered`.
+void Encode(CopyRows& c, const OrderRow& r, std::string& scratch) {
   const OrderEvent& o = r.order;
   c.Text(o.order_id);
   c.Int(r.member_id);
@@ -255,11 +262,6 @@ void EncodeOrderEvent(CopyRows& c, const OrderRow& r, std::string& scratch) {
   c.Int(o.paid.fen());
   storage_codec::EncodeItems(o.items, scratch);
   c.Bytes(scratch);
-}
-
-// An order takes back nothing, so it has no `unrecovered`.
-void Encode(CopyRows& c, const OrderRow& r, std::string& scratch) {
-  EncodeOrderEvent(c, r, scratch);
   const LoyaltyEffect& e = r.loyalty;
   c.Int(e.tick);
   c.Int(e.points);
@@ -520,7 +522,8 @@ Status PgTenantStore::Write(const Table& table, const Rows& rows) {
   copy_.clear();
   if constexpr (Keyed<typename Rows::value_type>) {
     using Key = std::decay_t<decltype(KeyOf(rows.front()))>;
-    std::map<Key, size_t> last;
+    std::unordered_map<Key, size_t> last;
+    last.reserve(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) last[KeyOf(rows[i])] = i;
     for (size_t i = 0; i < rows.size(); ++i) {
       if (last[KeyOf(rows[i])] != i) continue;
@@ -533,8 +536,8 @@ Status PgTenantStore::Write(const Table& table, const Rows& rows) {
       copy_.EndRow();
     }
   }
-  RETURN_IF_ERROR(CopyIn(conn_.get(), CopySql(table), copy_, table.name));
-  if (table.key) RETURN_IF_ERROR(Run(conn_.get(), MergeSql(table), table.name));
+  RETURN_IF_ERROR(CopyIn(conn_.get(), table.copy_sql, copy_, table.name));
+  if (table.key) RETURN_IF_ERROR(Run(conn_.get(), table.merge_sql, table.name));
   return Fault(table.name);
 }
 
@@ -833,17 +836,7 @@ Status PgTenantStore::LoadByTick(LoadSink& sink) {
                                     "SELECT tick,member_id,kind,at,points,lot,from_value,to_value,note "
                                     "FROM loyalty_journal ORDER BY tick",
                                     "loyalty_journal", EmitJournal));
-  // store.hpp's order for equal ticks: only a strictly lower tick passes a
-  // stream listed earlier.
-  TickStream* const streams[] = {&orders, &refunds, &journal};
-  for (;;) {
-    TickStream* next = nullptr;
-    for (TickStream* stream : streams) {
-      if (!stream->done() && (next == nullptr || stream->tick() < next->tick())) next = stream;
-    }
-    if (next == nullptr) return Status::Ok();
-    RETURN_IF_ERROR(next->EmitAndStep(sink));
-  }
+  return storage_codec::MergeByTick(orders, refunds, journal, sink);
 }
 
 Status PgTenantStore::LoadRest(LoadSink& sink) {
@@ -973,7 +966,7 @@ Status RawLoadOrders(const std::string& url, const std::string& schema, const st
       }
       Txn txn(conn.get());
       RETURN_IF_ERROR(txn.Begin());
-      RETURN_IF_ERROR(CopyIn(conn.get(), CopySql(kOrders), copy, "orders"));
+      RETURN_IF_ERROR(CopyIn(conn.get(), kOrders.copy_sql, copy, "orders"));
       RETURN_IF_ERROR(txn.Commit());
     }
     return Status::Ok();
@@ -989,11 +982,11 @@ Status RawLoadOrders(const std::string& url, const std::string& schema, const st
   std::vector<std::string> values(15);
   std::vector<const char*> pointers(15);
   std::vector<int> lengths(15);
+  std::vector<int> formats(15, 0);
+  formats[8] = 1;  // items: the encoded bytes as they are (binary bytea)
   for (const OrderRow& r : rows) {
     const OrderEvent& o = r.order;
     storage_codec::EncodeItems(o.items, scratch);
-    std::string items = "\\x";
-    for (unsigned char c : scratch) items += "0123456789abcdef"[c >> 4], items += "0123456789abcdef"[c & 0xf];
     values = {o.order_id,
               std::to_string(r.member_id),
               std::to_string(static_cast<int>(o.channel)),
@@ -1002,7 +995,7 @@ Status RawLoadOrders(const std::string& url, const std::string& schema, const st
               o.payment,
               std::to_string(o.paid_at.micros()),
               std::to_string(o.paid.fen()),
-              items,
+              scratch,
               std::to_string(r.loyalty.tick),
               std::to_string(r.loyalty.points),
               std::to_string(r.loyalty.growth),
@@ -1015,7 +1008,8 @@ Status RawLoadOrders(const std::string& url, const std::string& schema, const st
     }
     Txn txn(conn.get());
     RETURN_IF_ERROR(txn.Begin());
-    ResultHandle done(PQexecPrepared(conn.get(), "insert_order", 15, pointers.data(), lengths.data(), nullptr, 0));
+    ResultHandle done(
+        PQexecPrepared(conn.get(), "insert_order", 15, pointers.data(), lengths.data(), formats.data(), 0));
     if (!done || PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
       return PgStatus(conn.get(), done.get(), "insert into", "orders").With("order_id", o.order_id);
     }

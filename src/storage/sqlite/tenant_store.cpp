@@ -13,6 +13,7 @@
 
 #include "core/id_list.hpp"
 #include "storage/codec/row_codec.hpp"
+#include "storage/codec/tick_merge.hpp"
 #include "storage/sqlite/internal/sqlite_db.hpp"
 #include "storage/sqlite/internal/tenant_db.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -861,17 +862,7 @@ Status SqliteTenantStore::LoadByTick(LoadSink& sink) {
   ASSIGN_OR_RETURN(TickStream orders, TickStream::Open(db, kSelectOrders, "orders", EmitOrder));
   ASSIGN_OR_RETURN(TickStream refunds, TickStream::Open(db, kSelectRefunds, "refunds", EmitRefund));
   ASSIGN_OR_RETURN(TickStream journal, TickStream::Open(db, kSelectJournal, "loyalty_journal", EmitJournal));
-  // In store.hpp's order for equal ticks: only a strictly lower tick passes
-  // a stream listed earlier.
-  TickStream* const streams[] = {&orders, &refunds, &journal};
-  for (;;) {
-    TickStream* next = nullptr;
-    for (TickStream* stream : streams) {
-      if (!stream->done() && (next == nullptr || stream->tick() < next->tick())) next = stream;
-    }
-    if (next == nullptr) return Status::Ok();
-    RETURN_IF_ERROR(next->EmitAndStep(sink));
-  }
+  return storage_codec::MergeByTick(orders, refunds, journal, sink);
 }
 
 Status SqliteTenantStore::LoadTagging(LoadSink& sink) {
