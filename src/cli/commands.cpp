@@ -157,6 +157,14 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (options.store_url.empty() && !(options.node.empty() && options.advertise.empty())) {
+    return Fail(err, FieldInvalid(options.node.empty() ? "--advertise" : "--node",
+                                  "only with --store: nodes share a PostgreSQL store, not a data directory"));
+  }
+  if (!options.advertise.empty() && !options.advertise.starts_with("http://") &&
+      !options.advertise.starts_with("https://")) {
+    return Fail(err, FieldInvalid("--advertise", "must be an http:// or https:// address"));
+  }
   SystemClock clock;
   Opened o;
   const PostgresOptions postgres{
@@ -208,8 +216,9 @@ int RunImport(const ImportOptions& options, std::ostream& out, std::ostream& err
   if (Status s = Open(options.data_dir, options.store_url, clock, &o); !s.ok()) return Fail(err, s);
   auto tenant = o.engine->Tenant(options.tenant);
   if (auto owner = o.engine->OwnerOf(options.tenant)) {
-    return Fail(err, FailedPrecondition("tenant '" + options.tenant + "' is served by node " + owner->node + " at " +
-                                        owner->address + "; send the events to its API"));
+    return Fail(err, FailedPrecondition("tenant '" + options.tenant + "' is served by node " + owner->node +
+                                        (owner->address.empty() ? "" : " at " + owner->address) +
+                                        "; send the events to its API"));
   }
   if (!tenant) return Fail(err, NotFound("no tenant '" + options.tenant + "' (create it with POST /api/v1/tenants)"));
   bool any_rejected = false;

@@ -239,6 +239,25 @@ class CliTest(PondTestCase):
 
     # -- serve and keys ------------------------------------------------------
 
+    def test_bad_store_options_are_refused_naming_the_option(self):
+        # No --data: nothing is opened before the options are checked.
+        cases = [
+            (["serve", "--node", "a"], "--node"),
+            (["serve", "--advertise", "http://10.0.0.1:8080"], "--advertise"),
+            (["serve", "--store", "postgresql://pond@127.0.0.1:1/x", "--advertise", "10.0.0.1:8080"], "--advertise"),
+            (["serve", "--store", "mysql://pond@127.0.0.1/x"], "--store"),
+            (["import", "--store", "sqlite:x", "--tenant", "t", os.devnull], "--store"),
+            (["serve", "--store", "postgresql://pond@127.0.0.1:1/x", "--lease-ttl", "0"], "--lease-ttl"),
+        ]
+        for args, option in cases:
+            _, err = self.run_ok(args, expect_code=105 if option == "--lease-ttl" else 1)
+            self.assertIn(option, err, args)
+        # A server that is not there: a clear error, not a hang or a crash.
+        _, err = self.run_ok(["serve", "--store", "postgresql://pond@127.0.0.1:1/x?connect_timeout=2",
+                              "--listen", "127.0.0.1:0"], expect_code=1, timeout=30)
+        self.assertIn("connect to PostgreSQL", err)
+        self.assertIn("127.0.0.1", err)
+
     def test_serve_on_public_address_needs_keys(self):
         data = os.path.join(self.make_tempdir(), "data")
         p = run_pond(["serve", "--data", data, "--listen", "0.0.0.0:0"], timeout=30)
