@@ -53,8 +53,8 @@ Result<Activity> FromObject(const boost::json::object& o, bool with_id) {
   a.stock = r.Int("stock");
   a.per_member_limit = r.Int32("per_member_limit", 1);
   a.sku = r.Text("sku");
-  a.price = Money::Fen(r.Int("price_fen"));
-  a.list_price = Money::Fen(r.Int("list_price_fen"));
+  a.price = r.Fen("price_fen");
+  a.list_price = r.Fen("list_price_fen");
   const bool grouped = known == ActivityKind::kGroupBuy, bargain = known == ActivityKind::kBargain;
   a.group_size = r.Int32("group_size");
   a.group_hours = r.Int32("group_hours", grouped ? kDefaultHours : 0);
@@ -82,7 +82,7 @@ Result<Activity> FromObject(const boost::json::object& o, bool with_id) {
   a.none_weight = r.Int("none_weight");
   a.snapshot_id = r.Int("snapshot_id");
   a.purchase_required = r.Bool("purchase_required");
-  a.points = r.Int("points");
+  a.points = r.Points("points");
   a.template_id = r.Int("template_id");
   if (const std::string seed = r.Text("seed"); !seed.empty()) {
     const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), a.seed, 16);

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/money.hpp"
+#include "core/points.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 
@@ -63,6 +65,24 @@ class Reader {
     }
     return static_cast<int32_t>(v);
   }
+  // An amount in fen: 0 to Money::kMaxFen (docs/api.md "Limits").
+  Money Fen(std::string_view field, int64_t absent = 0) {
+    const int64_t fen = Int(field, absent);
+    if (fen < 0 || fen > Money::kMaxFen) {
+      Bad(field, "must be between 0 and " + std::to_string(Money::kMaxFen) + " fen");
+      return Money::Fen(absent);
+    }
+    return Money::Fen(fen);
+  }
+  // Points one operation moves: 0 to kMaxPointsPerOperation.
+  int64_t Points(std::string_view field) {
+    const int64_t points = Int(field);
+    if (points < 0 || points > kMaxPointsPerOperation) {
+      Bad(field, "must be between 0 and " + std::to_string(kMaxPointsPerOperation));
+      return 0;
+    }
+    return points;
+  }
   bool Bool(std::string_view field) {
     const boost::json::value* v = o_.if_contains(field);
     if (v == nullptr || v->is_null()) return false;
@@ -78,6 +98,10 @@ class Reader {
     auto t = ParseRfc3339(text);
     if (!t.ok()) {
       Bad(field, t.status().message());
+      return std::nullopt;
+    }
+    if (std::string problem = InstantRangeProblem(*t); !problem.empty()) {
+      Bad(field, std::move(problem));
       return std::nullopt;
     }
     return *t;
@@ -120,8 +144,8 @@ template <typename FromObject>
 auto ParseBody(std::string_view json, FromObject from_object) -> decltype(from_object(boost::json::object())) {
   boost::json::error_code ec;
   boost::json::value v = boost::json::parse(json, ec);
-  if (ec) return FieldInvalid("body", "is not JSON: " + ec.message());
-  if (!v.is_object()) return FieldInvalid("body", "must be a JSON object");
+  if (ec) return Unreadable("body", "is not JSON: " + ec.message());
+  if (!v.is_object()) return Unreadable("body", "must be a JSON object");
   return from_object(v.as_object());
 }
 

@@ -12,6 +12,11 @@ namespace pond {
 
 class Money {
  public:
+  // The largest amount any input may carry: 10^12 fen, ten billion yuan. No
+  // real order, price or coupon comes near it, and a sum of a thousand such
+  // amounts still fits an int64 with room to spare (docs/api.md "Limits").
+  static constexpr int64_t kMaxFen = 1'000'000'000'000;
+
   constexpr Money() = default;
   static constexpr Money Fen(int64_t fen) { return Money(fen); }
   static constexpr Money Yuan(int64_t yuan) { return Money(yuan * 100); }
@@ -25,6 +30,16 @@ class Money {
   constexpr Money& operator+=(Money o) { fen_ += o.fen_; return *this; }
   constexpr Money& operator-=(Money o) { fen_ -= o.fen_; return *this; }
   constexpr auto operator<=>(const Money&) const = default;
+
+  // A sum that stops at the int64 bounds instead of wrapping: for totals
+  // that reports add up over many rows (a coupon report of a billion
+  // coupons), where a wrapped sum would show a negative amount.
+  constexpr Money SaturatingPlus(Money o) const { return Money(SaturatingAdd(fen_, o.fen_)); }
+  static constexpr int64_t SaturatingAdd(int64_t a, int64_t b) {
+    int64_t out = 0;
+    if (__builtin_add_overflow(a, b, &out)) return a > 0 ? INT64_MAX : INT64_MIN;
+    return out;
+  }
 
   // "68.00" — for people; APIs carry fen.
   std::string ToYuanString() const;

@@ -19,5 +19,13 @@ TEST(MoneyTest, YuanStringShowsTwoDecimals) {
   EXPECT_EQ((Money::Yuan(3) + Money::Fen(40) - Money::Fen(50)).fen(), 290);
 }
 
+
+TEST(MoneyTest, SaturatingSumsStopAtTheBounds) {
+  const Money big = Money::Fen(INT64_MAX - 1);
+  EXPECT_EQ(big.SaturatingPlus(Money::Fen(5)).fen(), INT64_MAX);
+  EXPECT_EQ(Money::Fen(INT64_MIN + 1).SaturatingPlus(Money::Fen(-5)).fen(), INT64_MIN);
+  EXPECT_EQ(Money::Fen(3).SaturatingPlus(Money::Fen(4)).fen(), 7);
+}
+
 }  // namespace
 }  // namespace pond

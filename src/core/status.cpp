@@ -55,6 +55,19 @@ Status FieldInvalid(std::string field, std::string reason) {
   return s;
 }
 
+Status Unreadable(std::string field, std::string reason) {
+  return FieldInvalid(std::move(field), std::move(reason)).With("input", "unreadable");
+}
+
+bool IsUnreadable(const Status& s) {
+  if (s.code() != StatusCode::kInvalidArgument) return false;
+  if (s.field_errors().empty()) return true;
+  for (const auto& [key, value] : s.context()) {
+    if (key == "input" && value == "unreadable") return true;
+  }
+  return false;
+}
+
 Status Refusal(std::string_view reason, std::string message) {
   return Conflict(std::move(message)).With("reason", std::string(reason));
 }

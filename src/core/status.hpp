@@ -79,6 +79,11 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 
 // A single invalid field as a Status.
 Status FieldInvalid(std::string field, std::string reason);
+// Input that could not be read at all (not JSON, not UTF-8, not the shape
+// a request has): InvalidArgument naming `field` ("body"), which the HTTP
+// layer answers 400 rather than 422 (docs/api.md "Errors").
+Status Unreadable(std::string field, std::string reason);
+bool IsUnreadable(const Status& s);
 
 // A refusal by a business rule: Conflict with the one-word `reason` the
 // API answers 409 with (CONTRACT.md: sold_out, limit_reached, ...).

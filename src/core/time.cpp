@@ -229,9 +229,22 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
   return Timestamp::FromMicros(secs * 1'000'000 + micros);
 }
 
+std::string InstantRangeProblem(Timestamp t) {
+  if (t < kEarliestInstant) return "must not be before 2000-01-01T00:00:00Z";
+  if (t >= kLatestInstant) return "must be before 2100-01-01T00:00:00Z";
+  return "";
+}
+
+std::string FutureProblem(Timestamp t, Timestamp now) {
+  return t > now.PlusSeconds(86'400) ? "must not be more than a day in the future" : "";
+}
+
 std::string FormatRfc3339(Timestamp t, const TimeZone& zone) {
-  const int off = zone.OffsetAt(t);
-  const LocalDateTime l = zone.ToLocal(t);
+  const int off = zone.OffsetAt(t) / 60 * 60;
+  const int64_t local_seconds = t.seconds() + off;
+  const int64_t local_days = FloorDiv(local_seconds, 86'400);
+  const LocalDateTime l{LocalDate::FromDays(static_cast<int32_t>(local_days)),
+                        static_cast<int>(local_seconds - local_days * 86'400)};
   const Ymd c = CivilFromDays(l.date.days());
   const int64_t frac = t.micros() - t.seconds() * 1'000'000;
   char buf[64];

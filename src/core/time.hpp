@@ -87,10 +87,26 @@ class TimeZone {
   std::shared_ptr<const Data> data_;
 };
 
+// The instants any input may name (docs/api.md "Limits"): none before
+// 2000-01-01T00:00:00Z (no brand's member history is older, and early
+// instants fall into zones' local mean time, whose offsets RFC 3339 cannot
+// write), none from 2100-01-01T00:00:00Z on. Facts that have happened
+// (paid_at, refunded_at, registered_at) are also refused later than a day
+// after the server's now (FutureProblem).
+inline constexpr Timestamp kEarliestInstant = Timestamp::FromSeconds(946'684'800);
+inline constexpr Timestamp kLatestInstant = Timestamp::FromSeconds(4'102'444'800);
+// The reason `t` is outside [kEarliestInstant, kLatestInstant), or "".
+std::string InstantRangeProblem(Timestamp t);
+// The reason a time that has happened cannot be one at `now`: more than a
+// day after it (a day covers clocks of tills that run ahead), or "".
+std::string FutureProblem(Timestamp t, Timestamp now);
+
 // RFC 3339 with an explicit offset or Z: "2026-03-04T19:20:00+08:00",
 // fractional seconds allowed. Returns InvalidArgument with the reason.
 Result<Timestamp> ParseRfc3339(std::string_view text);
-// "2026-03-04T19:20:00+08:00" in `zone` (fractions only when non-zero).
+// "2026-03-04T19:20:00+08:00" in `zone` (fractions only when non-zero). An
+// offset with seconds (a zone's local mean time before 1900) is written to
+// the whole minute, with the wall time to match, so the text still names `t`.
 std::string FormatRfc3339(Timestamp t, const TimeZone& zone);
 // "YYYY-MM-DD".
 Result<LocalDate> ParseDate(std::string_view text);

@@ -88,5 +88,30 @@ TEST(TimeTest, DatesParseStrictly) {
   EXPECT_FALSE(ParseDate("2023-2-9").ok());
 }
 
+
+// A zone's local mean time has an offset with seconds (Shanghai before 1901:
+// +08:05:43); RFC 3339 writes minutes only, so the text must still name the
+// same instant when read back.
+TEST(TimeTest, FormatsInstantsOfLocalMeanTimeSoTheyReadBack) {
+  auto sh = TimeZone::Load("Asia/Shanghai");
+  ASSERT_TRUE(sh.ok());
+  const Timestamp t = Timestamp::FromSeconds(-62'135'596'800 + 3600);  // 0001-01-01T01:00:00Z
+  const std::string text = FormatRfc3339(t, *sh);
+  EXPECT_EQ(text.substr(19), "+08:05");
+  auto back = ParseRfc3339(text);
+  ASSERT_TRUE(back.ok()) << text;
+  EXPECT_EQ(back->seconds(), t.seconds()) << text;
+}
+
+TEST(TimeTest, InputInstantsHaveARange) {
+  const Timestamp now = *ParseRfc3339("2026-12-07T10:00:00+08:00");
+  EXPECT_EQ(InstantRangeProblem(*ParseRfc3339("2000-01-01T00:00:00Z")), "");
+  EXPECT_NE(InstantRangeProblem(*ParseRfc3339("1999-12-31T23:59:59Z")), "");
+  EXPECT_NE(InstantRangeProblem(*ParseRfc3339("2100-01-01T00:00:00Z")), "");
+  EXPECT_EQ(FutureProblem(now.PlusSeconds(86'400), now), "");
+  EXPECT_EQ(FutureProblem(now.PlusSeconds(86'401), now), "must not be more than a day in the future");
+  EXPECT_NE(InstantRangeProblem(*ParseRfc3339("9999-12-31T23:59:59+08:00")), "");
+}
+
 }  // namespace
 }  // namespace pond

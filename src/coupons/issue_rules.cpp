@@ -46,8 +46,7 @@ Result<IssueRule> FromObject(const boost::json::object& o, bool with_id) {
   rule.template_id = r.Int("template_id");
   if (rule.template_id <= 0) r.Bad("template_id", "is required: the template of the coupons it gives");
   rule.active = !o.contains("active") || r.Bool("active");
-  rule.min_paid = Money::Fen(r.Int("min_paid_fen"));
-  if (rule.min_paid.fen() < 0) r.Bad("min_paid_fen", "must be >= 0");
+  rule.min_paid = r.Fen("min_paid_fen");
   rule.payments = r.List("payments");
   rule.channels = r.List("channels");
   rule.tiers = r.List("tiers");

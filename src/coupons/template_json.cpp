@@ -36,11 +36,11 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
     r.Bad("kind", kind.empty() ? "is required: cash_off, no_threshold, discount, exchange or gift"
                                : "must be cash_off, no_threshold, discount, exchange or gift");
   }
-  t.threshold = Money::Fen(r.Int("threshold_fen"));
-  t.off = Money::Fen(r.Int("off_fen"));
+  t.threshold = r.Fen("threshold_fen");
+  t.off = r.Fen("off_fen");
   t.percent_off = r.Int32("percent_off");
   t.sku = r.Text("sku");
-  t.exchange_price = Money::Fen(r.Int("exchange_price_fen"));
+  t.exchange_price = r.Fen("exchange_price_fen");
   if (const boost::json::value* scope = o.if_contains("scope"); scope && !scope->is_null()) {
     if (!scope->is_object()) {
       r.Bad("scope", "must be an object");
@@ -58,8 +58,8 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
   t.per_day_limit = r.Int32("per_day_limit");
   t.stackable = r.Bool("stackable");
   t.restore_on_refund = r.Bool("restore_on_refund");
-  t.face_value = Money::Fen(r.Int("face_value_fen", t.off.fen()));
-  t.cost = Money::Fen(r.Int("cost_fen", t.face_value.fen()));
+  t.face_value = r.Fen("face_value_fen", t.off.fen());
+  t.cost = r.Fen("cost_fen", t.face_value.fen());
   // Field checks only where the shape was right, so no field gets two
   // reasons; without a kind there are no rules to check the amounts by.
   Status checked = known ? CheckTemplate(t) : Status::Ok();

@@ -1,7 +1,10 @@
 #include "engine/tenant_state.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <span>
 
 #include "activities/activity_json.hpp"
 #include "core/hash_index.hpp"
@@ -138,13 +141,47 @@ void TenantState::CollectPurchaseDates(MemberId member) {
   });
 }
 
-void TenantState::Restage(MemberId member, Timestamp now) {
+void TenantState::Restage(MemberId member, Timestamp now, std::optional<LocalDate> history_from) {
   CollectPurchaseDates(member);
-  const Stage stage = StageOf(dates_, zone_.DateOf(now), loyalty_.config().lifecycle);
-  if (auto change = lifecycle_.MoveTo(member, stage, now)) {
-    pending_.journal.push_back(JournalRow{TakeTick(), member, JournalKind::kStage, now, 0, {},
-                                          std::string(StageName(change->from)), std::string(StageName(stage)), {}});
+  const LifecycleRule& rule = loyalty_.config().lifecycle;
+  const LocalDate today = zone_.DateOf(now);
+  auto move_to = [&](Stage stage, Timestamp at) {
+    if (auto change = lifecycle_.MoveTo(member, stage, at)) {
+      pending_.journal.push_back(JournalRow{TakeTick(), member, JournalKind::kStage, at, 0, {},
+                                            std::string(StageName(change->from)), std::string(StageName(stage)), {}});
+    }
+  };
+  if (history_from && *history_from < today) {
+    // A stage changes only on a purchase day or when a purchase crosses a
+    // bound of the rule (active, lost, the window); look at those days
+    // after the last recorded change, each with the purchases made by then.
+    std::optional<Timestamp> last = lifecycle_.LastChangeAt(member);
+    const int32_t after = std::max(history_from->days() - 1, last ? zone_.DateOf(*last).days() : INT32_MIN);
+    std::sort(dates_.begin(), dates_.end());
+    std::vector<int32_t> days;
+    for (const LocalDate d : dates_) {
+      for (int32_t day : {d.days(), d.days() + rule.active_days + 1, d.days() + rule.lost_after_days + 1,
+                          d.days() + rule.window_days}) {
+        if (day > after && day < today.days()) days.push_back(day);
+      }
+    }
+    std::sort(days.begin(), days.end());
+    days.erase(std::unique(days.begin(), days.end()), days.end());
+    for (const int32_t day : days) {
+      const LocalDate as_of = LocalDate::FromDays(day);
+      const auto made = std::upper_bound(dates_.begin(), dates_.end(), as_of) - dates_.begin();
+      move_to(StageOf(std::span(dates_.data(), static_cast<size_t>(made)), as_of, rule), zone_.StartOfDay(as_of));
+    }
   }
+  move_to(StageOf(dates_, today, rule), now);
+}
+
+void TenantState::RecordExpiry(MemberId member, const LedgerEntry& e) {
+  pending_.journal.push_back(JournalRow{e.tick, member, JournalKind::kExpire, e.at, e.points, e.lot, {}, {}, {}});
+}
+
+void TenantState::ExpireDead(MemberId member, Timestamp now) {
+  for (const LedgerEntry& e : loyalty_.ExpireDueOf(member, now, next_tick_)) RecordExpiry(member, e);
 }
 
 void TenantState::ScoreRfmAsOf(LocalDate day) {
@@ -170,6 +207,14 @@ void TenantState::ScoreRfmAsOf(LocalDate day) {
 }
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
+  if (e.profile.registered_at) {
+    if (std::string problem = FutureProblem(*e.profile.registered_at, now); !problem.empty()) {
+      return FieldInvalid("registered_at", std::move(problem));
+    }
+  }
+  if (e.profile.birthday && *e.profile.birthday > zone_.DateOf(now)) {
+    return FieldInvalid("birthday", "must not be in the future");
+  }
   // A member event has no id of its own: its content is its natural key.
   const uint64_t digest = MemberEventDigest(e, scratch_);
   const std::string_view source = e.profile.source ? std::string_view(*e.profile.source) : "api";
@@ -189,6 +234,9 @@ Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp no
 
 Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   if (orders_.HasOrder(e.order_id)) return EventOutcome::kDuplicate;
+  if (std::string problem = FutureProblem(e.paid_at, now); !problem.empty()) {
+    return FieldInvalid("paid_at", std::move(problem));
+  }
   RETURN_IF_ERROR(CheckOrderCoupons(e));  // before anything changes: a refused coupon refuses the order
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, "order"));
   if (res.created) {
@@ -208,10 +256,11 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   e.member = {};
   pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
   RecordTier(tier);
+  ExpireDead(res.member, now);
   RedeemOrderCoupons(pending_.orders.back().order);
   IssueForOrder(res.member, pending_.orders.back().order, now);
   IssueForTier(tier, now);
-  Restage(res.member, now);
+  Restage(res.member, now, zone_.DateOf(pending_.orders.back().order.paid_at));
   // A new or merged member has a profile to report; otherwise only what the order changed.
   if (res.created || !res.merges.empty()) {
     Reindex(res.member);
@@ -223,6 +272,9 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
 
 Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   if (orders_.HasRefund(e.refund_id)) return EventOutcome::kDuplicate;
+  if (std::string problem = FutureProblem(e.refunded_at, now); !problem.empty()) {
+    return FieldInvalid("refunded_at", std::move(problem));
+  }
   RETURN_IF_ERROR(orders_.CheckRefund(e));
   const MemberId member = orders_.ApplyRefund(e);
   const int32_t position = orders_.PositionOf(e.order_id);
@@ -232,10 +284,11 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
                        e.refund_id);
   segments_.SetPurchaseNet(member, position, orders_.Order(position).net());
   if (orders_.Order(position).net().fen() <= 0) RestoreOrderCoupons(e.order_id, e.refunded_at);
+  const LocalDate refund_day = zone_.DateOf(e.refunded_at);
   pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
   RecordTier(tier);
   IssueForTier(tier, now);
-  Restage(member, now);
+  Restage(member, now, refund_day);
   ReindexLoyalty(member);
   return EventOutcome::kAccepted;
 }
@@ -287,9 +340,7 @@ void TenantState::RunDue(Timestamp now) {
 void TenantState::RunDay(LocalDate day) {
   const Timestamp start = zone_.StartOfDay(day);
   wallet_.ExpireDue(start);  // follows from the times: nothing to store
-  for (auto& [member, e] : loyalty_.ExpireDue(start, next_tick_)) {
-    pending_.journal.push_back(JournalRow{e.tick, member, JournalKind::kExpire, e.at, e.points, e.lot, {}, {}, {}});
-  }
+  for (auto& [member, e] : loyalty_.ExpireDue(start, next_tick_)) RecordExpiry(member, e);
   // Rolling bases are reviewed on the first of the month, or `grace` days later.
   const LoyaltyConfig& config = loyalty_.config();
   const LocalDate period = LocalDate::FromDays(day.days() - config.review_grace_days);

@@ -209,7 +209,14 @@ class TenantState {
   void Persist(const Resolution& res, Timestamp now);
   void RecordTier(const std::optional<TierChange>& change);
   // Recomputes a member's lifecycle stage as of `now`; records a change.
-  void Restage(MemberId member, Timestamp now);
+  // History that arrived late (an order paid on `history_from` or later,
+  // imported now) also records the changes its dates imply between then
+  // and now, each at the start of the day it happened on.
+  void Restage(MemberId member, Timestamp now, std::optional<LocalDate> history_from = std::nullopt);
+  // Expires the member's lots that are dead at `now` (an order paid long
+  // ago earns a lot that has expired already), recording each.
+  void ExpireDead(MemberId member, Timestamp now);
+  void RecordExpiry(MemberId member, const LedgerEntry& e);
   void RunDay(LocalDate day);
   // Hands the member's current attributes (standing, profile, tier, stage,
   // points, growth) to the segment index.

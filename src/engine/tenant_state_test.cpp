@@ -83,17 +83,18 @@ TEST(TenantStateTest, AMemberEventResentAfterAMergeIsADuplicate) {
 // when the change is back to an earlier value.
 TEST(TenantStateTest, MemberEventsAreKnownByTheirContent) {
   TenantState s = NewState();
+  const Timestamp now = *ParseRfc3339("2026-12-07T10:00:00+08:00");
   const Identity phone{IdentityKind::kPhone, "13800000001"}, pos{IdentityKind::kPosId, "P1"};
   const MemberProfile old_city{.birthday = LocalDate::FromYmd(1990, 2, 3), .city = "深圳"};
-  ASSERT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, old_city}, {}), EventOutcome::kAccepted);
-  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{pos, phone}, std::nullopt}, old_city}, {}), EventOutcome::kDuplicate);
+  ASSERT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, old_city}, now), EventOutcome::kAccepted);
+  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{pos, phone}, std::nullopt}, old_city}, now), EventOutcome::kDuplicate);
   MemberProfile moved = old_city;
   moved.city = "上海";
-  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, moved}, {}), EventOutcome::kAccepted);
+  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, moved}, now), EventOutcome::kAccepted);
   MemberProfile back = moved;
   back.city = "深圳";
   back.name = "王";
-  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, back}, {}), EventOutcome::kAccepted);
+  EXPECT_EQ(*s.Apply(MemberEvent{MemberRef{{phone, pos}, std::nullopt}, back}, now), EventOutcome::kAccepted);
   EXPECT_EQ(s.members().Get(1)->profile.city, "深圳");
 }
 
@@ -109,13 +110,62 @@ TEST(TenantStateTest, RejectedEventsChangeNothing) {
   EXPECT_TRUE(s.TakePending().empty());
 }
 
+// An order paid 2024-03-01 and imported on 2026-12-07 earned a lot that
+// expired on 2026-01-01: it must not be spendable, and the member went
+// through the stages its date implies on the days they began.
+TEST(TenantStateTest, HistoryImportedLateGetsTheExpiryAndStagesItWouldHaveHad) {
+  TenantState s = NewState();
+  const TimeZone& zone = s.zone();
+  const Timestamp now = *ParseRfc3339("2026-12-07T10:00:00+08:00");
+  OrderEvent o = Order("OLD", Ref(IdentityKind::kPhone, "13800000001"), 50000, 0);
+  o.paid_at = *ParseRfc3339("2024-03-01T10:00:00+08:00");
+  ASSERT_TRUE(s.Apply(o, now).ok());
+  EXPECT_EQ(s.loyalty().Find(1)->balance, 0);
+  EXPECT_FALSE(s.Redeem(1, 500, "GIFT", now).ok());
+  std::vector<std::string> stages;
+  s.lifecycle().ForEachChangeOf(1, [&](const StageChange& c) {
+    stages.push_back(std::string(StageName(c.to)) + "@" + FormatRfc3339(c.at, zone));
+  });
+  EXPECT_EQ(stages, (std::vector<std::string>{"lost@2024-08-29T00:00:00+08:00", "decline@2024-05-31T00:00:00+08:00",
+                                              "growth@2024-03-01T00:00:00+08:00"}));
+  // Both are journal rows, so a restart replays them.
+  const WriteBatch batch = s.TakePending();
+  int expiries = 0, stage_rows = 0;
+  for (const JournalRow& row : batch.journal) {
+    expiries += row.kind == JournalKind::kExpire;
+    stage_rows += row.kind == JournalKind::kStage;
+  }
+  EXPECT_EQ(expiries, 1);
+  EXPECT_EQ(stage_rows, 3);
+}
+
+TEST(TenantStateTest, FactsDatedAfterTomorrowAreRefused) {
+  TenantState s = NewState();
+  const Timestamp now = *ParseRfc3339("2026-12-07T10:00:00+08:00");
+  OrderEvent o = Order("A", Ref(IdentityKind::kPhone, "13800000001"), 100, 0);
+  o.paid_at = now.PlusSeconds(2 * 86400);
+  auto r = s.Apply(o, now);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field_errors()[0].field, "paid_at");
+  o.paid_at = now.PlusSeconds(3600);  // a till whose clock runs an hour ahead
+  ASSERT_TRUE(s.Apply(o, now).ok());
+  auto refund = s.Apply(RefundEvent{"R", "A", Money::Fen(10), now.PlusSeconds(-60)}, now);
+  ASSERT_FALSE(refund.ok());
+  EXPECT_EQ(refund.status().field_errors()[0].field, "refunded_at");  // before the order was paid
+  MemberProfile future;
+  future.registered_at = now.PlusSeconds(3 * 86400);
+  auto m = s.Apply(MemberEvent{Ref(IdentityKind::kPhone, "13800000002"), future}, now);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().field_errors()[0].field, "registered_at");
+}
+
 TEST(TenantStateTest, IngestReportsEachLine) {
   TenantState s = NewState();
   std::vector<ParsedLine> lines;
   lines.push_back({1, Event(Order("A", Ref(IdentityKind::kPhone, "13800000001"), 100, 1))});
   lines.push_back({2, Result<Event>(FieldInvalid("paid_fen", "must be >= 0"))});
   lines.push_back({3, Event(Order("A", Ref(IdentityKind::kPhone, "13800000001"), 100, 1))});
-  lines.push_back({4, Event(RefundEvent{"R", "A", Money::Fen(101), {}})});
+  lines.push_back({4, Event(RefundEvent{"R", "A", Money::Fen(101), Timestamp::FromSeconds(2)})});
   IngestResult r = ApplyEventLines(s, lines, {});
   EXPECT_EQ(r.accepted, 1);
   EXPECT_EQ(r.duplicates, 1);
@@ -320,10 +370,12 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
       if (rng.Chance(0.3)) p.source = "src" + std::to_string(rng.Uniform(3));
       e = MemberEvent{ref, p};
     } else if (dice < 8) {
-      e = Order("O" + std::to_string(rng.Uniform(2000)), ref, rng.Range(0, 50000), now.seconds() - rng.Range(0, 86400));
+      // Now and then history arrives late: lots already expired, stages it went through.
+      const int64_t age = rng.Chance(0.1) ? rng.Range(0, 800 * 86400) : rng.Range(0, 86400);
+      e = Order("O" + std::to_string(rng.Uniform(2000)), ref, rng.Range(0, 50000), now.seconds() - age);
     } else {
       e = RefundEvent{"R" + std::to_string(rng.Uniform(1500)), "O" + std::to_string(rng.Uniform(2000)),
-                      Money::Fen(rng.Range(1, 20000)), Timestamp::FromSeconds(1)};
+                      Money::Fen(rng.Range(1, 20000)), now};
     }
     day_ran_last = false;
     auto r = live.Apply(e, now);

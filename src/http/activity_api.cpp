@@ -228,7 +228,7 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                });
                if (!body) return respond(ErrorResponse(NotFound("no activity '" + p.Get("id") + "'")));
                respond(Json(200, std::move(*body)));
-             });
+             }, {"after", "limit"});
   router.Add("GET", "/api/v1/tenants/{tenant}/activities/{id}/claims/{claim}",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);

@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "engine/ingest.hpp"
 #include "http/api_support.hpp"
+#include "http/body_reader.hpp"
 #include "http/openapi.hpp"
 #include "http/render.hpp"
 #include "http/router.hpp"
@@ -173,9 +174,11 @@ Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t 
   return n;
 }
 
-bool RevealPhones(const HttpRequest& req, Role role) {
+Result<bool> RevealPhones(const HttpRequest& req, Role role) {
   const std::string* reveal = req.Query("reveal");
-  return role == Role::kAdmin && reveal && *reveal == "phone";
+  if (reveal == nullptr) return false;
+  if (*reveal != "phone") return FieldInvalid("reveal", "must be phone: the only personal field shown masked");
+  return role == Role::kAdmin;
 }
 
 namespace {
@@ -208,7 +211,7 @@ void IngestMasterData(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenan
   json::error_code ec;
   json::value v = json::parse(req.body, ec);
   if (ec || !(v.is_object() || v.is_array())) {
-    respond(ErrorResponse(InvalidArgument("body must be a JSON object or an array of objects")));
+    respond(ErrorResponse(Unreadable("body", "must be a JSON object or an array of objects")));
     return;
   }
   std::string ndjson;
@@ -231,22 +234,13 @@ void AddTenantRoutes(Router& router, const Ctx& ctx) {
         !who.ok()) {
       return respond(ErrorResponse(who.status()));
     }
-    json::error_code ec;
-    json::value v = json::parse(req.body, ec);
-    if (ec || !v.is_object()) return respond(ErrorResponse(InvalidArgument("body must be a JSON object")));
+    auto reader = BodyReader::Parse(req.body);
+    if (!reader.ok()) return respond(ErrorResponse(reader.status()));
     TenantRecord t;
-    Status bad = InvalidArgument("invalid tenant");
-    for (auto [field, into] : {std::pair{"id", &t.id}, {"name", &t.name}, {"timezone", &t.timezone}}) {
-      const json::value* f = v.as_object().if_contains(field);
-      if (!f || f->is_null()) continue;
-      if (!f->is_string()) {
-        bad.AddFieldError(field, "must be a string");
-      } else {
-        *into = std::string(f->as_string());
-      }
-    }
-    if (t.id.empty() && !v.as_object().if_contains("id")) bad.AddFieldError("id", "is required");
-    if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
+    t.id = reader->Text("id", true).value_or("");
+    t.name = reader->Text("name", false).value_or("");
+    t.timezone = reader->Text("timezone", false).value_or("");
+    if (Status bad = reader->Finish(); !bad.ok()) return respond(ErrorResponse(bad));
     auto created = ctx->engine.CreateTenant(t);
     if (!created.ok()) return respond(ErrorResponse(created.status()));
     auto tenant = ctx->engine.Tenant(created->tenant.id);
@@ -305,15 +299,16 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
                if (!t) return;
                auto ref = ParseMemberRef(p.Get("ref"));
                if (!ref.ok()) return respond(ErrorResponse(ref.status()));
-               const bool reveal = RevealPhones(req, role);
+               const Result<bool> reveal = RevealPhones(req, role);
+               if (!reveal.ok()) return respond(ErrorResponse(reveal.status()));
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
                  const MemberId id = s.members().Find(*ref);
                  if (!id) return std::nullopt;
-                 return MemberJson(s, id, ref->member_id.value_or(0), reveal, ctx->engine.clock().Now());
+                 return MemberJson(s, id, ref->member_id.value_or(0), *reveal, ctx->engine.clock().Now());
                });
                if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
                respond(Json(200, std::move(*body)));
-             });
+             }, {"reveal"});
   router.Add("GET", "/api/v1/tenants/{tenant}/members", [ctx](HttpRequest&& req, const RouteParams& p,
                                                               Responder respond) {
     Role role = Role::kAnalyst;
@@ -337,11 +332,12 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
       if (*h != "true" && *h != "false") bad.AddFieldError("has_orders", "must be true or false");
       filter.has_orders = *h == "true";
     }
+    const Result<bool> reveal = RevealPhones(req, role);
+    if (!reveal.ok()) bad.AddFieldError("reveal", reveal.status().field_errors()[0].reason);
     if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
-    const bool reveal = RevealPhones(req, role);
     const Timestamp now = ctx->engine.clock().Now();
-    respond(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, *after, *limit, reveal, now); })));
-  });
+    respond(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, *after, *limit, *reveal, now); })));
+  }, {"limit", "after", "city", "home_store", "source", "owner_staff", "gender", "has_orders", "reveal"});
 }
 
 // A points request: {"points": N, "<text_field>": "..."}; every problem is
@@ -355,7 +351,7 @@ struct PointsRequest {
 Result<PointsRequest> ParsePointsRequest(const std::string& body, std::string_view text_field, bool spend) {
   json::error_code ec;
   json::value v = json::parse(body, ec);
-  if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
+  if (ec || !v.is_object()) return Unreadable("body", "must be a JSON object");
   PointsRequest out;
   Status bad = InvalidArgument("invalid points request");
   bool has_points = false, has_text = false;
@@ -408,7 +404,7 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
                });
                if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
                respond(Json(200, std::move(*body)));
-             });
+             }, {"ledger_limit", "ledger_before"});
   // Redeem (redemption_id makes it idempotent) and adjust (with a reason).
   for (const bool redeem : {true, false}) {
     const std::string path =
@@ -461,7 +457,7 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
                respond(Json(200, t->Read([&](const TenantState& s) {
                  return LifecycleTransitionsJson(s, *dates[0], *dates[1]);
                })));
-             });
+             }, {"from", "to"});
   // Runs the tenant's due timed work now (it also runs every minute).
   router.Add("POST", "/api/v1/tenants/{tenant}/scheduler/run",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
@@ -482,19 +478,27 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
                  return LoyaltyConfigJson(s.loyalty().config());
                })));
              });
-  // PUT replaces the whole configuration; keys left out take their defaults,
-  // so a client GETs, edits and PUTs the document back.
-  router.Add("PUT", "/api/v1/tenants/{tenant}/loyalty/config",
-             [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
-               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kAdmin, respond);
-               if (!t) return;
-               auto config = ParseLoyaltyConfig(req.body);
-               if (!config.ok()) return respond(ErrorResponse(config.status()));
-               Write(t, req, std::move(respond), [config = *config](TenantState& s, Timestamp now) {
-                 s.SetLoyaltyConfig(config, now);
-                 return Json(200, LoyaltyConfigJson(s.loyalty().config()));
+  // PUT replaces the whole configuration and needs every key (a client
+  // GETs, edits and PUTs the document back); PATCH changes the keys it
+  // names, read over the rules as they stand when it is applied.
+  for (const char* method : {"PUT", "PATCH"}) {
+    const bool whole = std::string_view(method) == "PUT";
+    router.Add(method, "/api/v1/tenants/{tenant}/loyalty/config",
+               [ctx, whole](HttpRequest&& req, const RouteParams& p, Responder respond) {
+                 auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kAdmin, respond);
+                 if (!t) return;
+                 // Checked here too, so a bad document never waits for the writer.
+                 auto checked = ParseLoyaltyConfig(req.body, whole ? LoyaltyDocument::kWhole : LoyaltyDocument::kPatch);
+                 if (!checked.ok()) return respond(ErrorResponse(checked.status()));
+                 Write(t, req, std::move(respond), [body = req.body, whole](TenantState& s, Timestamp now) {
+                   auto config = ParseLoyaltyConfig(body, whole ? LoyaltyDocument::kWhole : LoyaltyDocument::kPatch,
+                                                    s.loyalty().config());
+                   if (!config.ok()) return ErrorResponse(config.status());
+                   s.SetLoyaltyConfig(std::move(config).value(), now);
+                   return Json(200, LoyaltyConfigJson(s.loyalty().config()));
+                 });
                });
-             });
+  }
 }
 
 void AddOperationRoutes(Router& router, const Ctx& ctx) {
@@ -525,7 +529,7 @@ HttpResponse ErrorResponse(const Status& status) {
     case StatusCode::kInvalidArgument:
       // Field-level problems in well-formed input are 422; input that could
       // not be read at all is 400.
-      code = status.field_errors().empty() ? 400 : 422;
+      code = IsUnreadable(status) ? 400 : 422;
       title = code == 400 ? "Bad request" : "Invalid input";
       break;
     case StatusCode::kNotFound: code = 404, title = "Not found"; break;

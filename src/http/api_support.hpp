@@ -45,8 +45,9 @@ Result<MemberRef> ParseMemberRef(const std::string& ref);
 // An id in a path ({id}, {claim}): digits only, so "1x" and "01" name nothing.
 std::optional<int64_t> PathId(const std::string& text);
 Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback, int64_t lo, int64_t hi);
-// Phones are shown whole only to admins who ask (?reveal=phone).
-bool RevealPhones(const HttpRequest& req, Role role);
+// Phones are shown whole only to admins who ask (?reveal=phone); another
+// value of `reveal` is an error naming it.
+Result<bool> RevealPhones(const HttpRequest& req, Role role);
 
 // A bad expression: 422 naming `field` ("expr", "rule"), with where and
 // what was expected (CONTRACT.md "Segments": "422 with the position and

@@ -158,6 +158,9 @@ void AddExport(Router& router, const Ctx& ctx) {
                Role role = Role::kAnalyst;
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond, &role);
                if (!t) return;
+               const Result<bool> revealed = RevealPhones(req, role);
+               if (!revealed.ok()) return respond(ErrorResponse(revealed.status()));
+               const bool reveal = *revealed;
                auto body = BodyReader::Parse(req.body);
                if (!body.ok()) return respond(ErrorResponse(body.status()));
                const std::optional<std::string> text = body->Text("expr", false);
@@ -188,7 +191,6 @@ void AddExport(Router& router, const Ctx& ctx) {
                  busy.headers.emplace_back("Retry-After", "10");
                  return respond(std::move(busy));
                }
-               const bool reveal = RevealPhones(req, role);
                std::thread([t, members = std::move(members).value(), format, reveal, now,
                             respond = std::move(respond)]() mutable {
                  auto written = WriteExport(t, members, format, reveal, now);
@@ -202,7 +204,7 @@ void AddExport(Router& router, const Ctx& ctx) {
                  r.headers.emplace_back("Pond-Count", std::to_string(written->second));
                  respond(std::move(r));
                }).detach();
-             });
+             }, {"reveal"});
 }
 
 // --- snapshots and saved segments ------------------------------------------
@@ -312,7 +314,7 @@ void AddSnapshotsAndSaved(Router& router, const Ctx& ctx) {
                  return NotFound("no snapshot " + id);
                });
                respond(body.ok() ? Json(200, std::move(*body)) : ErrorResponse(body.status()));
-             });
+             }, {"offset", "limit"});
 
   AddNamedExpressionPost(router, ctx, "/api/v1/tenants/{tenant}/segments/saved",
                          [](TenantState& s, const NamedExpression& named, std::string who, Timestamp now) {
@@ -588,7 +590,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                  return w.Take();
                });
                respond(body ? Json(200, std::move(*body)) : ErrorResponse(NotFound("no tag '" + p.Get("name") + "'")));
-             });
+             }, {"limit"});
 }
 
 }  // namespace

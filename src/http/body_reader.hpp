@@ -23,7 +23,8 @@ class BodyReader {
   static Result<BodyReader> Parse(const std::string& body) {
     boost::json::error_code ec;
     boost::json::value v = boost::json::parse(body, ec);
-    if (ec || !v.is_object()) return FieldInvalid("body", "must be a JSON object");
+    if (ec) return Unreadable("body", "is not JSON: " + ec.message());
+    if (!v.is_object()) return Unreadable("body", "must be a JSON object");
     return BodyReader(std::move(v));
   }
 

@@ -40,10 +40,11 @@ const std::string& RouteParams::Get(std::string_view name) const {
   return kEmpty;
 }
 
-void Router::Add(std::string_view method, std::string_view pattern, Route route) {
+void Router::Add(std::string_view method, std::string_view pattern, Route route,
+                 std::vector<std::string_view> query) {
   if (method.empty()) BadRoute("empty method", method, pattern);
   if (pattern.empty() || pattern.front() != '/') BadRoute("a pattern starts with '/'", method, pattern);
-  Entry entry{std::string(method), {}, std::move(route)};
+  Entry entry{std::string(method), {}, std::move(route), std::move(query)};
   for (std::string_view text : SplitPath(pattern)) {
     Segment segment;
     if (text.find_first_of("{}") != std::string_view::npos) {
@@ -138,6 +139,20 @@ void Router::Dispatch(HttpRequest&& req, Responder respond) const {
         405, "Method Not Allowed", "this endpoint does not accept " + req.method + "; it accepts " + allow);
     response.headers.emplace_back("Allow", std::move(allow));
     return respond(std::move(response));
+  }
+
+  std::vector<FieldError> unknown;
+  for (const auto& [name, value] : req.query) {
+    if (std::find(best->query.begin(), best->query.end(), name) != best->query.end()) continue;
+    if (std::any_of(unknown.begin(), unknown.end(), [&](const FieldError& e) { return e.field == name; })) continue;
+    std::string known;
+    for (std::string_view q : best->query) known += (known.empty() ? "" : ", ") + std::string(q);
+    unknown.push_back({name, known.empty() ? "is not a parameter of this endpoint (it takes none)"
+                                           : "is not a parameter of this endpoint (it takes " + known + ")"});
+  }
+  if (!unknown.empty()) {
+    return respond(ProblemResponse(422, "Invalid input", "unknown query parameter '" + unknown[0].field + "'",
+                                   unknown));
   }
 
   Params params;

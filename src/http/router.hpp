@@ -6,7 +6,8 @@
 // literal at the earliest differing segment wins ("/members/search" beats
 // "/members/{ref}"), whatever the order of Add. No matching path answers a 404
 // problem; a matching path without the method answers 405 with an Allow
-// header.
+// header. A query parameter the route does not name in `query` answers 422
+// naming it: a misspelt filter would otherwise return everything.
 //
 // Thread-safety: Add routes before serving; Dispatch is const and safe to call
 // concurrently. The router must outlive the requests it dispatches (captured
@@ -46,10 +47,12 @@ class Router {
   using Params = RouteParams::Params;
   using Route = std::function<void(HttpRequest&&, const RouteParams&, Responder)>;
 
-  // Registers `route` for `method` and `pattern` ("/api/v1/tenants/{tenant}").
-  // A malformed pattern or a duplicate registration stops the process: both
-  // are programmer errors caught at start-up.
-  void Add(std::string_view method, std::string_view pattern, Route route);
+  // Registers `route` for `method` and `pattern` ("/api/v1/tenants/{tenant}"),
+  // taking the query parameters `query` and no others. A malformed pattern
+  // or a duplicate registration stops the process: both are programmer
+  // errors caught at start-up.
+  void Add(std::string_view method, std::string_view pattern, Route route,
+           std::vector<std::string_view> query = {});
 
   // Calls the matching route, or answers 404/405 through `respond`.
   void Dispatch(HttpRequest&& req, Responder respond) const;
@@ -63,6 +66,7 @@ class Router {
     std::string method;
     std::vector<Segment> segments;
     Route route;
+    std::vector<std::string_view> query;  // names of the parameters it takes
   };
   std::vector<Entry> entries_;
 };

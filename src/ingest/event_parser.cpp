@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 
@@ -319,6 +320,8 @@ class Checker {
     if (!f.value->is_string()) return Fail(f, "must be a string"), false;
     Result<Timestamp> t = ParseRfc3339(View(f.value->get_string()));
     if (!t.ok()) return Fail(f, t.status().message()), false;
+    // The upper bound that depends on now is the engine's (FutureProblem).
+    if (std::string problem = InstantRangeProblem(*t); !problem.empty()) return Fail(f, std::move(problem)), false;
     *out = *t;
     return true;
   }
@@ -382,7 +385,22 @@ class Checker {
     }
   }
 
+  // A field the event type does not have is an error: a misspelt "nmae"
+  // would otherwise lose the name without a word.
+  void RefuseUnknown(const json::object& o, const Scope& scope, std::initializer_list<std::string_view> known,
+                     std::string_view what) {
+    for (const auto& kv : o) {
+      if (std::find(known.begin(), known.end(), kv.key()) == known.end()) {
+        Fail(scope, kv.key(), "is not a field of " + std::string(what));
+      }
+    }
+  }
+
   Event BuildMember(const json::object& o) {
+    RefuseUnknown(o, {},
+                  {"type", "member", "name", "gender", "birthday", "city", "home_store", "source", "owner_staff",
+                   "registered_at"},
+                  "a member event");
     MemberEvent e;
     Member(o, &e.member);
     MemberProfile& p = e.profile;
@@ -409,6 +427,10 @@ class Checker {
   }
 
   Event BuildOrder(const json::object& o) {
+    RefuseUnknown(o, {},
+                  {"type", "order_id", "member", "channel", "store", "staff", "payment", "paid_at", "paid_fen", "items",
+                   "coupons"},
+                  "an order event");
     OrderEvent e;
     Text(At(o, {}, "order_id"), kRequiredId, &e.order_id);
     Member(o, &e.member);
@@ -458,6 +480,7 @@ class Checker {
         continue;
       }
       const json::object& io = items[i].get_object();
+      RefuseUnknown(io, scope, {"sku", "category", "qty", "paid_fen"}, "an order item");
       OrderItem& item = e->items.emplace_back();
       Text(At(io, scope, "sku"), kRequiredId, &item.sku);
       Text(At(io, scope, "category"), kOptionalShort, &item.category);
@@ -476,6 +499,7 @@ class Checker {
   }
 
   Event BuildRefund(const json::object& o) {
+    RefuseUnknown(o, {}, {"type", "refund_id", "order_id", "amount_fen", "refunded_at"}, "a refund event");
     RefundEvent e;
     Text(At(o, {}, "refund_id"), kRequiredId, &e.refund_id);
     Text(At(o, {}, "order_id"), kRequiredId, &e.order_id);
@@ -485,6 +509,7 @@ class Checker {
   }
 
   Event BuildStore(const json::object& o) {
+    RefuseUnknown(o, {}, {"type", "id", "name", "city", "lat", "lng"}, "a store");
     StoreInfo e;
     Text(At(o, {}, "id"), kRequiredId, &e.id);
     Text(At(o, {}, "name"), kOptionalName, &e.name);
@@ -500,6 +525,7 @@ class Checker {
   }
 
   Event BuildStaff(const json::object& o) {
+    RefuseUnknown(o, {}, {"type", "id", "name", "store"}, "a staff member");
     StaffInfo e;
     Text(At(o, {}, "id"), kRequiredId, &e.id);
     Text(At(o, {}, "name"), kOptionalName, &e.name);
@@ -508,6 +534,7 @@ class Checker {
   }
 
   Event BuildProduct(const json::object& o) {
+    RefuseUnknown(o, {}, {"type", "sku", "name", "category", "price_fen"}, "a product");
     ProductInfo e;
     Text(At(o, {}, "sku"), kRequiredId, &e.sku);
     Text(At(o, {}, "name"), kOptionalName, &e.name);
@@ -517,6 +544,7 @@ class Checker {
   }
 
   Event BuildCategory(const json::object& o) {
+    RefuseUnknown(o, {}, {"type", "id", "name", "parent"}, "a category");
     CategoryInfo e;
     Text(At(o, {}, "id"), kRequiredId, &e.id);
     Text(At(o, {}, "name"), kOptionalName, &e.name);
@@ -664,11 +692,11 @@ Result<Event> JsonTextParser::ParseEvent(std::string_view text, const ParseOptio
 Status BodyInvalid(std::string reason) { return Invalid("", std::move(reason)); }
 
 Result<MemberRef> MemberField(std::string_view json_text) {
-  if (auto bad = InvalidUtf8Offset(json_text)) return Invalid("body", InvalidUtf8Reason(*bad));
+  if (auto bad = InvalidUtf8Offset(json_text)) return Unreadable("body", InvalidUtf8Reason(*bad));
   boost::system::error_code ec;
   const json::value value = json::parse(json_text, ec);
-  if (ec) return Invalid("body", "is not JSON: " + ec.message());
-  if (!value.is_object()) return Invalid("body", "must be a JSON object");
+  if (ec) return Unreadable("body", "is not JSON: " + ec.message());
+  if (!value.is_object()) return Unreadable("body", "must be a JSON object");
   Checker c(ParseOptions{});
   MemberRef ref;
   c.Member(value.get_object(), &ref);
@@ -695,14 +723,14 @@ Status TooMany(size_t count, size_t max_events) {
 
 Result<std::vector<ParsedLine>> ParseArrayBody(std::string_view body, size_t max_events) {
   if (auto bad = ingest_internal::InvalidUtf8Offset(body)) {
-    return ingest_internal::BodyInvalid(ingest_internal::InvalidUtf8Reason(*bad));
+    return Unreadable("body", ingest_internal::InvalidUtf8Reason(*bad));
   }
   // One arena for the whole tree: freed at once when the batch is done.
   json::monotonic_resource memory(body.size() * 2);
   auto parser = std::make_unique<JsonTextParser>();
   std::string reason;
   const std::optional<json::value> value = parser->Parse(body, &memory, &reason);
-  if (!value) return ingest_internal::BodyInvalid(std::move(reason));
+  if (!value) return Unreadable("body", std::move(reason));
   const json::array& elements = value->get_array();  // the body starts with '['
   if (elements.size() > max_events) return TooMany(elements.size(), max_events);
   std::vector<ParsedLine> out;
@@ -756,11 +784,11 @@ Result<std::vector<ParsedLine>> ParseEventBatch(std::string_view body, size_t ma
   if (body.starts_with(kUtf8Bom)) body.remove_prefix(kUtf8Bom.size());
   const size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
-    return ingest_internal::BodyInvalid("is empty: expected a JSON array of events or one JSON object per line");
+    return Unreadable("body", "is empty: expected a JSON array of events or one JSON object per line");
   }
   if (body[first] == '[') return ParseArrayBody(body, max_events);
   if (body[first] == '{') return ParseNdjsonBody(body, max_events);
-  return ingest_internal::BodyInvalid("must be a JSON array of events or one JSON object per line (ndjson)");
+  return Unreadable("body", "must be a JSON array of events or one JSON object per line (ndjson)");
 }
 
 class NdjsonEventReader::Impl {

@@ -8,9 +8,11 @@
 // "items[2].qty") with a reason a person can act on ("must be > 0"); errors
 // about the text as a whole (invalid UTF-8, malformed JSON, not an object)
 // use the field "" and give a 0-based byte offset into the line or element.
-// Unknown top-level fields are ignored so that clients may send fields a
-// later version understands; unknown keys inside `member` are errors because
-// a misspelt identity would silently create a new member.
+// Unknown fields are errors, at the top and inside `member` and `items`: a
+// misspelt field would otherwise be lost without a word (a misspelt
+// identity would even create a new member). Instants must lie in the range
+// of core/time.hpp (2000-01-01 to 2100-01-01); the engine also refuses facts
+// dated more than a day after its now.
 //
 // Thread-safety: the free functions are reentrant; a NdjsonEventReader is
 // used by one thread at a time.

@@ -78,8 +78,32 @@ TEST(ParseEvent, OrderDefaultsAndNullMeansAbsent) {
   EXPECT_TRUE(ParseEvent(Order(R"("paid_fen":500,"items":[])")).ok());
 }
 
-TEST(ParseEvent, UnknownTopLevelFieldsAreIgnored) {
-  EXPECT_TRUE(ParseEvent(Order(R"("paid_fen":1,"coupon_codes":["X"],"extra":{"a":1})")).ok());
+// A misspelt field is an error, not a loss: "nmae" would drop the name.
+TEST(ParseEvent, UnknownFieldsAreErrorsNamingThem) {
+  EXPECT_THAT(Errors(Order(R"("paid_fen":1,"coupon_codes":["X"])")),
+              ElementsAre(E("coupon_codes", "is not a field of an order event")));
+  EXPECT_THAT(Errors(R"({"type":"member","member":{"phone":"13800000001"},"nmae":"王小明"})"),
+              ElementsAre(E("nmae", "is not a field of a member event")));
+  EXPECT_THAT(Errors(Order(R"("paid_fen":1,"items":[{"sku":"A","qty":1,"paid_fen":1,"price":1}])")),
+              ElementsAre(E("items[0].price", "is not a field of an order item")));
+  EXPECT_THAT(Errors(R"({"type":"refund","refund_id":"R","order_id":"O","amount_fen":1,
+                        "refunded_at":"2026-03-05T10:00:00+08:00","reason":"x"})"),
+              ElementsAre(E("reason", "is not a field of a refund event")));
+  EXPECT_THAT(Errors(R"({"type":"store","id":"S1","adress":"x"})"), ElementsAre(E("adress", "is not a field of a store")));
+}
+
+// Instants before 2000 or from 2100 on are no history a brand has; years
+// such as 9999 would render expiries that RFC 3339 cannot write.
+TEST(ParseEvent, InstantsOutsideTheRangeAreRefused) {
+  EXPECT_THAT(Errors(R"({"type":"order","order_id":"O","member":{"phone":"13800000001"},"paid_fen":1,
+                        "paid_at":"9999-12-31T23:59:59+08:00"})"),
+              ElementsAre(E("paid_at", "must be before 2100-01-01T00:00:00Z")));
+  EXPECT_THAT(Errors(R"({"type":"order","order_id":"O","member":{"phone":"13800000001"},"paid_fen":1,
+                        "paid_at":"0001-01-01T00:00:00+08:00"})"),
+              ElementsAre(E("paid_at", "must not be before 2000-01-01T00:00:00Z")));
+  EXPECT_THAT(Errors(R"({"type":"member","member":{"phone":"13800000001"},"registered_at":"1999-12-31T23:59:59Z"})"),
+              ElementsAre(E("registered_at", "must not be before 2000-01-01T00:00:00Z")));
+  EXPECT_TRUE(ParseEvent(R"({"type":"member","member":{"phone":"13800000001"},"registered_at":"2000-01-01T00:00:00Z"})").ok());
 }
 
 TEST(ParseEvent, MemberWithProfile) {
@@ -226,7 +250,8 @@ TEST(ParseEvent, PaidFenRules) {
   EXPECT_THAT(Errors(Order(R"("paid_fen":"6800")")), ElementsAre(E("paid_fen", "must be an integer number of fen")));
   EXPECT_THAT(Errors(Order(R"("paid_fen":true)")), ElementsAre(E("paid_fen", "must be an integer number of fen")));
   EXPECT_THAT(Errors(Order(R"("paid_fen":null)")), ElementsAre(E("paid_fen", "is required")));
-  EXPECT_THAT(Errors(Order(R"("x":1)")), ElementsAre(E("paid_fen", "is required")));
+  EXPECT_THAT(Errors(Order(R"("x":1)")), ElementsAre(E("x", "is not a field of an order event"),
+                                                     E("paid_fen", "is required")));
   EXPECT_EQ(Get<OrderEvent>(ParseEvent(Order(R"("paid_fen":1000000000000)"))).paid, Money::Fen(1'000'000'000'000));
   // JSON has one number type: 6800.0 is the integer 6800.
   EXPECT_EQ(Get<OrderEvent>(ParseEvent(Order(R"("paid_fen":6800.0)"))).paid, Money::Fen(6800));
@@ -419,13 +444,15 @@ TEST(ParseEventBatch, BodyLevelErrors) {
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     return r.status().field_errors();
   };
+  // The body as a whole could not be read: named "body", and unreadable (400).
   EXPECT_THAT(whole(R"([{"type":"product","sku":"A"},])"),
-              ElementsAre(E("", "malformed JSON at byte 30: syntax error")));
-  EXPECT_THAT(whole("[{\"type\":\"\xff\"}]"), ElementsAre(E("", "invalid UTF-8 at byte 10")));
+              ElementsAre(E("body", "malformed JSON at byte 30: syntax error")));
+  EXPECT_THAT(whole("[{\"type\":\"\xff\"}]"), ElementsAre(E("body", "invalid UTF-8 at byte 10")));
   EXPECT_THAT(whole(" \r\n\n"),
-              ElementsAre(E("", "is empty: expected a JSON array of events or one JSON object per line")));
+              ElementsAre(E("body", "is empty: expected a JSON array of events or one JSON object per line")));
   EXPECT_THAT(whole("type,order_id\norder,1\n"),
-              ElementsAre(E("", "must be a JSON array of events or one JSON object per line (ndjson)")));
+              ElementsAre(E("body", "must be a JSON array of events or one JSON object per line (ndjson)")));
+  EXPECT_TRUE(IsUnreadable(ParseEventBatch("[", 10).status()));
   // A byte order mark is not data.
   EXPECT_TRUE(ParseEventBatch("\xEF\xBB\xBF{\"type\":\"product\",\"sku\":\"A\"}", 1).ok());
 }

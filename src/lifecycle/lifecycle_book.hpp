@@ -32,6 +32,12 @@ class LifecycleBook {
   // Moves `member` to `to` at `at` and records the change; nullopt (and
   // nothing recorded) when the member is there already.
   std::optional<StageChange> MoveTo(int64_t member, Stage to, Timestamp at);
+  // When the member's stage last changed; nullopt when it never did.
+  std::optional<Timestamp> LastChangeAt(int64_t member) const {
+    if (member <= 0 || static_cast<size_t>(member) >= members_.size()) return std::nullopt;
+    const int32_t i = members_[static_cast<size_t>(member)].latest_change;
+    return i < 0 ? std::nullopt : std::optional<Timestamp>(changes_[static_cast<size_t>(i)].at);
+  }
 
   // The member's changes, newest first.
   template <typename F>

@@ -9,6 +9,13 @@ namespace {
 
 constexpr int64_t kRateUnit = 10'000;  // points_rate_bp of one point per yuan
 
+// floor(net_fen * rate_bp / (100 * kRateUnit)) without overflow: a rate
+// with every multiplier at its bound is 10^9 bp, and 10^12 fen times that
+// does not fit an int64 (the result, at most 10^15, does).
+int64_t EarnedPoints(int64_t net_fen, int64_t rate_bp) {
+  return static_cast<int64_t>(static_cast<__int128>(net_fen) * rate_bp / (100 * kRateUnit));
+}
+
 int PercentOr100(const std::map<std::string, int>& table, std::string_view key) {
   if (table.empty()) return 100;  // the default: no copy of the key per order
   auto it = table.find(std::string(key));
@@ -70,7 +77,7 @@ void LoyaltyBook::AddToLot(Account& a, Timestamp expires_at, int64_t points) {
   auto it = std::lower_bound(a.lots.begin(), a.lots.end(), expires_at,
                              [](const Lot& l, Timestamp t) { return l.expires_at < t; });
   if (it != a.lots.end() && it->expires_at == expires_at) {
-    it->points += points;
+    it->points = Money::SaturatingAdd(it->points, points);
   } else {
     a.lots.insert(it, Lot{expires_at, points});
   }
@@ -122,8 +129,8 @@ const LedgerEntry& LoyaltyBook::Post(MemberId member, LedgerEntry e, std::string
       break;
     }
   }
-  a.balance += e.points;
-  a.growth += e.growth;
+  a.balance = Money::SaturatingAdd(a.balance, e.points);
+  a.growth = Money::SaturatingAdd(a.growth, e.growth);
   const auto index = static_cast<int32_t>(entries_.size());
   if (!note.empty()) {
     e.note = static_cast<int32_t>(notes_.size());
@@ -146,7 +153,7 @@ int64_t LoyaltyBook::RateFor(const Purchase& p, int tier) const {
       weighted += item.paid.fen() * PercentOr100(config_.category_multiplier_pct, item.category);
       paid += item.paid.fen();
     }
-    if (paid > 0) rate = rate * weighted / paid / 100;
+    if (paid > 0) rate = static_cast<int64_t>(static_cast<__int128>(rate) * weighted / paid / 100);
   }
   if (p.birthday && IsBirthday(*p.birthday, zone_.DateOf(p.paid_at))) {
     rate = rate * config_.birthday.points_multiplier_pct / 100;
@@ -164,10 +171,12 @@ const LedgerEntry& LoyaltyBook::Earn(int64_t tick, const Purchase& p, std::optio
   e.paid_at = p.paid_at;
   e.rate_bp = RateFor(p, TierOf(p.member));
   e.growth_per_yuan = static_cast<int32_t>(config_.growth_per_yuan);
-  // CONTRACT.md: points = floor(net_fen * rate / 100) with rate in points
-  // per yuan; growth = floor(net_fen / 10) at 10 per yuan.
-  e.points = net * e.rate_bp / (100 * kRateUnit);
-  e.growth = net * e.growth_per_yuan / 100;
+  // docs/loyalty.md: points = floor(net_fen * rate / 100) with rate in
+  // points per yuan; growth = floor(net_fen / 10) at 10 per yuan. Up to the
+  // bound of a balance and of growth.
+  const Account& a = Mutable(p.member);
+  e.points = std::min(EarnedPoints(net, e.rate_bp), std::max<int64_t>(kMaxPoints - a.balance, 0));
+  e.growth = std::min(net * e.growth_per_yuan / 100, std::max<int64_t>(kMaxPoints - a.growth, 0));
   e.lot = LotExpiry(p.paid_at);
   const LedgerEntry& posted = Post(p.member, std::move(e));
   *tier_change = Retier(p.member, p.paid_at, "order", config_.basis == GrowthBasis::kLifetime);
@@ -196,8 +205,10 @@ const LedgerEntry& LoyaltyBook::Reverse(int64_t tick, MemberId member, int32_t o
     e.rate_bp = earn->rate_bp;
     e.growth_per_yuan = earn->growth_per_yuan;
     e.lot = earn->lot;
-    e.points = n * earn->rate_bp / (100 * kRateUnit) - points_now;
-    e.growth = n * earn->growth_per_yuan / 100 - growth_now;
+    // A refund never adds: what the order earned may have been cut at the
+    // bound of a balance, and the smaller net must not earn more than that.
+    e.points = std::min(EarnedPoints(n, earn->rate_bp), points_now) - points_now;
+    e.growth = std::min(n * earn->growth_per_yuan / 100, growth_now) - growth_now;
   }
   const LedgerEntry& posted = Post(member, e, std::move(refund_id));
   *tier_change = Retier(member, at, "refund", config_.basis == GrowthBasis::kLifetime);
@@ -224,9 +235,17 @@ const LedgerEntry* LoyaltyBook::PostSpendOrAdjust(int64_t tick, MemberId member,
   return &Post(member, e, std::move(note));
 }
 
+Status CheckPointsPerOperation(int64_t points) {
+  if (points > kMaxPointsPerOperation || points < -kMaxPointsPerOperation) {
+    return FieldInvalid("points", "must be at most " + std::to_string(kMaxPointsPerOperation) + " in one operation");
+  }
+  return Status::Ok();
+}
+
 Result<const LedgerEntry*> LoyaltyBook::Redeem(int64_t tick, MemberId member, int64_t points,
                                                std::string redemption_id, Timestamp at) {
   if (points <= 0) return FieldInvalid("points", "must be > 0");
+  RETURN_IF_ERROR(CheckPointsPerOperation(points));
   RETURN_IF_ERROR(CheckCovers(member, points));
   return PostSpendOrAdjust(tick, member, EntryKind::kRedeem, -points, std::move(redemption_id), at);
 }
@@ -234,22 +253,36 @@ Result<const LedgerEntry*> LoyaltyBook::Redeem(int64_t tick, MemberId member, in
 Result<const LedgerEntry*> LoyaltyBook::Adjust(int64_t tick, MemberId member, int64_t points, std::string reason,
                                                Timestamp at) {
   if (points == 0) return FieldInvalid("points", "must not be 0");
+  RETURN_IF_ERROR(CheckPointsPerOperation(points));
   if (points < 0) RETURN_IF_ERROR(CheckCovers(member, -points));
+  const Account* a = Find(member);
+  if (points > 0 && (a ? a->balance : 0) > kMaxPoints - points) {
+    return FailedPrecondition("balance limit").AddFieldError(
+        "points", "would take the balance past the limit of " + std::to_string(kMaxPoints));
+  }
   return PostSpendOrAdjust(tick, member, EntryKind::kAdjust, points, std::move(reason), at);
 }
 
 std::vector<std::pair<MemberId, LedgerEntry>> LoyaltyBook::ExpireDue(Timestamp now, int64_t& next_tick) {
   std::vector<std::pair<MemberId, LedgerEntry>> out;
   for (size_t m = 1; m < accounts_.size(); ++m) {
-    Account& a = accounts_[m];
-    while (!a.lots.empty() && a.lots.front().expires_at <= now) {
-      LedgerEntry e;
-      e.tick = next_tick++;
-      e.kind = EntryKind::kExpire;
-      e.at = a.lots.front().expires_at;
-      e.lot = a.lots.front().expires_at;
-      out.emplace_back(static_cast<MemberId>(m), Post(static_cast<MemberId>(m), std::move(e)));
+    for (LedgerEntry& e : ExpireDueOf(static_cast<MemberId>(m), now, next_tick)) {
+      out.emplace_back(static_cast<MemberId>(m), e);
     }
+  }
+  return out;
+}
+
+std::vector<LedgerEntry> LoyaltyBook::ExpireDueOf(MemberId member, Timestamp now, int64_t& next_tick) {
+  std::vector<LedgerEntry> out;
+  const Account* a = Find(member);
+  while (a != nullptr && !a->lots.empty() && a->lots.front().expires_at <= now) {
+    LedgerEntry e;
+    e.tick = next_tick++;
+    e.kind = EntryKind::kExpire;
+    e.at = a->lots.front().expires_at;
+    e.lot = a->lots.front().expires_at;
+    out.push_back(Post(member, std::move(e)));
   }
   return out;
 }
@@ -352,8 +385,8 @@ void LoyaltyBook::MoveAccount(MemberId survivor, MemberId merged) {
   Account from = std::move(Mutable(merged));
   Mutable(merged) = Account{};
   Account& into = Mutable(survivor);
-  into.growth += from.growth;
-  into.balance += from.balance;
+  into.growth = Money::SaturatingAdd(into.growth, from.growth);
+  into.balance = Money::SaturatingAdd(into.balance, from.balance);
   for (const Lot& lot : from.lots) AddToLot(into, lot.expires_at, lot.points);
   // Both ledgers become one list, newest first. Entries sit in tick order in
   // entries_, so ordering by index orders by tick.

@@ -35,6 +35,7 @@
 
 #include "core/chunked_array.hpp"
 #include "core/money.hpp"
+#include "core/points.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "events/event.hpp"
@@ -75,6 +76,9 @@ struct Lot {
   int64_t points = 0;
 };
 inline constexpr Timestamp kNeverExpires = Timestamp::FromMicros(std::numeric_limits<int64_t>::max());
+
+// InvalidArgument naming `points` when |points| > kMaxPointsPerOperation.
+Status CheckPointsPerOperation(int64_t points);
 
 struct TierChange {
   MemberId member = 0;
@@ -141,6 +145,9 @@ class LoyaltyBook {
   // Expires every lot whose instant is <= `now`; one entry per member and lot.
   // Ticks are drawn from `next_tick` as entries are made.
   std::vector<std::pair<MemberId, LedgerEntry>> ExpireDue(Timestamp now, int64_t& next_tick);
+  // The same for one member: lots that were already dead when they arrived
+  // (an order imported long after it was paid) expire at once.
+  std::vector<LedgerEntry> ExpireDueOf(MemberId member, Timestamp now, int64_t& next_tick);
 
   // The periodic review of the rolling and calendar bases: each member gets
   // the tier its basis value over the period just ended reaches. No-op on

@@ -323,5 +323,127 @@ TEST(LoyaltyBookTest, AgreesWithAUnitModelUnderRandomOrdersRefundsRedemptionsAnd
   }
 }
 
+
+// A configuration with every rate and multiplier at the top of its range.
+LoyaltyConfig RichestConfig() {
+  LoyaltyConfig config = DefaultLoyaltyConfig();
+  for (TierRule& t : config.tiers) t.points_rate_bp = 1'000'000;
+  config.channel_multiplier_pct = {{"store", 1000}};
+  config.category_multiplier_pct = {{"gold", 1000}};
+  config.birthday.points_multiplier_pct = 1000;
+  config.growth_per_yuan = 10'000;
+  return config;
+}
+
+TEST(LoyaltyBookTest, PointsPerOperationAndBalancesAreBounded) {
+  LoyaltyBook book(DefaultLoyaltyConfig(), kShanghai);
+  const Timestamp t = At("2026-03-04T10:00:00+08:00");
+  // The reproduction: 9e18 twice wrapped the balance to a negative number.
+  auto huge = book.Adjust(1, 1, 9'000'000'000'000'000'000, "a", t);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().field_errors()[0].field, "points");
+  EXPECT_FALSE(book.Redeem(2, 1, kMaxPointsPerOperation + 1, "r", t).ok());
+  EXPECT_FALSE(book.Adjust(3, 1, -kMaxPointsPerOperation - 1, "a", t).ok());
+  // Up to the bound of a balance, one operation at a time; past it is refused.
+  int64_t tick = 10;
+  for (int64_t held = 0; held < kMaxPoints; held += kMaxPointsPerOperation) {
+    ASSERT_TRUE(book.Adjust(tick++, 1, kMaxPointsPerOperation, "a", t).ok()) << held;
+  }
+  EXPECT_EQ(book.Find(1)->balance, kMaxPoints);
+  auto past = book.Adjust(tick++, 1, 1, "a", t);
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(book.Find(1)->balance, kMaxPoints);
+}
+
+TEST(LoyaltyBookTest, TheLargestOrderAtTheHighestRatesEarnsUpToTheBoundWithoutOverflow) {
+  LoyaltyBook book(RichestConfig(), kShanghai);
+  std::optional<TierChange> change;
+  const LocalDate birthday = LocalDate::FromYmd(1990, 3, 4);
+  const std::vector<OrderItem> items = {{"S", "gold", 1, Money::Fen(Money::kMaxFen)}};
+  Purchase p = Buy(1, 0, "2026-03-04T10:00:00+08:00", Money::kMaxFen, birthday);
+  p.items = items;
+  // 10^12 fen at 10^9 bp would be 10^15 points: 10^21 on the way, past int64.
+  const LedgerEntry& first = book.Earn(1, p, &change);
+  EXPECT_EQ(first.points, kMaxPoints);
+  EXPECT_EQ(book.Find(1)->balance, kMaxPoints);
+  EXPECT_EQ(book.Find(1)->growth, kMaxPoints);
+  p.order = 1;
+  EXPECT_EQ(book.Earn(2, p, &change).points, 0);
+  // A partial refund of the capped order cannot add points.
+  const LedgerEntry& back = book.Reverse(3, 1, 0, Money::Fen(Money::kMaxFen / 2), At("2026-03-05T10:00:00+08:00"),
+                                         &change, "R1");
+  EXPECT_LE(back.points, 0);
+  EXPECT_LE(back.growth, 0);
+  EXPECT_GE(book.Find(1)->balance, 0);
+}
+
+// Random operations with amounts at and near their bounds; the ledger must
+// add up and no figure may wrap.
+TEST(LoyaltyBookTest, AmountsDrivenToTheirBoundsNeverWrap) {
+  Random rng(20261207);
+  LoyaltyBook book(RichestConfig(), kShanghai);
+  std::optional<TierChange> change;
+  const std::vector<int64_t> fens = {0, 1, 99, Money::kMaxFen - 1, Money::kMaxFen};
+  const std::vector<int64_t> points = {1, 2, kMaxPointsPerOperation - 1, kMaxPointsPerOperation};
+  int64_t tick = 1;
+  int32_t orders = 0;
+  std::map<int32_t, std::pair<MemberId, int64_t>> paid;  // order → member, net fen
+  Timestamp at = At("2026-01-01T10:00:00+08:00");
+  for (int step = 0; step < 4000; ++step) {
+    at = at.PlusSeconds(3600);
+    const MemberId m = static_cast<MemberId>(rng.Range(1, 6));
+    const int dice = static_cast<int>(rng.Uniform(10));
+    if (dice < 4) {
+      const int64_t fen = fens[rng.Uniform(fens.size())];
+      const std::vector<OrderItem> items = {{"S", "gold", 1, Money::Fen(fen)}};
+      Purchase p{m, orders, at, Money::Fen(fen), Channel::kStore, items, LocalDate::FromYmd(1990, 1, 1)};
+      book.Earn(tick++, p, &change);
+      paid[orders++] = {m, fen};
+    } else if (dice < 6 && !paid.empty()) {
+      auto it = paid.begin();
+      std::advance(it, static_cast<long>(rng.Uniform(paid.size())));
+      auto& [member, net] = it->second;
+      if (book.Find(member) == nullptr || book.Find(member)->latest_entry < 0) continue;
+      net = std::max<int64_t>(0, net - fens[rng.Uniform(fens.size())]);
+      book.Reverse(tick++, member, it->first, Money::Fen(net), at, &change, "R" + std::to_string(step));
+    } else if (dice < 7) {
+      (void)book.Redeem(tick++, m, points[rng.Uniform(points.size())], "D" + std::to_string(step), at);
+    } else if (dice < 9) {
+      const int64_t n = points[rng.Uniform(points.size())];
+      (void)book.Adjust(tick++, m, rng.Chance(0.5) ? n : -n, "a", at);
+    } else {
+      const MemberId other = static_cast<MemberId>(rng.Range(1, 6));
+      if (other != m) book.Merge(m, other, at);
+    }
+    for (MemberId k = 1; k <= 6; ++k) {
+      const Account* a = book.Find(k);
+      if (a == nullptr) continue;
+      int64_t lots = 0, entries = 0;
+      for (const Lot& lot : a->lots) lots += lot.points;
+      book.ForEachEntryOf(k, [&](const LedgerEntry& e) { entries += e.points; });
+      ASSERT_GE(a->balance, 0) << "step " << step;
+      ASSERT_GE(a->growth, 0) << "step " << step;
+      ASSERT_EQ(a->balance, lots) << "step " << step;
+      ASSERT_EQ(a->balance, entries) << "step " << step;
+    }
+  }
+}
+
+TEST(LoyaltyBookTest, LotsThatArriveDeadExpireAtOnce) {
+  LoyaltyBook book(DefaultLoyaltyConfig(), kShanghai);  // lots expire at the end of the year after
+  std::optional<TierChange> change;
+  book.Earn(1, Buy(1, 0, "2024-03-01T10:00:00+08:00", 50000), &change);
+  book.Earn(2, Buy(1, 1, "2026-03-01T10:00:00+08:00", 10000), &change);  // silver by then: 1.5 a yuan
+  EXPECT_EQ(book.Find(1)->balance, 650);
+  int64_t next_tick = 3;
+  const std::vector<LedgerEntry> expired = book.ExpireDueOf(1, At("2026-12-07T10:00:00+08:00"), next_tick);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].points, -500);
+  EXPECT_EQ(expired[0].lot, At("2026-01-01T00:00:00+08:00"));
+  EXPECT_EQ(book.Find(1)->balance, 150);
+  EXPECT_FALSE(book.Redeem(next_tick, 1, 500, "GIFT", At("2026-12-07T10:00:00+08:00")).ok());
+}
+
 }  // namespace
 }  // namespace pond

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "core/json_writer.hpp"
+#include "core/points.hpp"
 #include "events/event.hpp"
 
 namespace pond {
@@ -91,9 +92,8 @@ class RuleChecker {
       Fail(std::move(field), "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
   }
-  void NotNegative(std::string field, int64_t value) {
-    if (value < 0) Fail(std::move(field), "must be >= 0");
-  }
+  // An amount in fen: 0 to Money::kMaxFen, as every input's (docs/api.md "Limits").
+  void Fen(std::string field, Money value) { Range(std::move(field), value.fen(), 0, Money::kMaxFen); }
 
   void Tiers(const LoyaltyConfig& c) {
     if (c.tiers.empty() || c.tiers.size() > 20) Fail("tiers", "must have 1 to 20 tiers");
@@ -115,8 +115,9 @@ class RuleChecker {
         Fail(at + ".threshold", "must be greater than " + Element("tiers", i - 1) + ".threshold (" +
                                     std::to_string(c.tiers[i - 1].threshold) + ")");
       }
+      if (i > 0) Range(at + ".threshold", t.threshold, 1, kMaxPoints);  // growth never exceeds kMaxPoints
       Range(at + ".points_rate_bp", t.points_rate_bp, 0, 1'000'000);
-      NotNegative(at + ".member_day_off_fen", t.member_day_off.fen());
+      Fen(at + ".member_day_off_fen", t.member_day_off);
       if (t.member_day_off > c.member_day.threshold) {
         Fail(at + ".member_day_off_fen",
              "must not exceed member_day.threshold_fen (" + std::to_string(c.member_day.threshold.fen()) + ")");
@@ -181,9 +182,9 @@ std::vector<FieldError> RuleErrors(const LoyaltyConfig& c) {
   v.Range("expiry.days", c.expiry.days, 1, 3650);
   v.Range("expiring_soon_days", c.expiring_soon_days, 1, 365);
   v.Range("member_day.weekday", c.member_day.weekday, 1, 7);
-  v.NotNegative("member_day.threshold_fen", c.member_day.threshold.fen());
+  v.Fen("member_day.threshold_fen", c.member_day.threshold);
   v.Range("birthday.points_multiplier_pct", c.birthday.points_multiplier_pct, 100, 1000);
-  v.NotNegative("birthday.coupon_off_fen", c.birthday.coupon_off.fen());
+  v.Fen("birthday.coupon_off_fen", c.birthday.coupon_off);
   v.Range("birthday.coupon_valid_days", c.birthday.coupon_valid_days, 1, 366);
   v.Benefits(c);
   const LifecycleRule& l = c.lifecycle;
@@ -508,18 +509,28 @@ std::string LoyaltyConfigJson(const LoyaltyConfig& c) {
   return w.Take();
 }
 
-// The document is read over DefaultLoyaltyConfig(): a key left out keeps its
-// default, so a client may send only what it changes. A list ("tiers",
-// "benefits") or a multiplier map that is given replaces the default whole.
-Result<LoyaltyConfig> ParseLoyaltyConfig(std::string_view text) {
+// The document is read over a base (the defaults, or the current rules for a
+// patch): a key left out keeps the base's value. A list ("tiers",
+// "benefits") or a multiplier map that is given replaces the base's whole.
+Result<LoyaltyConfig> ParseLoyaltyConfig(std::string_view text, LoyaltyDocument kind, const LoyaltyConfig& current) {
   boost::system::error_code ec;
   const json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
-  if (ec) return ConfigInvalid({{"", "malformed JSON: " + ec.message()}});
-  if (!doc.is_object()) return ConfigInvalid({{"", "must be a JSON object"}});
-  LoyaltyConfig config = DefaultLoyaltyConfig();
+  if (ec) return Unreadable("body", "is not JSON: " + ec.message());
+  if (!doc.is_object()) return Unreadable("body", "must be a JSON object");
+  LoyaltyConfig config = kind == LoyaltyDocument::kPatch ? current : DefaultLoyaltyConfig();
   DocumentReader reader;
   reader.Read(doc, "", &config);
   std::vector<FieldError> errors = std::move(reader).TakeErrors();
+  if (kind == LoyaltyDocument::kWhole) {
+    // The keys of a whole document are the keys the configuration is written with.
+    const json::value whole = json::parse(LoyaltyConfigJson(DefaultLoyaltyConfig()));
+    for (const auto& kv : whole.as_object()) {
+      if (!doc.as_object().contains(kv.key())) {
+        errors.push_back({std::string(kv.key()), "is required: PUT replaces the whole configuration (PATCH changes "
+                                                 "only the keys it names)"});
+      }
+    }
+  }
   const size_t structural = errors.size();
   for (FieldError& rule : RuleErrors(config)) {
     // A value that could not be read holds a default or a placeholder; a

@@ -120,6 +120,14 @@ Status ValidateLoyaltyConfig(const LoyaltyConfig& config);
 // and stores), and back. Parsing validates: unknown fields, wrong types and
 // rule violations are errors naming the field.
 std::string LoyaltyConfigJson(const LoyaltyConfig& config);
-Result<LoyaltyConfig> ParseLoyaltyConfig(std::string_view json);
+// How a document is read. kStored: over the defaults (a stored document
+// from before a key existed keeps its default). kWhole: a PUT, which
+// replaces the configuration, so every top-level key is required — a
+// partial document is refused, never a silent reset of what it left out.
+// kPatch: over `current`, changing only the keys given (a list or map given
+// replaces the one it names whole; an object is merged key by key).
+enum class LoyaltyDocument { kStored, kWhole, kPatch };
+Result<LoyaltyConfig> ParseLoyaltyConfig(std::string_view json, LoyaltyDocument kind = LoyaltyDocument::kStored,
+                                         const LoyaltyConfig& current = DefaultLoyaltyConfig());
 
 }  // namespace pond

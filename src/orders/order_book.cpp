@@ -41,6 +41,9 @@ Status OrderBook::CheckRefund(const RefundEvent& refund) const {
     return FieldInvalid("order_id", "unknown order '" + refund.order_id + "'").With("order_id", refund.order_id);
   }
   const OrderRecord& order = orders_[static_cast<size_t>(*position)];
+  if (refund.refunded_at < order.paid_at) {
+    return FieldInvalid("refunded_at", "must not be before the order was paid").With("order_id", refund.order_id);
+  }
   const Money left = order.net();
   if (refund.amount > left) {
     Status s = FailedPrecondition("refund exceeds what remains refundable");

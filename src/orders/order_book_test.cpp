@@ -16,7 +16,7 @@ OrderEvent Order(std::string id, int64_t paid_fen, int64_t at) {
 }
 
 RefundEvent Refund(std::string id, std::string order, int64_t fen) {
-  return RefundEvent{std::move(id), std::move(order), Money::Fen(fen), Timestamp::FromSeconds(0)};
+  return RefundEvent{std::move(id), std::move(order), Money::Fen(fen), Timestamp::FromSeconds(1000)};
 }
 
 TEST(OrderBookTest, TotalsFollowOrdersAndRefunds) {
@@ -67,6 +67,17 @@ TEST(OrderBookTest, MergingMovesHistoryAndTotals) {
   });
   EXPECT_EQ(walked, 50);
   EXPECT_EQ(book.Totals(1).last_paid_at.seconds(), latest);
+}
+
+TEST(OrderBookTest, ARefundIsNotBeforeItsOrder) {
+  OrderBook book;
+  book.AddOrder(Order("A", 6800, 2000), 1);
+  RefundEvent early = Refund("R1", "A", 100);  // at 1000, before the order's 2000
+  const Status s = book.CheckRefund(early);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.field_errors()[0].field, "refunded_at");
+  early.refunded_at = Timestamp::FromSeconds(2000);
+  EXPECT_TRUE(book.CheckRefund(early).ok());
 }
 
 }  // namespace
