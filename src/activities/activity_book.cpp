@@ -124,7 +124,7 @@ Claim& ActivityBook::Append(Claim c) {
 
 Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, int64_t group, Timestamp now) {
   const Activity* found = Find(activity_id);
-  if (found == nullptr) return NotFound("no activity " + std::to_string(activity_id));
+  if (found == nullptr) return NotFoundField("id", "no activity " + std::to_string(activity_id));
   const Activity& a = *found;
   State& s = states_[static_cast<size_t>(activity_id - 1)];
   Settle(a, s, now);
@@ -191,7 +191,7 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   }
   const Claim* opener = FindClaim(group);
   if (opener == nullptr || opener->activity_id != activity_id || opener->group != opener->id) {
-    return NotFound("no group " + std::to_string(group) + " in activity " + std::to_string(activity_id));
+    return NotFoundField("group", "no group " + std::to_string(group) + " in activity " + std::to_string(activity_id));
   }
   const ClaimState state = StateOf(*opener, now);
   if (state == ClaimState::kComplete) return Refusal("group_full", "the group is full");
@@ -215,7 +215,7 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
 Result<const Claim*> ActivityBook::Help(int64_t claim_id, MemberId helper, Timestamp now) {
   const Claim* found = FindClaim(claim_id);
   const Activity* a = found ? Find(found->activity_id) : nullptr;
-  if (a == nullptr || a->kind != ActivityKind::kBargain) return NotFound("no bargain " + std::to_string(claim_id));
+  if (a == nullptr || a->kind != ActivityKind::kBargain) return NotFoundField("claim", "no bargain " + std::to_string(claim_id));
   State& s = states_[static_cast<size_t>(a->id - 1)];
   Settle(*a, s, now);
   Claim& c = Mutable(claim_id);

@@ -55,6 +55,12 @@ Status FieldInvalid(std::string field, std::string reason) {
   return s;
 }
 
+Status NotFoundField(std::string field, std::string message) {
+  Status s = NotFound(message);
+  s.AddFieldError(std::move(field), std::move(message));
+  return s;
+}
+
 Status Unreadable(std::string field, std::string reason) {
   return FieldInvalid(std::move(field), std::move(reason)).With("input", "unreadable");
 }

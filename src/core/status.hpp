@@ -85,6 +85,10 @@ Status FieldInvalid(std::string field, std::string reason);
 Status Unreadable(std::string field, std::string reason);
 bool IsUnreadable(const Status& s);
 
+// NotFound naming the field that named the missing thing ("member",
+// "template_id", the path's "ref" or "id"), with `message` as its reason.
+Status NotFoundField(std::string field, std::string message);
+
 // A refusal by a business rule: Conflict with the one-word `reason` the
 // API answers 409 with (CONTRACT.md: sold_out, limit_reached, ...).
 Status Refusal(std::string_view reason, std::string message);

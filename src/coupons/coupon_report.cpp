@@ -18,17 +18,24 @@ int64_t IdAfter(std::string_view occasion, std::string_view prefix) {
 void Add(Amounts& a, const CouponTemplate* t) {
   ++a.count;
   if (t != nullptr) {
-    a.face_value += t->face_value;
-    a.cost += t->cost;
+    // Saturating: a sum past int64 shows as the largest amount, never as a
+    // negative one (templates bound each amount; counts are unbounded).
+    a.face_value = a.face_value.SaturatingPlus(t->face_value);
+    a.cost = a.cost.SaturatingPlus(t->cost);
   }
 }
 
-void Count(CouponTally& tally, CouponState state, const CouponTemplate* t) {
+void Count(CouponTally& tally, const Coupon& c, CouponState state, const CouponTemplate* t,
+           const RedemptionChecks& checks) {
   Add(tally.issued, t);
   switch (state) {
     case CouponState::kIssued:
     case CouponState::kLocked: Add(tally.unused, t); break;
-    case CouponState::kRedeemed: Add(tally.redeemed, t); break;
+    case CouponState::kRedeemed:
+      Add(tally.redeemed, t);
+      if (checks.violated && checks.violated(c.code)) Add(tally.violated, t);
+      if (checks.unchecked && checks.unchecked(c.code)) Add(tally.unchecked, t);
+      break;
     case CouponState::kExpired: Add(tally.expired, t); break;
     case CouponState::kRevoked: Add(tally.revoked, t); break;
   }
@@ -36,7 +43,8 @@ void Count(CouponTally& tally, CouponState state, const CouponTemplate* t) {
 
 }  // namespace
 
-CouponReport ReportCoupons(const Wallet& wallet, const std::vector<CouponTemplate>& templates, Timestamp now) {
+CouponReport ReportCoupons(const Wallet& wallet, const std::vector<CouponTemplate>& templates, Timestamp now,
+                           const RedemptionChecks& checks) {
   CouponReport report;
   for (const CouponTemplate& t : templates) report.by_template[t.id];  // a template nobody holds shows zeros
   wallet.ForEach([&](const Coupon& c) {
@@ -44,9 +52,11 @@ CouponReport ReportCoupons(const Wallet& wallet, const std::vector<CouponTemplat
         c.template_id >= 1 && c.template_id <= static_cast<int64_t>(templates.size()) ? &templates[c.template_id - 1]
                                                                                       : nullptr;
     const CouponState state = Wallet::AsOf(c, now).state;
-    Count(report.by_template[c.template_id], state, t);
-    if (const int64_t rule = IdAfter(c.occasion, "rule:")) Count(report.by_rule[rule], state, t);
-    if (const int64_t activity = IdAfter(c.occasion, "activity:")) Count(report.by_activity[activity], state, t);
+    Count(report.by_template[c.template_id], c, state, t, checks);
+    if (const int64_t rule = IdAfter(c.occasion, "rule:")) Count(report.by_rule[rule], c, state, t, checks);
+    if (const int64_t activity = IdAfter(c.occasion, "activity:")) {
+      Count(report.by_activity[activity], c, state, t, checks);
+    }
   });
   return report;
 }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <map>
 #include <vector>
 
@@ -22,9 +24,17 @@ struct Amounts {
 };
 
 // Issued counts every coupon; the others split it by state at the report's
-// time (a locked coupon is unused).
+// time (a locked coupon is unused). Of the redeemed: `violated` broke the
+// coupon's terms on the order that used it, `unchecked` were redeemed with
+// no cart and their order has not arrived to be checked against.
 struct CouponTally {
-  Amounts issued, unused, redeemed, expired, revoked;
+  Amounts issued, unused, redeemed, expired, revoked, violated, unchecked;
+};
+
+// What the report knows of redemptions beyond the wallet.
+struct RedemptionChecks {
+  std::function<bool(const std::string& code)> violated;
+  std::function<bool(const std::string& code)> unchecked;
 };
 
 struct CouponReport {
@@ -32,6 +42,7 @@ struct CouponReport {
 };
 
 // Counts every coupon of `wallet` as it stands at `now`.
-CouponReport ReportCoupons(const Wallet& wallet, const std::vector<CouponTemplate>& templates, Timestamp now);
+CouponReport ReportCoupons(const Wallet& wallet, const std::vector<CouponTemplate>& templates, Timestamp now,
+                           const RedemptionChecks& checks = {});
 
 }  // namespace pond::coupons

@@ -17,16 +17,23 @@ bool InScope(const Scope& scope, const CartItem& item) {
                      [&](const std::string& c) { return Admits(scope.categories, c); });
 }
 
+// What the items in the coupon's scope cost; a reason when the cart's
+// store or channel is outside it, or no item is in it.
+std::string ScopeProblem(const CouponTemplate& t, const Cart& cart, int64_t* scoped) {
+  if (!Admits(t.scope.stores, cart.store)) return "not for this store";
+  if (!Admits(t.scope.channels, cart.channel)) return "not for this channel";
+  *scoped = 0;
+  for (const CartItem& item : cart.items) {
+    if (InScope(t.scope, item)) *scoped += item.paid.fen();
+  }
+  return *scoped <= 0 ? "no item in scope" : "";
+}
+
 }  // namespace
 
 std::pair<Money, std::string> CouponGives(const CouponTemplate& t, const Cart& cart) {
-  if (!Admits(t.scope.stores, cart.store)) return {Money(), "not for this store"};
-  if (!Admits(t.scope.channels, cart.channel)) return {Money(), "not for this channel"};
   int64_t scoped = 0;
-  for (const CartItem& item : cart.items) {
-    if (InScope(t.scope, item)) scoped += item.paid.fen();
-  }
-  if (scoped <= 0) return {Money(), "no item in scope"};
+  if (std::string why = ScopeProblem(t, cart, &scoped); !why.empty()) return {Money(), std::move(why)};
   if (scoped < t.threshold.fen()) return {Money(), "below threshold"};
   switch (t.kind) {
     case CouponKind::kCashOff:
@@ -36,6 +43,21 @@ std::pair<Money, std::string> CouponGives(const CouponTemplate& t, const Cart& c
     case CouponKind::kGift: return {t.face_value, ""};
   }
   return {Money(), ""};
+}
+
+std::string TermsProblemAfterPayment(const CouponTemplate& t, const Cart& paid) {
+  int64_t scoped = 0;
+  if (std::string why = ScopeProblem(t, paid, &scoped); !why.empty()) return why;
+  // Before the coupon the items cost what was paid plus what it took off.
+  int64_t before = scoped;
+  switch (t.kind) {
+    case CouponKind::kCashOff:
+    case CouponKind::kNoThreshold: before += t.off.fen(); break;
+    case CouponKind::kDiscount: before += (scoped * t.percent_off + (100 - t.percent_off) - 1) / (100 - t.percent_off); break;
+    case CouponKind::kExchange:
+    case CouponKind::kGift: break;
+  }
+  return before < t.threshold.fen() ? "below threshold" : "";
 }
 
 Quote QuoteCart(const Cart& cart, const std::vector<std::pair<const Coupon*, const CouponTemplate*>>& coupons,

@@ -54,6 +54,14 @@ Quote QuoteCart(const Cart& cart, const std::vector<std::pair<const Coupon*, con
                 Timestamp now);
 
 // What one coupon of `t` gives on `cart` (zero with the reason when nothing).
+// The cart's amounts are before any coupon (a checkout's, a quote's).
 std::pair<Money, std::string> CouponGives(const CouponTemplate& t, const Cart& cart);
+
+// Why a coupon of `t` that an order used broke its terms ("below threshold",
+// "no item in scope", "not for this store", ...), or "" when it kept them.
+// The cart is the order as paid, after the coupon: the coupon's own
+// reduction is added back before the threshold is compared (满68减10 paid
+// 58 was a cart of 68).
+std::string TermsProblemAfterPayment(const CouponTemplate& t, const Cart& paid);
 
 }  // namespace pond::coupons

@@ -129,7 +129,7 @@ Status Wallet::CheckUsable(const Coupon& c, std::string_view order_id, Timestamp
 
 Result<const Coupon*> Wallet::Lock(std::string_view code, std::string_view order_id, Timestamp until, Timestamp now) {
   Coupon* c = Mutable(code);
-  if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  if (c == nullptr) return NotFoundField("code", "no coupon '" + std::string(code) + "'");
   if (order_id.empty()) return FieldInvalid("order_id", "is required");
   Settle(*c, now);
   RETURN_IF_ERROR(CheckUsable(*c, order_id, now));
@@ -142,7 +142,7 @@ Result<const Coupon*> Wallet::Lock(std::string_view code, std::string_view order
 
 Result<const Coupon*> Wallet::Unlock(std::string_view code, std::string_view order_id, Timestamp now) {
   Coupon* c = Mutable(code);
-  if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  if (c == nullptr) return NotFoundField("code", "no coupon '" + std::string(code) + "'");
   Settle(*c, now);
   if (c->state != CouponState::kLocked || c->order_id != order_id) {
     return Refusal("not_locked", "coupon " + c->code + " is not held by order '" + std::string(order_id) + "'");
@@ -155,7 +155,7 @@ Result<const Coupon*> Wallet::Unlock(std::string_view code, std::string_view ord
 
 Result<const Coupon*> Wallet::Redeem(std::string_view code, std::string_view order_id, Timestamp now) {
   Coupon* c = Mutable(code);
-  if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  if (c == nullptr) return NotFoundField("code", "no coupon '" + std::string(code) + "'");
   if (order_id.empty()) return FieldInvalid("order_id", "is required");
   Settle(*c, now);
   if (c->state == CouponState::kRedeemed && c->order_id == order_id) return c;  // a replay: nothing changes
@@ -171,7 +171,7 @@ Result<const Coupon*> Wallet::Redeem(std::string_view code, std::string_view ord
 
 Status Wallet::CanRedeem(std::string_view code, std::string_view order_id, Timestamp now) const {
   const Coupon* found = Find(code);
-  if (found == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  if (found == nullptr) return NotFoundField("code", "no coupon '" + std::string(code) + "'");
   Coupon c = *found;
   Settle(c, now);  // a copy: the wallet is unchanged
   if (c.state == CouponState::kRedeemed && c.order_id == order_id) return Status::Ok();
@@ -191,7 +191,7 @@ std::vector<const Coupon*> Wallet::RedeemedBy(std::string_view order_id) const {
 Result<const Coupon*> Wallet::Restore(const CouponTemplate& t, std::string_view code, std::string_view order_id,
                                       Timestamp now) {
   Coupon* c = Mutable(code);
-  if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  if (c == nullptr) return NotFoundField("code", "no coupon '" + std::string(code) + "'");
   if (c->state != CouponState::kRedeemed || c->order_id != order_id) {
     return Refusal("not_redeemed", "coupon " + c->code + " was not redeemed by order '" + std::string(order_id) + "'");
   }
@@ -208,7 +208,7 @@ Result<const Coupon*> Wallet::Restore(const CouponTemplate& t, std::string_view 
 
 Result<const Coupon*> Wallet::Revoke(std::string_view code, Timestamp now) {
   Coupon* c = Mutable(code);
-  if (c == nullptr) return NotFound("no coupon '" + std::string(code) + "'");
+  if (c == nullptr) return NotFoundField("code", "no coupon '" + std::string(code) + "'");
   Settle(*c, now);
   switch (c->state) {
     case CouponState::kRedeemed: return Refusal("already_redeemed", "coupon " + c->code + " is redeemed");

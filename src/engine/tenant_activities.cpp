@@ -114,9 +114,9 @@ Status TenantState::CheckClaimer(const activities::Activity& a, MemberId member,
 Result<const activities::Claim*> TenantState::ClaimActivity(int64_t activity_id, MemberId member, int64_t group,
                                                             Timestamp now) {
   const activities::Activity* a = activities_.Find(activity_id);
-  if (a == nullptr) return NotFound("no activity " + std::to_string(activity_id));
+  if (a == nullptr) return NotFoundField("id", "no activity " + std::to_string(activity_id));
   member = members_.Standing(member);
-  if (member == 0) return NotFound("no such member");
+  if (member == 0) return NotFoundField("member", "no such member");
   if (Status s = CheckClaimer(*a, member, now); !s.ok()) return RefuseClaim(a->id, member, 0, std::move(s), now);
   auto taken = activities_.Take(a->id, member, group, now);
   if (!taken.ok()) return RefuseClaim(a->id, member, 0, taken.status(), now);
@@ -155,7 +155,7 @@ Result<const activities::Claim*> TenantState::HelpBargain(int64_t claim_id, cons
   const activities::Claim* claim = activities_.FindClaim(claim_id);
   const activities::Activity* a = claim ? activities_.Find(claim->activity_id) : nullptr;
   if (a == nullptr || a->kind != activities::ActivityKind::kBargain) {
-    return NotFound("no bargain " + std::to_string(claim_id));
+    return NotFoundField("claim", "no bargain " + std::to_string(claim_id));
   }
   MemberId member = members_.Find(helper);
   if (member == 0) {

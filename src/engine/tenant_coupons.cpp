@@ -29,9 +29,9 @@ void TenantState::RecordCoupon(CouponEventRow row) {
 Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, MemberId member, std::string occasion,
                                                          std::string code, Timestamp now) {
   const coupons::CouponTemplate* t = FindCouponTemplate(template_id);
-  if (t == nullptr) return NotFound("no coupon template " + std::to_string(template_id));
+  if (t == nullptr) return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
   const MemberId standing = members_.Standing(member);
-  if (standing == 0) return NotFound("no member " + std::to_string(member));
+  if (standing == 0) return NotFoundField("member", "no member " + std::to_string(member));
   ASSIGN_OR_RETURN(coupons::Wallet::Issued issued, wallet_.Issue(*t, standing, occasion, code, now));
   if (issued.fresh) {
     RecordCoupon({0, "issue", issued.coupon->code, template_id, standing, std::move(occasion), "", now, {}});
@@ -40,7 +40,8 @@ Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, Me
 }
 
 Result<const coupons::Coupon*> TenantState::LockCoupon(std::string_view code, std::string_view order_id,
-                                                       Timestamp until, Timestamp now) {
+                                                       Timestamp until, Timestamp now, const coupons::Cart* cart) {
+  if (cart != nullptr) RETURN_IF_ERROR(CheckCouponTerms(code, *cart));
   ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Lock(code, order_id, until, now));
   RecordCoupon({0, "lock", c->code, 0, 0, "", std::string(order_id), now, until});
   return c;
@@ -54,12 +55,57 @@ Result<const coupons::Coupon*> TenantState::UnlockCoupon(std::string_view code, 
 }
 
 Result<const coupons::Coupon*> TenantState::RedeemCoupon(std::string_view code, std::string_view order_id,
-                                                         Timestamp now) {
+                                                         Timestamp now, const coupons::Cart* cart) {
   const coupons::Coupon* before = wallet_.Find(code);
   const bool replay = before != nullptr && before->state == coupons::CouponState::kRedeemed;
+  // How the terms were checked rides on the row's occasion, so a restart
+  // knows which redemptions still wait for their order.
+  std::string checked = "cart";
+  if (!replay && before != nullptr) {
+    if (cart != nullptr) {
+      RETURN_IF_ERROR(CheckCouponTerms(code, *cart));
+    } else if (orders_.HasOrder(order_id)) {
+      RETURN_IF_ERROR(CheckTermsOnKnownOrder(code, order_id));
+      checked = "order";
+    } else {
+      checked = "unchecked";
+    }
+  }
   ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Redeem(code, order_id, now));
-  if (!replay) RecordCoupon({0, "redeem", c->code, 0, 0, "", std::string(order_id), now, {}});
+  if (!replay) {
+    if (checked == "unchecked") unchecked_coupons_.insert(c->code);
+    RecordCoupon({0, "redeem", c->code, 0, 0, std::move(checked), std::string(order_id), now, {}});
+  }
   return c;
+}
+
+Status TenantState::CheckCouponTerms(std::string_view code, const coupons::Cart& cart) const {
+  const coupons::Coupon* c = wallet_.Find(code);
+  const coupons::CouponTemplate* t = c ? FindCouponTemplate(c->template_id) : nullptr;
+  if (t == nullptr) return Status::Ok();  // the wallet says what is wrong
+  const auto [gives, why] = coupons::CouponGives(*t, cart);
+  if (gives.fen() > 0) return Status::Ok();
+  const std::string field = why == "not for this store" ? "store" : why == "not for this channel" ? "channel"
+                            : why == "below threshold"  ? "paid_fen" : "items";
+  Status s = Refusal("terms_not_met", "the cart does not meet the coupon's terms: " + why);
+  return std::move(s.AddFieldError(field, why));
+}
+
+Status TenantState::CheckTermsOnKnownOrder(std::string_view code, std::string_view order_id) const {
+  const coupons::Coupon* c = wallet_.Find(code);
+  const coupons::CouponTemplate* t = c ? FindCouponTemplate(c->template_id) : nullptr;
+  if (t == nullptr) return Status::Ok();
+  // Memory keeps an order's amount and channel, not its items or store:
+  // the terms that need those wait for nothing more and are not checked.
+  const OrderRecord& order = orders_.Order(orders_.PositionOf(order_id));
+  coupons::Cart paid{.store = t->scope.stores.empty() ? "" : t->scope.stores.front(),
+                     .channel = std::string(ChannelName(order.channel)),
+                     .items = {coupons::CartItem{.sku = "", .categories = {}, .paid = order.paid}}};
+  if (!t->scope.skus.empty() || !t->scope.categories.empty()) return Status::Ok();
+  const std::string why = coupons::TermsProblemAfterPayment(*t, paid);
+  if (why.empty()) return Status::Ok();
+  Status s = Refusal("terms_not_met", "order '" + std::string(order_id) + "' does not meet the coupon's terms: " + why);
+  return std::move(s.AddFieldError("order_id", why));
 }
 
 Result<const coupons::Coupon*> TenantState::RevokeCoupon(std::string_view code, Timestamp now) {
@@ -166,7 +212,7 @@ std::vector<const coupons::Coupon*> TenantState::CouponsOf(MemberId member) cons
 
 Result<std::vector<coupons::Wallet::Issued>> TenantState::ClaimMemberDay(MemberId member, Timestamp now) {
   member = members_.Standing(member);
-  if (member == 0) return NotFound("no such member");
+  if (member == 0) return NotFoundField("member", "no such member");
   const LocalDate day = zone_.DateOf(now);
   const Account* account = loyalty_.Find(member);
   const std::string& tier = loyalty_.config().tiers[static_cast<size_t>(account ? account->tier : 0)].id;
@@ -196,12 +242,14 @@ Result<std::vector<coupons::Wallet::Issued>> TenantState::ClaimMemberDay(MemberI
 Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                                             const std::function<Result<std::string>()>& next_code,
                                                             Timestamp now) {
-  if (FindCouponTemplate(template_id) == nullptr) return NotFound("no coupon template " + std::to_string(template_id));
+  if (FindCouponTemplate(template_id) == nullptr) {
+    return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
+  }
   const SnapshotRow* snapshot = nullptr;
   for (const SnapshotRow& row : snapshots_) {
     if (row.id == snapshot_id) snapshot = &row;
   }
-  if (snapshot == nullptr) return NotFound("no snapshot " + std::to_string(snapshot_id));
+  if (snapshot == nullptr) return NotFoundField("snapshot_id", "no snapshot " + std::to_string(snapshot_id));
   // One request is one commit: a bigger audience goes in parts (several
   // snapshots) so that no commit holds millions of rows.
   constexpr int64_t kMaxBulk = 1'000'000;
@@ -249,10 +297,36 @@ Status TenantState::CheckOrderCoupons(const OrderEvent& e) const {
 
 void TenantState::RedeemOrderCoupons(const OrderEvent& e) {
   for (const std::string& code : e.coupons) {
-    // CheckOrderCoupons said yes and nothing changed since.
-    if (auto r = RedeemCoupon(code, e.order_id, e.paid_at); !r.ok()) {
+    // CheckOrderCoupons said yes and nothing changed since; CheckRedeemedTerms looks at the terms.
+    const coupons::Coupon* before = wallet_.Find(code);
+    if (before != nullptr && before->state == coupons::CouponState::kRedeemed) continue;
+    if (auto r = wallet_.Redeem(code, e.order_id, e.paid_at); !r.ok()) {
       Log(LogLevel::kError, "a checked coupon did not redeem", {{"tenant", record_.id}, {"error", r.status().ToString()}});
+      continue;
     }
+    RecordCoupon({0, "redeem", code, 0, 0, "order", e.order_id, e.paid_at, {}});
+  }
+}
+
+void TenantState::CheckRedeemedTerms(const OrderEvent& e) {
+  const std::vector<const coupons::Coupon*> redeemed = wallet_.RedeemedBy(e.order_id);
+  if (redeemed.empty()) return;
+  coupons::Cart paid{.store = e.store, .channel = std::string(ChannelName(e.channel)), .items = {}};
+  for (const OrderItem& item : e.items) {
+    coupons::CartItem& line = paid.items.emplace_back(coupons::CartItem{item.sku, {}, item.paid});
+    master_.ForEachCategoryUp(item.category.empty() ? master_.CategoryOfProduct(item.sku) : item.category,
+                              [&](const std::string& c) { line.categories.push_back(c); });
+  }
+  if (e.items.empty()) paid.items.push_back(coupons::CartItem{"", {}, e.paid});
+  for (const coupons::Coupon* c : redeemed) {
+    const bool listed = std::find(e.coupons.begin(), e.coupons.end(), c->code) != e.coupons.end();
+    if (!listed && unchecked_coupons_.erase(c->code) == 0) continue;  // checked when it was redeemed
+    const coupons::CouponTemplate* t = FindCouponTemplate(c->template_id);
+    if (t == nullptr) continue;
+    std::string why = coupons::TermsProblemAfterPayment(*t, paid);
+    if (why.empty()) continue;
+    coupon_violations_[c->code] = why;
+    RecordCoupon({0, "violation", c->code, 0, 0, std::move(why), e.order_id, e.paid_at, {}});
   }
 }
 
@@ -273,7 +347,15 @@ Status TenantState::ReplayCoupon(const CouponEventRow& row) {
   }
   if (row.kind == "lock") return wallet_.Lock(row.code, row.order_id, row.until, row.at).status();
   if (row.kind == "unlock") return wallet_.Unlock(row.code, row.order_id, row.at).status();
-  if (row.kind == "redeem") return wallet_.Redeem(row.code, row.order_id, row.at).status();
+  if (row.kind == "redeem") {
+    if (row.occasion == "unchecked") unchecked_coupons_.insert(row.code);  // Finish drops those whose order came
+    return wallet_.Redeem(row.code, row.order_id, row.at).status();
+  }
+  if (row.kind == "violation") {
+    coupon_violations_[row.code] = row.occasion;
+    unchecked_coupons_.erase(row.code);
+    return Status::Ok();
+  }
   if (row.kind == "revoke") return wallet_.Revoke(row.code, row.at).status();
   if (row.kind == "restore") {
     const coupons::Coupon* c = wallet_.Find(row.code);

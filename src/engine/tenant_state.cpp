@@ -258,6 +258,7 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   RecordTier(tier);
   ExpireDead(res.member, now);
   RedeemOrderCoupons(pending_.orders.back().order);
+  CheckRedeemedTerms(pending_.orders.back().order);
   IssueForOrder(res.member, pending_.orders.back().order, now);
   IssueForTier(tier, now);
   Restage(res.member, now, zone_.DateOf(pending_.orders.back().order.paid_at));
@@ -295,7 +296,7 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
 
 Result<LedgerEntry> TenantState::Redeem(MemberId member, int64_t points, std::string redemption_id, Timestamp now) {
   member = members_.Standing(member);  // a merged member's points live on its survivor
-  if (!member) return NotFound("no such member");
+  if (!member) return NotFoundField("member", "no such member");
   if (redemption_id.empty()) return FieldInvalid("redemption_id", "is required");
   if (const LedgerEntry* seen = loyalty_.FindRedemption(redemption_id)) {
     if (-seen->points == points) return *seen;  // a replay: the first answer
@@ -311,7 +312,7 @@ Result<LedgerEntry> TenantState::Redeem(MemberId member, int64_t points, std::st
 
 Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::string reason, Timestamp now) {
   member = members_.Standing(member);
-  if (!member) return NotFound("no such member");
+  if (!member) return NotFoundField("member", "no such member");
   if (reason.empty()) return FieldInvalid("reason", "is required: say why the points change");
   ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Adjust(next_tick_, member, points, std::move(reason), now));
   ++next_tick_;
@@ -433,6 +434,7 @@ int32_t TenantState::CollectItems(const OrderEvent& e) {
 
 template <typename Info>
 Result<EventOutcome> TenantState::ApplyMaster(Info&& info, std::vector<Info>& rows) {
+  if constexpr (std::is_same_v<std::decay_t<Info>, CategoryInfo>) RETURN_IF_ERROR(master_.CheckCategory(info));
   if (!master_.Upsert(info)) return EventOutcome::kDuplicate;
   rows.push_back(std::move(info));
   return EventOutcome::kAccepted;
@@ -466,7 +468,7 @@ Status TenantState::PutTag(tags::TagDefinition def, bool create, Timestamp now) 
   RETURN_IF_ERROR(tags::CheckDefinition(def));
   const tags::TagDefinition* existing = tags_.Find(def.name);
   if (create && existing) return AlreadyExists("tag '" + def.name + "' exists").With("tag", def.name);
-  if (!create && !existing) return NotFound("no tag '" + def.name + "'").With("tag", def.name);
+  if (!create && !existing) return NotFoundField("name", "no tag '" + def.name + "'").With("tag", def.name);
   if (create && tags_.definitions().size() >= tags::kMaxTags) {
     return ResourceExhausted("a tenant has at most " + std::to_string(tags::kMaxTags) + " tags");
   }
@@ -495,7 +497,7 @@ Status TenantState::PutTag(tags::TagDefinition def, bool create, Timestamp now) 
 
 Status TenantState::RemoveTag(std::string_view name, Timestamp now) {
   const tags::TagDefinition* def = tags_.Find(name);
-  if (!def) return NotFound("no tag '" + std::string(name) + "'").With("tag", std::string(name));
+  if (!def) return NotFoundField("name", "no tag '" + std::string(name) + "'").With("tag", std::string(name));
   std::vector<std::string> readers = segments_.RulesReading(name);
   const segments::Node as_node{segments::Tag{std::string(name)}, 1};
   const std::string written = segments::ToText(as_node);  // saved expressions are canonical too
@@ -522,7 +524,7 @@ Status TenantState::RemoveTag(std::string_view name, Timestamp now) {
 
 Status TenantState::CheckManualTag(std::string_view tag) const {
   const tags::TagDefinition* def = tags_.Find(tag);
-  if (!def) return NotFound("no tag '" + std::string(tag) + "'").With("tag", std::string(tag));
+  if (!def) return NotFoundField("name", "no tag '" + std::string(tag) + "'").With("tag", std::string(tag));
   if (def->kind != tags::TagKind::kManual) {
     return FailedPrecondition("tag '" + std::string(tag) + "' is a rule tag: its members follow its rule");
   }
@@ -604,7 +606,7 @@ Result<const segments::SavedSegment*> TenantState::SaveSegment(std::string name,
 Status TenantState::RemoveSegment(int64_t id) {
   auto it = std::find_if(saved_segments_.begin(), saved_segments_.end(),
                          [&](const segments::SavedSegment& s) { return s.id == id; });
-  if (it == saved_segments_.end()) return NotFound("no saved segment " + std::to_string(id));
+  if (it == saved_segments_.end()) return NotFoundField("id", "no saved segment " + std::to_string(id));
   saved_segments_.erase(it);
   PersistSegments();
   return Status::Ok();
@@ -691,6 +693,12 @@ void TenantState::Loader::OnSetting(SettingRow row) {
 }
 
 void TenantState::Loader::Finish() {
+  // An unchecked redemption whose order has come was checked when it came
+  // (a violation has its own row).
+  std::erase_if(s_.unchecked_coupons_, [&](const std::string& code) {
+    const coupons::Coupon* c = s_.wallet_.Find(code);
+    return c == nullptr || s_.orders_.HasOrder(c->order_id);
+  });
   if (s_.last_day_ != LocalDate()) s_.ScoreRfmAsOf(s_.last_day_);
   for (MemberId m = 1; m <= s_.members_.size(); ++m) s_.Reindex(m);
   s_.segments_.Compact();

@@ -23,6 +23,7 @@
 #include "core/time.hpp"
 #include "coupons/coupon_template.hpp"
 #include "coupons/issue_rules.hpp"
+#include "coupons/quote.hpp"
 #include "coupons/wallet.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
@@ -93,10 +94,21 @@ class TenantState {
   // when it changed something. NotFound for an unknown template or member.
   Result<coupons::Wallet::Issued> IssueCoupon(int64_t template_id, MemberId member, std::string occasion,
                                               std::string code, Timestamp now);
+  // Lock and redeem check the coupon's terms (threshold, scope) on `cart`
+  // when the caller gives it (the checkout's items before coupons): a
+  // Refusal terms_not_met naming the field. A redemption without a cart is
+  // checked against its order when Pond has it (threshold and channel), and
+  // otherwise when the order event arrives: a coupon that broke its terms
+  // then is a violation in the coupon report, not a silent success.
   Result<const coupons::Coupon*> LockCoupon(std::string_view code, std::string_view order_id, Timestamp until,
-                                            Timestamp now);
+                                            Timestamp now, const coupons::Cart* cart = nullptr);
   Result<const coupons::Coupon*> UnlockCoupon(std::string_view code, std::string_view order_id, Timestamp now);
-  Result<const coupons::Coupon*> RedeemCoupon(std::string_view code, std::string_view order_id, Timestamp now);
+  Result<const coupons::Coupon*> RedeemCoupon(std::string_view code, std::string_view order_id, Timestamp now,
+                                              const coupons::Cart* cart = nullptr);
+  // Redeemed coupons that broke their terms (code → why), and those redeemed
+  // with nothing yet to check them against (no cart, order not seen).
+  const std::unordered_map<std::string, std::string>& coupon_violations() const { return coupon_violations_; }
+  const std::unordered_set<std::string>& unchecked_coupons() const { return unchecked_coupons_; }
   Result<const coupons::Coupon*> RevokeCoupon(std::string_view code, Timestamp now);
   // Issues a coupon of the template to every member of a snapshot (each
   // once: the occasion is the snapshot), codes from `next_code`. Members
@@ -257,6 +269,12 @@ class TenantState {
   // given back, where the template says so, when a refund leaves nothing.
   Status CheckOrderCoupons(const OrderEvent& e) const;
   void RedeemOrderCoupons(const OrderEvent& e);
+  // The terms of every coupon the order redeemed — listed on it, or redeemed
+  // for it before it arrived without a cart — checked on the order as paid.
+  void CheckRedeemedTerms(const OrderEvent& e);
+  Status CheckCouponTerms(std::string_view code, const coupons::Cart& cart) const;
+  // The terms a redemption without a cart can be checked on: its order, when known.
+  Status CheckTermsOnKnownOrder(std::string_view code, std::string_view order_id) const;
   void RestoreOrderCoupons(const std::string& order_id, Timestamp at);
   // Records a wallet change.
   void RecordCoupon(CouponEventRow row);
@@ -290,6 +308,8 @@ class TenantState {
   std::vector<coupons::IssueRule> issue_rules_;            // id = position + 1
   coupons::Wallet wallet_;
   int64_t next_coupon_event_ = 1;
+  std::unordered_map<std::string, std::string> coupon_violations_;  // code → why
+  std::unordered_set<std::string> unchecked_coupons_;
   activities::ActivityBook activities_;
   int64_t next_activity_event_ = 1;
   // Snapshot members, decoded and sorted when an activity first asks.

@@ -169,7 +169,7 @@ void AddDefinitionRoutes(Router& router, const Ctx& ctx) {
                  if (a == nullptr) return std::nullopt;
                  return ActivityJson(*a, s, now);
                });
-               if (!body) return respond(ErrorResponse(NotFound("no activity '" + p.Get("id") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("id", "no activity '" + p.Get("id") + "'")));
                respond(Json(200, std::move(*body)));
              });
 }
@@ -182,12 +182,12 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
                if (!t) return;
                const std::optional<int64_t> id = PathId(p.Get("id"));
-               if (!id) return respond(ErrorResponse(NotFound("no activity '" + p.Get("id") + "'")));
+               if (!id) return respond(ErrorResponse(NotFoundField("id", "no activity '" + p.Get("id") + "'")));
                auto body = ParseClaimBody(req.body, true);
                if (!body.ok()) return respond(ErrorResponse(body.status()));
                Write(t, req, std::move(respond), [id = *id, body = *body](TenantState& s, Timestamp now) {
                  const MemberId member = s.members().Find(body.member);
-                 if (!member) return ErrorResponse(NotFound("no such member"));
+                 if (!member) return ErrorResponse(NotFoundField("member", "no such member"));
                  auto claim = s.ClaimActivity(id, member, body.group, now);
                  if (!claim.ok()) return ErrorResponse(claim.status());
                  return Json(201, ClaimJson(**claim, s, now));
@@ -226,7 +226,7 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                  w.EndObject();
                  return w.Take();
                });
-               if (!body) return respond(ErrorResponse(NotFound("no activity '" + p.Get("id") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("id", "no activity '" + p.Get("id") + "'")));
                respond(Json(200, std::move(*body)));
              }, {"after", "limit"});
   router.Add("GET", "/api/v1/tenants/{tenant}/activities/{id}/claims/{claim}",
@@ -240,7 +240,7 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                  if (c == nullptr || !id || c->activity_id != *id) return std::nullopt;
                  return ClaimJson(*c, s, now);
                });
-               if (!body) return respond(ErrorResponse(NotFound("no claim '" + p.Get("claim") + "' in this activity")));
+               if (!body) return respond(ErrorResponse(NotFoundField("claim", "no claim '" + p.Get("claim") + "' in this activity")));
                respond(Json(200, std::move(*body)));
              });
   // A helper's cut of a bargain: {"member": {...}} (a friend who is not a
@@ -250,12 +250,12 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kWrite, respond);
                if (!t) return;
                const std::optional<int64_t> id = PathId(p.Get("id")), claim = PathId(p.Get("claim"));
-               if (!id || !claim) return respond(ErrorResponse(NotFound("no bargain '" + p.Get("claim") + "'")));
+               if (!id || !claim) return respond(ErrorResponse(NotFoundField("claim", "no bargain '" + p.Get("claim") + "'")));
                auto body = ParseClaimBody(req.body, false);
                if (!body.ok()) return respond(ErrorResponse(body.status()));
                Write(t, req, std::move(respond), [id = *id, claim = *claim, body = *body](TenantState& s, Timestamp now) {
                  const activities::Claim* c = s.activity_book().FindClaim(claim);
-                 if (c == nullptr || c->activity_id != id) return ErrorResponse(NotFound("no bargain in this activity"));
+                 if (c == nullptr || c->activity_id != id) return ErrorResponse(NotFoundField("claim", "no bargain in this activity"));
                  auto helped = s.HelpBargain(claim, body.member, now);
                  if (!helped.ok()) return ErrorResponse(helped.status());
                  return Json(201, ClaimJson(**helped, s, now));

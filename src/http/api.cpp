@@ -83,7 +83,7 @@ std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, 
   } else if (auto owner = ctx->engine.OwnerOf(tenant)) {
     respond(NotOwnerResponse(tenant, *owner));
   } else {
-    respond(ErrorResponse(NotFound("no tenant '" + tenant + "'").With("tenant", tenant)));
+    respond(ErrorResponse(NotFoundField("tenant", "no tenant '" + tenant + "'").With("tenant", tenant)));
   }
   return nullptr;
 }
@@ -306,7 +306,7 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
                  if (!id) return std::nullopt;
                  return MemberJson(s, id, ref->member_id.value_or(0), *reveal, ctx->engine.clock().Now());
                });
-               if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("ref", "no member '" + p.Get("ref") + "'")));
                respond(Json(200, std::move(*body)));
              }, {"reveal"});
   router.Add("GET", "/api/v1/tenants/{tenant}/members", [ctx](HttpRequest&& req, const RouteParams& p,
@@ -402,7 +402,7 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
                  if (!id) return std::nullopt;
                  return LoyaltyJson(s, id, now, *before, *limit);
                });
-               if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("ref", "no member '" + p.Get("ref") + "'")));
                respond(Json(200, std::move(*body)));
              }, {"ledger_limit", "ledger_before"});
   // Redeem (redemption_id makes it idempotent) and adjust (with a reason).
@@ -419,7 +419,7 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
       const std::string ref_text = p.Get("ref");
       Write(t, req, std::move(respond), [ref = *ref, body = *body, redeem, ref_text](TenantState& s, Timestamp now) {
         const MemberId id = s.members().Find(ref);
-        if (!id) return ErrorResponse(NotFound("no member '" + ref_text + "'"));
+        if (!id) return ErrorResponse(NotFoundField("ref", "no member '" + ref_text + "'"));
         auto entry = redeem ? s.Redeem(id, body.points, body.text, now) : s.Adjust(id, body.points, body.text, now);
         if (!entry.ok()) return ErrorResponse(entry.status());
         return Json(200, LedgerEntryJson(s, *entry, s.loyalty().Find(id)->balance));

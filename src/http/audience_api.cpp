@@ -181,7 +181,7 @@ void AddExport(Router& router, const Ctx& ctx) {
                  for (const SnapshotRow& row : s.snapshots()) {
                    if (row.id == *snapshot) return DecodeIdList(row.members);
                  }
-                 return NotFound("no snapshot " + std::to_string(*snapshot));
+                 return NotFoundField("snapshot_id", "no snapshot " + std::to_string(*snapshot));
                });
                if (!members.ok()) return respond(ExpressionError(members.status()));
                if (g_exports_running.fetch_add(1) >= kMaxConcurrentExports) {
@@ -311,7 +311,7 @@ void AddSnapshotsAndSaved(Router& router, const Ctx& ctx) {
                    w.EndArray().EndObject();
                    return w.Take();
                  }
-                 return NotFound("no snapshot " + id);
+                 return NotFoundField("id", "no snapshot " + id);
                });
                respond(body.ok() ? Json(200, std::move(*body)) : ErrorResponse(body.status()));
              }, {"offset", "limit"});
@@ -344,7 +344,7 @@ void AddSnapshotsAndSaved(Router& router, const Ctx& ctx) {
         auto count = expr.ok() ? s.segments().Count(**expr, s.SegmentContext(now)) : Result<int64_t>(expr.status());
         WriteSaved(w, saved, count.ok() ? std::optional(*count) : std::nullopt, s.zone());
       }
-      if (id && !found) return NotFound("no saved segment " + *id);
+      if (id && !found) return NotFoundField("id", "no saved segment " + *id);
       if (!id) w.EndArray().EndObject();
       return w.Take();
     });
@@ -358,7 +358,7 @@ void AddSnapshotsAndSaved(Router& router, const Ctx& ctx) {
                if (!t) return;
                const std::string id = p.Get("id");
                const bool digits = !id.empty() && id.size() <= 18 && id.find_first_not_of("0123456789") == std::string::npos;
-               if (!digits) return respond(ErrorResponse(NotFound("no saved segment " + id)));
+               if (!digits) return respond(ErrorResponse(NotFoundField("id", "no saved segment " + id)));
                Write(t, req, std::move(respond), [n = std::stoll(id)](TenantState& s, Timestamp) {
                  Status done = s.RemoveSegment(n);
                  return done.ok() ? Json(204, "") : ErrorResponse(done);
@@ -488,7 +488,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                  w.BeginObject().Field("name", p.Get("name")).Field("kind", "system").Field("count", *count).EndObject();
                  return w.Take();
                });
-               respond(body ? Json(200, std::move(*body)) : ErrorResponse(NotFound("no tag '" + p.Get("name") + "'")));
+               respond(body ? Json(200, std::move(*body)) : ErrorResponse(NotFoundField("name", "no tag '" + p.Get("name") + "'")));
              });
   router.Add("DELETE", "/api/v1/tenants/{tenant}/tags/{name}",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
@@ -589,7 +589,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                  w.EndArray().EndObject();
                  return w.Take();
                });
-               respond(body ? Json(200, std::move(*body)) : ErrorResponse(NotFound("no tag '" + p.Get("name") + "'")));
+               respond(body ? Json(200, std::move(*body)) : ErrorResponse(NotFoundField("name", "no tag '" + p.Get("name") + "'")));
              }, {"limit"});
 }
 

@@ -52,6 +52,12 @@ class BodyReader {
     return v->as_int64();
   }
 
+  // Whether the body has `key` (not null); marks nothing as read.
+  bool Has(std::string_view key) const {
+    const boost::json::value* v = value_.as_object().if_contains(key);
+    return v != nullptr && !v->is_null();
+  }
+
   const boost::json::value* Take(std::string_view key) {
     taken_.insert(std::string(key));
     return value_.as_object().if_contains(key);

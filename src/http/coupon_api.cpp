@@ -1,6 +1,7 @@
 // The coupon routes (CONTRACT.md "Coupons and flash sales", extended):
 // templates, issuing, redeeming, and the wallet's other moves.
 #include "core/json_writer.hpp"
+#include "core/text.hpp"
 #include "coupons/coupon_report.hpp"
 #include "coupons/issue_rules.hpp"
 #include "coupons/quote.hpp"
@@ -45,19 +46,104 @@ std::string TemplateJson(const coupons::CouponTemplate& t, const TenantState& s)
   return out;
 }
 
-// {"order_id": "..."} and, to lock, "hold_seconds".
+// A checkout's cart as a request gives it: "store", "channel", "items":
+// [{"sku", "category", "paid_fen"}] at their prices before coupons, and the
+// total "paid_fen". An item without a category takes its product's; its
+// categories are filled in up the tree on the writer or under the read lock.
+struct CartRequest {
+  coupons::Cart cart;
+  std::vector<std::string> item_categories;  // as given, before the tree is applied
+};
+
+// Reads the cart's fields from `r`; `items_required` for a quote. False
+// when the body names none of them (no cart given).
+bool ReadCart(BodyReader& r, bool items_required, CartRequest* out) {
+  constexpr size_t kMaxItems = 500;
+  const bool given = r.Has("store") || r.Has("channel") || r.Has("items") || r.Has("paid_fen");
+  out->cart.store = r.Text("store", false).value_or("");
+  out->cart.channel = r.Text("channel", false).value_or("");
+  const std::optional<int64_t> total = r.Int("paid_fen", 0, Money::kMaxFen);
+  const boost::json::value* items = r.Take("items");
+  if (items == nullptr && !items_required) {
+    if (total) out->cart.items.push_back(coupons::CartItem{"", {}, Money::Fen(*total)});
+    if (given && !total) r.Fail("paid_fen", "is required to check the coupon's terms (or give items)");
+    out->item_categories.resize(out->cart.items.size());
+    return given;
+  }
+  if (items == nullptr || !items->is_array() || items->as_array().empty() || items->as_array().size() > kMaxItems) {
+    r.Fail("items", "must be an array of 1 to 500 items");
+    return true;
+  }
+  int64_t sum = 0;
+  for (size_t i = 0; i < items->as_array().size(); ++i) {
+    const std::string at = "items[" + std::to_string(i) + "]";
+    const boost::json::value& v = items->as_array()[i];
+    if (!v.is_object()) {
+      r.Fail(at, "must be an object");
+      continue;
+    }
+    const boost::json::object& o = v.as_object();
+    coupons::CartItem item;
+    std::string category;
+    for (const auto& [key, value] : o) {
+      if (key == "sku" && value.is_string()) {
+        item.sku = std::string(value.as_string());
+      } else if (key == "category" && value.is_string()) {
+        category = std::string(value.as_string());
+      } else if (key == "paid_fen" && value.is_int64() && value.as_int64() >= 0 && value.as_int64() <= Money::kMaxFen) {
+        item.paid = Money::Fen(value.as_int64());
+      } else if (key == "sku" || key == "category") {
+        r.Fail(at + "." + std::string(key), "must be a string");
+      } else if (key == "paid_fen") {
+        r.Fail(at + ".paid_fen", "must be a whole number of fen from 0 to " + std::to_string(Money::kMaxFen));
+      } else {
+        r.Fail(at + "." + std::string(key), "unknown field");
+      }
+    }
+    if (!o.contains("paid_fen")) r.Fail(at + ".paid_fen", "is required");
+    sum += item.paid.fen();
+    out->cart.items.push_back(std::move(item));
+    out->item_categories.push_back(std::move(category));
+  }
+  if (total && *total != sum) {
+    r.Fail("paid_fen", "must equal the sum of items[].paid_fen (" + std::to_string(sum) + ")");
+  }
+  return true;
+}
+
+// Each item's category (or its product's) and every category above it.
+void ApplyCategoryTree(CartRequest& c, const MasterData& master) {
+  for (size_t i = 0; i < c.cart.items.size(); ++i) {
+    coupons::CartItem& item = c.cart.items[i];
+    item.categories.clear();
+    const std::string& given = c.item_categories[i];
+    master.ForEachCategoryUp(given.empty() ? master.CategoryOfProduct(item.sku) : given,
+                             [&](const std::string& id) { item.categories.push_back(id); });
+  }
+}
+
+// {"order_id": "..."}, to lock "hold_seconds", and the cart when the POS
+// knows it (the coupon's terms are then checked on it).
 struct OrderBody {
   std::string order_id;
   int64_t hold_seconds = kDefaultHoldSeconds;
+  std::optional<CartRequest> cart;
 };
 
-Result<OrderBody> ParseOrderBody(const std::string& body, bool hold) {
+Result<OrderBody> ParseOrderBody(const std::string& body, bool hold, bool cart) {
   ASSIGN_OR_RETURN(BodyReader r, BodyReader::Parse(body));
   OrderBody out;
   std::optional<std::string> order = r.Text("order_id", true);
-  if (order && (order->empty() || order->size() > 128)) r.Fail("order_id", "must be 1 to 128 characters");
-  if (order) out.order_id = *order;
+  // An order id follows the rule of order events' ids (core/text.hpp).
+  if (order) {
+    if (std::string problem = IdProblem(*order); !problem.empty()) r.Fail("order_id", problem);
+    out.order_id = *order;
+  }
   if (hold) out.hold_seconds = r.Int("hold_seconds", 1, 86'400).value_or(kDefaultHoldSeconds);
+  if (cart) {
+    CartRequest c;
+    if (ReadCart(r, false, &c)) out.cart = std::move(c);
+  }
   RETURN_IF_ERROR(r.Finish());
   return out;
 }
@@ -98,7 +184,7 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
                  if (tmpl == nullptr) return std::nullopt;
                  return TemplateJson(*tmpl, s);
                });
-               if (!body) return respond(ErrorResponse(NotFound("no coupon template '" + p.Get("id") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("id", "no coupon template '" + p.Get("id") + "'")));
                respond(Json(200, std::move(*body)));
              });
 }
@@ -133,7 +219,7 @@ void AddRuleRoutes(Router& router, const Ctx& ctx) {
                if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
                Write(t, req, std::move(respond), [ref = *member](TenantState& s, Timestamp now) {
                  const MemberId id = s.members().Find(ref);
-                 if (!id) return ErrorResponse(NotFound("no such member"));
+                 if (!id) return ErrorResponse(NotFoundField("member", "no such member"));
                  auto claimed = s.ClaimMemberDay(id, now);
                  if (!claimed.ok()) return ErrorResponse(claimed.status());
                  bool fresh = false;
@@ -178,7 +264,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
           [ref = *member, id = *template_id, occasion = std::move(occasion), code = *code](TenantState& s,
                                                                                           Timestamp now) {
             const MemberId member_id = s.members().Find(ref);
-            if (!member_id) return ErrorResponse(NotFound("no such member"));
+            if (!member_id) return ErrorResponse(NotFoundField("member", "no such member"));
             auto issued = s.IssueCoupon(id, member_id, occasion, code, now);
             if (!issued.ok()) return ErrorResponse(issued.status());
             return Json(issued->fresh ? 201 : 200, CouponJson(*issued->coupon, s.zone()));
@@ -217,7 +303,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
                  if (c == nullptr) return std::nullopt;
                  return CouponJson(SeenAt(*c, now), s.zone());
                });
-               if (!body) return respond(ErrorResponse(NotFound("no coupon '" + p.Get("code") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("code", "no coupon '" + p.Get("code") + "'")));
                respond(Json(200, std::move(*body)));
              });
   router.Add("GET", "/api/v1/tenants/{tenant}/members/{ref}/coupons",
@@ -236,7 +322,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
                  w.EndArray().EndObject();
                  return w.Take();
                });
-               if (!body) return respond(ErrorResponse(NotFound("no member '" + p.Get("ref") + "'")));
+               if (!body) return respond(ErrorResponse(NotFoundField("ref", "no member '" + p.Get("ref") + "'")));
                respond(Json(200, std::move(*body)));
              });
   // The moves of a coupon: redeem (CONTRACT.md), lock and unlock around a
@@ -250,16 +336,21 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
       if (!t) return;
       OrderBody body;
       if (move != Move::kRevoke) {
-        auto parsed = ParseOrderBody(req.body, move == Move::kLock);
+        auto parsed = ParseOrderBody(req.body, move == Move::kLock, move != Move::kUnlock);
         if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
         body = std::move(parsed).value();
       } else if (!req.body.empty() && req.body != "{}") {
         return respond(ErrorResponse(FieldInvalid("body", "must be empty or {}")));
       }
-      Write(t, req, std::move(respond), [move, code = p.Get("code"), body](TenantState& s, Timestamp now) {
+      Write(t, req, std::move(respond), [move, code = p.Get("code"), body](TenantState& s, Timestamp now) mutable {
+        const coupons::Cart* cart = nullptr;
+        if (body.cart) {
+          ApplyCategoryTree(*body.cart, s.master());
+          cart = &body.cart->cart;
+        }
         Result<const coupons::Coupon*> c =
-            move == Move::kRedeem ? s.RedeemCoupon(code, body.order_id, now)
-            : move == Move::kLock ? s.LockCoupon(code, body.order_id, now.PlusSeconds(body.hold_seconds), now)
+            move == Move::kRedeem ? s.RedeemCoupon(code, body.order_id, now, cart)
+            : move == Move::kLock ? s.LockCoupon(code, body.order_id, now.PlusSeconds(body.hold_seconds), now, cart)
             : move == Move::kUnlock ? s.UnlockCoupon(code, body.order_id, now)
                                     : s.RevokeCoupon(code, now);
         if (!c.ok()) return ErrorResponse(c.status());
@@ -269,17 +360,13 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
   }
 }
 
-// The cart of a quote: {"member", "store", "channel", "items": [{"sku",
-// "category", "paid_fen"}]}; an item without a category takes its
-// product's.
+// A quote: {"member", and the cart (ReadCart) with its items}.
 struct QuoteRequest {
   MemberRef member;
-  coupons::Cart cart;
-  std::vector<std::string> item_categories;  // as given, before the tree is applied
+  CartRequest cart;
 };
 
 Result<QuoteRequest> ParseQuote(const std::string& body) {
-  constexpr size_t kMaxItems = 500;
   ASSIGN_OR_RETURN(BodyReader r, BodyReader::Parse(body));
   QuoteRequest q;
   r.Take("member");
@@ -289,62 +376,9 @@ Result<QuoteRequest> ParseQuote(const std::string& body) {
   } else {
     r.Fail(member.status());
   }
-  q.cart.store = r.Text("store", false).value_or("");
-  q.cart.channel = r.Text("channel", false).value_or("");
-  const boost::json::value* items = r.Take("items");
-  if (items == nullptr || !items->is_array() || items->as_array().empty() || items->as_array().size() > kMaxItems) {
-    r.Fail("items", "must be an array of 1 to 500 items");
-  } else {
-    for (size_t i = 0; i < items->as_array().size(); ++i) {
-      const std::string at = "items[" + std::to_string(i) + "]";
-      const boost::json::value& v = items->as_array()[i];
-      if (!v.is_object()) {
-        r.Fail(at, "must be an object");
-        continue;
-      }
-      const boost::json::object& o = v.as_object();
-      coupons::CartItem item;
-      std::string category;
-      for (const auto& [key, value] : o) {
-        if (key == "sku" && value.is_string()) {
-          item.sku = std::string(value.as_string());
-        } else if (key == "category" && value.is_string()) {
-          category = std::string(value.as_string());
-        } else if (key == "paid_fen" && value.is_int64() && value.as_int64() >= 0) {
-          item.paid = Money::Fen(value.as_int64());
-        } else if (key == "sku" || key == "category") {
-          r.Fail(at + "." + std::string(key), "must be a string");
-        } else if (key == "paid_fen") {
-          r.Fail(at + ".paid_fen", "must be a whole number of fen >= 0");
-        } else {
-          r.Fail(at + "." + std::string(key), "unknown field");
-        }
-      }
-      if (!o.contains("paid_fen")) r.Fail(at + ".paid_fen", "is required");
-      q.cart.items.push_back(std::move(item));
-      q.item_categories.push_back(std::move(category));
-    }
-  }
+  ReadCart(r, true, &q.cart);
   RETURN_IF_ERROR(r.Finish());
   return q;
-}
-
-// Each item's category (or its product's) and every category above it.
-void ApplyCategoryTree(QuoteRequest& q, const MasterData& master) {
-  for (size_t i = 0; i < q.cart.items.size(); ++i) {
-    coupons::CartItem& item = q.cart.items[i];
-    std::string category = q.item_categories[i];
-    if (category.empty()) {
-      if (auto p = master.products().find(item.sku); p != master.products().end()) category = p->second.category;
-    }
-    // Up the tree; a cycle in the data stops at a category seen before.
-    while (!category.empty() &&
-           std::find(item.categories.begin(), item.categories.end(), category) == item.categories.end()) {
-      item.categories.push_back(category);
-      auto c = master.categories().find(category);
-      category = c == master.categories().end() ? std::string() : c->second.parent;
-    }
-  }
 }
 
 void AddQuoteRoute(Router& router, const Ctx& ctx) {
@@ -358,16 +392,16 @@ void AddQuoteRoute(Router& router, const Ctx& ctx) {
     auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
       const MemberId id = s.members().Find(parsed->member);
       if (!id) return std::nullopt;
-      ApplyCategoryTree(*parsed, s.master());
+      ApplyCategoryTree(parsed->cart, s.master());
       std::vector<std::pair<const coupons::Coupon*, const coupons::CouponTemplate*>> usable;
       std::vector<coupons::Coupon> seen;  // as of now: a lapsed hold frees the coupon, an ended window expires it
       for (const coupons::Coupon* c : s.CouponsOf(id)) seen.push_back(SeenAt(*c, now));
       for (const coupons::Coupon& c : seen) {
         if (c.state == coupons::CouponState::kIssued) usable.emplace_back(&c, s.FindCouponTemplate(c.template_id));
       }
-      const coupons::Quote quote = coupons::QuoteCart(parsed->cart, usable, now);
+      const coupons::Quote quote = coupons::QuoteCart(parsed->cart.cart, usable, now);
       int64_t total = 0;
-      for (const coupons::CartItem& item : parsed->cart.items) total += item.paid.fen();
+      for (const coupons::CartItem& item : parsed->cart.cart.items) total += item.paid.fen();
       JsonWriter w;
       w.BeginObject().Field("member_id", id).Field("total_fen", total).Key("offers").BeginArray();
       for (const coupons::CouponOffer& o : quote.offers) {
@@ -382,7 +416,7 @@ void AddQuoteRoute(Router& router, const Ctx& ctx) {
       w.EndArray().Field("gives_fen", quote.best_gives.fen()).EndObject().EndObject();
       return w.Take();
     });
-    if (!body) return respond(ErrorResponse(NotFound("no such member")));
+    if (!body) return respond(ErrorResponse(NotFoundField("member", "no such member")));
     respond(Json(200, std::move(*body)));
   });
 }
@@ -398,6 +432,8 @@ void WriteTally(JsonWriter& w, std::string_view id_key, int64_t id, const coupon
   amounts("redeemed", t.redeemed);
   amounts("expired", t.expired);
   amounts("revoked", t.revoked);
+  amounts("violated", t.violated);
+  amounts("unchecked", t.unchecked);
   w.EndObject();
 }
 
@@ -410,7 +446,10 @@ void AddReportRoute(Router& router, const Ctx& ctx) {
                if (!t) return;
                const Timestamp now = ctx->engine.clock().Now();
                respond(Json(200, t->Read([&](const TenantState& s) {
-                 const coupons::CouponReport r = coupons::ReportCoupons(s.wallet(), s.coupon_templates(), now);
+                 const coupons::RedemptionChecks checks{
+                     [&](const std::string& code) { return s.coupon_violations().count(code) > 0; },
+                     [&](const std::string& code) { return s.unchecked_coupons().count(code) > 0; }};
+                 const coupons::CouponReport r = coupons::ReportCoupons(s.wallet(), s.coupon_templates(), now, checks);
                  JsonWriter w;
                  w.BeginObject().Field("as_of", FormatRfc3339(now, s.zone()));
                  for (const auto& [key, id_key, rows] :

@@ -12,6 +12,7 @@
 #include <limits>
 #include <string>
 
+#include "core/text.hpp"
 #include "ingest/internal/event_json.hpp"
 
 namespace pond {
@@ -25,7 +26,7 @@ namespace json = boost::json;
 constexpr int64_t kMaxFen = 1'000'000'000'000;
 constexpr size_t kMaxItems = 1000;
 constexpr int64_t kMaxQty = 100'000;
-constexpr size_t kShortText = 64;  // ids, cities, profile fields
+constexpr size_t kShortText = kMaxIdChars;  // ids, cities, profile fields (core/text.hpp)
 constexpr size_t kNameText = 128;  // master-data names ("农夫山泉 550ml×24 整箱")
 constexpr size_t kEchoBytes = 40;  // how much of a bad value an error repeats
 
@@ -69,23 +70,6 @@ std::string Echo(std::string_view value) {
   size_t end = kEchoBytes;
   while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
   return std::string(value.substr(0, end)) + "...";
-}
-
-size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
-// C0 controls, DEL and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F):
-// none belongs in a name or an id, and they break logs and CSV exports.
-bool HasControl(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7F) return true;
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F) return true;
-  }
-  return false;
 }
 
 bool IsDigits(std::string_view s) {

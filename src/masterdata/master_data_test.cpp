@@ -24,5 +24,18 @@ TEST(MasterDataTest, UpsertsReportWhetherAnythingChanged) {
   EXPECT_FALSE(m.Upsert(CategoryInfo{"snacks", "零食", "food"}));
 }
 
+TEST(MasterDataTest, CategoryCyclesAreRefused) {
+  MasterData m;
+  ASSERT_TRUE(m.CheckCategory(CategoryInfo{"a", "A", "b"}).ok());
+  m.Upsert(CategoryInfo{"a", "A", "b"});
+  m.Upsert(CategoryInfo{"b", "B", "c"});
+  const Status cycle = m.CheckCategory(CategoryInfo{"c", "C", "a"});  // c→a→b→c
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_EQ(cycle.field_errors()[0].field, "parent");
+  EXPECT_FALSE(m.CheckCategory(CategoryInfo{"d", "D", "d"}).ok());
+  EXPECT_FALSE(m.CheckCategory(CategoryInfo{"b", "B", "a"}).ok());  // moving b under a: a→b→a
+  EXPECT_TRUE(m.CheckCategory(CategoryInfo{"c", "C", "root"}).ok());
+}
+
 }  // namespace
 }  // namespace pond

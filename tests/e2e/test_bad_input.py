@@ -203,7 +203,7 @@ class BadInputTest(SharedServerTestCase):
     def test_malformed_array_body_rejects_the_whole_batch(self):
         body = '[' + json.dumps(order("WB-1", "13100000101", 100)) + ', {"type":'
         status, hdrs, raw = self.server.request("POST", self.EVENTS, body, {"Content-Type": "application/json"})
-        obj = self.assert_problem(status, hdrs, raw, 422, fields=[""])  # documented: whole body, field ""
+        obj = self.assert_problem(status, hdrs, raw, 400, fields=["body"])  # documented: unreadable, the whole body
         self.assertIn("malformed JSON", obj["errors"][0]["reason"])
         self.assertIsNone(self.member("phone:13100000101"))  # not half-applied
 
@@ -211,14 +211,14 @@ class BadInputTest(SharedServerTestCase):
         body = ('[' + json.dumps(order("WU-1", "13100000102", 100)) + ',').encode() + \
             b'{"type":"member","member":{"phone":"13100000103"},"name":"\xc3\x28"}]'
         status, hdrs, raw = self.server.request("POST", self.EVENTS, body, {"Content-Type": "application/json"})
-        obj = self.assert_problem(status, hdrs, raw, 422, fields=[""])
+        obj = self.assert_problem(status, hdrs, raw, 400, fields=["body"])
         self.assertIn("UTF-8", obj["errors"][0]["reason"])
         self.assertIsNone(self.member("phone:13100000102"))
 
     def test_empty_and_non_event_bodies(self):
         for body in (b"", b"   \n", b"42", b'"order"', b"null"):
             status, hdrs, raw = self.server.request("POST", self.EVENTS, body, {"Content-Type": "application/x-ndjson"})
-            self.assert_problem(status, hdrs, raw, 422, fields=[""])
+            self.assert_problem(status, hdrs, raw, 400, fields=["body"])
 
     def test_too_many_events_is_413(self):
         limit = 100000  # documented in the OpenAPI document of the events endpoint

@@ -132,9 +132,16 @@ class LoyaltyTest(PondTestCase):
         tiers = {x["id"]: x["members"] for x in self.call("GET", "/loyalty/tiers")["tiers"]}
         self.assertEqual(tiers, {"standard": 1, "silver": 1, "gold": 1})  # growth 4000 and 7000
 
-        moves = self.call("GET", "/lifecycle/transitions?from=%s&to=%s" % (today.isoformat(), today.isoformat()))
-        got = sorted((t["from"], t["to"], t["count"]) for t in moves["transitions"])
-        self.assertEqual(got, [("intro", "decline", 1), ("intro", "growth", 1)])
+        # Imported history carries the dates it implies: C grew on the day it
+        # bought and declined 91 days later; nothing moved today.
+        def moves(since, until):
+            got = self.call("GET", "/lifecycle/transitions?from=%s&to=%s" % (since.isoformat(), until.isoformat()))
+            return sorted((t["from"], t["to"], t["count"]) for t in got["transitions"])
+        self.assertEqual(moves(today - datetime.timedelta(days=100), today),
+                         [("growth", "decline", 1), ("intro", "growth", 2)])
+        self.assertEqual(moves(today - datetime.timedelta(days=9), today - datetime.timedelta(days=9)),
+                         [("growth", "decline", 1)])
+        self.assertEqual(moves(today, today), [])
         bad = self.call("GET", "/lifecycle/transitions?from=2026-13-01", expect=422)
         self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["from", "to"])
 
