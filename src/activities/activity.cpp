@@ -47,7 +47,8 @@ Status CheckActivity(const Activity& a) {
   auto bad = [&](std::string field, std::string reason) { s.AddFieldError(std::move(field), std::move(reason)); };
   if (a.name.empty()) bad("name", "is required");
   if (a.name.size() > kMaxName) bad("name", "is longer than 200 bytes");
-  if (a.ends_at <= a.starts_at) bad("ends_at", "must be after starts_at");
+  // A cancelled activity may have ended as it began (cancelled before it started).
+  if (a.ends_at < a.starts_at || (a.ends_at == a.starts_at && !a.cancelled_at)) bad("ends_at", "must be after starts_at");
   if (a.per_member_limit < 0) bad("per_member_limit", "must be >= 0 (0: no limit)");
   const bool sells = a.kind != ActivityKind::kLuckyDraw;
   if (sells && (a.stock < 1 || a.stock > kMaxStock)) bad("stock", "must be between 1 and 2^40");

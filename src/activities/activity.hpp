@@ -42,6 +42,9 @@ struct Activity {
   ActivityKind kind = ActivityKind::kFlashSale;
   std::string name;
   Timestamp starts_at, ends_at;  // claims are taken in [starts_at, ends_at)
+  // Set when an operator ended the activity early: ends_at became that
+  // instant (claims made before it stand).
+  std::optional<Timestamp> cancelled_at;
   // Units for sale (flash sale, group buy, bargain, points mall); a lucky
   // draw's stock is its prizes'.
   int64_t stock = 0;

@@ -61,6 +61,15 @@ const Activity& ActivityBook::Add(Activity a) {
   return activities_.back();
 }
 
+Result<const Activity*> ActivityBook::Cancel(int64_t id, Timestamp now) {
+  if (id < 1 || id > static_cast<int64_t>(activities_.size())) return NotFoundField("id", "no activity " + std::to_string(id));
+  Activity& a = activities_[static_cast<size_t>(id - 1)];
+  if (a.ends_at <= now) return FailedPrecondition("the activity has ended already").With("reason", "ended");
+  a.ends_at = std::max(now, a.starts_at);
+  a.cancelled_at = now;
+  return &a;
+}
+
 const Activity* ActivityBook::Find(int64_t id) const {
   if (id < 1 || id > static_cast<int64_t>(activities_.size())) return nullptr;
   return &activities_[static_cast<size_t>(id - 1)];

@@ -88,6 +88,9 @@ class ActivityBook {
   // Adds a checked activity, giving it the next id.
   const Activity& Add(Activity a);
   const Activity* Find(int64_t id) const;
+  // Ends activity `id` at `now` (or at its start, if it has not begun):
+  // NotFound, or FailedPrecondition when it has ended already.
+  Result<const Activity*> Cancel(int64_t id, Timestamp now);
   const std::vector<Activity>& activities() const { return activities_; }
 
   // Makes a claim for `member` at `now` (group buy: `group` 0 opens a

@@ -12,11 +12,11 @@ namespace {
 
 using json_fields::Reader;
 
-constexpr std::array<std::string_view, 22> kFields = {
+constexpr std::array<std::string_view, 23> kFields = {
     "id",         "kind",          "name",          "starts_at",      "ends_at",     "stock",
     "per_member_limit", "sku",     "price_fen",     "list_price_fen", "group_size",  "group_hours",
     "helpers",    "bargain_hours", "helper_tag",    "prizes",         "none_weight", "snapshot_id",
-    "purchase_required", "seed",   "points",        "template_id"};
+    "purchase_required", "seed",   "points",        "template_id", "cancelled_at"};
 constexpr std::array<std::string_view, 4> kPrizeFields = {"name", "stock", "weight", "template_id"};
 constexpr int32_t kDefaultHours = 24;
 
@@ -35,6 +35,9 @@ Result<Activity> FromObject(const boost::json::object& o, bool with_id) {
   Activity a;
   if (with_id) a.id = r.Int("id");
   if (!with_id && o.contains("id")) r.Bad("id", "is given by Pond");
+  // Cancelling is its own request (POST .../cancel); a stored activity keeps when.
+  if (with_id) a.cancelled_at = r.Time("cancelled_at");
+  if (!with_id && o.contains("cancelled_at")) r.Bad("cancelled_at", "is set by cancelling the activity");
   const std::string kind = r.Text("kind");
   const std::optional<ActivityKind> known = KindFromName(kind);
   if (known) {
@@ -149,6 +152,7 @@ void WriteActivity(JsonWriter& w, const Activity& a, const TimeZone& zone, bool 
       if (a.template_id != 0) w.Field("template_id", a.template_id);
       break;
   }
+  if (a.cancelled_at) w.Field("cancelled_at", FormatRfc3339(*a.cancelled_at, zone));
   if (with_seed) w.Field("seed", Hex16(a.seed));
   w.EndObject();
 }

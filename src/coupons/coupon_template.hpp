@@ -57,6 +57,9 @@ struct CouponTemplate {
   bool restore_on_refund = false;  // a refund of the order it was redeemed on gives it back
   Money face_value;              // what the member is told it is worth (reports)
   Money cost;                    // what a redemption costs the brand (reports)
+  // Set once the template is retired: no coupon is issued from it any more;
+  // those issued stay valid until their own end.
+  std::optional<Timestamp> retired_at;
 };
 
 // Checks every field of a template; the error names each offending field

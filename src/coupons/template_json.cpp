@@ -13,11 +13,11 @@ namespace {
 
 using json_fields::Reader;
 
-constexpr std::array<std::string_view, 19> kFields = {
+constexpr std::array<std::string_view, 20> kFields = {
     "id",        "name",           "kind",    "threshold_fen",    "off_fen",           "percent_off",
     "sku",       "exchange_price_fen", "scope", "valid_days",     "valid_from",        "valid_to",
     "stock",     "per_member_limit", "per_day_limit", "stackable", "restore_on_refund", "face_value_fen",
-    "cost_fen"};
+    "cost_fen",  "retired_at"};
 constexpr std::array<std::string_view, 4> kScopeFields = {"categories", "skus", "stores", "channels"};
 
 Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
@@ -27,6 +27,9 @@ Result<CouponTemplate> FromObject(const boost::json::object& o, bool with_id) {
   CouponTemplate t;
   if (with_id) t.id = r.Int("id");
   if (!with_id && o.contains("id")) r.Bad("id", "is given by Pond");
+  // Retiring is its own request (POST .../retire); a stored template keeps when.
+  if (with_id) t.retired_at = r.Time("retired_at");
+  if (!with_id && o.contains("retired_at")) r.Bad("retired_at", "is set by retiring the template");
   t.name = r.Text("name");
   const std::string kind = r.Text("kind");
   const std::optional<CouponKind> known = KindFromName(kind);
@@ -100,6 +103,7 @@ void WriteTemplate(JsonWriter& w, const CouponTemplate& t, const TimeZone& zone)
   w.Field("per_member_limit", t.per_member_limit).Field("per_day_limit", t.per_day_limit);
   w.Field("stackable", t.stackable).Field("restore_on_refund", t.restore_on_refund);
   w.Field("face_value_fen", t.face_value.fen()).Field("cost_fen", t.cost.fen());
+  if (t.retired_at) w.Field("retired_at", FormatRfc3339(*t.retired_at, zone));
   w.EndObject();
 }
 

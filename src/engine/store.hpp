@@ -256,6 +256,8 @@ class Store {
   virtual Result<std::unique_ptr<TenantStore>> OpenTenant(std::string_view tenant_id) = 0;
   virtual Status PutApiKey(const ApiKeyRecord& key) = 0;
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  // Revokes a key for good; NotFound when no key has that id.
+  virtual Status DeleteApiKey(std::string_view id) = 0;
   // OK when the store answers (for /healthz).
   virtual Status Ping() = 0;
 

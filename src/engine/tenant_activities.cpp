@@ -57,6 +57,12 @@ Result<const activities::Activity*> TenantState::CreateActivity(activities::Acti
   return &made;
 }
 
+Result<const activities::Activity*> TenantState::CancelActivity(int64_t id, Timestamp now) {
+  ASSIGN_OR_RETURN(const activities::Activity* a, activities_.Cancel(id, now));
+  pending_.settings.push_back(SettingRow{std::string(kActivitiesSetting), activities::ActivitiesJson(activities_.activities())});
+  return a;
+}
+
 void TenantState::RecordActivity(ActivityEventRow row) {
   row.id = next_activity_event_++;
   pending_.activity_events.push_back(std::move(row));

@@ -16,6 +16,15 @@ Result<const coupons::CouponTemplate*> TenantState::CreateCouponTemplate(coupons
   return &coupon_templates_.back();
 }
 
+Result<const coupons::CouponTemplate*> TenantState::RetireCouponTemplate(int64_t id, Timestamp now) {
+  if (FindCouponTemplate(id) == nullptr) return NotFoundField("id", "no coupon template " + std::to_string(id));
+  coupons::CouponTemplate& t = coupon_templates_[static_cast<size_t>(id - 1)];
+  if (t.retired_at) return &t;
+  t.retired_at = now;
+  pending_.settings.push_back(SettingRow{std::string(kCouponTemplatesSetting), coupons::TemplatesJson(coupon_templates_)});
+  return &t;
+}
+
 const coupons::CouponTemplate* TenantState::FindCouponTemplate(int64_t id) const {
   if (id < 1 || id > static_cast<int64_t>(coupon_templates_.size())) return nullptr;
   return &coupon_templates_[static_cast<size_t>(id - 1)];
@@ -30,6 +39,7 @@ Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, Me
                                                          std::string code, Timestamp now) {
   const coupons::CouponTemplate* t = FindCouponTemplate(template_id);
   if (t == nullptr) return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
+  if (t->retired_at) return Refusal("retired", "coupon template " + std::to_string(template_id) + " is retired");
   const MemberId standing = members_.Standing(member);
   if (standing == 0) return NotFoundField("member", "no member " + std::to_string(member));
   ASSIGN_OR_RETURN(coupons::Wallet::Issued issued, wallet_.Issue(*t, standing, occasion, code, now));
@@ -114,6 +124,16 @@ Result<const coupons::Coupon*> TenantState::RevokeCoupon(std::string_view code, 
   ASSIGN_OR_RETURN(const coupons::Coupon* c, wallet_.Revoke(code, now));
   if (!again) RecordCoupon({0, "revoke", c->code, 0, 0, "", "", now, {}});
   return c;
+}
+
+Result<const coupons::IssueRule*> TenantState::SetIssueRuleActive(int64_t id, bool active) {
+  if (id < 1 || id > static_cast<int64_t>(issue_rules_.size())) return NotFoundField("id", "no coupon rule " + std::to_string(id));
+  coupons::IssueRule& rule = issue_rules_[static_cast<size_t>(id - 1)];
+  if (rule.active != active) {
+    rule.active = active;
+    pending_.settings.push_back(SettingRow{std::string(kIssueRulesSetting), coupons::RulesJson(issue_rules_)});
+  }
+  return &rule;
 }
 
 Result<const coupons::IssueRule*> TenantState::CreateIssueRule(coupons::IssueRule rule) {

@@ -89,6 +89,9 @@ class TenantState {
   // once created: the wallet's history is replayed against them.
   Result<const coupons::CouponTemplate*> CreateCouponTemplate(coupons::CouponTemplate t);
   const coupons::CouponTemplate* FindCouponTemplate(int64_t id) const;
+  // Retires a template: nothing more is issued from it (refused "retired");
+  // coupons issued stay valid. Retiring again changes nothing.
+  Result<const coupons::CouponTemplate*> RetireCouponTemplate(int64_t id, Timestamp now);
   const std::vector<coupons::CouponTemplate>& coupon_templates() const { return coupon_templates_; }
   // The wallet's operations (wallet.hpp), each recorded as a CouponEventRow
   // when it changed something. NotFound for an unknown template or member.
@@ -132,12 +135,17 @@ class TenantState {
   // Adds an issue rule (coupons/issue_rules.hpp); its template must exist.
   Result<const coupons::IssueRule*> CreateIssueRule(coupons::IssueRule rule);
   const std::vector<coupons::IssueRule>& issue_rules() const { return issue_rules_; }
+  // Turns an issue rule on or off (an inactive rule issues nothing).
+  Result<const coupons::IssueRule*> SetIssueRuleActive(int64_t id, bool active);
 
   // --- activities (activities/, tenant_activities.cpp) --------------------
   // Adds an activity: its coupon templates and snapshot must exist; a
   // bargain's helper tag is made (manual) when missing.
   Result<const activities::Activity*> CreateActivity(activities::Activity a, Timestamp now);
   const activities::ActivityBook& activity_book() const { return activities_; }
+  // Ends an activity now: claims from now on are refused "ended"; those
+  // made stand.
+  Result<const activities::Activity*> CancelActivity(int64_t id, Timestamp now);
   // A member's claim (group buy: `group` 0 opens one, else the opener's
   // claim id joins it): refused not_eligible outside the audience or
   // without a purchase in the window, insufficient_points, the coupon's

@@ -268,6 +268,12 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
 void AddActivityRoutes(Router& router, const Ctx& ctx) {
   AddDefinitionRoutes(router, ctx);
   AddClaimRoutes(router, ctx);
+  // Ends an activity early (claims from now on are refused "ended").
+  AddIdAction(router, ctx, "/api/v1/tenants/{tenant}/activities/{id}/cancel", Access::kOperate,
+              [](TenantState& s, int64_t id, Timestamp now) {
+                auto a = s.CancelActivity(id, now);
+                return a.ok() ? Json(200, ActivityJson(**a, s, now)) : ErrorResponse(a.status());
+              });
 }
 
 }  // namespace pond

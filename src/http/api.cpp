@@ -174,6 +174,17 @@ Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t 
   return n;
 }
 
+void AddIdAction(Router& router, const Ctx& ctx, std::string_view pattern, Access access, IdAction act) {
+  router.Add("POST", pattern, [ctx, access, act](HttpRequest&& req, const RouteParams& p, Responder respond) {
+    auto t = TenantFor(ctx, req, p.Get("tenant"), access, respond);
+    if (!t) return;
+    if (!req.body.empty() && req.body != "{}") return respond(ErrorResponse(FieldInvalid("body", "must be empty or {}")));
+    const std::optional<int64_t> id = PathId(p.Get("id"));
+    if (!id) return respond(ErrorResponse(NotFoundField("id", "no '" + p.Get("id") + "' here")));
+    Write(t, req, std::move(respond), [act, id = *id](TenantState& s, Timestamp now) { return act(s, id, now); });
+  });
+}
+
 Result<bool> RevealPhones(const HttpRequest& req, Role role) {
   const std::string* reveal = req.Query("reveal");
   if (reveal == nullptr) return false;
@@ -261,6 +272,63 @@ void AddTenantRoutes(Router& router, const Ctx& ctx) {
     auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
     if (!t) return;
     respond(Json(200, t->Read([](const TenantState& s) { return TenantSummaryJson(s); })));
+  });
+}
+
+// API keys, made and revoked on a running server (admin keys of every
+// tenant, or loopback): the secret is answered once and stored as a hash.
+void AddKeyRoutes(Router& router, const Ctx& ctx) {
+  auto admin = [ctx](const HttpRequest& req, const Responder& respond) {
+    auto who = ctx->keys.Authorize(req.Header("authorization"), req.remote_is_loopback, "", Access::kAdmin);
+    if (!who.ok()) respond(ErrorResponse(who.status()));
+    return who.ok();
+  };
+  auto key_json = [](JsonWriter& w, const ApiKeyRecord& k) {
+    w.BeginObject().Field("id", k.id).Field("tenant", k.tenant).Field("role", RoleName(k.role));
+    w.Field("created_at", FormatRfc3339(k.created_at, TimeZone::Fixed(0))).EndObject();
+  };
+  router.Add("POST", "/api/v1/keys", [ctx, admin, key_json](HttpRequest&& req, const RouteParams&, Responder respond) {
+    if (!admin(req, respond)) return;
+    auto reader = BodyReader::Parse(req.body);
+    if (!reader.ok()) return respond(ErrorResponse(reader.status()));
+    const std::string tenant = reader->Text("tenant", false).value_or("*");
+    const std::string role_name = reader->Text("role", true).value_or("");
+    const std::optional<Role> role = RoleFromName(role_name);
+    if (!role_name.empty() && !role) reader->Fail("role", "must be admin, operator, analyst or integration");
+    if (tenant != "*") {
+      auto known = ctx->engine.store().ListTenants();
+      if (!known.ok()) return respond(ErrorResponse(known.status()));
+      if (std::none_of(known->begin(), known->end(), [&](const TenantRecord& t) { return t.id == tenant; })) {
+        reader->Fail("tenant", "no tenant '" + tenant + "' (or * for every tenant)");
+      }
+    }
+    if (Status bad = reader->Finish(); !bad.ok()) return respond(ErrorResponse(bad));
+    auto secret = ctx->keys.Create(tenant, *role, ctx->engine.clock().Now());
+    if (!secret.ok()) return respond(ErrorResponse(secret.status()));
+    Log(LogLevel::kInfo, "audit: api key created", {{"key_id", KeyRing::IdOf(*secret)}, {"tenant", tenant},
+                                                     {"role", role_name}, {"remote", req.remote_address}});
+    JsonWriter w;
+    w.BeginObject().Field("id", KeyRing::IdOf(*secret)).Field("key", *secret).Field("tenant", tenant);
+    w.Field("role", role_name).EndObject();
+    respond(Json(201, w.Take()));
+  });
+  router.Add("GET", "/api/v1/keys", [ctx, admin, key_json](HttpRequest&& req, const RouteParams&, Responder respond) {
+    if (!admin(req, respond)) return;
+    JsonWriter w;
+    w.BeginObject().Key("keys").BeginArray();
+    for (const ApiKeyRecord& k : ctx->keys.List()) key_json(w, k);
+    w.EndArray().EndObject();
+    respond(Json(200, w.Take()));
+  });
+  router.Add("DELETE", "/api/v1/keys/{id}", [ctx, admin](HttpRequest&& req, const RouteParams& p, Responder respond) {
+    if (!admin(req, respond)) return;
+    Status revoked = ctx->keys.Revoke(p.Get("id"));
+    if (revoked.code() == StatusCode::kNotFound) revoked = NotFoundField("id", "no key '" + p.Get("id") + "'");
+    if (!revoked.ok()) return respond(ErrorResponse(revoked));
+    Log(LogLevel::kInfo, "audit: api key revoked", {{"key_id", p.Get("id")}, {"remote", req.remote_address}});
+    HttpResponse r;
+    r.status = 204;
+    respond(std::move(r));
   });
 }
 
@@ -559,6 +627,7 @@ HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
   auto ctx = std::make_shared<ApiContext>(ApiContext{engine, keys, options});
   auto router = std::make_shared<Router>();
   AddTenantRoutes(*router, ctx);
+  AddKeyRoutes(*router, ctx);
   AddEventRoutes(*router, ctx);
   AddMemberRoutes(*router, ctx);
   AddLoyaltyRoutes(*router, ctx);

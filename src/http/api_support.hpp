@@ -54,6 +54,13 @@ Result<bool> RevealPhones(const HttpRequest& req, Role role);
 // reason"). Other errors as ErrorResponse.
 HttpResponse ExpressionError(const Status& status, std::string_view field = "expr");
 
+// POST `pattern` (ending in .../{id}/<verb>) with an empty body or {}:
+// `act` runs on the tenant's writer with the path's id (404 naming "id"
+// when it is no id) and answers after the durable commit. For retire,
+// deactivate, cancel and the like.
+using IdAction = std::function<HttpResponse(TenantState&, int64_t id, Timestamp now)>;
+void AddIdAction(Router& router, const Ctx& ctx, std::string_view pattern, Access access, IdAction act);
+
 double MillisSince(std::chrono::steady_clock::time_point start);
 
 // The routes of audience_api.cpp: segments (count, sample, export,

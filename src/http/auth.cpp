@@ -7,6 +7,7 @@
 
 namespace pond {
 namespace {
+constexpr auto kRecheck = std::chrono::seconds(3);
 constexpr std::array<std::string_view, 4> kRoleNames = {"admin", "operator", "analyst", "integration"};
 
 bool Allows(Role role, Access access) {
@@ -69,6 +70,25 @@ Result<std::string> KeyRing::Create(std::string tenant, Role role, Timestamp now
   return secret;
 }
 
+Status KeyRing::Revoke(std::string_view id) {
+  RETURN_IF_ERROR(store_.DeleteApiKey(id));
+  std::lock_guard lock(mu_);
+  std::erase_if(keys_, [&](const ApiKeyRecord& k) { return k.id == id; });
+  return Status::Ok();
+}
+
+std::vector<ApiKeyRecord> KeyRing::List() const {
+  std::lock_guard lock(mu_);
+  return keys_;
+}
+
+std::string KeyRing::IdOf(std::string_view key) {
+  if (!key.starts_with("pond_")) return "";
+  key.remove_prefix(5);
+  const size_t underscore = key.find('_');
+  return underscore == std::string_view::npos ? "" : std::string(key.substr(0, underscore));
+}
+
 Result<Role> KeyRing::Authorize(const std::string* authorization, bool loopback, std::string_view tenant,
                                 Access access) const {
   if (!authorization) {
@@ -83,7 +103,9 @@ Result<Role> KeyRing::Authorize(const std::string* authorization, bool loopback,
   std::lock_guard lock(mu_);
   const ApiKeyRecord* key = Find(hash);
   const auto now = std::chrono::steady_clock::now();
-  if (key == nullptr && now - reloaded_ >= std::chrono::seconds(1)) {
+  // Unknown keys at most once a second; known ones every few seconds, so a
+  // revocation made elsewhere takes effect.
+  if ((key == nullptr && now - reloaded_ >= std::chrono::seconds(1)) || now - reloaded_ >= kRecheck) {
     reloaded_ = now;
     if (auto keys = store_.ListApiKeys(); keys.ok()) {
       keys_ = std::move(keys).value();

@@ -10,7 +10,8 @@
 // no set-up. Keys made elsewhere (`pond keys create --store`, another node
 // sharing a PostgreSQL store) are read in when a request brings a key the
 // ring does not know, at most once a second so unknown keys cannot flood
-// the store. Thread-safety: all methods may be called from any thread.
+// the store; and every few seconds whatever key comes, so a key revoked
+// elsewhere (`pond keys revoke`, another node) stops working within them. Thread-safety: all methods may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -40,6 +41,12 @@ class KeyRing {
   bool empty() const;
   // Creates a key; returns the full secret key, which is shown only once.
   Result<std::string> Create(std::string tenant, Role role, Timestamp now);
+  // Revokes key `id` (NotFound when unknown); it is refused from then on.
+  Status Revoke(std::string_view id);
+  // The keys as stored (hashes, never secrets), in id order.
+  std::vector<ApiKeyRecord> List() const;
+  // The id of a full key "pond_<id>_<secret>"; empty when it has no such form.
+  static std::string IdOf(std::string_view key);
 
   // Decides a request. `authorization` is the Authorization header or null;
   // `tenant` is empty for requests outside a tenant. Unauthenticated (401)
@@ -55,7 +62,7 @@ class KeyRing {
   Store& store_;
   mutable std::mutex mu_;
   mutable std::vector<ApiKeyRecord> keys_;
-  mutable std::chrono::steady_clock::time_point reloaded_;  // the last read-in for an unknown key
+  mutable std::chrono::steady_clock::time_point reloaded_;  // the last read-in of the stored keys
 };
 
 // Hex SHA-256 of `data`.

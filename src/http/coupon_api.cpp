@@ -189,6 +189,25 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
              });
 }
 
+void AddTemplateActions(Router& router, const Ctx& ctx) {
+  AddIdAction(router, ctx, "/api/v1/tenants/{tenant}/coupon-templates/{id}/retire", Access::kOperate,
+              [](TenantState& s, int64_t id, Timestamp now) {
+                auto t = s.RetireCouponTemplate(id, now);
+                return t.ok() ? Json(200, TemplateJson(**t, s)) : ErrorResponse(t.status());
+              });
+  for (const bool active : {true, false}) {
+    AddIdAction(router, ctx,
+                std::string("/api/v1/tenants/{tenant}/coupon-rules/{id}/") + (active ? "activate" : "deactivate"),
+                Access::kOperate, [active](TenantState& s, int64_t id, Timestamp) {
+                  auto rule = s.SetIssueRuleActive(id, active);
+                  if (!rule.ok()) return ErrorResponse(rule.status());
+                  JsonWriter w;
+                  coupons::WriteRule(w, **rule);
+                  return Json(200, w.Take());
+                });
+  }
+}
+
 // Issue rules (coupons/issue_rules.hpp): what occasions give which coupons.
 void AddRuleRoutes(Router& router, const Ctx& ctx) {
   router.Add("POST", "/api/v1/tenants/{tenant}/coupon-rules",
@@ -470,6 +489,7 @@ void AddReportRoute(Router& router, const Ctx& ctx) {
 void AddCouponRoutes(Router& router, const Ctx& ctx) {
   AddReportRoute(router, ctx);
   AddTemplateRoutes(router, ctx);
+  AddTemplateActions(router, ctx);
   AddRuleRoutes(router, ctx);
   AddQuoteRoute(router, ctx);  // before {code}: "quote" is not a code
   AddWalletRoutes(router, ctx);

@@ -112,6 +112,10 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override { return keys_; }
+  Status DeleteApiKey(std::string_view id) override {
+    return std::erase_if(keys_, [&](const ApiKeyRecord& k) { return k.id == id; }) ? Status::Ok()
+                                                                                     : NotFound("no such key");
+  }
   Status Ping() override { return Status::Ok(); }
   MemoryTenantData& data(const std::string& tenant) { return *data_.at(tenant); }
 

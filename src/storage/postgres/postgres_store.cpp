@@ -83,6 +83,7 @@ class PgStore final : public Store {
   Result<std::unique_ptr<TenantStore>> OpenTenant(std::string_view tenant_id) override;
   Status PutApiKey(const ApiKeyRecord& key) override;
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override;
+  Status DeleteApiKey(std::string_view id) override;
   Status Ping() override;
   std::chrono::milliseconds lease_ttl() const override { return options_.lease_ttl; }
   void Advertise(std::string address) override {
@@ -178,6 +179,15 @@ Status PgStore::PutApiKey(const ApiKeyRecord& key) {
                 {key.id, key.secret_hash, key.tenant, std::to_string(static_cast<int>(key.role)),
                  std::to_string(key.created_at.micros())})
         .status();
+  });
+}
+
+Status PgStore::DeleteApiKey(std::string_view id) {
+  return WithCatalog([&](pg_conn* conn) -> Status {
+    ASSIGN_OR_RETURN(Rows rows, Exec(conn, "DELETE FROM pond.api_keys WHERE id = $1 RETURNING id", "api_keys",
+                                     {std::string(id)}));
+    if (rows.size() == 0) return NotFound("no such key").With("key_id", std::string(id));
+    return Status::Ok();
   });
 }
 

@@ -45,6 +45,7 @@ constexpr std::string_view kFindTenant = "SELECT 1 FROM tenants WHERE id=?1";
 constexpr std::string_view kPutApiKey =
     "INSERT OR REPLACE INTO api_keys(id,secret_hash,tenant,role,created_at) VALUES(?1,?2,?3,?4,?5)";
 constexpr std::string_view kSelectApiKeys = "SELECT id,secret_hash,tenant,role,created_at FROM api_keys ORDER BY id";
+constexpr std::string_view kDeleteApiKey = "DELETE FROM api_keys WHERE id=?1";
 constexpr std::string_view kPing = "SELECT 1";
 
 std::string Text(sqlite3_stmt* s, int i) {
@@ -83,6 +84,7 @@ class SqliteStore final : public Store {
   Result<std::unique_ptr<TenantStore>> OpenTenant(std::string_view tenant_id) override;
   Status PutApiKey(const ApiKeyRecord& key) override;
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override;
+  Status DeleteApiKey(std::string_view id) override;
   Status Ping() override;
 
  private:
@@ -92,7 +94,7 @@ class SqliteStore final : public Store {
   const CommitFault fault_;
   std::mutex mu_;  // guards the catalog connection and its statements
   DbHandle db_;
-  StmtHandle select_tenants_, insert_tenant_, find_tenant_, put_api_key_, select_api_keys_, ping_;
+  StmtHandle select_tenants_, insert_tenant_, find_tenant_, put_api_key_, select_api_keys_, delete_api_key_, ping_;
 };
 
 Status SqliteStore::Open(const std::string& catalog_path) {
@@ -103,6 +105,7 @@ Status SqliteStore::Open(const std::string& catalog_path) {
   ASSIGN_OR_RETURN(find_tenant_, Prepare(db, kFindTenant, "tenants", true));
   ASSIGN_OR_RETURN(put_api_key_, Prepare(db, kPutApiKey, "api_keys", true));
   ASSIGN_OR_RETURN(select_api_keys_, Prepare(db, kSelectApiKeys, "api_keys", true));
+  ASSIGN_OR_RETURN(delete_api_key_, Prepare(db, kDeleteApiKey, "api_keys", true));
   ASSIGN_OR_RETURN(ping_, Prepare(db, kPing, "catalog", true));
   return Status::Ok();
 }
@@ -185,6 +188,17 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::ListApiKeys() {
   }
   if (rc != SQLITE_DONE) return SqliteStatus(db_.get(), rc, "read", "api_keys");
   return out;
+}
+
+Status SqliteStore::DeleteApiKey(std::string_view id) {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* s = delete_api_key_.get();
+  ResetOnExit reset(s);
+  int rc = BindText(s, 1, id);
+  if (rc == SQLITE_OK) rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE) return SqliteStatus(db_.get(), rc, "delete from", "api_keys").With("key_id", std::string(id));
+  if (sqlite3_changes(db_.get()) == 0) return NotFound("no such key").With("key_id", std::string(id));
+  return Status::Ok();
 }
 
 Status SqliteStore::Ping() {
