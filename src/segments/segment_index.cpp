@@ -1520,8 +1520,12 @@ Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryC
 
 Result<SegmentIndex::Sample> SegmentIndex::SampleOf(const Node& expr, const QueryContext& context, size_t size,
                                                      uint64_t seed) const {
-  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
   Sample out;
+  if (size == 0) {  // a count: read chunk by chunk, no answer built
+    ASSIGN_OR_RETURN(out.count, Count(expr, context));
+    return out;
+  }
+  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
   out.count = static_cast<int64_t>(matched.cardinality());
   // Floyd's algorithm: `size` distinct ranks, each subset equally likely.
   const auto n = static_cast<uint64_t>(out.count);

@@ -136,7 +136,8 @@ class SegmentIndex {
 
   // A uniform random sample of `size` matching members (all of them when
   // fewer match), in ascending id order, drawn from `seed`: the same seed
-  // over the same members gives the same sample. Also the number matching.
+  // over the same members gives the same sample. Also the number matching
+  // (with `size` 0, counted as Count does, without building the answer).
   struct Sample {
     int64_t count = 0;
     std::vector<MemberId> members;

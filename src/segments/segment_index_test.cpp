@@ -455,6 +455,10 @@ TEST(SegmentIndexTest, SamplesAreDistinctMatchingReproducibleAndEvenlySpread) {
   ASSERT_EQ(chosen.size(), 10u);
   for (const auto& [m, n] : chosen) EXPECT_NEAR(n, 900, 125) << "member " << m;
   EXPECT_EQ(index.SampleOf(city, context, 50, 1)->members.size(), 10u) << "asking for more gives all";
+  auto none = index.SampleOf(city, context, 0, 1);  // the count endpoint's question
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->count, 10);
+  EXPECT_TRUE(none->members.empty());
 }
 
 TEST(SegmentIndexTest, ValuesTheTenantDoesNotKnowAreErrorsWithTheirPosition) {
