@@ -84,6 +84,7 @@ TenantState::TenantState(TenantRecord record, TimeZone zone)
 }
 
 Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
+  segments_.KeepCurrent(zone_.DateOf(now));  // live as loaded, before the first day run too
   return std::visit(
       [&](auto&& e) -> Result<EventOutcome> {
         using T = std::decay_t<decltype(e)>;
