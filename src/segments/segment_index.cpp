@@ -1364,13 +1364,14 @@ size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchase
 void SegmentIndex::KeepCurrent(LocalDate today) {
   Impl& i = *impl_;
   if (i.windows_day < today.days()) StartDay(today);  // kNoDay (none yet) is below every day
-  // Relaid once a quarter of the others arrived since, as the day run
-  // does: over a history that arrives wholly live each purchase is copied
-  // about five times, and the newest fifth at most (what windows read
-  // most) waits for its layout. Measured on bench/segments' 200 k members
-  // sent in time order: a walk of the 90-day window then costs up to 2.7x
-  // a loaded one's (4x when half may wait, 1.3x when an eighth may), and a
-  // layout takes 75 ms a million purchases, so a seldom one is preferred.
+  // Relaid once a quarter of the others arrived since (the day run lays
+  // them out at an eighth, so a steady tenant's layouts stay at night):
+  // over a history that arrives wholly live each purchase is copied about
+  // five times, and the newest fifth at most (what windows read most)
+  // waits for its layout. Measured on bench/segments' 200 k members sent in
+  // time order: a walk of the 90-day window then costs up to 2.7x a loaded
+  // one's (4x when half may wait, 1.3x when an eighth may), and a layout
+  // takes 75 ms a million purchases, so a seldom one is preferred.
   constexpr size_t kFewest = size_t{1} << 16;
   if (purchases_since_compaction() > std::max(kFewest, i.compacted / 4)) Compact();
 }
