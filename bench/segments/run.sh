@@ -3,7 +3,7 @@
 # when the directory already holds the same data set), load and ask every
 # system, print the table. Exits non-zero when systems disagree on a count.
 #
-#   bench/segments/run.sh [--members 1000000] [--dir D] [--systems pond,sqlite,postgres,duckdb]
+#   bench/segments/run.sh [--members 1000000] [--dir D] [--systems pond,pond-live,sqlite,postgres,duckdb]
 #                         [--repeat 30] [--reload] [--timeout SECONDS] [--questions 9,15]
 #
 # D defaults to ${TMPDIR:-/tmp}/pond-bench-segments/m<members>; it must be
@@ -19,7 +19,7 @@ members=1000000
 seed=1
 end="2026-11-20T00:00:00+08:00"
 dir=""
-systems="pond,sqlite,postgres,duckdb"
+systems="pond,pond-live,sqlite,postgres,duckdb"
 repeat=30
 reload=()
 questions=()

@@ -104,6 +104,13 @@ struct RunOptions {
 
 Status RunPond(const RunOptions& options, const DataMeta& meta, const std::vector<Question>& suite,
                SystemResult* out);
+// The same data generated again and sent event by event through
+// TenantState::Apply, what the server's writer runs for `POST /events`, to
+// a new tenant (no day run yet); then the same questions on its index.
+// Refused above kMostLiveMembers: the whole engine holds ~2.2 KB a member.
+inline constexpr int64_t kMostLiveMembers = 2'000'000;
+Status RunPondLive(const RunOptions& options, const DataMeta& meta, const std::vector<Question>& suite,
+                   SystemResult* out);
 Status RunSqlite(const RunOptions& options, const DataMeta& meta, const std::vector<Question>& suite,
                  SystemResult* out);
 Status RunPostgres(const RunOptions& options, const DataMeta& meta, const std::vector<Question>& suite,

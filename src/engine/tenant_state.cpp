@@ -87,6 +87,7 @@ TenantState::TenantState(TenantRecord record, TimeZone zone)
 }
 
 Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
+  segments_.KeepCurrent(zone_.DateOf(now));  // live as loaded, before the first day run too
   return std::visit(
       [&](auto&& e) -> Result<EventOutcome> {
         using T = std::decay_t<decltype(e)>;
@@ -352,8 +353,10 @@ void TenantState::RunDay(LocalDate day) {
     }
   }
   // Purchases that arrived since the last layout are scattered; once they
-  // are a good part of the history, the day run lays it out again.
-  if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 4)) segments_.Compact();
+  // are an eighth of the history, the day run lays it out again — before
+  // the writer's own rule (a quarter, SegmentIndex::KeepCurrent) stops a
+  // day's ingest for it, which only a history arriving within a day reaches.
+  if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 8)) segments_.Compact();
   segments_.StartDay(day);
   ScoreRfmAsOf(day);
   const std::vector<const coupons::IssueRule*> birthday_rules = BirthdayRules();

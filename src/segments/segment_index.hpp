@@ -98,9 +98,20 @@ class SegmentIndex {
   // Makes ready each member's orders and spend in the windows operators ask
   // for most (7, 30, 90 and 365 days) as of `today`, kept current as
   // purchases arrive: questions on `today` about those windows then read a
-  // number instead of walking the purchases. Called as each day begins.
+  // number instead of walking the purchases. Called as each day begins;
+  // nothing to do when the index keeps `today` already (everything it
+  // builds is kept current in between).
   void StartDay(LocalDate today);
   size_t purchases_since_compaction() const;
+  // The writer's day, reported before each change it applies while serving
+  // (a load instead ends with Compact and StartDay), so that an index fed
+  // live has what a loaded one has: it starts `today` when it keeps an
+  // earlier day or none (a tenant's data may arrive before its first day
+  // run), and lays the purchases out again (Compact) once those appended
+  // since the last layout outgrow a quarter of the others — a history
+  // arriving order by order across members is then walked in member order
+  // too, but for its newest fifth at most.
+  void KeepCurrent(LocalDate today);
 
   // Tags. A manual tag (rule == nullptr) is held by the members SetTag puts
   // it on; a rule tag by the members its expression matches, which the
@@ -136,7 +147,8 @@ class SegmentIndex {
 
   // A uniform random sample of `size` matching members (all of them when
   // fewer match), in ascending id order, drawn from `seed`: the same seed
-  // over the same members gives the same sample. Also the number matching.
+  // over the same members gives the same sample. Also the number matching
+  // (with `size` 0, counted as Count does, without building the answer).
   struct Sample {
     int64_t count = 0;
     std::vector<MemberId> members;
