@@ -52,6 +52,21 @@ int main(int argc, char** argv) {
   kc->add_option("--tenant", key.tenant, "Tenant the key is valid for, * for all")->capture_default_str();
   kc->add_option("--role", key.role, "admin, operator, analyst or integration")->capture_default_str();
 
+  pond::KeyRevokeOptions revoke;
+  auto* kr = k->add_subcommand("revoke", "Revoke an API key (also beside a running server)");
+  kr->add_option("--data", revoke.data_dir, "Data directory")->capture_default_str();
+  kr->add_option("--store", revoke.store_url, "Store URL (postgresql://...) instead of the embedded store");
+  kr->add_option("--id", revoke.id, "The key's id (pond_<id>_...)")->required();
+
+  pond::TenantCreateOptions tenant;
+  auto* t = app.add_subcommand("tenants", "Manage tenants")->require_subcommand(1);
+  auto* tc = t->add_subcommand("create", "Create a tenant (no server running: for pond import)");
+  tc->add_option("--data", tenant.data_dir, "Data directory")->capture_default_str();
+  tc->add_option("--store", tenant.store_url, "Store URL (postgresql://...) instead of the embedded store");
+  tc->add_option("--id", tenant.id, "Tenant id")->required();
+  tc->add_option("--name", tenant.name, "Name");
+  tc->add_option("--timezone", tenant.timezone, "IANA time zone (default Asia/Shanghai)");
+
   CLI11_PARSE(app, argc, argv);
   if (s->parsed()) return pond::RunServe(serve, std::cout, std::cerr);
   if (i->parsed()) {
@@ -63,5 +78,7 @@ int main(int argc, char** argv) {
     return pond::RunDemo(demo, std::cout, std::cerr);
   }
   if (kc->parsed()) return pond::RunKeyCreate(key, std::cout, std::cerr);
+  if (kr->parsed()) return pond::RunKeyRevoke(revoke, std::cout, std::cerr);
+  if (tc->parsed()) return pond::RunTenantCreate(tenant, std::cout, std::cerr);
   return 1;
 }

@@ -60,10 +60,12 @@ struct Opened {
 
 // The embedded store in `data_dir` (locked against a second process), or
 // the PostgreSQL store at `store_url`, where leases keep nodes apart.
-Status OpenStore(const std::string& data_dir, const PostgresOptions& postgres, Opened* o) {
+// `catalog_only`: the caller touches only the catalog (API keys), whose
+// own transactions are safe beside a running server, so no lock is taken.
+Status OpenStore(const std::string& data_dir, const PostgresOptions& postgres, Opened* o, bool catalog_only = false) {
   const std::string& store_url = postgres.url;
   if (store_url.empty()) {
-    RETURN_IF_ERROR(o->lock.Acquire(data_dir));
+    if (!catalog_only) RETURN_IF_ERROR(o->lock.Acquire(data_dir));
     ASSIGN_OR_RETURN(o->store, OpenSqliteStore(data_dir));
     return Status::Ok();
   }
@@ -339,17 +341,47 @@ int RunDemo(const DemoCommandOptions& options, std::ostream& out, std::ostream& 
 int RunKeyCreate(const KeyCreateOptions& options, std::ostream& out, std::ostream& err) {
   SystemClock clock;
   Opened o;
-  if (Status s = OpenStore(options.data_dir, {.url = options.store_url}, &o); !s.ok()) return Fail(err, s);
+  // Beside a running server too: it reads a key it does not know on first use.
+  if (Status s = OpenStore(options.data_dir, {.url = options.store_url}, &o, true); !s.ok()) return Fail(err, s);
   auto role = RoleFromName(options.role);
   if (!role) return Fail(err, FieldInvalid("--role", "must be admin, operator, analyst or integration"));
   if (options.tenant != "*") {
     if (Status s = ValidateTenantId(options.tenant); !s.ok()) return Fail(err, FieldInvalid("--tenant", s.message()));
+    auto tenants = o.store->ListTenants();
+    if (!tenants.ok()) return Fail(err, tenants.status());
+    if (std::none_of(tenants->begin(), tenants->end(), [&](const TenantRecord& t) { return t.id == options.tenant; })) {
+      return Fail(err, FieldInvalid("--tenant", "no tenant '" + options.tenant + "' (create it first, or use *)"));
+    }
   }
   KeyRing keys(*o.store);
   auto secret = keys.Create(options.tenant, *role, clock.Now());
   if (!secret.ok()) return Fail(err, secret.status());
   out << *secret << "\n";
   err << "role " << options.role << ", tenant " << options.tenant << ". Keep the key: it is stored only as a hash.\n";
+  return 0;
+}
+
+int RunKeyRevoke(const KeyRevokeOptions& options, std::ostream& out, std::ostream& err) {
+  Opened o;
+  // Beside a running server too: it re-reads the keys every few seconds.
+  if (Status s = OpenStore(options.data_dir, {.url = options.store_url}, &o, true); !s.ok()) return Fail(err, s);
+  if (Status s = o.store->DeleteApiKey(options.id); !s.ok()) {
+    return Fail(err, s.code() == StatusCode::kNotFound ? FieldInvalid("--id", "no key '" + options.id + "'") : s);
+  }
+  out << "revoked " << options.id << "\n";
+  return 0;
+}
+
+int RunTenantCreate(const TenantCreateOptions& options, std::ostream& out, std::ostream& err) {
+  SystemClock clock;
+  Opened o;
+  if (Status s = Open(options.data_dir, options.store_url, clock, &o); !s.ok()) {
+    if (s.code() == StatusCode::kFailedPrecondition) s = FailedPrecondition(s.message() + "; beside a running server, POST /api/v1/tenants");
+    return Fail(err, s);
+  }
+  auto created = o.engine->CreateTenant(TenantRecord{options.id, options.name, options.timezone, {}});
+  if (!created.ok()) return Fail(err, created.status());
+  out << "tenant " << options.id << " created\n";
   return 0;
 }
 

@@ -59,7 +59,23 @@ struct KeyCreateOptions {
   std::string tenant = "*";
   std::string role = "admin";
 };
-// Creates an API key and prints it once.
+// Creates an API key and prints it once; also beside a running server.
 int RunKeyCreate(const KeyCreateOptions& options, std::ostream& out, std::ostream& err);
+
+struct KeyRevokeOptions {
+  std::string data_dir = "data";
+  std::string store_url;
+  std::string id;  // the key's id: "pond_<id>_..."
+};
+// Revokes a key for good; a running server refuses it within seconds.
+int RunKeyRevoke(const KeyRevokeOptions& options, std::ostream& out, std::ostream& err);
+
+struct TenantCreateOptions {
+  std::string data_dir = "data";
+  std::string store_url;
+  std::string id, name, timezone;  // an empty name or zone takes the id and Asia/Shanghai
+};
+// Creates a tenant without a server, for an offline `pond import`.
+int RunTenantCreate(const TenantCreateOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace pond

@@ -13,7 +13,10 @@ import json
 import unittest
 from zoneinfo import ZoneInfo
 
-from pond_server import SharedServerTestCase
+import os
+import time
+
+from pond_server import PondTestCase, SharedServerTestCase, run_pond
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FEN = 10 ** 12
@@ -201,6 +204,86 @@ class RealUseTest(SharedServerTestCase):
         self.server.restart()
         again = next(t for t in self.call("GET", "/reports/coupons")["templates"] if t["template_id"] == tid)
         self.assertEqual(again, row)
+
+
+    # 10. Operations needed downtime.
+    def test_keys_are_made_and_revoked_on_a_running_server(self):
+        status, made, _ = self.server.json("POST", "/api/v1/keys", {"tenant": self.TENANT, "role": "analyst"})
+        self.assertEqual(status, 201, made)
+        self.assertTrue(made["key"].startswith("pond_%s_" % made["id"]))
+        bearer = {"Authorization": "Bearer " + made["key"]}
+        member_list = "/api/v1/tenants/%s/members?limit=1" % self.TENANT
+        self.assertEqual(self.server.json("GET", member_list, headers=bearer)[0], 200)
+        listed = self.server.json("GET", "/api/v1/keys")[1]["keys"]
+        self.assertIn(made["id"], [k["id"] for k in listed])
+        self.assertNotIn(made["key"], json.dumps(listed))  # a secret is answered once, never listed
+        status, problem, _ = self.server.json("POST", "/api/v1/keys", {"tenant": "nosuch", "role": "analyst"})
+        self.assertEqual((status, self.fields(problem)), (422, ["tenant"]))
+        self.assertEqual(self.server.request("DELETE", "/api/v1/keys/" + made["id"])[0], 204)
+        self.assertEqual(self.server.json("GET", member_list, headers=bearer)[0], 401)
+        self.assertEqual(self.server.json("DELETE", "/api/v1/keys/" + made["id"])[0], 404)
+
+    def test_templates_retire_rules_deactivate_activities_cancel(self):
+        tid = self.call("POST", "/coupon-templates", {"name": "退役", "kind": "no_threshold", "off_fen": 100,
+                                                       "valid_days": 7}, expect=201)["id"]
+        self.ingest([{"type": "member", "member": {"phone": "13700000701"}}])
+        kept = self.call("POST", "/coupons", {"template_id": tid, "member": {"phone": "13700000701"}}, expect=201)
+        self.assertIn("retired_at", self.call("POST", "/coupon-templates/%d/retire" % tid))
+        refused = self.call("POST", "/coupons", {"template_id": tid, "member": {"phone": "13700000701"}}, expect=409)
+        self.assertEqual(refused["reason"], "retired")
+        self.assertEqual(self.call("GET", "/coupons/" + kept["code"])["state"], "issued")  # issued ones stay
+        rule = self.call("POST", "/coupon-rules", {"name": "r", "trigger": "post_payment", "template_id": tid},
+                         expect=201)
+        self.assertFalse(self.call("POST", "/coupon-rules/%d/deactivate" % rule["id"])["active"])
+        self.assertTrue(self.call("POST", "/coupon-rules/%d/activate" % rule["id"])["active"])
+        self.call("POST", "/coupon-rules/999/deactivate", expect=404)
+        start = self.now() - datetime.timedelta(minutes=1)
+        sale = self.call("POST", "/activities", {"kind": "flash_sale", "sku": "S", "price_fen": 100, "stock": 10,
+                                                  "starts_at": start.isoformat(),
+                                                  "ends_at": (start + datetime.timedelta(days=1)).isoformat()},
+                         expect=201)
+        self.call("POST", "/activities/%d/claims" % sale["id"], {"member": {"phone": "13700000701"}}, expect=201)
+        cancelled = self.call("POST", "/activities/%d/cancel" % sale["id"])
+        self.assertIn("cancelled_at", cancelled)
+        ended = self.call("POST", "/activities/%d/claims" % sale["id"], {"member": {"phone": "13700000701"}},
+                          expect=409)
+        self.assertEqual(ended["reason"], "ended")
+        self.assertEqual(self.call("GET", "/activities/%d" % sale["id"])["report"]["taken"], 1)
+        self.server.restart()
+        self.assertIn("retired_at", self.call("GET", "/coupon-templates/%d" % tid))
+        self.assertEqual(self.call("GET", "/activities/%d" % sale["id"])["cancelled_at"], cancelled["cancelled_at"])
+
+
+class OperationsCliTest(PondTestCase):
+    def test_keys_beside_a_running_server_and_tenants_for_offline_imports(self):
+        data = os.path.join(self.make_tempdir(), "data")
+        made = run_pond(["tenants", "create", "--data", data, "--id", "offline", "--timezone", "Asia/Shanghai"])
+        self.assertEqual(made.returncode, 0, made.stderr)
+        events = os.path.join(os.path.dirname(data), "e.ndjson")
+        with open(events, "w") as f:
+            f.write(json.dumps({"type": "member", "member": {"phone": "13700000801"}}) + "\n")
+        imported = run_pond(["import", "--data", data, "--tenant", "offline", events])
+        self.assertEqual(imported.returncode, 0, imported.stderr)
+        server = self.start_server(data)
+        unknown = run_pond(["keys", "create", "--data", data, "--tenant", "nosuch", "--role", "analyst"])
+        self.assertNotEqual(unknown.returncode, 0)
+        self.assertIn(b"--tenant", unknown.stderr)
+        created = run_pond(["keys", "create", "--data", data, "--tenant", "offline", "--role", "analyst"])
+        self.assertEqual(created.returncode, 0, created.stderr)
+        key = created.stdout.decode().strip()
+        bearer = {"Authorization": "Bearer " + key}
+        member = "/api/v1/tenants/offline/members/phone:13700000801"
+        self.assertEqual(server.json("GET", member, headers=bearer)[0], 200)
+        revoked = run_pond(["keys", "revoke", "--data", data, "--id", key.split("_")[1]])
+        self.assertEqual(revoked.returncode, 0, revoked.stderr)
+        deadline = time.monotonic() + 10  # the server re-reads its keys every few seconds
+        while server.json("GET", member, headers=bearer)[0] != 401:
+            self.assertLess(time.monotonic(), deadline, "a revoked key still works")
+            time.sleep(0.2)
+        if not os.environ.get("POND_TEST_PG_URL_FILE"):  # PostgreSQL has no directory to own: nodes share it
+            busy = run_pond(["tenants", "create", "--data", data, "--id", "second"])
+            self.assertNotEqual(busy.returncode, 0)
+            self.assertIn(b"POST /api/v1/tenants", busy.stderr)
 
 
 if __name__ == "__main__":
