@@ -103,6 +103,10 @@ void Engine::KeepLeases() {
   // served tenant is replaced only once its successor has loaded, so
   // callers never see it vanish.
   for (const TenantRecord& record : *records) {
+    {
+      std::lock_guard lock(mu_);
+      if (deleting_.contains(record.id)) continue;
+    }
     auto tenant = Tenant(record.id);
     if (tenant && still.contains(record.id) && !tenant->broken()) continue;
     if (tenant && tenant->broken()) Log(LogLevel::kWarn, "tenant broken; reopening it", {{"tenant", record.id}});
@@ -136,6 +140,23 @@ void Engine::Stop() {
     stopping.swap(tenants_);
   }
   stopping.clear();  // each TenantEngine drains its queue as it goes
+}
+
+Status Engine::DeleteTenant(std::string_view id) {
+  std::shared_ptr<TenantEngine> dropped;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tenants_.find(id);
+    if (it == tenants_.end()) return NotFoundField("tenant", "no tenant '" + std::string(id) + "' served here");
+    dropped = std::move(it->second);
+    tenants_.erase(it);
+    deleting_.emplace(id);
+  }
+  dropped.reset();  // drains its queue and stops its writer (requests in flight keep it until they end)
+  Status deleted = store_.DeleteTenant(id);
+  std::lock_guard lock(mu_);
+  deleting_.erase(deleting_.find(id));
+  return deleted;
 }
 
 bool Engine::Loading(std::string_view id) const {

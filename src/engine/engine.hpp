@@ -49,6 +49,10 @@ class Engine {
   // AlreadyExists. Empty name defaults to the id, empty zone to Asia/Shanghai.
   Result<Created> CreateTenant(TenantRecord tenant);
 
+  // Deletes a tenant served here: stops its writer, then deletes it and
+  // all its data from the store (Store::DeleteTenant). NotFound naming
+  // "tenant" when this node does not serve it.
+  Status DeleteTenant(std::string_view id);
   // The tenant's engine, or nullptr when unknown or served by another node.
   std::shared_ptr<TenantEngine> Tenant(std::string_view id) const;
   std::vector<std::shared_ptr<TenantEngine>> Tenants() const;
@@ -83,6 +87,7 @@ class Engine {
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> tenants_;
   std::map<std::string, Owner, std::less<>> owners_;
   std::set<std::string, std::less<>> loading_;
+  std::set<std::string, std::less<>> deleting_;  // not to be adopted while their data goes
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread renewer_, keeper_;

@@ -254,6 +254,9 @@ class Store {
   virtual Status CreateTenant(const TenantRecord& tenant) = 0;
   // NotFound for an unknown tenant.
   virtual Result<std::unique_ptr<TenantStore>> OpenTenant(std::string_view tenant_id) = 0;
+  // Deletes a tenant and every row of it, its lease and the API keys scoped
+  // to it; NotFound for an unknown tenant. The caller has closed it.
+  virtual Status DeleteTenant(std::string_view tenant_id) = 0;
   virtual Status PutApiKey(const ApiKeyRecord& key) = 0;
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
   // Revokes a key for good; NotFound when no key has that id.

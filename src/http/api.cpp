@@ -268,6 +268,22 @@ void AddTenantRoutes(Router& router, const Ctx& ctx) {
     w.EndArray().EndObject();
     respond(Json(200, w.Take()));
   });
+  // Deleting a tenant removes all its data for good: the request must name
+  // it twice (?confirm=<tenant>), and it is logged as an audit line.
+  router.Add("DELETE", "/api/v1/tenants/{tenant}", [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kAdmin, respond);
+    if (!t) return;
+    t.reset();
+    const std::string* confirm = req.Query("confirm");
+    if (confirm == nullptr || *confirm != p.Get("tenant")) {
+      return respond(ErrorResponse(FieldInvalid("confirm", "must repeat the tenant id: deleting removes all its data")));
+    }
+    if (Status s = ctx->engine.DeleteTenant(p.Get("tenant")); !s.ok()) return respond(ErrorResponse(s));
+    Log(LogLevel::kInfo, "audit: tenant deleted", {{"tenant", p.Get("tenant")}, {"remote", req.remote_address}});
+    HttpResponse r;
+    r.status = 204;
+    respond(std::move(r));
+  }, {"confirm"});
   router.Add("GET", "/api/v1/tenants/{tenant}", [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
     auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
     if (!t) return;

@@ -253,6 +253,23 @@ class RealUseTest(SharedServerTestCase):
         self.assertIn("retired_at", self.call("GET", "/coupon-templates/%d" % tid))
         self.assertEqual(self.call("GET", "/activities/%d" % sale["id"])["cancelled_at"], cancelled["cancelled_at"])
 
+    def test_a_tenant_is_deleted_on_confirmation_with_all_its_data(self):
+        self.assertEqual(self.server.request("POST", "/api/v1/tenants", {"id": "gone"})[0], 201)
+        status, obj, _ = self.server.ingest("gone", [{"type": "member", "member": {"phone": "13700000901"}}])
+        self.assertEqual((status, obj["accepted"]), (200, 1))
+        status, problem, _ = self.server.json("DELETE", "/api/v1/tenants/gone")
+        self.assertEqual((status, self.fields(problem)), (422, ["confirm"]))
+        self.assertEqual(self.server.json("DELETE", "/api/v1/tenants/gone?confirm=other")[0], 422)
+        self.assertEqual(self.server.json("GET", "/api/v1/tenants/gone/members/1")[0], 200)
+        self.assertEqual(self.server.request("DELETE", "/api/v1/tenants/gone?confirm=gone")[0], 204)
+        self.assertEqual(self.server.json("GET", "/api/v1/tenants/gone")[0], 404)
+        self.assertIn("tenant deleted", self.server.log_text())  # the audit line
+        self.server.restart()
+        self.assertEqual(self.server.json("GET", "/api/v1/tenants/gone")[0], 404)
+        # The id can be used again, and the new tenant starts empty.
+        self.assertEqual(self.server.request("POST", "/api/v1/tenants", {"id": "gone"})[0], 201)
+        self.assertEqual(self.server.json("GET", "/api/v1/tenants/gone/members/1")[0], 404)
+
 
 class OperationsCliTest(PondTestCase):
     def test_keys_beside_a_running_server_and_tenants_for_offline_imports(self):

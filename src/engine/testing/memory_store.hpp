@@ -107,6 +107,12 @@ class MemoryStore final : public Store {
     if (it == data_.end()) return NotFound("no tenant");
     return std::unique_ptr<TenantStore>(std::make_unique<MemoryTenantStore>(it->second));
   }
+  Status DeleteTenant(std::string_view id) override {
+    if (!std::erase_if(tenants_, [&](const TenantRecord& t) { return t.id == id; })) return NotFound("no such tenant");
+    data_.erase(std::string(id));
+    std::erase_if(keys_, [&](const ApiKeyRecord& k) { return k.tenant == id; });
+    return Status::Ok();
+  }
   Status PutApiKey(const ApiKeyRecord& key) override {
     keys_.push_back(key);
     return Status::Ok();

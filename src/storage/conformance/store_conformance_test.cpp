@@ -521,6 +521,36 @@ TEST_P(StoreConformanceTest, ApiKeysRoundTripAndAPutReplacesById) {
             std::tuple("pk_b", "ef56", "tea", Role::kIntegration, Timestamp::FromMicros(3)));
 }
 
+TEST_P(StoreConformanceTest, KeysAreRevokedAndTenantsDeletedWithTheirKeysAndRows) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->PutApiKey({"pk_all", "ab12", "*", Role::kAdmin, Timestamp::FromMicros(1)}).ok());
+    ASSERT_TRUE(store->PutApiKey({"pk_tea", "cd34", "tea", Role::kAnalyst, Timestamp::FromMicros(2)}).ok());
+    EXPECT_EQ(store->DeleteApiKey("pk_none").code(), StatusCode::kNotFound);
+    {
+      auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "tea"));
+      ASSERT_TRUE(tenant->Commit(FullBatch()).ok());
+    }
+    ASSERT_TRUE(store->CreateTenant({"keep", "k", "UTC", Timestamp()}).ok());
+    const Status deleted = store->DeleteTenant("tea");
+    ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+    EXPECT_EQ(store->DeleteTenant("tea").code(), StatusCode::kNotFound);
+    ASSERT_TRUE(store->DeleteApiKey("pk_all").ok());
+  }
+  auto store = OpenStore();
+  EXPECT_TRUE(store->ListApiKeys()->empty());  // one revoked, one gone with its tenant
+  ASSERT_EQ(store->ListTenants()->size(), 1u);
+  EXPECT_EQ(store->OpenTenant("tea").status().code(), StatusCode::kNotFound);
+  // A tenant made again with the id starts empty.
+  auto again = MustOpenTenant(*store, ExistingTenant(*store, "tea"));
+  Loaded loaded;
+  RecordingSink sink(loaded);
+  ASSERT_TRUE(again->Load(sink).ok());
+  EXPECT_TRUE(loaded.members.empty());
+  EXPECT_TRUE(loaded.orders.empty());
+  EXPECT_TRUE(loaded.settings.empty());
+}
+
 TEST_P(StoreConformanceTest, PingAnswers) { EXPECT_TRUE(OpenStore()->Ping().ok()); }
 
 TEST_P(StoreConformanceTest, CatalogIsSafeFromManyThreads) {

@@ -84,6 +84,7 @@ class PgStore final : public Store {
   Status PutApiKey(const ApiKeyRecord& key) override;
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override;
   Status DeleteApiKey(std::string_view id) override;
+  Status DeleteTenant(std::string_view tenant_id) override;
   Status Ping() override;
   std::chrono::milliseconds lease_ttl() const override { return options_.lease_ttl; }
   void Advertise(std::string address) override {
@@ -179,6 +180,33 @@ Status PgStore::PutApiKey(const ApiKeyRecord& key) {
                 {key.id, key.secret_hash, key.tenant, std::to_string(static_cast<int>(key.role)),
                  std::to_string(key.created_at.micros())})
         .status();
+  });
+}
+
+// One transaction: the catalog row, its lease (a node still holding it
+// fails its next fenced commit), its keys, its schema and the schema's
+// migration record.
+Status PgStore::DeleteTenant(std::string_view tenant_id) {
+  RETURN_IF_ERROR(CheckStorableTenantId(tenant_id));
+  const std::string id(tenant_id);
+  return WithCatalog([&](pg_conn* conn) -> Status {
+    RETURN_IF_ERROR(Exec(conn, "BEGIN", "tenants").status());
+    auto work = [&]() -> Status {
+      RETURN_IF_ERROR(Exec(conn, "DELETE FROM pond.leases WHERE tenant = $1", "leases", {id}).status());
+      RETURN_IF_ERROR(Exec(conn, "DELETE FROM pond.api_keys WHERE tenant = $1", "api_keys", {id}).status());
+      ASSIGN_OR_RETURN(Rows gone, Exec(conn, "DELETE FROM pond.tenants WHERE id = $1 RETURNING id", "tenants", {id}));
+      if (gone.size() == 0) return NotFound("no such tenant").With("tenant", id);
+      // A tenant made again with this id migrates its schema from the start.
+      RETURN_IF_ERROR(Exec(conn, "DELETE FROM pond.schema_versions WHERE schema_name = $1", "schema_versions",
+                           {TenantSchema(id)}).status());
+      return Exec(conn, "DROP SCHEMA IF EXISTS " + QuoteIdent(TenantSchema(id)) + " CASCADE", "tenants").status();
+    };
+    Status done = work();
+    if (!done.ok()) {
+      (void)Exec(conn, "ROLLBACK", "tenants");
+      return done;
+    }
+    return Exec(conn, "COMMIT", "tenants").status();
   });
 }
 

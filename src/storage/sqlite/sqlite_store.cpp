@@ -85,6 +85,7 @@ class SqliteStore final : public Store {
   Status PutApiKey(const ApiKeyRecord& key) override;
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override;
   Status DeleteApiKey(std::string_view id) override;
+  Status DeleteTenant(std::string_view tenant_id) override;
   Status Ping() override;
 
  private:
@@ -188,6 +189,30 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::ListApiKeys() {
   }
   if (rc != SQLITE_DONE) return SqliteStatus(db_.get(), rc, "read", "api_keys");
   return out;
+}
+
+Status SqliteStore::DeleteTenant(std::string_view tenant_id) {
+  RETURN_IF_ERROR(CheckStorableTenantId(tenant_id));
+  ASSIGN_OR_RETURN(bool exists, TenantExists(tenant_id));
+  if (!exists) return NotFound("no such tenant").With("tenant", std::string(tenant_id));
+  {
+    std::lock_guard lock(mu_);
+    for (std::string_view sql : {std::string_view("DELETE FROM api_keys WHERE tenant=?1"),
+                                 std::string_view("DELETE FROM tenants WHERE id=?1")}) {
+      ASSIGN_OR_RETURN(StmtHandle s, Prepare(db_.get(), sql, "tenants", false));
+      int rc = BindText(s.get(), 1, tenant_id);
+      if (rc == SQLITE_OK) rc = sqlite3_step(s.get());
+      if (rc != SQLITE_DONE) return SqliteStatus(db_.get(), rc, "delete from", "tenants").With("tenant", std::string(tenant_id));
+    }
+  }
+  // The catalog no longer names it: the files go after.
+  const std::string base = tenants_dir_ + "/" + std::string(tenant_id) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    std::filesystem::remove(base + suffix, ec);
+    if (ec) return Unavailable("remove " + base + suffix + ": " + ec.message()).With("tenant", std::string(tenant_id));
+  }
+  return Status::Ok();
 }
 
 Status SqliteStore::DeleteApiKey(std::string_view id) {
