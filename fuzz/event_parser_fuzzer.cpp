@@ -20,8 +20,27 @@ void Check(bool ok) {
   if (!ok) std::abort();
 }
 
+bool InRange(pond::Timestamp t) { return pond::InstantRangeProblem(t).empty(); }
+bool InRange(pond::Money m) { return m.fen() >= 0 && m.fen() <= pond::Money::kMaxFen; }
+
+// An accepted event holds only amounts and instants inside the documented
+// bounds (docs/api.md "Limits"): what the engine adds up cannot overflow
+// and what it renders is valid RFC 3339.
+void CheckBounds(const pond::Event& event) {
+  if (const auto* o = std::get_if<pond::OrderEvent>(&event)) {
+    Check(InRange(o->paid) && InRange(o->paid_at));
+    for (const pond::OrderItem& item : o->items) Check(InRange(item.paid));
+  } else if (const auto* r = std::get_if<pond::RefundEvent>(&event)) {
+    Check(InRange(r->amount) && r->amount.fen() > 0 && InRange(r->refunded_at));
+  } else if (const auto* m = std::get_if<pond::MemberEvent>(&event)) {
+    Check(!m->profile.registered_at || InRange(*m->profile.registered_at));
+  } else if (const auto* p = std::get_if<pond::ProductInfo>(&event)) {
+    Check(InRange(p->price));
+  }
+}
+
 void CheckResult(const pond::Result<pond::Event>& r) {
-  if (r.ok()) return;
+  if (r.ok()) return CheckBounds(*r);
   const pond::Status& s = r.status();
   Check(s.code() == pond::StatusCode::kInvalidArgument);
   Check(!s.field_errors().empty());
