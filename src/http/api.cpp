@@ -11,6 +11,7 @@
 #include "core/hash_index.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "engine/ingest.hpp"
 #include "http/api_support.hpp"
 #include "http/body_reader.hpp"
@@ -449,8 +450,15 @@ Result<PointsRequest> ParsePointsRequest(const std::string& body, std::string_vi
       }
     } else if (key == text_field) {
       has_text = true;
-      if (!value.is_string() || value.as_string().empty() || value.as_string().size() > 200) {
-        bad.AddFieldError(std::string(text_field), "must be a string of 1-200 characters");
+      // A redemption id is an id (core/text.hpp); a reason is free text for people.
+      const bool id = text_field == "redemption_id";
+      std::string problem = !value.is_string() ? "must be a string"
+                            : id               ? IdProblem(std::string_view(value.as_string()))
+                            : value.as_string().empty() || value.as_string().size() > 200
+                                ? "must be a string of 1-200 characters"
+                                : "";
+      if (!problem.empty()) {
+        bad.AddFieldError(std::string(text_field), std::move(problem));
       } else {
         out.text = std::string(value.as_string());
       }

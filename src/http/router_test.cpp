@@ -136,6 +136,27 @@ TEST(RouterTest, BadEscapeInRawPathIs400) {
   EXPECT_EQ(Call(router, Request("GET", "/members/x", "/members/%zz")).status, 400);
 }
 
+// A misspelt filter used to be ignored and everything answered.
+TEST(RouterTest, QueryParametersARouteDoesNotTakeAre422NamingEach) {
+  Router router;
+  router.Add("GET", "/members", Named("members"), {"limit", "city"});
+  router.Add("GET", "/plain", Named("plain"));
+  HttpRequest ok = Request("GET", "/members");
+  ok.query = {{"limit", "3"}, {"city", "深圳"}};
+  EXPECT_EQ(Call(router, ok).body, "members");
+  HttpRequest typo = Request("GET", "/members");
+  typo.query = {{"limit", "3"}, {"tier", "gold"}, {"citty", "x"}, {"tier", "silver"}};
+  const HttpResponse refused = Call(router, typo);
+  EXPECT_EQ(refused.status, 422);
+  const auto errors = boost::json::parse(refused.body).at("errors").as_array();
+  ASSERT_EQ(errors.size(), 2u);  // each name once
+  EXPECT_EQ(errors[0].at("field").as_string(), "tier");
+  EXPECT_EQ(errors[1].at("field").as_string(), "citty");
+  HttpRequest none = Request("GET", "/plain");
+  none.query = {{"x", "1"}};
+  EXPECT_EQ(Call(router, none).status, 422);
+}
+
 TEST(RouterDeathTest, MalformedOrDuplicatePatternsStopTheProcess) {
   Router router;
   router.Add("GET", "/members/{ref}", Named("member"));

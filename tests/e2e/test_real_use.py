@@ -17,6 +17,7 @@ import os
 import time
 
 from pond_server import PondTestCase, SharedServerTestCase, run_pond
+from test_bad_input import order as order_event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FEN = 10 ** 12
@@ -24,10 +25,7 @@ MAX_POINTS_PER_OPERATION = 10 ** 9
 
 
 def order(order_id, phone, fen, paid_at, **extra):
-    event = {"type": "order", "order_id": order_id, "member": {"phone": phone}, "channel": "store",
-             "paid_at": paid_at.isoformat(), "paid_fen": fen}
-    event.update(extra)
-    return event
+    return order_event(order_id, phone, fen, paid_at.isoformat(), **extra)
 
 
 class RealUseTest(SharedServerTestCase):
