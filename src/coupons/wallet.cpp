@@ -66,6 +66,8 @@ void Wallet::Settle(Coupon& c, Timestamp now) {
 }
 
 Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now) const {
+  // Issues from before the retirement (a replay) stand.
+  if (t.retired_at && *t.retired_at <= now) return Refusal("retired", "coupon template '" + t.name + "' is retired");
   const auto [from, to] = ValidityOf(t, now, zone_);
   if (to <= now) return Refusal("expired", "coupon template '" + t.name + "' is no longer valid");
   if (t.stock && IssuedOf(t.id) >= *t.stock) return Refusal("out_of_stock", "coupon template '" + t.name + "' is out of stock");

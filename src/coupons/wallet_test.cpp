@@ -67,6 +67,20 @@ TEST(CouponTemplateTest, CodesAreSixteenCharactersWithoutLookalikes) {
   EXPECT_EQ(seen.size(), 10'000u);
 }
 
+// A retired template issues nothing from its retirement on; what was issued
+// before it — live, or replayed on a start — stands.
+TEST(WalletTest, ARetiredTemplateIssuesNothingAfterItsRetirement) {
+  Wallet w(kShanghai);
+  CouponTemplate t = CashOff(1);
+  t.retired_at = kStart.PlusSeconds(3600);
+  ASSERT_TRUE(w.Issue(t, 42, "api:before", "CODE1", kStart).ok());
+  EXPECT_TRUE(w.CanIssue(t, 43, kStart.PlusSeconds(3599)).ok());
+  const Status after = w.CanIssue(t, 43, kStart.PlusSeconds(3600));
+  EXPECT_EQ(ReasonOf(after), "retired");
+  EXPECT_EQ(ReasonOf(w.Issue(t, 43, "api:after", "CODE2", kStart.PlusSeconds(7200)).status()), "retired");
+  EXPECT_EQ(w.Find("CODE1")->state, CouponState::kIssued);
+}
+
 TEST(WalletTest, RedeemIsIdempotentPerOrderAndRefusesOthers) {
   Wallet w(kShanghai);
   const CouponTemplate t = CashOff(1);

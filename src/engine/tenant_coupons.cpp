@@ -39,7 +39,6 @@ Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, Me
                                                          std::string code, Timestamp now) {
   const coupons::CouponTemplate* t = FindCouponTemplate(template_id);
   if (t == nullptr) return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
-  if (t->retired_at) return Refusal("retired", "coupon template " + std::to_string(template_id) + " is retired");
   const MemberId standing = members_.Standing(member);
   if (standing == 0) return NotFoundField("member", "no member " + std::to_string(member));
   ASSIGN_OR_RETURN(coupons::Wallet::Issued issued, wallet_.Issue(*t, standing, occasion, code, now));

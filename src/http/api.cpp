@@ -179,7 +179,7 @@ void AddIdAction(Router& router, const Ctx& ctx, std::string_view pattern, Acces
   router.Add("POST", pattern, [ctx, access, act](HttpRequest&& req, const RouteParams& p, Responder respond) {
     auto t = TenantFor(ctx, req, p.Get("tenant"), access, respond);
     if (!t) return;
-    if (!req.body.empty() && req.body != "{}") return respond(ErrorResponse(FieldInvalid("body", "must be empty or {}")));
+    if (!req.body.empty() && req.body != "{}") return respond(ErrorResponse(Unreadable("body", "must be empty or {}")));
     const std::optional<int64_t> id = PathId(p.Get("id"));
     if (!id) return respond(ErrorResponse(NotFoundField("id", "no '" + p.Get("id") + "' here")));
     Write(t, req, std::move(respond), [act, id = *id](TenantState& s, Timestamp now) { return act(s, id, now); });

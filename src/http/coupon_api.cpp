@@ -359,7 +359,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
         if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
         body = std::move(parsed).value();
       } else if (!req.body.empty() && req.body != "{}") {
-        return respond(ErrorResponse(FieldInvalid("body", "must be empty or {}")));
+        return respond(ErrorResponse(Unreadable("body", "must be empty or {}")));
       }
       Write(t, req, std::move(respond), [move, code = p.Get("code"), body](TenantState& s, Timestamp now) mutable {
         const coupons::Cart* cart = nullptr;

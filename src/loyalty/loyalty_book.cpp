@@ -9,11 +9,15 @@ namespace {
 
 constexpr int64_t kRateUnit = 10'000;  // points_rate_bp of one point per yuan
 
+// 128-bit intermediates where a product of bounded inputs passes int64
+// (__extension__: a GCC/Clang type, which -Wpedantic would flag).
+__extension__ typedef __int128 Int128;
+
 // floor(net_fen * rate_bp / (100 * kRateUnit)) without overflow: a rate
 // with every multiplier at its bound is 10^9 bp, and 10^12 fen times that
 // does not fit an int64 (the result, at most 10^15, does).
 int64_t EarnedPoints(int64_t net_fen, int64_t rate_bp) {
-  return static_cast<int64_t>(static_cast<__int128>(net_fen) * rate_bp / (100 * kRateUnit));
+  return static_cast<int64_t>(static_cast<Int128>(net_fen) * rate_bp / (100 * kRateUnit));
 }
 
 int PercentOr100(const std::map<std::string, int>& table, std::string_view key) {
@@ -153,7 +157,7 @@ int64_t LoyaltyBook::RateFor(const Purchase& p, int tier) const {
       weighted += item.paid.fen() * PercentOr100(config_.category_multiplier_pct, item.category);
       paid += item.paid.fen();
     }
-    if (paid > 0) rate = static_cast<int64_t>(static_cast<__int128>(rate) * weighted / paid / 100);
+    if (paid > 0) rate = static_cast<int64_t>(static_cast<Int128>(rate) * weighted / paid / 100);
   }
   if (p.birthday && IsBirthday(*p.birthday, zone_.DateOf(p.paid_at))) {
     rate = rate * config_.birthday.points_multiplier_pct / 100;

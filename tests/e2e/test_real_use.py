@@ -230,6 +230,16 @@ class RealUseTest(SharedServerTestCase):
         refused = self.call("POST", "/coupons", {"template_id": tid, "member": {"phone": "13700000701"}}, expect=409)
         self.assertEqual(refused["reason"], "retired")
         self.assertEqual(self.call("GET", "/coupons/" + kept["code"])["state"], "issued")  # issued ones stay
+        # A points-mall exchange for it is refused before any point is spent.
+        self.call("POST", "/members/phone:13700000701/points/adjust", {"points": 50, "reason": "gift"})
+        mall = self.call("POST", "/activities", {"kind": "points_mall", "name": "兑券", "points": 10, "stock": 5,
+                                                  "template_id": tid, "starts_at": self.now().isoformat(),
+                                                  "ends_at": (self.now() + datetime.timedelta(days=1)).isoformat()},
+                         expect=201)
+        exchange = self.call("POST", "/activities/%d/claims" % mall["id"], {"member": {"phone": "13700000701"}},
+                             expect=409)
+        self.assertEqual(exchange["reason"], "retired")
+        self.assertEqual(self.call("GET", "/members/phone:13700000701/loyalty")["points"]["balance"], 50)
         rule = self.call("POST", "/coupon-rules", {"name": "r", "trigger": "post_payment", "template_id": tid},
                          expect=201)
         self.assertFalse(self.call("POST", "/coupon-rules/%d/deactivate" % rule["id"])["active"])
