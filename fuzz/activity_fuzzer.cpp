@@ -5,13 +5,20 @@
 #include <string_view>
 
 #include "activities/activity_json.hpp"
+#include "core/points.hpp"
 #include "setting_parser_checks.hpp"
 
 using namespace pond::activities;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pond::fuzzing::CheckParsed(
-      ParseActivity(std::string_view(reinterpret_cast<const char*>(data), size)), CheckActivity,
+      ParseActivity(std::string_view(reinterpret_cast<const char*>(data), size)),
+      [](const Activity& a) {
+        using pond::fuzzing::InBounds;
+        pond::fuzzing::Check(InBounds(a.price) && InBounds(a.list_price) && InBounds(a.starts_at) &&
+                             InBounds(a.ends_at) && a.points >= 0 && a.points <= pond::kMaxPointsPerOperation);
+        return CheckActivity(a);
+      },
       [](const Activity& a) { return ActivitiesJson({a}); },
       [](const std::string& text) -> pond::Result<Activity> {
         auto all = ParseActivities(text);

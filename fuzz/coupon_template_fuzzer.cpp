@@ -12,7 +12,14 @@ using namespace pond::coupons;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pond::fuzzing::CheckParsed(
-      ParseTemplate(std::string_view(reinterpret_cast<const char*>(data), size)), CheckTemplate,
+      ParseTemplate(std::string_view(reinterpret_cast<const char*>(data), size)),
+      [](const CouponTemplate& t) {
+        using pond::fuzzing::InBounds;
+        pond::fuzzing::Check(InBounds(t.threshold) && InBounds(t.off) && InBounds(t.exchange_price) &&
+                             InBounds(t.face_value) && InBounds(t.cost) && InBounds(t.valid_from) &&
+                             InBounds(t.valid_to));
+        return CheckTemplate(t);
+      },
       [](const CouponTemplate& t) { return TemplatesJson({t}); },
       [](const std::string& text) -> pond::Result<CouponTemplate> {
         auto all = ParseTemplates(text);

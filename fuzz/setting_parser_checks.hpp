@@ -7,16 +7,26 @@
 #pragma once
 
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 
+#include "core/money.hpp"
 #include "core/status.hpp"
+#include "core/time.hpp"
 
 namespace pond::fuzzing {
 
 inline void Check(bool ok) {
   if (!ok) std::abort();
 }
+
+// An accepted amount or instant lies inside the documented bounds
+// (docs/api.md "Limits"), so nothing built on it can overflow or render
+// outside RFC 3339.
+inline bool InBounds(Money m) { return m.fen() >= 0 && m.fen() <= Money::kMaxFen; }
+inline bool InBounds(Timestamp t) { return InstantRangeProblem(t).empty(); }
+inline bool InBounds(const std::optional<Timestamp>& t) { return !t || InBounds(*t); }
 
 // `valid(v)` is the value's own check; `stored(v)` its stored form and
 // `reload(text)` the parse of that form, compared again as stored text.
