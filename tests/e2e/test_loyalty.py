@@ -154,7 +154,8 @@ class LoyaltyTest(PondTestCase):
         self.assertEqual(a["rfm"]["class"], "none")
         c = self.call("GET", "/members/pos:C/loyalty")
         self.assertEqual(c["entitlements"]["member_day"]["off_fen"], 1000)  # gold
-        self.assertEqual([h["to"] for h in c["lifecycle"]["history"]], ["decline"])
+        # Newest first: growth on the day C bought, decline 91 days later.
+        self.assertEqual([h["to"] for h in c["lifecycle"]["history"]], ["decline", "growth"])
         # Two buyers: B is more recent, C spent more (each the better half).
         b = self.call("GET", "/members/pos:B/loyalty")
         self.assertEqual((b["rfm"]["r"] > c["rfm"]["r"], c["rfm"]["m"] > b["rfm"]["m"]), (True, True))
