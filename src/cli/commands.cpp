@@ -186,6 +186,9 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   http.listen = options.listen;
   http.threads = options.threads;
   http.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
+  // The tenants are known before the server listens, so none is answered
+  // 404 while they load.
+  if (Status s = o.engine->Expect(); !s.ok()) return Fail(err, s);
   HttpServer server(http, MakeApiHandler(*o.engine, keys));
   if (Status s = server.Start(); !s.ok()) return Fail(err, s);
   // Tenants are opened once the address is known, so the leases this node

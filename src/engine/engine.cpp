@@ -16,8 +16,24 @@ Status ValidateTenantId(std::string_view id) {
   return ok ? Status::Ok() : FieldInvalid("id", "must be 1-64 characters of a-z, 0-9, '_' or '-'");
 }
 
-Status Engine::Start() {
+Status Engine::Expect() {
   ASSIGN_OR_RETURN(auto records, store_.ListTenants());
+  std::lock_guard lock(mu_);
+  for (const TenantRecord& record : records) loading_.insert(record.id);
+  expected_ = std::move(records);
+  starting_ = true;
+  return Status::Ok();
+}
+
+bool Engine::starting() const {
+  std::lock_guard lock(mu_);
+  return starting_;
+}
+
+Status Engine::Start() {
+  if (!expected_) RETURN_IF_ERROR(Expect());
+  std::vector<TenantRecord> records = std::move(*expected_);
+  expected_.reset();
   const bool shared = store_.lease_ttl().count() > 0;
   // Renewing has a thread of its own and starts before the first load:
   // loading a tenant can take minutes (here, or on a takeover), and the
@@ -28,13 +44,13 @@ Status Engine::Start() {
       Every([this] { (void)store_.RenewLeases(); });
     });
   }
-  {
-    // The server may already listen: until a tenant has loaded, its callers
-    // are told to come back, not that it does not exist.
-    std::lock_guard lock(mu_);
-    for (const TenantRecord& record : records) loading_.insert(record.id);
-  }
+  // Each tenant stays "loading" (callers told to come back) until Adopt has
+  // loaded it or learnt that another node serves it.
   for (TenantRecord& record : records) RETURN_IF_ERROR(Adopt(record));
+  {
+    std::lock_guard lock(mu_);
+    starting_ = false;
+  }
   if (shared) {
     keeper_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "pond-leases");

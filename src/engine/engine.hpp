@@ -34,9 +34,16 @@ class Engine {
   Engine(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
   ~Engine() { Stop(); }
 
+  // Reads the catalog and marks every tenant in it as loading, so that a
+  // server listening before Start answers their callers 503 (come back),
+  // never 404 (no such tenant). Start does this itself when not called.
+  Status Expect();
   // Opens every tenant in the catalog (on a shared store: every tenant
   // nobody else holds) and, on a shared store, starts keeping the leases.
   Status Start();
+  // From Expect (or Start) until Start has loaded the tenants: /healthz
+  // says the node is not ready.
+  bool starting() const;
   // Drains and stops every tenant's writer, letting their leases go.
   void Stop();
 
@@ -88,6 +95,8 @@ class Engine {
   std::map<std::string, Owner, std::less<>> owners_;
   std::set<std::string, std::less<>> loading_;
   std::set<std::string, std::less<>> deleting_;  // not to be adopted while their data goes
+  std::optional<std::vector<TenantRecord>> expected_;  // the catalog as Expect read it
+  bool starting_ = false;  // from Expect until Start has loaded every tenant
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread renewer_, keeper_;

@@ -5,6 +5,7 @@
 #include <future>
 #include <set>
 
+#include "engine/engine.hpp"
 #include "engine/testing/memory_store.hpp"
 
 namespace pond {
@@ -135,6 +136,25 @@ TEST(TenantEngineTest, UnderFailingCommitsMemoryMatchesTheStoreAndTheAnswers) {
     EXPECT_EQ(engine->Read([&](const TenantState& s) { return s.orders().HasOrder(id); }), acked_ids.count(id) == 1)
         << id;
   }
+}
+
+// A server listens before its tenants have loaded: a tenant in the catalog
+// must read as loading (503, come back) from the first request on, never as
+// unknown (404), and the node as not ready.
+TEST(EngineTest, TenantsAreKnownAsLoadingBeforeTheyLoad) {
+  testing::MemoryStore store;
+  ASSERT_TRUE(store.CreateTenant({"t", "T", "Asia/Shanghai", {}}).ok());
+  ManualClock clock{Timestamp::FromSeconds(1'800'000'000)};
+  Engine engine(store, clock);
+  ASSERT_TRUE(engine.Expect().ok());
+  EXPECT_TRUE(engine.starting());
+  EXPECT_TRUE(engine.Loading("t"));
+  EXPECT_EQ(engine.Tenant("t"), nullptr);
+  EXPECT_FALSE(engine.Loading("other"));
+  ASSERT_TRUE(engine.Start().ok());
+  EXPECT_FALSE(engine.starting());
+  EXPECT_FALSE(engine.Loading("t"));
+  EXPECT_NE(engine.Tenant("t"), nullptr);
 }
 
 }  // namespace

@@ -596,11 +596,16 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
 void AddOperationRoutes(Router& router, const Ctx& ctx) {
   router.Add("GET", "/healthz", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
     Status store = ctx->engine.store().Ping();
+    // A node still loading its tenants at start is alive but not ready.
+    const bool starting = ctx->engine.starting();
     JsonWriter w;
-    w.BeginObject().Field("status", store.ok() ? "ok" : "unavailable").Field("store", store.ok() ? "ok" : "unreachable");
+    w.BeginObject().Field("status", !store.ok() ? "unavailable" : starting ? "starting" : "ok");
+    w.Field("store", store.ok() ? "ok" : "unreachable");
     w.Field("tenants", static_cast<int64_t>(ctx->engine.Tenants().size())).EndObject();
     if (!store.ok()) Log(LogLevel::kWarn, "health check: store unreachable", {{"error", store.ToString()}});
-    respond(Json(store.ok() ? 200 : 503, w.Take()));
+    HttpResponse r = Json(store.ok() && !starting ? 200 : 503, w.Take());
+    if (starting) r.headers.emplace_back("Retry-After", "1");
+    respond(std::move(r));
   });
   router.Add("GET", "/metrics", [ctx](HttpRequest&&, const RouteParams&, Responder respond) {
     HttpResponse r = Json(200, MetricsText(ctx->engine));
