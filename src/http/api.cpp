@@ -652,7 +652,9 @@ HttpResponse ErrorResponse(const Status& status) {
   return r;
 }
 
-HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
+namespace {
+
+std::shared_ptr<Router> MakeApiRouter(Engine& engine, KeyRing& keys, ApiOptions options) {
   auto ctx = std::make_shared<ApiContext>(ApiContext{engine, keys, options});
   auto router = std::make_shared<Router>();
   AddTenantRoutes(*router, ctx);
@@ -664,7 +666,18 @@ HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
   AddCouponRoutes(*router, ctx);
   AddActivityRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
+  return router;
+}
+
+}  // namespace
+
+HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options) {
+  auto router = MakeApiRouter(engine, keys, options);
   return [router](HttpRequest&& req, Responder respond) { router->Dispatch(std::move(req), std::move(respond)); };
+}
+
+std::vector<std::pair<std::string, std::string>> ApiRoutes(Engine& engine, KeyRing& keys) {
+  return MakeApiRouter(engine, keys, {})->Routes();
 }
 
 }  // namespace pond

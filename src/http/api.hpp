@@ -23,6 +23,8 @@ struct ApiOptions {
 
 // Builds the handler for an HttpServer. `engine` and `keys` outlive it.
 HttpHandler MakeApiHandler(Engine& engine, KeyRing& keys, ApiOptions options = {});
+// The routes that handler serves, as (method, pattern).
+std::vector<std::pair<std::string, std::string>> ApiRoutes(Engine& engine, KeyRing& keys);
 
 // The HTTP answer for a non-OK Status: RFC 7807 with its field errors.
 HttpResponse ErrorResponse(const Status& status);

@@ -1,6 +1,15 @@
 #include "http/api.hpp"
+#include "http/openapi.hpp"
 
 #include <gtest/gtest.h>
+
+#include <iterator>
+
+#include <cctype>
+
+#include <algorithm>
+
+#include <set>
 
 #include <boost/json.hpp>
 #include <future>
@@ -217,6 +226,31 @@ TEST_F(ApiTest, OperationsEndpointsAnswer) {
   EXPECT_NE(m.body.find("pond_events_accepted_total{tenant=\"acme\"} 1"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("pond_members{tenant=\"acme\"} 1"), std::string::npos);
   EXPECT_TRUE(Body(Call("GET", "/api/v1/openapi.json")).as_object().contains("paths"));
+}
+
+// The OpenAPI document is what integrators read: every route served is in
+// it and every operation in it is served (a new route without its
+// documentation, or a documented one gone, fails here).
+TEST_F(ApiTest, TheOpenApiDocumentDescribesExactlyTheRoutesServed) {
+  std::set<std::string> served, documented;
+  for (const auto& [method, pattern] : ApiRoutes(engine_, keys_)) served.insert(method + " " + pattern);
+  const boost::json::value doc = boost::json::parse(OpenApiDocument());
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    for (const auto& [method, operation] : item.as_object()) {
+      if (method == "parameters") continue;
+      std::string upper(method);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(upper + " " + std::string(path));
+    }
+  }
+  std::vector<std::string> undocumented, unserved;
+  std::set_difference(served.begin(), served.end(), documented.begin(), documented.end(),
+                      std::back_inserter(undocumented));
+  std::set_difference(documented.begin(), documented.end(), served.begin(), served.end(),
+                      std::back_inserter(unserved));
+  EXPECT_TRUE(undocumented.empty()) << ::testing::PrintToString(undocumented);
+  EXPECT_TRUE(unserved.empty()) << ::testing::PrintToString(unserved);
+  EXPECT_GT(served.size(), 50u);
 }
 
 }  // namespace

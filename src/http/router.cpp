@@ -72,6 +72,18 @@ void Router::Add(std::string_view method, std::string_view pattern, Route route,
   entries_.push_back(std::move(entry));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Entry& entry : entries_) {
+    std::string pattern;
+    for (const Segment& segment : entry.segments) {
+      pattern += "/" + (segment.capture ? "{" + segment.text + "}" : segment.text);
+    }
+    out.emplace_back(entry.method, std::move(pattern));
+  }
+  return out;
+}
+
 void Router::Dispatch(HttpRequest&& req, Responder respond) const {
   // Split the encoded path so "%2F" cannot create a segment boundary, then
   // decode each segment (the server has already rejected bad escapes).

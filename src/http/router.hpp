@@ -57,6 +57,10 @@ class Router {
   // Calls the matching route, or answers 404/405 through `respond`.
   void Dispatch(HttpRequest&& req, Responder respond) const;
 
+  // Every route as (method, pattern), in the order added; for the check
+  // that the OpenAPI document describes exactly the routes served.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
  private:
   struct Segment {
     std::string text;  // the literal, or the capture's name
