@@ -3,15 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <iterator>
-
-#include <cctype>
-
 #include <algorithm>
-
-#include <set>
-
 #include <boost/json.hpp>
+#include <cctype>
+#include <iterator>
+#include <set>
 #include <future>
 
 #include "engine/testing/memory_store.hpp"
