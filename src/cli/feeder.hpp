@@ -16,7 +16,8 @@ namespace pond {
 class Feeder {
  public:
   Feeder(TenantEngine& tenant, int max_in_flight = 4) : tenant_(tenant), max_in_flight_(max_in_flight) {}
-  ~Feeder() { Finish(); }
+  // Waits for what is in flight; a caller that wants the outcome calls Finish first.
+  ~Feeder() { (void)Finish(); }
 
   // Queues a chunk; blocks while `max_in_flight` chunks are not yet durable.
   void Submit(std::vector<ParsedLine> lines);

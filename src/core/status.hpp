@@ -39,7 +39,7 @@ struct FieldError {
   bool operator==(const FieldError&) const = default;
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -96,7 +96,7 @@ Status Refusal(std::string_view reason, std::string message);
 std::string ReasonOf(const Status& s);
 
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)

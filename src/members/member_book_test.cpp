@@ -29,8 +29,8 @@ TEST(MemberBookTest, UnknownIdentityCreatesAMemberWithItsSource) {
 
 TEST(MemberBookTest, TwoIdentitiesOnTwoMembersMergeIntoTheOlder) {
   MemberBook book;
-  book.Resolve(Ref({Phone("13800000001")}), Timestamp::FromSeconds(1), "store_qr");
-  book.Resolve(Ref({Union("o6_abc")}), Timestamp::FromSeconds(2), "official_account");
+  ASSERT_TRUE(book.Resolve(Ref({Phone("13800000001")}), Timestamp::FromSeconds(1), "store_qr").ok());
+  ASSERT_TRUE(book.Resolve(Ref({Union("o6_abc")}), Timestamp::FromSeconds(2), "official_account").ok());
   book.UpdateProfile(2, MemberProfile{.name = "王小明"});
   auto r = book.Resolve(Ref({Union("o6_abc"), Phone("13800000001")}), Timestamp::FromSeconds(3), "x");
   ASSERT_TRUE(r.ok());
@@ -56,9 +56,9 @@ TEST(MemberBookTest, UnknownMemberIdIsAFieldError) {
 
 TEST(MemberBookTest, ReloadingRowsRebuildsTheSameBook) {
   MemberBook live;
-  live.Resolve(Ref({Phone("1"), Union("a")}), Timestamp::FromSeconds(1), "s");
-  live.Resolve(Ref({Phone("2")}), Timestamp::FromSeconds(2), "s");
-  live.Resolve(Ref({Phone("2"), Union("a")}), Timestamp::FromSeconds(3), "s");
+  ASSERT_TRUE(live.Resolve(Ref({Phone("1"), Union("a")}), Timestamp::FromSeconds(1), "s").ok());
+  ASSERT_TRUE(live.Resolve(Ref({Phone("2")}), Timestamp::FromSeconds(2), "s").ok());
+  ASSERT_TRUE(live.Resolve(Ref({Phone("2"), Union("a")}), Timestamp::FromSeconds(3), "s").ok());
   MemberBook loaded;
   // Rows as the store keeps them: each member with what it holds now.
   for (MemberId id : {1, 2}) {
