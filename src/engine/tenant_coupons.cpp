@@ -105,13 +105,14 @@ Status TenantState::CheckTermsOnKnownOrder(std::string_view code, std::string_vi
   const coupons::CouponTemplate* t = c ? FindCouponTemplate(c->template_id) : nullptr;
   if (t == nullptr) return Status::Ok();
   // Memory keeps an order's amount and channel, not its items or store:
-  // the terms that need those wait for nothing more and are not checked.
-  const OrderRecord& order = orders_.Order(orders_.PositionOf(order_id));
-  coupons::Cart paid{.store = t->scope.stores.empty() ? "" : t->scope.stores.front(),
-                     .channel = std::string(ChannelName(order.channel)),
-                     .items = {coupons::CartItem{.sku = "", .categories = {}, .paid = order.paid}}};
+  // terms on items are not checked here, and the store scope is left out.
   if (!t->scope.skus.empty() || !t->scope.categories.empty()) return Status::Ok();
-  const std::string why = coupons::TermsProblemAfterPayment(*t, paid);
+  coupons::CouponTemplate unscoped = *t;
+  unscoped.scope.stores.clear();
+  const OrderRecord& order = orders_.Order(orders_.PositionOf(order_id));
+  const coupons::Cart paid{.store = "", .channel = std::string(ChannelName(order.channel)),
+                           .items = {coupons::CartItem{.sku = "", .categories = {}, .paid = order.paid}}};
+  const std::string why = coupons::TermsProblemAfterPayment(unscoped, paid);
   if (why.empty()) return Status::Ok();
   Status s = Refusal("terms_not_met", "order '" + std::string(order_id) + "' does not meet the coupon's terms: " + why);
   return std::move(s.AddFieldError("order_id", why));
