@@ -27,6 +27,7 @@
 
 #include "engine/engine.hpp"
 #include "ingest_data.hpp"
+#include "raw_sqlite.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace pond {
@@ -78,7 +79,7 @@ int Run(int64_t members, int rounds, const std::string& dir) {
     if (pond_seconds < 0) return 1;
     const auto start = std::chrono::steady_clock::now();
     const bench::CpuSeconds cpu0 = ProcessCpu();
-    if (Status s = RawBulkLoadOrders(dir + "/raw.db", rows, bench::kIngestChunkLines); !s.ok()) {
+    if (Status s = bench::RawBulkLoadOrders(dir + "/raw.db", rows, bench::kIngestChunkLines); !s.ok()) {
       return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
     }
     const double raw_seconds = SecondsSince(start);

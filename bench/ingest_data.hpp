@@ -15,7 +15,7 @@
 
 #include "core/status.hpp"
 #include "engine/ingest.hpp"
-#include "engine/store.hpp"
+#include "journal/rows.hpp"
 #include "engine/tenant_engine.hpp"
 
 namespace pond::bench {

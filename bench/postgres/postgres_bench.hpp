@@ -11,7 +11,8 @@
 //           as many connections as Pond has postings in flight.
 //
 // The pieces: pond_side.cpp drives Pond's engine, sql_side.cpp speaks libpq
-// for the SQL peers and the cluster's administration, postings.cpp builds
+// for the points peer and the cluster's administration, raw_load.cpp writes
+// the ingest peers, postings.cpp builds
 // the points workload, postgres_benchmark.cpp runs the rounds and prints.
 // Thread-safety: each function runs on the caller's thread and the threads
 // it starts itself.
@@ -27,8 +28,19 @@
 #include "core/status.hpp"
 #include "engine/engine.hpp"
 #include "engine/ingest.hpp"
+#include "journal/rows.hpp"
 
 namespace pond::bench {
+
+// --- the ingest peers (raw_load.cpp) -------------------------------------
+
+// Writes the order rows as the journal rows Pond stores for them
+// (journal/codec.hpp) into a fresh `<schema>.journal` with the backend's
+// journal table, either one INSERT transaction per order or by COPY in
+// transactions of `batch_size` rows. AlreadyExists when the schema exists.
+enum class RawLoad { kInsertPerOrder, kCopy };
+Status RawPostgresLoadOrders(const std::string& url, const std::string& schema, const std::vector<OrderRow>& rows,
+                             RawLoad how, size_t batch_size);
 
 // --- the points workload (postings.cpp) --------------------------------
 

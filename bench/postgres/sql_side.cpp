@@ -1,7 +1,6 @@
 // The SQL side of bench/postgres through libpq: the cluster's
 // administration and the points peer, a loyalty service's usual
-// transaction per posting. (The ingest peers are the backend's own
-// RawPostgresLoadOrders, so they share its table and encoding.)
+// transaction per posting. (The ingest peers are in raw_load.cpp.)
 #include <libpq-fe.h>
 
 #include <atomic>

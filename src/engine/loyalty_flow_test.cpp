@@ -11,6 +11,7 @@
 #include "core/random.hpp"
 #include "engine/tenant_state.hpp"
 #include "engine/testing/memory_store.hpp"
+#include "engine/testing/rows_of.hpp"
 
 namespace pond {
 namespace {
@@ -221,9 +222,10 @@ TEST(LoyaltyFlowTest, RollingReviewRunsOnTheFirstPlusGraceDays) {
   state->RunDue(*ParseRfc3339("2026-05-04T00:10:00+08:00"));
   EXPECT_EQ(state->loyalty().TierOf(id), 0);
   const WriteBatch rows = state->TakePending();
-  const auto tier_row = std::find_if(rows.journal.begin(), rows.journal.end(),
-                                     [](const JournalRow& r) { return r.kind == JournalKind::kTier; });
-  ASSERT_NE(tier_row, rows.journal.end());
+  const std::vector<LoyaltyRow> loyalty = testing::RowsOf<LoyaltyRow>(rows);
+  const auto tier_row =
+      std::find_if(loyalty.begin(), loyalty.end(), [](const LoyaltyRow& r) { return r.kind == LoyaltyKind::kTier; });
+  ASSERT_NE(tier_row, loyalty.end());
   EXPECT_EQ(tier_row->from, "silver");
   EXPECT_EQ(tier_row->to, "standard");
   EXPECT_EQ(tier_row->note, "review");

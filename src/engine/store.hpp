@@ -1,13 +1,13 @@
 // The storage interfaces the engine owns and the backends (storage/sqlite,
-// later storage/postgres) implement. No SQL exists outside the backends.
+// storage/postgres) implement. No SQL exists outside the backends.
 //
-// A TenantStore holds one tenant's durable state. The tenant's single writer
-// hands it a WriteBatch per group commit: either all of it becomes durable or
-// none of it does, and Commit returns only after it is durable (the ack
-// rule of DESIGN.md). Load streams everything back on start so the engine can
-// rebuild its in-memory state. Thread-safety: a TenantStore is used by one
-// thread at a time (its tenant's writer); a Store's catalog methods are safe
-// from any thread.
+// A TenantStore holds one tenant's durable state: its journal and its
+// state rows. The tenant's committer hands it a WriteBatch per group
+// commit: either all of it becomes durable or none of it does, and Commit
+// returns only after it is durable (the ack rule of DESIGN.md). Load streams
+// everything back on start so the engine can rebuild its in-memory state.
+// Thread-safety: a TenantStore is used by one thread at a time; a Store's
+// catalog methods are safe from any thread.
 #pragma once
 
 #include <chrono>
@@ -19,8 +19,6 @@
 
 #include "core/status.hpp"
 #include "core/time.hpp"
-#include "events/event.hpp"
-#include "tags/tag_book.hpp"
 
 namespace pond {
 
@@ -41,191 +39,52 @@ struct ApiKeyRecord {
   Timestamp created_at;
 };
 
-// A member's row: its profile and identities as they stand now. A merged
-// member keeps its row, without identities, with merged_into set to the
-// survivor, which holds them. Identities live in the row (not a table of
-// their own) because the engine's in-memory index is what keeps them unique;
-// one row per member halves what ingest writes.
-struct MemberRow {
-  int64_t member_id = 0;
-  MemberProfile profile;
-  std::vector<Identity> identities;
-  std::vector<uint64_t> event_digests;  // member events seen, to know a re-sent one
-  int64_t merged_into = 0;              // 0 while the member stands on its own
-  Timestamp created_at;
-};
+// A tenant's store holds two shapes of row, both opaque to it: a kind
+// number (journal/rows.hpp names them), a key and payload bytes
+// (journal/codec.hpp). Backends store any kind without knowing it.
+using RowKind = uint16_t;
 
-// Loyalty rides on the rows that cause it: what an order earned and what a
-// refund took back are stored on the order's and the refund's row, so
-// ingest writes no extra row for them. `tick` is the tenant's journal
-// position: orders, refunds and journal rows are replayed in tick order.
-struct LoyaltyEffect {
-  int64_t tick = 0;
-  int64_t points = 0;           // change of the balance
-  int64_t growth = 0;           // change of growth
-  int64_t unrecovered = 0;      // refunds: points already spent, not taken back
-  int64_t rate_bp = 0;          // the terms the order earned on, which its refunds reuse
-  int64_t growth_per_yuan = 0;
-  Timestamp lot;                // the lot (its expiry instant) the points went to or came from
-};
-
-struct OrderRow {
-  int64_t member_id = 0;  // as resolved when the order arrived; merges redirect it
-  OrderEvent order;       // order.member is not stored
-  LoyaltyEffect loyalty;
-};
-
-struct RefundRow {
-  RefundEvent refund;
-  LoyaltyEffect loyalty;
-};
-
-// Loyalty changes that no order or refund row carries.
-enum class JournalKind : uint8_t {
-  kRedeem = 0,  // points spent; note = the redemption id
-  kAdjust = 1,  // points added or removed by an operator; note = the reason
-  kExpire = 2,  // a lot expired
-  kTier = 3,    // from/to = tier ids; note = the cause
-  kStage = 4,   // from/to = lifecycle stage names
-  kDay = 5,     // the scheduler finished a day's work; note = "YYYY-MM-DD"; member_id 0
-  kMerge = 6,   // the account of member `note` moved onto member_id (replayed at its place in time)
-};
-inline constexpr int kJournalKinds = 7;
-
+// One change, at its place in the tenant's one order: the journal. Ticks
+// are unique and grow in the order the engine applied the changes.
 struct JournalRow {
   int64_t tick = 0;
-  int64_t member_id = 0;
-  JournalKind kind = JournalKind::kRedeem;
-  Timestamp at;
-  int64_t points = 0;
-  Timestamp lot;
-  std::string from, to;
-  std::string note;
-};
-
-// A tenant setting, such as its loyalty configuration (key "loyalty", a
-// JSON document).
-struct SettingRow {
+  RowKind kind = 0;
   std::string key;
-  std::string value;
+  std::string payload;
 };
 
-struct MergeRow {
-  int64_t survivor = 0;
-  int64_t merged = 0;
-  Timestamp at;
-  std::string reason;  // which identities met: "phone+unionid"
-};
-
-struct IdempotencyRow {
+// The latest value of one key of one kind (a member as it stands, a
+// setting): the state, written in the same commit as the journal rows that
+// changed it. `erase` removes the key (payload unused).
+struct StateRow {
+  RowKind kind = 0;
   std::string key;
-  int status = 0;       // HTTP status of the first answer
-  std::string body;     // its body
-  Timestamp at;
-  // HashKey of the request body it answered, so a key reused for another
-  // request is refused; 0 for answers stored before this was kept.
-  uint64_t request_digest = 0;
+  std::string payload;
+  bool erase = false;
 };
 
-// A frozen audience: who matched an expression at one instant, kept for a
-// campaign however the members change afterwards.
-struct SnapshotRow {
-  int64_t id = 0;  // ascending
-  std::string name;
-  std::string expr;  // canonical (segments::ToText)
-  std::string by;
-  Timestamp at;
-  int64_t count = 0;
-  std::string members;  // the member ids, EncodeIdList (core/id_list.hpp)
-};
-
-// A change of one coupon in the tenant's wallet (coupons/wallet.hpp). The
-// wallet is rebuilt on load by replaying these in id order: it is
-// deterministic, and expiry follows from the times, so it needs no row.
-struct CouponEventRow {
-  int64_t id = 0;        // ascending
-  std::string kind;      // "issue", "lock", "unlock", "redeem", "restore", "revoke"
-  std::string code;
-  int64_t template_id = 0;  // issue
-  int64_t member = 0;       // issue
-  std::string occasion;     // issue: the idempotency key or rule occasion
-  std::string order_id;     // lock, unlock, redeem, restore
-  Timestamp at;
-  Timestamp until;          // lock: when the hold lapses
-};
-
-// A claim on an activity, a helper's cut, or a refusal
-// (activities/activity_book.hpp). The book is rebuilt on load by replaying
-// these in id order: results follow from the activity's seed and the times.
-struct ActivityEventRow {
-  int64_t id = 0;           // ascending
-  int64_t activity_id = 0;
-  std::string kind;         // "take", "help", "refused"
-  int64_t member = 0;       // who claimed, helped or was refused
-  int64_t ref = 0;          // take: the group joined (0 none); help, a refused cut: the bargain's claim id
-  Timestamp at;
-  std::string detail;       // take: the coupon code it gave, if any; refused: the reason
-};
-
-// Everything one group commit writes, in the order it must be applied.
+// Everything one group commit writes. A later state row for the same kind
+// and key replaces an earlier one of the same batch.
 struct WriteBatch {
-  std::vector<MemberRow> members;  // insert or replace by member_id
-  std::vector<OrderRow> orders;
-  std::vector<RefundRow> refunds;
   std::vector<JournalRow> journal;
-  std::vector<SettingRow> settings;  // upsert by key
-  std::vector<MergeRow> merges;
-  std::vector<StoreInfo> stores;  // upsert by id
-  std::vector<StaffInfo> staff;
-  std::vector<ProductInfo> products;
-  std::vector<CategoryInfo> categories;
-  std::vector<IdempotencyRow> idempotency;
-  std::vector<tags::TagOperation> tag_operations;  // inserts; ids ascending
-  std::vector<SnapshotRow> snapshots;              // inserts; ids ascending
-  std::vector<CouponEventRow> coupon_events;       // inserts; ids ascending
-  std::vector<ActivityEventRow> activity_events;   // inserts; ids ascending
+  std::vector<StateRow> state;
 
-  // Empties every list but keeps the memory, so the next group reuses it.
+  // Empties both lists but keeps the memory, so the next group reuses it.
   void Clear() {
-    members.clear(), orders.clear(), refunds.clear(), journal.clear(), settings.clear(), merges.clear();
-    stores.clear(), staff.clear(), products.clear(), categories.clear(), idempotency.clear();
-    tag_operations.clear(), snapshots.clear(), coupon_events.clear(), activity_events.clear();
+    journal.clear();
+    state.clear();
   }
-
-  bool empty() const {
-    return members.empty() && orders.empty() && refunds.empty() && journal.empty() && settings.empty() &&
-           merges.empty() &&
-           stores.empty() && staff.empty() && products.empty() && categories.empty() && idempotency.empty() &&
-           tag_operations.empty() && snapshots.empty() && coupon_events.empty() &&
-           activity_events.empty();
-  }
+  bool empty() const { return journal.empty() && state.empty(); }
 };
 
-// Receives a tenant's rows on load. Order of calls: master data, settings,
-// members (by member_id), merges (in the order they happened), then orders,
-// refunds and journal rows interleaved by tick (rows of equal tick — those
-// stored before ticks existed have 0 — orders first, then refunds, then
-// journal rows, each in insertion order), then tag operations, snapshots,
-// coupon events and activity events (each by id), and last the
-// idempotency rows.
+// Receives a tenant's rows on load: first every state row, by kind number
+// and then by key (bytes compared as unsigned), then every journal row by
+// tick. A non-OK Status from the sink stops the load, which returns it.
 class LoadSink {
  public:
   virtual ~LoadSink() = default;
-  virtual void OnStore(StoreInfo row) = 0;
-  virtual void OnStaff(StaffInfo row) = 0;
-  virtual void OnProduct(ProductInfo row) = 0;
-  virtual void OnCategory(CategoryInfo row) = 0;
-  virtual void OnMember(MemberRow row) = 0;
-  virtual void OnMerge(MergeRow row) = 0;
-  virtual void OnOrder(OrderRow row) = 0;
-  virtual void OnSetting(SettingRow row) = 0;
-  virtual void OnRefund(RefundRow row) = 0;
-  virtual void OnJournal(JournalRow row) = 0;
-  virtual void OnTagOperation(tags::TagOperation row) = 0;
-  virtual void OnSnapshot(SnapshotRow row) = 0;
-  virtual void OnCouponEvent(CouponEventRow row) = 0;
-  virtual void OnActivityEvent(ActivityEventRow row) = 0;
-  virtual void OnIdempotency(IdempotencyRow row) = 0;
+  virtual Status OnState(StateRow row) = 0;
+  virtual Status OnJournal(JournalRow row) = 0;
 };
 
 class TenantStore {

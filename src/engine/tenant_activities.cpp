@@ -53,19 +53,19 @@ Result<const activities::Activity*> TenantState::CreateActivity(activities::Acti
     if (Status s = PutTag(std::move(def), true, now); !s.ok()) return s.AddFieldError("helper_tag", s.message());
   }
   const activities::Activity& made = activities_.Add(std::move(a));
-  pending_.settings.push_back(SettingRow{std::string(kActivitiesSetting), activities::ActivitiesJson(activities_.activities())});
+  Put(SettingRow{std::string(kActivitiesSetting), activities::ActivitiesJson(activities_.activities())});
   return &made;
 }
 
 Result<const activities::Activity*> TenantState::CancelActivity(int64_t id, Timestamp now) {
   ASSIGN_OR_RETURN(const activities::Activity* a, activities_.Cancel(id, now));
-  pending_.settings.push_back(SettingRow{std::string(kActivitiesSetting), activities::ActivitiesJson(activities_.activities())});
+  Put(SettingRow{std::string(kActivitiesSetting), activities::ActivitiesJson(activities_.activities())});
   return a;
 }
 
 void TenantState::RecordActivity(ActivityEventRow row) {
   row.id = next_activity_event_++;
-  pending_.activity_events.push_back(std::move(row));
+  Record(TakeTick(), row);
 }
 
 Status TenantState::RefuseClaim(int64_t activity_id, MemberId member, int64_t bargain, Status why, Timestamp now) {

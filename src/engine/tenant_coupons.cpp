@@ -12,7 +12,7 @@ Result<const coupons::CouponTemplate*> TenantState::CreateCouponTemplate(coupons
   RETURN_IF_ERROR(coupons::CheckTemplate(t));
   t.id = static_cast<int64_t>(coupon_templates_.size()) + 1;
   coupon_templates_.push_back(std::move(t));
-  pending_.settings.push_back(SettingRow{std::string(kCouponTemplatesSetting), coupons::TemplatesJson(coupon_templates_)});
+  Put(SettingRow{std::string(kCouponTemplatesSetting), coupons::TemplatesJson(coupon_templates_)});
   return &coupon_templates_.back();
 }
 
@@ -21,7 +21,7 @@ Result<const coupons::CouponTemplate*> TenantState::RetireCouponTemplate(int64_t
   coupons::CouponTemplate& t = coupon_templates_[static_cast<size_t>(id - 1)];
   if (t.retired_at) return &t;
   t.retired_at = now;
-  pending_.settings.push_back(SettingRow{std::string(kCouponTemplatesSetting), coupons::TemplatesJson(coupon_templates_)});
+  Put(SettingRow{std::string(kCouponTemplatesSetting), coupons::TemplatesJson(coupon_templates_)});
   return &t;
 }
 
@@ -32,7 +32,7 @@ const coupons::CouponTemplate* TenantState::FindCouponTemplate(int64_t id) const
 
 void TenantState::RecordCoupon(CouponEventRow row) {
   row.id = next_coupon_event_++;
-  pending_.coupon_events.push_back(std::move(row));
+  Record(TakeTick(), row);
 }
 
 Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, MemberId member, std::string occasion,
@@ -131,7 +131,7 @@ Result<const coupons::IssueRule*> TenantState::SetIssueRuleActive(int64_t id, bo
   coupons::IssueRule& rule = issue_rules_[static_cast<size_t>(id - 1)];
   if (rule.active != active) {
     rule.active = active;
-    pending_.settings.push_back(SettingRow{std::string(kIssueRulesSetting), coupons::RulesJson(issue_rules_)});
+    Put(SettingRow{std::string(kIssueRulesSetting), coupons::RulesJson(issue_rules_)});
   }
   return &rule;
 }
@@ -146,7 +146,7 @@ Result<const coupons::IssueRule*> TenantState::CreateIssueRule(coupons::IssueRul
   }
   rule.id = static_cast<int64_t>(issue_rules_.size()) + 1;
   issue_rules_.push_back(std::move(rule));
-  pending_.settings.push_back(SettingRow{std::string(kIssueRulesSetting), coupons::RulesJson(issue_rules_)});
+  Put(SettingRow{std::string(kIssueRulesSetting), coupons::RulesJson(issue_rules_)});
   return &issue_rules_.back();
 }
 

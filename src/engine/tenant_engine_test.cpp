@@ -7,6 +7,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/testing/memory_store.hpp"
+#include "engine/testing/rows_of.hpp"
 
 namespace pond {
 namespace {
@@ -44,7 +45,7 @@ TEST(TenantEngineTest, AcknowledgedWritesAreInTheStoreAndSurviveReopen) {
     ASSERT_TRUE(SubmitAndWait(*engine, Order("A", 100)).ok());
     // Acknowledged means committed: the row is in the store now.
     ASSERT_EQ(f.data->commits.size(), 1u);
-    EXPECT_EQ(f.data->commits[0].orders.size(), 1u);
+    EXPECT_EQ(testing::RowsOf<OrderRow>(f.data->commits[0]).size(), 1u);
   }
   auto reopened = f.Open();
   EXPECT_EQ(reopened->Read([](const TenantState& s) { return s.orders().Totals(1).paid.fen(); }), 100);
@@ -76,7 +77,7 @@ TEST(TenantEngineTest, ConcurrentSubmittersAreAppliedOnceEachInGroupCommits) {
   EXPECT_EQ(acked.load(), kThreads * kPerThread);
   EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), kThreads * kPerThread);
   size_t stored = 0;
-  for (const auto& b : f.data->commits) stored += b.orders.size();
+  for (const auto& b : f.data->commits) stored += testing::RowsOf<OrderRow>(b).size();
   EXPECT_EQ(stored, static_cast<size_t>(kThreads * kPerThread));
   EXPECT_LE(f.data->commits.size(), static_cast<size_t>(kThreads * kPerThread));
 }
@@ -128,7 +129,7 @@ TEST(TenantEngineTest, UnderFailingCommitsMemoryMatchesTheStoreAndTheAnswers) {
   EXPECT_GT(acked, 0);
   std::set<std::string> stored;
   for (const auto& b : f.data->commits) {
-    for (const auto& o : b.orders) stored.insert(o.order.order_id);
+    for (const auto& o : testing::RowsOf<OrderRow>(b)) stored.insert(o.order.order_id);
   }
   EXPECT_EQ(stored, acked_ids);
   for (int i = 0; i < kOrders; ++i) {

@@ -1,6 +1,7 @@
 #include "engine/tenant_state.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -98,14 +99,14 @@ Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
         } else if constexpr (std::is_same_v<T, RefundEvent>) {
           return ApplyRefund(std::move(e), now);
         } else if constexpr (std::is_same_v<T, StoreInfo>) {
-          return ApplyMaster(std::move(e), pending_.stores);
+          return ApplyMaster(std::move(e));
         } else if constexpr (std::is_same_v<T, StaffInfo>) {
-          return ApplyMaster(std::move(e), pending_.staff);
+          return ApplyMaster(std::move(e));
         } else if constexpr (std::is_same_v<T, ProductInfo>) {
-          return ApplyMaster(std::move(e), pending_.products);
+          return ApplyMaster(std::move(e));
         } else {
           static_assert(std::is_same_v<T, CategoryInfo>);
-          return ApplyMaster(std::move(e), pending_.categories);
+          return ApplyMaster(std::move(e));
         }
       },
       event);
@@ -115,10 +116,9 @@ void TenantState::Persist(const Resolution& res, Timestamp now) {
   for (const MergeRecord& m : res.merges) {
     orders_.MergeMembers(m.survivor, m.merged);
     const std::optional<TierChange> tier = loyalty_.Merge(m.survivor, m.merged, m.at);
-    pending_.journal.push_back(
-        JournalRow{TakeTick(), m.survivor, JournalKind::kMerge, m.at, 0, {}, {}, {}, std::to_string(m.merged)});
+    Record(LoyaltyRow{TakeTick(), m.survivor, LoyaltyKind::kMerge, m.at, 0, {}, {}, {}, std::to_string(m.merged)});
     RecordTier(tier);
-    pending_.merges.push_back(MergeRow{m.survivor, m.merged, m.at, m.reason});
+    Record(TakeTick(), MergeRow{m.survivor, m.merged, m.at, m.reason});
     segments_.Merge(m.survivor, m.merged);
     MergeTags(m.survivor, m.merged, m.at);
     dirty_members_.insert(m.merged);
@@ -130,7 +130,7 @@ void TenantState::Persist(const Resolution& res, Timestamp now) {
 void TenantState::RecordTier(const std::optional<TierChange>& change) {
   if (!change) return;
   const auto& tiers = loyalty_.config().tiers;
-  pending_.journal.push_back(JournalRow{TakeTick(), change->member, JournalKind::kTier, change->at, 0, {},
+  Record(LoyaltyRow{TakeTick(), change->member, LoyaltyKind::kTier, change->at, 0, {},
                                         tiers[static_cast<size_t>(change->from)].id,
                                         tiers[static_cast<size_t>(change->to)].id, change->cause});
 }
@@ -148,7 +148,7 @@ void TenantState::Restage(MemberId member, Timestamp now, std::optional<LocalDat
   const LocalDate today = zone_.DateOf(now);
   auto move_to = [&](Stage stage, Timestamp at) {
     if (auto change = lifecycle_.MoveTo(member, stage, at)) {
-      pending_.journal.push_back(JournalRow{TakeTick(), member, JournalKind::kStage, at, 0, {},
+      Record(LoyaltyRow{TakeTick(), member, LoyaltyKind::kStage, at, 0, {},
                                             std::string(StageName(change->from)), std::string(StageName(stage)), {}});
     }
   };
@@ -178,7 +178,7 @@ void TenantState::Restage(MemberId member, Timestamp now, std::optional<LocalDat
 }
 
 void TenantState::RecordExpiry(MemberId member, const LedgerEntry& e) {
-  pending_.journal.push_back(JournalRow{e.tick, member, JournalKind::kExpire, e.at, e.points, e.lot, {}, {}, {}});
+  Record(LoyaltyRow{e.tick, member, LoyaltyKind::kExpire, e.at, e.points, e.lot, {}, {}, {}});
 }
 
 void TenantState::ExpireDead(MemberId member, Timestamp now) {
@@ -255,14 +255,15 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   const int32_t units = CollectItems(e);
   segments_.AddPurchase(res.member, position, zone_.DateOf(e.paid_at), e.paid, units, categories_);
   e.member = {};
-  pending_.orders.push_back(OrderRow{res.member, std::move(e), EffectOf(earned)});
+  const OrderRow row{res.member, std::move(e), EffectOf(earned)};
+  Record(row.loyalty.tick, row);
   RecordTier(tier);
   ExpireDead(res.member, now);
-  RedeemOrderCoupons(pending_.orders.back().order);
-  CheckRedeemedTerms(pending_.orders.back().order);
-  IssueForOrder(res.member, pending_.orders.back().order, now);
+  RedeemOrderCoupons(row.order);
+  CheckRedeemedTerms(row.order);
+  IssueForOrder(res.member, row.order, now);
   IssueForTier(tier, now);
-  Restage(res.member, now, zone_.DateOf(pending_.orders.back().order.paid_at));
+  Restage(res.member, now, zone_.DateOf(row.order.paid_at));
   // A new or merged member has a profile to report; otherwise only what the order changed.
   if (res.created || !res.merges.empty()) {
     Reindex(res.member);
@@ -287,7 +288,8 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   segments_.SetPurchaseNet(member, position, orders_.Order(position).net());
   if (orders_.Order(position).net().fen() <= 0) RestoreOrderCoupons(e.order_id, e.refunded_at);
   const LocalDate refund_day = zone_.DateOf(e.refunded_at);
-  pending_.refunds.push_back(RefundRow{std::move(e), EffectOf(reversed)});
+  const RefundRow row{std::move(e), EffectOf(reversed)};
+  Record(row.loyalty.tick, row);
   RecordTier(tier);
   IssueForTier(tier, now);
   Restage(member, now, refund_day);
@@ -305,8 +307,7 @@ Result<LedgerEntry> TenantState::Redeem(MemberId member, int64_t points, std::st
   }
   ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Redeem(next_tick_, member, points, std::move(redemption_id), now));
   ++next_tick_;
-  pending_.journal.push_back(
-      JournalRow{e->tick, member, JournalKind::kRedeem, now, e->points, {}, {}, {}, std::string(loyalty_.NoteOf(*e))});
+  Record(LoyaltyRow{e->tick, member, LoyaltyKind::kRedeem, now, e->points, {}, {}, {}, std::string(loyalty_.NoteOf(*e))});
   ReindexLoyalty(member);
   return *e;
 }
@@ -317,15 +318,14 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
   if (reason.empty()) return FieldInvalid("reason", "is required: say why the points change");
   ASSIGN_OR_RETURN(const LedgerEntry* e, loyalty_.Adjust(next_tick_, member, points, std::move(reason), now));
   ++next_tick_;
-  pending_.journal.push_back(
-      JournalRow{e->tick, member, JournalKind::kAdjust, now, e->points, e->lot, {}, {},
-                 std::string(loyalty_.NoteOf(*e))});
+  Record(LoyaltyRow{e->tick, member, LoyaltyKind::kAdjust, now, e->points, e->lot, {}, {},
+                    std::string(loyalty_.NoteOf(*e))});
   ReindexLoyalty(member);
   return *e;
 }
 
 void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
-  pending_.settings.push_back(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
+  Put(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
   for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change);
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) == m) ReindexLoyalty(m);  // tier ids may have changed
@@ -378,7 +378,7 @@ void TenantState::RunDay(LocalDate day) {
     segments::RecordSize(saved, day, *count);
   }
   if (!saved_segments_.empty()) PersistSegments();
-  pending_.journal.push_back(JournalRow{TakeTick(), 0, JournalKind::kDay, start, 0, {}, {}, {}, day.ToString()});
+  Record(LoyaltyRow{TakeTick(), 0, LoyaltyKind::kDay, start, 0, {}, {}, {}, day.ToString()});
   last_day_ = day;
 }
 
@@ -436,10 +436,10 @@ int32_t TenantState::CollectItems(const OrderEvent& e) {
 }
 
 template <typename Info>
-Result<EventOutcome> TenantState::ApplyMaster(Info&& info, std::vector<Info>& rows) {
+Result<EventOutcome> TenantState::ApplyMaster(Info&& info) {
   if constexpr (std::is_same_v<std::decay_t<Info>, CategoryInfo>) RETURN_IF_ERROR(master_.CheckCategory(info));
   if (!master_.Upsert(info)) return EventOutcome::kDuplicate;
-  rows.push_back(std::move(info));
+  Put(info);
   return EventOutcome::kAccepted;
 }
 
@@ -561,7 +561,7 @@ int64_t TenantState::RecordTagOperation(std::string tag, bool add, std::vector<M
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
   tags::TagOperation op{tags_.next_operation_id(), std::move(tag), add, std::move(by), now, std::move(note),
                         std::move(changed)};
-  pending_.tag_operations.push_back(op);
+  Record(TakeTick(), op);
   tags_.Record(std::move(op));
   return tags_.next_operation_id() - 1;
 }
@@ -586,7 +586,7 @@ Result<const SnapshotRow*> TenantState::CreateSnapshot(std::string name, const s
                   now,
                   static_cast<int64_t>(members.size()),
                   EncodeIdList(members)};
-  pending_.snapshots.push_back(row);
+  Record(TakeTick(), row);
   snapshots_.push_back(std::move(row));
   return &snapshots_.back();
 }
@@ -616,7 +616,7 @@ Status TenantState::RemoveSegment(int64_t id) {
 }
 
 void TenantState::RememberIdempotent(IdempotencyRow row) {
-  pending_.idempotency.push_back(row);
+  Put(row);
   idempotency_.insert_or_assign(row.key, std::move(row));
 }
 
@@ -628,71 +628,170 @@ const IdempotencyRow* TenantState::FindIdempotent(const std::string& key) const 
 void TenantState::TakePending(WriteBatch& into) {
   for (MemberId id : dirty_members_) {
     const Member* m = members_.Get(id);
-    pending_.members.push_back(
-        MemberRow{m->id, m->profile, m->identities, m->event_digests, m->merged_into, m->created_at});
+    Put(MemberRow{m->id, m->profile, m->identities, m->event_digests, m->merged_into, m->created_at});
   }
   dirty_members_.clear();
   std::swap(pending_, into);
 }
 
-void TenantState::Loader::OnMember(MemberRow row) {
+namespace {
+
+// What a stored row's key says, for an error: the number of an id key, the
+// text of a text key; an idempotency key stays out (it may be a client's
+// token).
+std::string KeyText(RowKind kind, std::string_view key) {
+  switch (static_cast<journal::Kind>(kind)) {
+    case journal::Kind::kIdempotency: return "(hidden)";
+    case journal::Kind::kMember: case journal::Kind::kMerge: case journal::Kind::kLoyalty:
+    case journal::Kind::kTagOperation: case journal::Kind::kSnapshot: case journal::Kind::kCouponEvent:
+    case journal::Kind::kActivityEvent:
+      if (std::optional<int64_t> id = journal::IdFromKey(key)) return std::to_string(*id);
+      return "(malformed)";
+    default: return std::string(key);
+  }
+}
+
+Status Damaged(Status why, RowKind kind, std::string_view key) {
+  const std::string_view name = journal::KindName(kind);
+  return Internal("stored " + std::string(name.empty() ? "row" : name) + " row does not load: " + why.message())
+      .With("kind", name.empty() ? std::to_string(kind) : std::string(name))
+      .With("key", KeyText(kind, key));
+}
+
+// Decodes a row of type Row and hands it to `replay`.
+template <typename Row, typename Replay>
+Status DecodeAnd(int64_t tick, const std::string& key, const std::string& payload, Replay&& replay) {
+  Row row;
+  if (!journal::Decode(tick, key, payload, row)) return Internal("its bytes are not a well-formed encoding");
+  return replay(std::move(row));
+}
+
+}  // namespace
+
+Status TenantState::Loader::OnState(StateRow row) {
+  using journal::Kind;
+  auto master = [&](auto info) {
+    s_.master_.Upsert(info);
+    return Status::Ok();
+  };
+  Status s;
+  switch (static_cast<Kind>(row.kind)) {
+    case Kind::kStore: s = DecodeAnd<StoreInfo>(0, row.key, row.payload, master); break;
+    case Kind::kStaff: s = DecodeAnd<StaffInfo>(0, row.key, row.payload, master); break;
+    case Kind::kProduct: s = DecodeAnd<ProductInfo>(0, row.key, row.payload, master); break;
+    case Kind::kCategory: s = DecodeAnd<CategoryInfo>(0, row.key, row.payload, master); break;
+    case Kind::kSetting:
+      s = DecodeAnd<SettingRow>(0, row.key, row.payload, [&](SettingRow r) { return OnSetting(r); });
+      break;
+    case Kind::kMember:
+      s = DecodeAnd<MemberRow>(0, row.key, row.payload, [&](MemberRow r) { return OnMember(std::move(r)); });
+      break;
+    case Kind::kIdempotency:
+      s = DecodeAnd<IdempotencyRow>(0, row.key, row.payload, [&](IdempotencyRow r) {
+        std::string key = r.key;
+        s_.idempotency_.insert_or_assign(std::move(key), std::move(r));
+        return Status::Ok();
+      });
+      break;
+    default: s = Internal("the kind is not a state kind this build knows");
+  }
+  return s.ok() ? s : Damaged(std::move(s), row.kind, row.key);
+}
+
+Status TenantState::Loader::OnJournal(JournalRow row) {
+  using journal::Kind;
+  s_.next_tick_ = std::max(s_.next_tick_, row.tick + 1);
+  const int64_t t = row.tick;
+  Status s;
+  switch (static_cast<Kind>(row.kind)) {
+    case Kind::kMerge:
+      s = DecodeAnd<MergeRow>(t, row.key, row.payload, [&](MergeRow r) { return OnMerge(std::move(r)); });
+      break;
+    case Kind::kOrder:
+      s = DecodeAnd<OrderRow>(t, row.key, row.payload, [&](const OrderRow& r) { return OnOrder(r); });
+      break;
+    case Kind::kRefund:
+      s = DecodeAnd<RefundRow>(t, row.key, row.payload, [&](const RefundRow& r) { return OnRefund(r); });
+      break;
+    case Kind::kLoyalty:
+      s = DecodeAnd<LoyaltyRow>(t, row.key, row.payload, [&](LoyaltyRow r) { return OnLoyalty(std::move(r)); });
+      break;
+    case Kind::kTagOperation:
+      s = DecodeAnd<tags::TagOperation>(t, row.key, row.payload,
+                                        [&](tags::TagOperation r) { return OnTagOperation(std::move(r)); });
+      break;
+    case Kind::kSnapshot:
+      s = DecodeAnd<SnapshotRow>(t, row.key, row.payload, [&](SnapshotRow r) {
+        s_.snapshots_.push_back(std::move(r));
+        return Status::Ok();
+      });
+      break;
+    case Kind::kCouponEvent:
+      s = DecodeAnd<CouponEventRow>(t, row.key, row.payload, [&](const CouponEventRow& r) { return OnCouponEvent(r); });
+      break;
+    case Kind::kActivityEvent:
+      s = DecodeAnd<ActivityEventRow>(t, row.key, row.payload,
+                                      [&](const ActivityEventRow& r) { return OnActivityEvent(r); });
+      break;
+    default: s = Internal("the kind is not a journal kind this build knows");
+  }
+  if (s.ok()) return s;
+  return Damaged(std::move(s), row.kind, row.key).With("tick", std::to_string(row.tick));
+}
+
+Status TenantState::Loader::OnMember(MemberRow row) {
   Member m;
   m.id = row.member_id;
   m.profile = std::move(row.profile);
   m.identities = std::move(row.identities);
   m.event_digests = std::move(row.event_digests);
+  m.merged_into = row.merged_into;  // the merge rows add the survivor's history
   m.created_at = row.created_at;
-  // merged_into is restored by the merge rows, which also carry the history.
+  if (m.id <= s_.members_.size()) return Internal("member rows must come by ascending id");
   s_.members_.LoadMember(std::move(m));
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnMerge(MergeRow row) {
-  s_.members_.LoadMerge(MergeRecord{row.survivor, row.merged, row.at, std::move(row.reason)});
+Status TenantState::Loader::OnMerge(MergeRow row) {
+  if (!s_.members_.LoadMerge(MergeRecord{row.survivor, row.merged, row.at, std::move(row.reason)})) {
+    return Internal("it names a member the store does not hold");
+  }
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnSetting(SettingRow row) {
-  // Each was validated before it was stored: only a damaged file fails here.
-  auto damaged = [&](const Status& s) {
-    Log(LogLevel::kError, "stored setting unreadable; using the defaults",
-        {{"tenant", s_.record_.id}, {"setting", row.key}, {"error", s.ToString()}});
-  };
+Status TenantState::Loader::OnSetting(const SettingRow& row) {
+  // Each was validated before it was stored: only a damaged store fails here.
   if (row.key == kTagsSetting) {
-    auto defs = tags::ParseTagDefinitions(row.value);
-    if (!defs.ok()) return damaged(defs.status());
+    ASSIGN_OR_RETURN(auto defs, tags::ParseTagDefinitions(row.value));
     for (const auto& [name, def] : s_.tags_.definitions()) s_.segments_.RemoveTag(name);
-    s_.tags_.Reset(std::move(defs).value());
+    s_.tags_.Reset(std::move(defs));
     s_.DefineTagsInIndex();
-    return;
+    return Status::Ok();
   }
   if (row.key == kSegmentsSetting) {
-    auto saved = segments::ParseSavedSegments(row.value);
-    if (!saved.ok()) return damaged(saved.status());
-    s_.saved_segments_ = std::move(saved).value();
-    return;
+    ASSIGN_OR_RETURN(s_.saved_segments_, segments::ParseSavedSegments(row.value));
+    return Status::Ok();
   }
   if (row.key == kCouponTemplatesSetting) {
-    auto templates = coupons::ParseTemplates(row.value);
-    if (!templates.ok()) return damaged(templates.status());
-    s_.coupon_templates_ = std::move(templates).value();
-    return;
+    ASSIGN_OR_RETURN(s_.coupon_templates_, coupons::ParseTemplates(row.value));
+    return Status::Ok();
   }
   if (row.key == kIssueRulesSetting) {
-    auto rules = coupons::ParseRules(row.value);
-    if (!rules.ok()) return damaged(rules.status());
-    s_.issue_rules_ = std::move(rules).value();
-    return;
+    ASSIGN_OR_RETURN(s_.issue_rules_, coupons::ParseRules(row.value));
+    return Status::Ok();
   }
   if (row.key == kActivitiesSetting) {
-    auto activities = activities::ParseActivities(row.value);
-    if (!activities.ok()) return damaged(activities.status());
+    ASSIGN_OR_RETURN(auto activities, activities::ParseActivities(row.value));
     // The book is empty here: settings load before any claim.
-    for (activities::Activity& a : *activities) s_.activities_.Add(std::move(a));
-    return;
+    for (activities::Activity& a : activities) s_.activities_.Add(std::move(a));
+    return Status::Ok();
   }
-  if (row.key != kLoyaltySetting) return;
-  auto config = ParseLoyaltyConfig(row.value);
-  if (!config.ok()) return damaged(config.status());
-  s_.loyalty_.SetConfig(std::move(config).value(), {});
+  if (row.key == kLoyaltySetting) {
+    ASSIGN_OR_RETURN(LoyaltyConfig config, ParseLoyaltyConfig(row.value));
+    s_.loyalty_.SetConfig(std::move(config), {});
+    return Status::Ok();
+  }
+  return Internal("no setting of this build is called that");
 }
 
 void TenantState::Loader::Finish() {
@@ -715,7 +814,7 @@ MemberId TenantState::Loader::LoyaltyOwner(MemberId member) const {
   return member;
 }
 
-void TenantState::Loader::OnOrder(OrderRow row) {
+Status TenantState::Loader::OnOrder(const OrderRow& row) {
   // Merges are loaded before orders, so the order lands on today's survivor.
   const MemberId standing = s_.members_.Standing(row.member_id);
   s_.orders_.AddOrder(row.order, standing);
@@ -728,11 +827,11 @@ void TenantState::Loader::OnOrder(OrderRow row) {
   order_members_.push_back(row.member_id);
   s_.loyalty_.Replay(LoyaltyOwner(row.member_id),
                      EntryOf(row.loyalty, EntryKind::kEarn, position, row.order.paid_at, row.order.paid_at));
-  s_.next_tick_ = std::max(s_.next_tick_, row.loyalty.tick + 1);
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnRefund(RefundRow row) {
-  if (!s_.orders_.CheckRefund(row.refund).ok()) return;
+Status TenantState::Loader::OnRefund(const RefundRow& row) {
+  RETURN_IF_ERROR(s_.orders_.CheckRefund(row.refund));
   s_.orders_.ApplyRefund(row.refund);
   const int32_t position = s_.orders_.PositionOf(row.refund.order_id);
   const MemberId member = LoyaltyOwner(order_members_[static_cast<size_t>(position)]);
@@ -741,11 +840,10 @@ void TenantState::Loader::OnRefund(RefundRow row) {
                      EntryOf(row.loyalty, EntryKind::kReverse, position, row.refund.refunded_at,
                              s_.orders_.Order(position).paid_at),
                      row.refund.refund_id);
-  s_.next_tick_ = std::max(s_.next_tick_, row.loyalty.tick + 1);
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnJournal(JournalRow row) {
-  s_.next_tick_ = std::max(s_.next_tick_, row.tick + 1);
+Status TenantState::Loader::OnLoyalty(LoyaltyRow row) {
   const MemberId member = LoyaltyOwner(row.member_id);
   LedgerEntry e;
   e.tick = row.tick;
@@ -753,31 +851,41 @@ void TenantState::Loader::OnJournal(JournalRow row) {
   e.points = row.points;
   e.lot = row.lot;
   switch (row.kind) {
-    case JournalKind::kRedeem: e.kind = EntryKind::kRedeem; break;
-    case JournalKind::kAdjust: e.kind = EntryKind::kAdjust; break;
-    case JournalKind::kExpire: e.kind = EntryKind::kExpire; break;
-    case JournalKind::kTier:
+    case LoyaltyKind::kRedeem: e.kind = EntryKind::kRedeem; break;
+    case LoyaltyKind::kAdjust: e.kind = EntryKind::kAdjust; break;
+    case LoyaltyKind::kExpire: e.kind = EntryKind::kExpire; break;
+    case LoyaltyKind::kTier:
       s_.loyalty_.ReplayTier(member, row.from, row.to, row.note, row.at);
-      return;
-    case JournalKind::kStage:
-      s_.lifecycle_.MoveTo(member, StageFromName(row.to).value_or(Stage::kIntro), row.at);
-      return;
-    case JournalKind::kDay:
-      if (auto day = ParseDate(row.note); day.ok()) s_.last_day_ = *day;
-      return;
-    case JournalKind::kMerge: {
-      const MemberId merged = LoyaltyOwner(std::strtoll(row.note.c_str(), nullptr, 10));
-      if (merged <= 0 || merged == member) return;
+      return Status::Ok();
+    case LoyaltyKind::kStage: {
+      const std::optional<Stage> stage = StageFromName(row.to);
+      if (!stage) return Internal("no lifecycle stage is called " + row.to);
+      s_.lifecycle_.MoveTo(member, *stage, row.at);
+      return Status::Ok();
+    }
+    case LoyaltyKind::kDay: {
+      ASSIGN_OR_RETURN(s_.last_day_, ParseDate(row.note));
+      return Status::Ok();
+    }
+    case LoyaltyKind::kMerge: {
+      int64_t id = 0;
+      const char* end = row.note.data() + row.note.size();
+      if (auto [p, ec] = std::from_chars(row.note.data(), end, id); ec != std::errc() || p != end || id <= 0) {
+        return Internal("a merge's note must be the merged member's id");
+      }
+      const MemberId merged = LoyaltyOwner(id);
+      if (merged == member) return Status::Ok();
       s_.loyalty_.ReplayMerge(member, merged);  // the tier follows in its own row
       if (static_cast<size_t>(merged) >= merged_into_.size()) merged_into_.resize(static_cast<size_t>(merged) + 1);
       merged_into_[static_cast<size_t>(merged)] = member;
-      return;
+      return Status::Ok();
     }
   }
   s_.loyalty_.Replay(member, e, std::move(row.note));
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnTagOperation(tags::TagOperation row) {
+Status TenantState::Loader::OnTagOperation(tags::TagOperation row) {
   // Operations on a tag since deleted (and perhaps made anew as a rule) no
   // longer say who holds it.
   const tags::TagDefinition* def = s_.tags_.Find(row.tag);
@@ -785,31 +893,21 @@ void TenantState::Loader::OnTagOperation(tags::TagOperation row) {
     for (MemberId m : row.members) s_.segments_.SetTag(m, row.tag, row.add);
   }
   s_.tags_.Record(std::move(row));
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnSnapshot(SnapshotRow row) { s_.snapshots_.push_back(std::move(row)); }
-
-void TenantState::Loader::OnCouponEvent(CouponEventRow row) {
-  // Every stored change succeeded once against the same templates and
-  // times, so it succeeds again; a failure means a damaged file.
-  if (Status s = s_.ReplayCoupon(row); !s.ok()) {
-    Log(LogLevel::kError, "stored coupon change does not replay",
-        {{"tenant", s_.record_.id}, {"coupon_event", std::to_string(row.id)}, {"error", s.ToString()}});
-  }
+// Every stored change succeeded once against the same templates and times,
+// so it succeeds again; a failure means a damaged store.
+Status TenantState::Loader::OnCouponEvent(const CouponEventRow& row) {
+  RETURN_IF_ERROR(s_.ReplayCoupon(row));
   s_.next_coupon_event_ = std::max(s_.next_coupon_event_, row.id + 1);
+  return Status::Ok();
 }
 
-void TenantState::Loader::OnActivityEvent(ActivityEventRow row) {
-  if (Status s = s_.ReplayActivity(row); !s.ok()) {
-    Log(LogLevel::kError, "stored activity change does not replay",
-        {{"tenant", s_.record_.id}, {"activity_event", std::to_string(row.id)}, {"error", s.ToString()}});
-  }
+Status TenantState::Loader::OnActivityEvent(const ActivityEventRow& row) {
+  RETURN_IF_ERROR(s_.ReplayActivity(row));
   s_.next_activity_event_ = std::max(s_.next_activity_event_, row.id + 1);
-}
-
-void TenantState::Loader::OnIdempotency(IdempotencyRow row) {
-  std::string key = row.key;
-  s_.idempotency_.insert_or_assign(std::move(key), std::move(row));
+  return Status::Ok();
 }
 
 }  // namespace pond

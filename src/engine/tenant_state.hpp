@@ -1,12 +1,14 @@
 // TenantState: everything Pond knows about one tenant in memory — members
-// and identities, orders, master data, idempotency records — and the rules
-// that apply an event to it.
+// and identities, orders, master data, loyalty, lifecycle, tags and
+// segments, coupons, activities, idempotency records — and the rules that
+// apply a command to it.
 //
-// Apply() changes the state and appends the rows that make the change
-// durable to a pending WriteBatch, which the tenant engine takes and commits
-// (TakePending). The state is rebuilt from those rows on start (Loader), so
-// applying and loading must agree: every change goes through the same
-// domain books either way.
+// Every change appends the rows that make it durable (journal/rows.hpp) to
+// a pending WriteBatch, which the tenant engine takes and commits
+// (TakePending): journal rows at the next tick of the tenant's one order,
+// state rows for what is kept as it stands. The state is rebuilt from those
+// rows on start (Loader), so applying and loading must agree: every change
+// goes through the same domain books either way.
 //
 // Not thread-safe: the tenant engine applies from its writer thread under an
 // exclusive lock and lets readers in under a shared lock.
@@ -27,6 +29,8 @@
 #include "coupons/wallet.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
+#include "journal/codec.hpp"
+#include "journal/rows.hpp"
 #include "lifecycle/lifecycle_book.hpp"
 #include "loyalty/loyalty_book.hpp"
 #include "masterdata/master_data.hpp"
@@ -186,30 +190,29 @@ class TenantState {
   // The last day the scheduler finished (none yet: a default date).
   LocalDate last_day_run() const { return last_day_; }
 
-  // Feeds stored rows back in; see TenantStore::Load for the order.
+  // Feeds stored rows back in, in TenantStore::Load's order: the state,
+  // then the journal by tick. A row that does not decode or replay stops
+  // the load with an Internal error naming its kind and key (or tick): a
+  // damaged store is never papered over with defaults.
   class Loader final : public LoadSink {
    public:
     explicit Loader(TenantState& state) : s_(state) {}
-    void OnStore(StoreInfo row) override { s_.master_.Upsert(row); }
-    void OnStaff(StaffInfo row) override { s_.master_.Upsert(row); }
-    void OnProduct(ProductInfo row) override { s_.master_.Upsert(row); }
-    void OnCategory(CategoryInfo row) override { s_.master_.Upsert(row); }
-    void OnSetting(SettingRow row) override;
-    void OnMember(MemberRow row) override;
-    void OnMerge(MergeRow row) override;
-    void OnOrder(OrderRow row) override;
-    void OnRefund(RefundRow row) override;
-    void OnJournal(JournalRow row) override;
-    void OnTagOperation(tags::TagOperation row) override;
-    void OnSnapshot(SnapshotRow row) override;
-    void OnCouponEvent(CouponEventRow row) override;
-    void OnActivityEvent(ActivityEventRow row) override;
-    void OnIdempotency(IdempotencyRow row) override;
+    Status OnState(StateRow row) override;
+    Status OnJournal(JournalRow row) override;
 
     // Finishes the load: scores RFM as of the last scheduled day.
     void Finish();
 
    private:
+    Status OnSetting(const SettingRow& row);
+    Status OnMember(MemberRow row);
+    Status OnMerge(MergeRow row);
+    Status OnOrder(const OrderRow& row);
+    Status OnRefund(const RefundRow& row);
+    Status OnLoyalty(LoyaltyRow row);
+    Status OnTagOperation(tags::TagOperation row);
+    Status OnCouponEvent(const CouponEventRow& row);
+    Status OnActivityEvent(const ActivityEventRow& row);
     // The member whose account holds `member`'s loyalty at this point of
     // the replay: merges are followed only once their kMerge row is replayed.
     MemberId LoyaltyOwner(MemberId member) const;
@@ -224,7 +227,23 @@ class TenantState {
   Result<EventOutcome> ApplyOrder(OrderEvent&& e, Timestamp now);
   Result<EventOutcome> ApplyRefund(RefundEvent&& e, Timestamp now);
   template <typename Info>
-  Result<EventOutcome> ApplyMaster(Info&& info, std::vector<Info>& rows);
+  Result<EventOutcome> ApplyMaster(Info&& info);
+  // Appends `row` to the pending batch as a journal row at `tick` (the next
+  // tick, TakeTick(), unless the row carries its own), or as a state row.
+  template <typename Row>
+  void Record(int64_t tick, const Row& row) {
+    JournalRow& out = pending_.journal.emplace_back();
+    out.tick = tick;
+    out.kind = static_cast<RowKind>(journal::RowKindOf<Row>::value);
+    journal::Encode(row, out.key, out.payload);
+  }
+  void Record(const LoyaltyRow& row) { Record(row.tick, row); }
+  template <typename Row>
+  void Put(const Row& row) {
+    StateRow& out = pending_.state.emplace_back();
+    out.kind = static_cast<RowKind>(journal::RowKindOf<Row>::value);
+    journal::Encode(row, out.key, out.payload);
+  }
   // Records what a resolution did: identity and merge rows, merged histories.
   void Persist(const Resolution& res, Timestamp now);
   void RecordTier(const std::optional<TierChange>& change);
@@ -259,7 +278,7 @@ class TenantState {
                              std::string note, Timestamp now);
   // The merged member's manual tags go to the survivor.
   void MergeTags(MemberId survivor, MemberId merged, Timestamp now);
-  void PersistTags() { pending_.settings.push_back(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
+  void PersistTags() { Put(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
   static constexpr std::string_view kCouponTemplatesSetting = "coupon_templates";
   static constexpr std::string_view kIssueRulesSetting = "coupon_rules";
   // The coupons the issue rules give for an order (post_payment,
@@ -298,7 +317,7 @@ class TenantState {
   bool InSnapshot(int64_t snapshot_id, MemberId member);
   Status ReplayActivity(const ActivityEventRow& row);
   void PersistSegments() {
-    pending_.settings.push_back(SettingRow{"segments", segments::SavedSegmentsJson(saved_segments_)});
+    Put(SettingRow{"segments", segments::SavedSegmentsJson(saved_segments_)});
   }
 
   TenantRecord record_;
@@ -325,7 +344,7 @@ class TenantState {
   std::vector<LocalDate> dates_;     // scratch for Restage
   std::vector<std::string_view> categories_;  // scratch for CollectCategories; views into the order
   std::string scratch_;              // for member-event digests
-  int64_t next_tick_ = 1;            // the journal position of the next loyalty change
+  int64_t next_tick_ = 1;            // the journal position of the next change
   LocalDate last_day_;               // the scheduler's last finished day
   std::unordered_map<std::string, IdempotencyRow> idempotency_;
   WriteBatch pending_;

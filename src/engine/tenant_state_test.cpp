@@ -10,6 +10,7 @@
 #include "core/random.hpp"
 #include "engine/ingest.hpp"
 #include "engine/testing/memory_store.hpp"
+#include "engine/testing/rows_of.hpp"
 #include "segments/expr.hpp"
 
 namespace pond {
@@ -39,9 +40,10 @@ TEST(TenantStateTest, OrderForAnUnknownIdentityCreatesAMemberRegisteredAtPayment
   EXPECT_EQ(m->profile.registered_at->seconds(), 1000);
   EXPECT_EQ(s.orders().Totals(1).paid.fen(), 6800);
   WriteBatch b = s.TakePending();
-  EXPECT_EQ(b.orders.size(), 1u);
-  EXPECT_EQ(b.members.size(), 1u);
-  EXPECT_EQ(b.members[0].identities.size(), 1u);
+  EXPECT_EQ(testing::RowsOf<OrderRow>(b).size(), 1u);
+  const std::vector<MemberRow> members = testing::RowsOf<MemberRow>(b);
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].identities.size(), 1u);
 }
 
 TEST(TenantStateTest, ResendingIsADuplicateNotASecondEffect) {
@@ -131,9 +133,9 @@ TEST(TenantStateTest, HistoryImportedLateGetsTheExpiryAndStagesItWouldHaveHad) {
   // Both are journal rows, so a restart replays them.
   const WriteBatch batch = s.TakePending();
   int expiries = 0, stage_rows = 0;
-  for (const JournalRow& row : batch.journal) {
-    expiries += row.kind == JournalKind::kExpire;
-    stage_rows += row.kind == JournalKind::kStage;
+  for (const LoyaltyRow& row : testing::RowsOf<LoyaltyRow>(batch)) {
+    expiries += row.kind == LoyaltyKind::kExpire;
+    stage_rows += row.kind == LoyaltyKind::kStage;
   }
   EXPECT_EQ(expiries, 1);
   EXPECT_EQ(stage_rows, 3);
@@ -469,7 +471,7 @@ TEST(TenantStateTest, TheWalletComesBackAfterAReload) {
   ASSERT_TRUE(live.RedeemCoupon("CODEA", "POS-1", t0.PlusSeconds(180)).ok());
   ASSERT_TRUE(live.RevokeCoupon("CODEB", t0.PlusSeconds(240)).ok());
   const WriteBatch batch = live.TakePending();
-  EXPECT_EQ(batch.coupon_events.size(), 5u) << "issue, issue, lock, redeem, revoke: replays record nothing";
+  EXPECT_EQ(testing::RowsOf<CouponEventRow>(batch).size(), 5u) << "issue, issue, lock, redeem, revoke: replays record nothing";
   ASSERT_TRUE(store.Commit(batch).ok());
 
   TenantState reloaded = NewState();
@@ -542,7 +544,7 @@ TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
   EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
   const WriteBatch batch = s.TakePending();
   std::vector<std::string> kinds;
-  for (const CouponEventRow& r : batch.coupon_events) kinds.push_back(r.kind);
+  for (const CouponEventRow& r : testing::RowsOf<CouponEventRow>(batch)) kinds.push_back(r.kind);
   EXPECT_EQ(kinds, (std::vector<std::string>{"issue", "issue", "redeem", "restore"}));
 }
 

@@ -37,6 +37,7 @@ using MemberId = int64_t;
 struct MemberRef {
   std::vector<Identity> identities;
   std::optional<int64_t> member_id;
+  bool operator==(const MemberRef&) const = default;
 };
 
 enum class Gender : uint8_t { kUnknown = 0, kFemale = 1, kMale = 2 };
@@ -92,6 +93,7 @@ struct OrderEvent {
   // when their template says so. Not stored with the order: the wallet
   // records the redemption.
   std::vector<std::string> coupons;
+  bool operator==(const OrderEvent&) const = default;
 };
 
 struct RefundEvent {
@@ -99,6 +101,7 @@ struct RefundEvent {
   std::string order_id;
   Money amount;
   Timestamp refunded_at;
+  bool operator==(const RefundEvent&) const = default;
 };
 
 // Master data.

@@ -164,8 +164,8 @@ void MemberBook::LoadMember(Member member) {
   }
   std::sort(member.identities.begin(), member.identities.end(), IdentityLess);
   for (const Identity& identity : member.identities) Index(identity, member.id);
+  if (!member.merged_into) ++standing_;
   members_.push_back(std::move(member));
-  ++standing_;
 }
 
 bool MemberBook::HasSeenEvent(MemberId id, uint64_t digest) const {
@@ -179,9 +179,10 @@ void MemberBook::RememberEvent(MemberId id, uint64_t digest) {
   if (seen.size() > kMaxEventDigests) seen.erase(seen.begin(), seen.end() - kMaxEventDigests);
 }
 
-void MemberBook::LoadMerge(const MergeRecord& merge) {
-  if (!Get(merge.survivor) || !Get(merge.merged)) return;
-  MoveInto(merge.survivor, merge.merged, merge);
+bool MemberBook::LoadMerge(const MergeRecord& merge) {
+  if (!Get(merge.survivor) || !Get(merge.merged)) return false;
+  Mutable(merge.survivor)->merges.push_back(merge);
+  return true;
 }
 
 std::string MaskPhone(std::string_view phone) {

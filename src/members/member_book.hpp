@@ -88,10 +88,12 @@ class MemberBook {
   // Members standing on their own.
   int64_t standing_count() const { return standing_; }
 
-  // Rebuilding from the store, in the order TenantStore::Load documents:
-  // every member (with the identities it holds), then the merges.
+  // Rebuilding from the store: every member as it stands (with the
+  // identities it holds and, when merged, its survivor), in id order; then
+  // the merges, oldest first, which add the survivors' histories only.
   void LoadMember(Member member);
-  void LoadMerge(const MergeRecord& merge);
+  // False when either member is unknown.
+  bool LoadMerge(const MergeRecord& merge);
 
  private:
   static uint64_t Hash(const Identity& identity);

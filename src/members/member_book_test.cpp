@@ -60,17 +60,20 @@ TEST(MemberBookTest, ReloadingRowsRebuildsTheSameBook) {
   ASSERT_TRUE(live.Resolve(Ref({Phone("2")}), Timestamp::FromSeconds(2), "s").ok());
   ASSERT_TRUE(live.Resolve(Ref({Phone("2"), Union("a")}), Timestamp::FromSeconds(3), "s").ok());
   MemberBook loaded;
-  // Rows as the store keeps them: each member with what it holds now.
+  // Rows as the store keeps them: each member as it stands now, the
+  // merged one pointing at its survivor; then the merge, for the history.
   for (MemberId id : {1, 2}) {
     Member row = *live.Get(id);
     row.merges.clear();
-    row.merged_into = 0;
     loaded.LoadMember(row);
   }
-  loaded.LoadMerge(live.Get(1)->merges[0]);
+  EXPECT_EQ(loaded.Standing(2), 1);
+  EXPECT_TRUE(loaded.LoadMerge(live.Get(1)->merges[0]));
+  EXPECT_FALSE(loaded.LoadMerge(MergeRecord{1, 9, Timestamp::FromSeconds(4), "phone"}));
   EXPECT_EQ(loaded.FindByIdentity(Phone("2")), 1);
   EXPECT_EQ(loaded.standing_count(), 1);
   EXPECT_EQ(loaded.Get(1)->identities, live.Get(1)->identities);
+  EXPECT_EQ(loaded.Get(1)->merges.size(), 1u);
 }
 
 // Model: identities are nodes; every resolved reference joins its identities

@@ -44,6 +44,7 @@ struct TagOperation {
   Timestamp at;
   std::string note;
   std::vector<int64_t> members;  // ascending, distinct
+  bool operator==(const TagOperation&) const = default;
 };
 
 // Limits a person never meets and a hostile request cannot pass.

@@ -4,12 +4,10 @@
 // SpecialEnv does). Not thread-safe beyond the TenantStore contract.
 #pragma once
 
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "engine/store.hpp"
@@ -35,54 +33,24 @@ class MemoryTenantStore final : public TenantStore {
   }
 
   Status Load(LoadSink& sink) override {
-    // Upserts collapse to their last version, as a table would.
-    std::map<std::string, StoreInfo> stores;
-    std::map<std::string, StaffInfo> staff;
-    std::map<std::string, ProductInfo> products;
-    std::map<std::string, CategoryInfo> categories;
-    std::map<std::string, std::string> settings;
-    std::map<int64_t, MemberRow> members;
-    std::map<std::string, IdempotencyRow> idempotency;  // by key, as the backends keep and load them
-    // Orders, refunds and journal rows in insertion order; the variant's
-    // alternatives are in store.hpp's order for equal ticks.
-    std::vector<std::pair<int64_t, std::variant<OrderRow, RefundRow, JournalRow>>> by_tick;
+    // State rows collapse to their last version, as a table would; keys
+    // compare as bytes (std::string compares chars as unsigned).
+    std::map<std::pair<RowKind, std::string>, std::string> state;
+    std::map<int64_t, JournalRow> journal;
     for (const WriteBatch& b : data_->commits) {
-      for (const auto& r : b.stores) stores[r.id] = r;
-      for (const auto& r : b.staff) staff[r.id] = r;
-      for (const auto& r : b.products) products[r.sku] = r;
-      for (const auto& r : b.categories) categories[r.id] = r;
-      for (const auto& r : b.settings) settings[r.key] = r.value;
-      for (const auto& r : b.members) members[r.member_id] = r;
-      for (const auto& r : b.idempotency) idempotency[r.key] = r;
-      for (const auto& r : b.orders) by_tick.emplace_back(r.loyalty.tick, r);
-      for (const auto& r : b.refunds) by_tick.emplace_back(r.loyalty.tick, r);
-      for (const auto& r : b.journal) by_tick.emplace_back(r.tick, r);
-    }
-    // Stable, so rows of one table and tick stay in insertion order.
-    std::stable_sort(by_tick.begin(), by_tick.end(), [](const auto& a, const auto& b) {
-      return std::pair(a.first, a.second.index()) < std::pair(b.first, b.second.index());
-    });
-    for (auto& [k, v] : stores) sink.OnStore(v);
-    for (auto& [k, v] : staff) sink.OnStaff(v);
-    for (auto& [k, v] : products) sink.OnProduct(v);
-    for (auto& [k, v] : categories) sink.OnCategory(v);
-    for (auto& [k, v] : settings) sink.OnSetting({k, v});
-    for (auto& [k, v] : members) sink.OnMember(v);
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.merges) sink.OnMerge(r);
-    for (auto& [tick, row] : by_tick) {
-      if (auto* order = std::get_if<OrderRow>(&row)) {
-        sink.OnOrder(std::move(*order));
-      } else if (auto* refund = std::get_if<RefundRow>(&row)) {
-        sink.OnRefund(std::move(*refund));
-      } else {
-        sink.OnJournal(std::move(std::get<JournalRow>(row)));
+      for (const JournalRow& r : b.journal) {
+        if (!journal.emplace(r.tick, r).second) return Internal("tick used twice: " + std::to_string(r.tick));
+      }
+      for (const StateRow& r : b.state) {
+        if (r.erase) {
+          state.erase({r.kind, r.key});
+        } else {
+          state[{r.kind, r.key}] = r.payload;
+        }
       }
     }
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.tag_operations) sink.OnTagOperation(r);
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.snapshots) sink.OnSnapshot(r);
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.coupon_events) sink.OnCouponEvent(r);
-    for (const WriteBatch& b : data_->commits) for (const auto& r : b.activity_events) sink.OnActivityEvent(r);
-    for (auto& [k, v] : idempotency) sink.OnIdempotency(v);
+    for (auto& [key, payload] : state) RETURN_IF_ERROR(sink.OnState({key.first, key.second, payload}));
+    for (auto& [tick, row] : journal) RETURN_IF_ERROR(sink.OnJournal(row));
     return Status::Ok();
   }
 

@@ -21,7 +21,7 @@ namespace {
 // database's clock, the one clock every node sees alike. Steps are frozen
 // once released; changes append a new step.
 // ---------------------------------------------------------------------------
-constexpr Migration kCatalogMigrations[] = {R"sql(
+constexpr Migration kCatalogMigrations[] = {{R"sql(
 CREATE TABLE pond.tenants(
   id         text PRIMARY KEY,     -- [a-z0-9_-]{1,64}; its schema is TenantSchema(id)
   name       text NOT NULL,
@@ -44,7 +44,7 @@ CREATE TABLE pond.leases(
   expires_at timestamptz NOT NULL, -- database clock
   commits    bigint NOT NULL       -- the holder's commits, to settle a COMMIT whose answer was lost
 );
-)sql"};
+)sql"}};
 
 // Takes the lease when nobody holds it, when it has expired, or when this
 // node holds it already (reopening a tenant after a failure): each time

@@ -49,12 +49,4 @@ struct PostgresOptions {
 // the database was written by a newer Pond.
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
 
-// The ingest benchmark's peers: write `rows` into a fresh table
-// `<schema>.orders` with the backend's own orders columns and encoding,
-// either one INSERT transaction per order or by COPY in transactions of
-// `batch_size` rows. AlreadyExists when the schema exists.
-enum class RawLoad { kInsertPerOrder, kCopy };
-Status RawPostgresLoadOrders(const std::string& url, const std::string& schema, const std::vector<OrderRow>& rows,
-                             RawLoad how, size_t batch_size);
-
 }  // namespace pond

@@ -68,7 +68,9 @@ Status Migrate(sqlite3* db, const std::string& path, std::span<const Migration> 
     // Another process may have migrated between our read and the write lock.
     ASSIGN_OR_RETURN(version, UserVersion(db));
     if (version >= static_cast<int64_t>(migrations.size())) break;
-    for (const char* script : migrations[version]) RETURN_IF_ERROR(Exec(db, script, "schema"));
+    const Migration& step = migrations[static_cast<size_t>(version)];
+    for (const char* script : step.scripts) RETURN_IF_ERROR(Exec(db, script, "schema"));
+    if (step.convert) RETURN_IF_ERROR(step.convert(db));
     const std::string bump = "PRAGMA user_version=" + std::to_string(version + 1);
     RETURN_IF_ERROR(Exec(db, bump.c_str(), "schema"));
     RETURN_IF_ERROR(txn.Commit());

@@ -36,7 +36,7 @@ CREATE TABLE api_keys(
 )sql";
 
 constexpr const char* kCatalogV1[] = {kCatalogTablesV1};
-constexpr Migration kCatalogMigrations[] = {kCatalogV1};
+constexpr Migration kCatalogMigrations[] = {{kCatalogV1}};
 
 constexpr std::string_view kSelectTenants = "SELECT id,name,timezone,created_at FROM tenants ORDER BY id";
 constexpr std::string_view kInsertTenant = "INSERT INTO tenants(id,name,timezone,created_at) VALUES(?1,?2,?3,?4)";

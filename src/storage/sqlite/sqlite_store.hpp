@@ -15,10 +15,8 @@
 // its own connection and may outlive the Store that opened it.
 #pragma once
 
-#include <cstddef>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "core/status.hpp"
 #include "engine/store.hpp"
@@ -28,12 +26,5 @@ namespace pond {
 // Opens (creating if needed) the embedded store in `data_dir`: the catalog in
 // DIR/pond.db, each tenant in DIR/tenants/<id>.db.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir);
-
-// The ingest benchmark's "raw bulk load" peer: creates a fresh SQLite file at
-// `db_path` with only the tenant `orders` table and inserts `rows` in
-// transactions of `batch_size` rows, with the backend's own table
-// definition, item encoding, statement and durability pragmas.
-// AlreadyExists when `db_path` exists.
-Status RawBulkLoadOrders(const std::string& db_path, const std::vector<OrderRow>& rows, size_t batch_size);
 
 }  // namespace pond

@@ -1,5 +1,6 @@
 // What only the embedded backend has: its files, WAL, pragmas and
-// migrations from older schema steps, values damaged with the sqlite3 shell,
+// migrations from older schema steps (the tables before the journal), values
+// damaged with the sqlite3 shell,
 // its checkpoints, its error mapping, locks held by other connections, and
 // fault injection inside Commit. The contract every backend keeps
 // (engine/store.hpp) is tested on SQLite and PostgreSQL alike by
@@ -20,8 +21,8 @@
 #include <vector>
 
 #include "core/id_list.hpp"
-#include "core/random.hpp"
-#include "storage/codec/row_codec.hpp"
+#include "journal/codec.hpp"
+#include "journal/list_codec.hpp"
 #include "storage/conformance/store_model.hpp"
 #include "storage/conformance/store_testing.hpp"
 #include "storage/sqlite/internal/fault_injection.hpp"
@@ -71,24 +72,32 @@ std::unique_ptr<Store> MustOpen(const std::string& dir) {
 }
 
 // Every point at which fault_injection.hpp's hook runs inside a Commit.
-constexpr std::string_view kCommitStages[] = {"members",   "orders",        "refunds",         "journal",
-                                              "settings",  "merges",        "stores",          "staff",
-                                              "products",  "categories",    "idempotency",     "tag_operations",
-                                              "snapshots", "coupon_events", "activity_events", "commit"};
+constexpr std::string_view kCommitStages[] = {"journal", "state", "commit"};
 
-// The tag_operations column holds core/id_list.hpp's encoding, for anyone
-// reading the file.
-TEST(SqliteStoreTest, TagOperationMembersAreStoredInTheIdListEncoding) {
-  TempDir dir;
-  std::vector<int64_t> many;
-  for (int64_t id = 1; many.size() < 1'000; id += 1 + id % 300) many.push_back(id);
-  {
-    auto store = MustOpen(dir.path());
-    auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
-    ASSERT_TRUE(tenant->Commit({.tag_operations = {TagOperation(1, "VIP", many)}}).ok());
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "x'";
+  for (char c : bytes) {
+    out += kDigits[static_cast<uint8_t>(c) >> 4];
+    out += kDigits[static_cast<uint8_t>(c) & 15];
   }
-  EXPECT_EQ(RawDb(dir.path() + "/tenants/t1.db").Text("SELECT members FROM tag_operations WHERE id=1"),
-            EncodeIdList(many));
+  return out + "'";
+}
+
+// The row a journal or state row decodes to; a failure fails the test.
+template <typename Row>
+Row As(const JournalRow& r) {
+  Row row;
+  EXPECT_EQ(r.kind, static_cast<RowKind>(journal::RowKindOf<Row>::value)) << "tick " << r.tick;
+  EXPECT_TRUE(journal::Decode(r.tick, r.key, r.payload, row)) << "tick " << r.tick;
+  return row;
+}
+template <typename Row>
+Row As(const StateRow& r) {
+  Row row;
+  EXPECT_EQ(r.kind, static_cast<RowKind>(journal::RowKindOf<Row>::value));
+  EXPECT_TRUE(journal::Decode(0, r.key, r.payload, row));
+  return row;
 }
 
 TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking) {
@@ -103,55 +112,21 @@ TEST(SqliteStoreTest, FailedCommitAtAnyStageStoresNothingAndTheStoreKeepsWorking
     });
     ASSERT_TRUE(opened.ok());
     auto tenant = MustOpenTenant(**opened, ExistingTenant(**opened, "t1"));
-    WriteBatch first = FullBatch();
+    const WriteBatch first = FullBatch();
     ASSERT_TRUE(tenant->Commit(first).ok());
-
-    WriteBatch second;
-    second.members = {Member(7, "overwritten"), Member(100, "new")};
-    second.members[1].identities = {{IdentityKind::kExternalUserid, "wm-1"}};
-    second.orders = {Order("B-1", 100, 2)};
-    second.orders[0].loyalty.tick = 11;
-    second.refunds = {Refund("R-2", "B-1", 12)};
-    second.journal = {Journal(13, JournalKind::kAdjust, 100)};
-    second.settings = {{"loyalty", "changed"}};
-    second.merges = {{100, 3, Timestamp::FromSeconds(9), "pos_id"}};
-    second.stores = {{"S01", "renamed", "", std::nullopt, std::nullopt}};
-    second.staff = {{"E99", "new", "S01"}};
-    second.products = {{"SKU-9", "new", "", Money::Fen(9)}};
-    second.categories = {{"drinks", "renamed", ""}};
-    second.idempotency = {{"idem-2", 200, "{}", Timestamp::FromSeconds(9)}};
-    second.tag_operations = {TagOperation(3, "新品", {100}), TagOperation(4, "新品", {})};
-    second.snapshots = {Snapshot(2, {7, 100})};
+    const WriteBatch second{.journal = {J(10, 101, "B-1", "new"), J(11, 103, "x", "y")},
+                            .state = {Put(5, "loyalty", "changed"), Erase(1, "S1"), Put(6, "new", "member")}};
     fail_at = stage;
     Status s = tenant->Commit(second);
     EXPECT_EQ(s.code(), StatusCode::kUnavailable);
     EXPECT_TRUE(fail_at.empty()) << "the hook never ran at this stage";
-
-    const Loaded got = LoadAll(*tenant);
-    EXPECT_EQ(Keys(got.members).size(), 3u);
-    EXPECT_EQ(got.members[1].profile.name, std::optional<std::string>("张伟 🍵"));
-    EXPECT_EQ(Keys(got.members), Keys(std::vector<MemberRow>{first.members[1], first.members[0], first.members[2]}));
-    EXPECT_EQ(Keys(got.orders), Keys(first.orders));
-    EXPECT_EQ(Keys(got.refunds), Keys(first.refunds));
-    EXPECT_EQ(Keys(got.journal), Keys(first.journal));
-    EXPECT_EQ(Keys(got.settings), Keys(first.settings));
-    EXPECT_EQ(Keys(got.merges), Keys(first.merges));
-    EXPECT_EQ(got.stores.size(), 2u);
-    EXPECT_EQ(got.stores[0].name, "人民广场店");
-    EXPECT_EQ(got.staff.size(), 1u);
-    EXPECT_EQ(got.products.size(), 2u);
-    EXPECT_EQ(got.categories[0].name, "饮品");
-    EXPECT_EQ(got.idempotency.size(), 1u);
-    EXPECT_EQ(Keys(got.tag_operations), Keys(first.tag_operations));
-    EXPECT_EQ(Keys(got.snapshots), Keys(first.snapshots));
+    TenantModel model;
+    model.Apply(first);
+    ExpectSameRows(LoadAll(*tenant), model.Expected());
 
     ASSERT_TRUE(tenant->Commit(second).ok()) << "the same batch commits once the fault is gone";
-    const Loaded after = LoadAll(*tenant);
-    EXPECT_EQ(after.orders.size(), first.orders.size() + 1);
-    EXPECT_EQ(after.journal.size(), first.journal.size() + 1);
-    EXPECT_EQ(after.settings[0].value, "changed");
-    EXPECT_EQ(after.tag_operations.size(), first.tag_operations.size() + 2);
-    EXPECT_EQ(after.snapshots.size(), first.snapshots.size() + 1);
+    model.Apply(second);
+    ExpectSameRows(LoadAll(*tenant), model.Expected());
   }
 }
 
@@ -169,16 +144,16 @@ TEST(SqliteStoreTest, ReopeningKeepsTheSchemaVersionAndTheData) {
   {
     auto store = MustOpen(dir.path());
     auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
-    ASSERT_TRUE(tenant->Commit({.orders = {Order("O-1", 1)}}).ok());
+    ASSERT_TRUE(tenant->Commit({.journal = {J(1, 101, "O-1", "o")}}).ok());
     catalog_version = RawDb(dir.path() + "/pond.db").Int("PRAGMA user_version");
     tenant_version = RawDb(dir.path() + "/tenants/t1.db").Int("PRAGMA user_version");
   }
   EXPECT_GE(catalog_version, 1);
-  EXPECT_GE(tenant_version, 1);
+  EXPECT_EQ(tenant_version, static_cast<int64_t>(sqlite_internal::TenantMigrations().size()));
   for (int i = 0; i < 3; ++i) {
     auto store = MustOpen(dir.path());
     auto tenant = MustOpenTenant(*store, "t1");
-    EXPECT_EQ(LoadAll(*tenant).orders.size(), 1u);
+    EXPECT_EQ(LoadAll(*tenant).journal.size(), 1u);
   }
   EXPECT_EQ(RawDb(dir.path() + "/pond.db").Int("PRAGMA user_version"), catalog_version);
   EXPECT_EQ(RawDb(dir.path() + "/tenants/t1.db").Int("PRAGMA user_version"), tenant_version);
@@ -195,10 +170,8 @@ TEST(SqliteStoreTest, FilesAreWalWithTheDocumentedTables) {
   EXPECT_EQ(catalog.Int("SELECT count(*) FROM sqlite_schema WHERE type='table'"), 2);
   RawDb tenant(dir.path() + "/tenants/t1.db");
   EXPECT_EQ(tenant.Text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('members','orders',"
-                       "'refunds','loyalty_journal','settings','merges','stores','staff','products','categories',"
-                       "'idempotency','tag_operations','snapshots','coupon_events','activity_events')"),
-            15);
+  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table'"), 2);
+  EXPECT_EQ(tenant.Int("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('journal','state')"), 2);
 }
 
 TEST(SqliteStoreTest, CatalogWrittenByANewerBuildIsRefused) {
@@ -217,78 +190,121 @@ TEST(SqliteStoreTest, TenantWrittenByANewerBuildIsRefused) {
   EXPECT_EQ(store->OpenTenant("t1").status().code(), StatusCode::kFailedPrecondition);
 }
 
-// A tenant file as a build of schema version 1 (before loyalty) left it.
-TEST(SqliteStoreTest, AVersion1TenantIsMigratedAndItsRowsLoadWithNoLoyalty) {
+// A tenant file as the last build before the journal left it (schema step
+// 6): a table per kind of row. Opening it converts every row into the
+// journal and state rows that decode to the same rows, at the ticks
+// journal/legacy.hpp names, and drops the old tables.
+TEST(SqliteStoreTest, TheTablesBeforeTheJournalBecomeItsRows) {
   TempDir dir;
   auto store = MustOpen(dir.path());
   ExistingTenant(*store, "t1");
   const std::string path = dir.path() + "/tenants/t1.db";
   ASSERT_TRUE(sqlite_internal::OpenAndMigrate(path, sqlite_internal::kTenantTuning,
-                                              sqlite_internal::TenantMigrations().first(1))
+                                              sqlite_internal::TenantMigrations().first(6))
                   .ok());
-  std::vector<OrderRow> old_orders = {Order("L-2", 7, 0), Order("L-1", 8, 0)};
-  old_orders[1].order.channel = Channel::kStore;
+  MemberRow alice{1, {.name = "张伟", .gender = Gender::kFemale, .birthday = LocalDate::FromDays(9000),
+                      .city = "上海", .registered_at = Timestamp::FromSeconds(5)},
+                  {{IdentityKind::kPhone, "13800000001"}}, {42, 7}, 0, Timestamp::FromSeconds(4)};
+  MemberRow merged{2, {}, {}, {}, 1, Timestamp::FromSeconds(6)};
+  std::string identities, digests, items;
+  journal::EncodeIdentities(alice.identities, identities);
+  journal::EncodeDigests(alice.event_digests, digests);
+  OrderRow legacy{1, {.order_id = "L-0", .channel = Channel::kStore, .store = "S01", .staff = "E07",
+                      .payment = "wechat", .paid_at = Timestamp::FromSeconds(10), .paid = Money::Fen(1800),
+                      .items = {{"SKU-1", "drinks", 1, Money::Fen(1800)}}}, {}};
+  OrderRow ticked = legacy;
+  ticked.order.order_id = "O-5";
+  ticked.loyalty = {5, 18, 18, 0, 10000, 1, Timestamp::FromSeconds(99)};
+  journal::EncodeItems(legacy.order.items, items);
   {
-    RawDb v1(path);
-    ASSERT_EQ(v1.Int("PRAGMA user_version"), 1);
-    v1.Exec("INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items) VALUES"
-            "('L-2',7,1,'S01','E07','wechat',1772600000123456,0,x'0100'),"
-            "('L-1',8,0,'S01','E07','wechat',1772600000123456,0,x'0100')");
-    v1.Exec("INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at) VALUES('LR-1','L-2',100,1772700000000000)");
+    RawDb v6(path);
+    ASSERT_EQ(v6.Int("PRAGMA user_version"), 6);
+    v6.Exec("INSERT INTO stores VALUES('S01','人民广场店','上海',31.25,121.5)");
+    v6.Exec("INSERT INTO staff VALUES('E07','王','S01')");
+    v6.Exec("INSERT INTO products VALUES('SKU-1','茶','drinks',1800)");
+    v6.Exec("INSERT INTO categories VALUES('drinks','饮品','')");
+    v6.Exec("INSERT INTO settings VALUES('loyalty','{\"x\":1}')");
+    v6.Exec("INSERT INTO members(member_id,name,gender,birthday,city,registered_at,merged_into,created_at,identities,"
+            "event_digests) VALUES(1,'张伟',1,9000,'上海',5000000,0,4000000," + Hex(identities) + "," + Hex(digests) +
+            "),(2,NULL,NULL,NULL,NULL,NULL,1,6000000,x'0100',x'')");
+    v6.Exec("INSERT INTO merges(survivor,merged,at,reason) VALUES(1,2,7000000,'phone')");
+    const std::string order_values = "1,0,'S01','E07','wechat',10000000,1800," + Hex(items);
+    v6.Exec("INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items) VALUES('L-0'," +
+            order_values + ")");
+    v6.Exec("INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items,tick,points,"
+            "growth,rate_bp,growth_per_yuan,lot) VALUES('O-5'," + order_values + ",5,18,18,10000,1,99000000)");
+    v6.Exec("INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at) VALUES('R-0','L-0',100,11000000)");
+    v6.Exec("INSERT INTO refunds(refund_id,order_id,amount_fen,refunded_at,tick,points,growth,unrecovered,lot) "
+            "VALUES('R-6','O-5',100,12000000,6,-1,-1,0,99000000)");
+    v6.Exec("INSERT INTO loyalty_journal VALUES(7,1,3,13000000,0,0,'standard','silver','order')");
+    v6.Exec("INSERT INTO idempotency VALUES('k',201,'{}',14000000,42)");
+    v6.Exec("INSERT INTO tag_operations VALUES(1,'VIP',1,'ops',15000000,'note'," + Hex(EncodeIdList({{1, 2}})) + ")");
+    v6.Exec("INSERT INTO snapshots VALUES(1,'s','vip','ops',16000000,2," + Hex(EncodeIdList({{1, 2}})) + ")");
+    v6.Exec("INSERT INTO coupon_events VALUES(1,'issue','C1',1,1,'occ','',17000000,0)");
+    v6.Exec("INSERT INTO activity_events VALUES(1,1,'take',1,0,18000000,'C1')");
   }
 
   auto tenant = MustOpenTenant(*store, "t1");
-  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), static_cast<int64_t>(sqlite_internal::TenantMigrations().size()));
-  WriteBatch now;
-  now.orders = {OrderAt(1, "N-1")};
-  now.orders[0].loyalty.points = 10;
-  now.journal = {Journal(2, JournalKind::kRedeem, 1)};
-  now.refunds = {Refund("NR-1", "N-1", 3)};
-  ASSERT_TRUE(tenant->Commit(now).ok());
-
+  ASSERT_NE(tenant, nullptr);
+  EXPECT_EQ(RawDb(path).Int("SELECT count(*) FROM sqlite_schema WHERE type='table'"), 2) << "the old tables are gone";
   const Loaded got = LoadAll(*tenant);
-  EXPECT_EQ(got.by_tick,
-            (std::vector<std::string>{"order 0", "order 0", "refund 0", "order 1", "journal 2", "refund 3"}));
-  EXPECT_EQ(Keys(got.orders), Keys(std::vector<OrderRow>{old_orders[0], old_orders[1], now.orders[0]}));
-  EXPECT_EQ(Keys(got.refunds), Keys(std::vector<RefundRow>{Refund("LR-1", "L-2", 0), now.refunds[0]}));
-  EXPECT_EQ(Keys(got.journal), Keys(now.journal));
+
+  ASSERT_EQ(got.state.size(), 8u);
+  EXPECT_EQ(As<StoreInfo>(got.state[0]), (StoreInfo{"S01", "人民广场店", "上海", 31.25, 121.5}));
+  EXPECT_EQ(As<StaffInfo>(got.state[1]), (StaffInfo{"E07", "王", "S01"}));
+  EXPECT_EQ(As<ProductInfo>(got.state[2]), (ProductInfo{"SKU-1", "茶", "drinks", Money::Fen(1800)}));
+  EXPECT_EQ(As<CategoryInfo>(got.state[3]), (CategoryInfo{"drinks", "饮品", ""}));
+  EXPECT_EQ(As<SettingRow>(got.state[4]), (SettingRow{"loyalty", "{\"x\":1}"}));
+  EXPECT_EQ(As<MemberRow>(got.state[5]), alice);
+  EXPECT_EQ(As<MemberRow>(got.state[6]), merged);
+  EXPECT_EQ(As<IdempotencyRow>(got.state[7]), (IdempotencyRow{"k", 201, "{}", Timestamp::FromSeconds(14), 42}));
+
+  std::vector<int64_t> ticks;
+  for (const JournalRow& r : got.journal) ticks.push_back(r.tick);
+  // Rows from before ticks first (negative), the ticked ones as they were,
+  // then the rows that had no tick, in the order older builds loaded them.
+  EXPECT_EQ(ticks, (std::vector<int64_t>{-2, -1, 5, 6, 7, 8, 9, 10, 11, 12}));
+  legacy.loyalty.tick = -2;
+  EXPECT_EQ(As<OrderRow>(got.journal[0]), legacy);
+  EXPECT_EQ(As<RefundRow>(got.journal[1]),
+            (RefundRow{{"R-0", "L-0", Money::Fen(100), Timestamp::FromSeconds(11)}, {.tick = -1}}));
+  EXPECT_EQ(As<OrderRow>(got.journal[2]), ticked);
+  EXPECT_EQ(As<RefundRow>(got.journal[3]),
+            (RefundRow{{"R-6", "O-5", Money::Fen(100), Timestamp::FromSeconds(12)},
+                       {.tick = 6, .points = -1, .growth = -1, .lot = Timestamp::FromSeconds(99)}}));
+  EXPECT_EQ(As<LoyaltyRow>(got.journal[4]), (LoyaltyRow{7, 1, LoyaltyKind::kTier, Timestamp::FromSeconds(13), 0,
+                                                        Timestamp(), "standard", "silver", "order"}));
+  EXPECT_EQ(As<MergeRow>(got.journal[5]), (MergeRow{1, 2, Timestamp::FromSeconds(7), "phone"}));
+  EXPECT_EQ(As<tags::TagOperation>(got.journal[6]),
+            (tags::TagOperation{1, "VIP", true, "ops", Timestamp::FromSeconds(15), "note", {1, 2}}));
+  EXPECT_EQ(As<SnapshotRow>(got.journal[7]),
+            (SnapshotRow{1, "s", "vip", "ops", Timestamp::FromSeconds(16), 2, EncodeIdList({{1, 2}})}));
+  EXPECT_EQ(As<CouponEventRow>(got.journal[8]),
+            (CouponEventRow{1, "issue", "C1", 1, 1, "occ", "", Timestamp::FromSeconds(17), Timestamp()}));
+  EXPECT_EQ(As<ActivityEventRow>(got.journal[9]),
+            (ActivityEventRow{1, 1, "take", 1, 0, Timestamp::FromSeconds(18), "C1"}));
 }
 
-// A tenant file as a build of schema version 3 (before tags) left it.
-TEST(SqliteStoreTest, AVersion3TenantIsMigratedKeepingItsRowsAndStoresTagOperationsAndSnapshots) {
+// A damaged value in an old table stops the conversion naming it, and the
+// file stays as it was: nothing is converted half, nothing is lost.
+TEST(SqliteStoreTest, ADamagedOldRowStopsTheConversionAndLeavesTheFileAsItWas) {
   TempDir dir;
   auto store = MustOpen(dir.path());
   ExistingTenant(*store, "t1");
   const std::string path = dir.path() + "/tenants/t1.db";
   ASSERT_TRUE(sqlite_internal::OpenAndMigrate(path, sqlite_internal::kTenantTuning,
-                                              sqlite_internal::TenantMigrations().first(3))
+                                              sqlite_internal::TenantMigrations().first(6))
                   .ok());
-  {
-    RawDb v3(path);
-    ASSERT_EQ(v3.Int("PRAGMA user_version"), 3);
-    ASSERT_EQ(v3.Int("SELECT count(*) FROM sqlite_schema WHERE name IN ('tag_operations','snapshots')"), 0);
-    v3.Exec("INSERT INTO loyalty_journal(tick,member_id,kind,at,points,lot,from_value,to_value,note) "
-            "VALUES(1,0,5,1772800001000000,0,0,'','','2026-03-04')");
-    v3.Exec("INSERT INTO idempotency(key,status,body,at,request_digest) VALUES('k',201,'{}',1772600001000000,42)");
-  }
-
-  auto tenant = MustOpenTenant(*store, "t1");
-  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), static_cast<int64_t>(sqlite_internal::TenantMigrations().size()));
-  const Loaded before = LoadAll(*tenant);
-  EXPECT_TRUE(before.tag_operations.empty());
-  EXPECT_TRUE(before.snapshots.empty());
-  WriteBatch now;
-  now.tag_operations = {TagOperation(1, "VIP", {1, 3})};
-  now.snapshots = {Snapshot(1, {1, 3})};
-  ASSERT_TRUE(tenant->Commit(now).ok());
-
-  const Loaded got = LoadAll(*tenant);
-  EXPECT_EQ(got.by_tick, std::vector<std::string>{"journal 1"});
-  EXPECT_EQ(got.journal.at(0).note, "2026-03-04");
-  EXPECT_EQ(Keys(got.idempotency),
-            Keys(std::vector<IdempotencyRow>{{"k", 201, "{}", Timestamp::FromSeconds(1'772'600'001), 42}}));
-  EXPECT_EQ(Keys(got.tag_operations), Keys(now.tag_operations));
-  EXPECT_EQ(Keys(got.snapshots), Keys(now.snapshots));
+  RawDb(path).Exec("INSERT INTO orders(order_id,member_id,channel,store,staff,payment,paid_at,paid_fen,items,tick) "
+                   "VALUES('O-1',1,77,'','','',0,0,x'0100',1)");
+  auto tenant = store->OpenTenant("t1");
+  ASSERT_FALSE(tenant.ok());
+  EXPECT_EQ(tenant.status().code(), StatusCode::kInternal);
+  EXPECT_NE(tenant.status().ToString().find("orders.channel"), std::string::npos) << tenant.status().ToString();
+  EXPECT_NE(tenant.status().ToString().find("order_id=O-1"), std::string::npos) << tenant.status().ToString();
+  RawDb v6(path);
+  EXPECT_EQ(v6.Int("PRAGMA user_version"), 6);
+  EXPECT_EQ(v6.Int("SELECT count(*) FROM orders"), 1);
 }
 
 // The tenant's WAL is copied back by the Checkpointer, not by the commit
@@ -303,83 +319,22 @@ TEST(SqliteStoreTest, TheWalStaysBoundedUnderSustainedCommits) {
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<TenantStore> tenant = std::move(opened).value();
   int64_t largest_wal = 0;
-  std::vector<OrderRow> written;
+  TenantModel model;
   for (int batch = 0; batch < 300; ++batch) {
     WriteBatch b;
     for (int i = 0; i < 40; ++i) {
-      b.orders.push_back(OrderAt(static_cast<int64_t>(written.size() + 1),
-                                 "O-" + std::to_string(batch) + "-" + std::to_string(i)));
-      written.push_back(b.orders.back());
+      const int64_t tick = batch * 40 + i + 1;
+      b.journal.push_back(J(tick, 101, "O-" + std::to_string(tick), std::string(60, 'o')));
     }
     ASSERT_TRUE(tenant->Commit(b).ok());
+    model.Apply(b);
     largest_wal = std::max(largest_wal, static_cast<int64_t>(std::filesystem::file_size(path + "-wal")));
   }
   // Without checkpoints the 300 batches leave well over a thousand pages.
   EXPECT_LE(largest_wal, (kInlinePages + 32) * 4096) << "the WAL grew past the inline limit";
-  EXPECT_EQ(Keys(LoadAll(*tenant).orders), Keys(written));
+  ExpectSameRows(LoadAll(*tenant), model.Expected());
   tenant.reset();
-  EXPECT_EQ(RawDb(path).Int("SELECT count(*) FROM orders"), static_cast<int64_t>(written.size()));
-}
-
-TEST(SqliteStoreTest, CorruptStoredValuesFailLoadWithInternal) {
-  TempDir dir;
-  auto store = MustOpen(dir.path());
-  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
-  ASSERT_TRUE(tenant->Commit({.orders = {Order("O-1", 1, 2)}}).ok());
-  const std::string path = dir.path() + "/tenants/t1.db";
-  RawDb(path).Exec("UPDATE orders SET items=x'01ff'");
-  Loaded ignored;
-  RecordingSink sink(ignored);
-  Status s = tenant->Load(sink);
-  EXPECT_EQ(s.code(), StatusCode::kInternal);
-  EXPECT_NE(s.ToString().find("order_id=O-1"), std::string::npos) << s.ToString();
-
-  RawDb(path).Exec("UPDATE orders SET items=x'0100', channel=77");
-  EXPECT_EQ(tenant->Load(sink).code(), StatusCode::kInternal);
-}
-
-TEST(SqliteStoreTest, AJournalKindBeyondTheEnumFailsLoadWithInternal) {
-  TempDir dir;
-  auto store = MustOpen(dir.path());
-  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
-  ASSERT_TRUE(tenant->Commit({.journal = {Journal(7, JournalKind::kDay, 0)}}).ok());
-  const std::string path = dir.path() + "/tenants/t1.db";
-  Loaded ignored;
-  RecordingSink sink(ignored);
-  for (int kind : {kJournalKinds, -1}) {
-    SCOPED_TRACE(kind);
-    RawDb(path).Exec("UPDATE loyalty_journal SET kind=" + std::to_string(kind));
-    Status s = tenant->Load(sink);
-    EXPECT_EQ(s.code(), StatusCode::kInternal);
-    EXPECT_EQ(s.message(), "corrupt value in loyalty_journal.kind");
-    EXPECT_NE(s.ToString().find("tick=7"), std::string::npos) << s.ToString();
-    EXPECT_NE(s.ToString().find("value=" + std::to_string(kind)), std::string::npos) << s.ToString();
-  }
-}
-
-TEST(SqliteStoreTest, DamagedTagOperationsFailLoadWithInternalNamingTheRow) {
-  TempDir dir;
-  auto store = MustOpen(dir.path());
-  auto tenant = MustOpenTenant(*store, ExistingTenant(*store, "t1"));
-  ASSERT_TRUE(tenant->Commit({.tag_operations = {TagOperation(5, "VIP", {1, 2})}}).ok());
-  const std::string path = dir.path() + "/tenants/t1.db";
-  Loaded ignored;
-  RecordingSink sink(ignored);
-  for (const char* members : {"x'80'", "x'0500'", "x'ffffffffffffffffffffff'"}) {  // truncated, repeated, overlong
-    SCOPED_TRACE(members);
-    RawDb(path).Exec(std::string("UPDATE tag_operations SET members=") + members);
-    Status s = tenant->Load(sink);
-    EXPECT_EQ(s.code(), StatusCode::kInternal);
-    EXPECT_EQ(s.message(), "corrupt members in tag_operations.members");
-    EXPECT_NE(s.ToString().find("table=tag_operations"), std::string::npos) << s.ToString();
-    EXPECT_NE(s.ToString().find("id=5"), std::string::npos) << s.ToString();
-  }
-
-  RawDb(path).Exec("UPDATE tag_operations SET members=x'0101', added=2");
-  Status s = tenant->Load(sink);
-  EXPECT_EQ(s.code(), StatusCode::kInternal);
-  EXPECT_EQ(s.message(), "corrupt value in tag_operations.added");
-  EXPECT_NE(s.ToString().find("id=5"), std::string::npos) << s.ToString();
+  EXPECT_EQ(RawDb(path).Int("SELECT count(*) FROM journal"), 300 * 40);
 }
 
 TEST(SqliteStoreTest, SqliteErrorsMapToCanonicalCodes) {
@@ -401,16 +356,16 @@ TEST(SqliteStoreTest, AWriteLockHeldElsewhereIsUnavailableNotAHang) {
   RawDb other(dir.path() + "/tenants/t1.db");
   // EXCLUSIVE in WAL mode blocks writers at once; busy_timeout then expires.
   other.Exec("PRAGMA busy_timeout=0; BEGIN EXCLUSIVE");
-  other.Exec("INSERT INTO merges(survivor,merged,at,reason) VALUES(1,2,3,'x')");
-  Status s = tenant->Commit({.orders = {Order("O-1", 1)}});
+  other.Exec("INSERT INTO journal(tick,kind,key,payload) VALUES(99,1,x'',x'')");
+  Status s = tenant->Commit({.journal = {J(1, 101, "O-1", "")}});
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   other.Exec("ROLLBACK");
-  EXPECT_TRUE(tenant->Commit({.orders = {Order("O-1", 1)}}).ok());
+  EXPECT_TRUE(tenant->Commit({.journal = {J(1, 101, "O-1", "")}}).ok());
 }
 
-// Random batches of every row kind against a tiny model of what must be
+// Random batches of both shapes against a tiny model of what must be
 // stored (leveldb ModelDB): faults injected at every stage of Commit, and
-// keys stored already, make some batches fail, and a failed batch must leave
+// ticks stored already, make some batches fail, and a failed batch must leave
 // no trace. (The conformance suite runs the same plan without faults, with
 // restarts, on every backend.)
 TEST(SqliteStoreTest, RandomBatchesWithInjectedFaultsMatchAModel) {
@@ -453,24 +408,6 @@ TEST(SqliteStoreTest, RandomBatchesWithInjectedFaultsMatchAModel) {
   ExpectSameRows(LoadAll(*tenant), plan.Expected());
 }
 
-TEST(RawBulkLoadOrdersTest, WritesEveryRowWithTheBackendsEncoding) {
-  TempDir dir;
-  std::vector<OrderRow> rows;
-  for (int i = 0; i < 2500; ++i) rows.push_back(Order("R" + std::to_string(i), i, i % 5));
-  const std::string path = dir.path() + "/raw.db";
-  ASSERT_TRUE(RawBulkLoadOrders(path, rows, 1000).ok());
-
-  RawDb db(path);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM orders"), 2500);
-  EXPECT_EQ(db.Text("PRAGMA journal_mode"), "wal");
-  std::vector<OrderItem> items;
-  ASSERT_TRUE(storage_codec::DecodeItems(db.Text("SELECT items FROM orders WHERE order_id='R4'"), items));
-  EXPECT_EQ(items, rows[4].order.items);
-  EXPECT_EQ(db.Int("SELECT member_id FROM orders ORDER BY seq DESC LIMIT 1"), 2499);
-
-  EXPECT_EQ(RawBulkLoadOrders(path, rows, 1000).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(RawBulkLoadOrders(dir.path() + "/other.db", rows, 0).code(), StatusCode::kInvalidArgument);
-}
 
 }  // namespace
 }  // namespace pond

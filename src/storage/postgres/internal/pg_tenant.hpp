@@ -22,9 +22,13 @@ struct PostgresOptions;
 
 namespace pond::pg_internal {
 
-// One schema step: SQL run inside one transaction with the schema first on
-// the search_path.
-using Migration = const char*;
+// One schema step, inside one transaction with the schema first on the
+// search_path: SQL, then `convert` when a step needs more than SQL (rows
+// re-encoded by C++).
+struct Migration {
+  const char* sql;
+  Status (*convert)(pg_conn* conn) = nullptr;
+};
 
 // Brings `schema` (a plain name, created if missing) up to
 // `migrations.size()` in one transaction, under an advisory lock so nodes

@@ -61,8 +61,12 @@ Status Exec(sqlite3* db, const char* sql, std::string_view table);
 // life of the connection.
 Result<StmtHandle> Prepare(sqlite3* db, std::string_view sql, std::string_view table, bool persistent);
 
-// One schema step: SQL scripts run in order inside one transaction.
-using Migration = std::span<const char* const>;
+// One schema step, inside one transaction: SQL scripts run in order, then
+// `convert` when a step needs more than SQL (rows re-encoded by C++).
+struct Migration {
+  std::span<const char* const> scripts;
+  Status (*convert)(sqlite3* db) = nullptr;
+};
 
 // Opens (creating if needed) the database at `path` with WAL, synchronous=FULL
 // and `tuning`, then brings its schema up to `migrations.size()`: step i moves

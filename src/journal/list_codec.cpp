@@ -1,9 +1,11 @@
-#include "storage/codec/row_codec.hpp"
+#include "journal/list_codec.hpp"
+
+#include "journal/bytes.hpp"
 
 #include <cstdint>
 #include <limits>
 
-namespace pond::storage_codec {
+namespace pond::journal {
 namespace {
 
 constexpr uint8_t kFormat = 1;
@@ -22,9 +24,6 @@ char* PutVarint(uint64_t v, char* p) {
   return p;
 }
 
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
 size_t BytesSize(std::string_view s) { return VarintSize(s.size()) + s.size(); }
 
 char* PutBytes(std::string_view s, char* p) {
@@ -32,52 +31,6 @@ char* PutBytes(std::string_view s, char* p) {
   s.copy(p, s.size());
   return p + s.size();
 }
-
-// Reads from a byte range, failing sticky on the first malformed field.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-
-  uint64_t Varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= data_.size()) return Fail();
-      const auto byte = static_cast<uint8_t>(data_[pos_++]);
-      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return v;
-    }
-    return Fail();
-  }
-
-  std::string Bytes() {
-    const uint64_t n = Varint();
-    if (!ok_ || n > remaining()) {
-      Fail();
-      return {};
-    }
-    std::string s(data_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-
-  uint8_t Byte() {
-    if (pos_ >= data_.size()) return static_cast<uint8_t>(Fail());
-    return static_cast<uint8_t>(data_[pos_++]);
-  }
-
-  size_t remaining() const { return data_.size() - pos_; }
-  bool ok() const { return ok_; }
-
- private:
-  uint64_t Fail() {
-    ok_ = false;
-    return 0;
-  }
-
-  std::string_view data_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 }  // namespace
 
@@ -102,7 +55,7 @@ void EncodeItems(const std::vector<OrderItem>& items, std::string& out) {
 }
 
 bool DecodeItems(std::string_view data, std::vector<OrderItem>& items) {
-  Reader in(data);
+  ByteReader in(data);
   if (in.Byte() != kFormat) return false;
   const uint64_t count = in.Varint();
   // Bound the reservation by what the bytes can hold, so a corrupt count
@@ -136,7 +89,7 @@ void EncodeIdentities(const std::vector<Identity>& identities, std::string& out)
 }
 
 bool DecodeIdentities(std::string_view data, std::vector<Identity>& identities) {
-  Reader in(data);
+  ByteReader in(data);
   if (in.Byte() != kFormat) return false;
   const uint64_t count = in.Varint();
   if (!in.ok() || count > in.remaining() / 2) return false;  // a kind byte and a length at least
@@ -169,4 +122,4 @@ bool DecodeDigests(std::string_view data, std::vector<uint64_t>& digests) {
   return true;
 }
 
-}  // namespace pond::storage_codec
+}  // namespace pond::journal

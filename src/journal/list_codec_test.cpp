@@ -1,4 +1,4 @@
-#include "storage/codec/row_codec.hpp"
+#include "journal/list_codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-namespace pond::storage_codec {
+namespace pond::journal {
 namespace {
 
-TEST(RowCodecTest, RoundTripsAndRejectsEveryTruncation) {
+TEST(ListCodecTest, RoundTripsAndRejectsEveryTruncation) {
   std::vector<OrderItem> items = {{"SKU-1", "茶", 3, Money::Fen(4500)},
                                   {"", "", -1, Money::Fen(-99)},
                                   {std::string(300, 'x'), "c", INT32_MAX, Money::Fen(INT64_MIN)},
@@ -33,7 +33,7 @@ TEST(RowCodecTest, RoundTripsAndRejectsEveryTruncation) {
   EXPECT_TRUE(decoded.empty());
 }
 
-TEST(RowCodecTest, IdentitiesAndDigestsRoundTripAndRejectTruncation) {
+TEST(ListCodecTest, IdentitiesAndDigestsRoundTripAndRejectTruncation) {
   std::vector<Identity> ids = {{IdentityKind::kPhone, "13800000001"},
                                {IdentityKind::kUnionid, std::string(200, 'u')},
                                {IdentityKind::kPosId, ""}};
@@ -56,4 +56,4 @@ TEST(RowCodecTest, IdentitiesAndDigestsRoundTripAndRejectTruncation) {
 }
 
 }  // namespace
-}  // namespace pond::storage_codec
+}  // namespace pond::journal

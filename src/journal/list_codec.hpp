@@ -1,6 +1,6 @@
-// The compact encodings of list columns: an order's items (orders.items), a
-// member's identities (members.identities) and the digests of the member
-// events it has seen (members.event_digests), each a BLOB.
+// The compact encodings of lists inside rows: an order's items, a
+// member's identities and the digests of the member
+// events it has seen, each nested as bytes in its row's payload (codec.hpp).
 //
 // Items (format 1), all integers as LEB128 varints, signed ones zigzagged:
 //   format:u8 = 1 | count | count × ( sku_len, sku bytes, category_len,
@@ -19,7 +19,7 @@
 
 #include "events/event.hpp"
 
-namespace pond::storage_codec {
+namespace pond::journal {
 
 // Replaces the contents of `out` with the encoding of `items`; reusing `out`
 // across rows avoids an allocation per order.
@@ -35,4 +35,4 @@ bool DecodeIdentities(std::string_view data, std::vector<Identity>& identities);
 void EncodeDigests(const std::vector<uint64_t>& digests, std::string& out);
 bool DecodeDigests(std::string_view data, std::vector<uint64_t>& digests);
 
-}  // namespace pond::storage_codec
+}  // namespace pond::journal
