@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   s->add_option("--threads", serve.threads, "HTTP threads")->check(CLI::Range(1, 64))->capture_default_str();
+  s->add_option("--clock", serve.clock,
+                "system, or manual[@RFC 3339 instant]: business time that moves only by POST /api/v1/clock")
+      ->capture_default_str();
   s->add_option("--max-body-bytes", serve.max_body_bytes, "Largest request body")->check(CLI::Range(1024, 1 << 30));
 
   pond::ImportOptions import;

@@ -167,7 +167,22 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
       !options.advertise.starts_with("https://")) {
     return Fail(err, FieldInvalid("--advertise", "must be an http:// or https:// address"));
   }
-  SystemClock clock;
+  SystemClock system_clock;
+  std::unique_ptr<ManualClock> manual_clock;
+  if (options.clock.starts_with("manual")) {
+    Timestamp start = system_clock.Now();
+    if (options.clock.starts_with("manual@")) {
+      Result<Timestamp> at = ParseRfc3339(std::string_view(options.clock).substr(7));
+      if (!at.ok()) return Fail(err, FieldInvalid("--clock", "manual@ needs an RFC 3339 instant: " + at.status().message()));
+      start = *at;
+    } else if (options.clock != "manual") {
+      return Fail(err, FieldInvalid("--clock", "must be system, manual or manual@<RFC 3339 instant>"));
+    }
+    manual_clock = std::make_unique<ManualClock>(start);
+  } else if (options.clock != "system") {
+    return Fail(err, FieldInvalid("--clock", "must be system, manual or manual@<RFC 3339 instant>"));
+  }
+  const Clock& clock = manual_clock ? static_cast<const Clock&>(*manual_clock) : system_clock;
   Opened o;
   const PostgresOptions postgres{
       .url = options.store_url,
@@ -189,7 +204,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   // The tenants are known before the server listens, so none is answered
   // 404 while they load.
   if (Status s = o.engine->Expect(); !s.ok()) return Fail(err, s);
-  HttpServer server(http, MakeApiHandler(*o.engine, keys));
+  HttpServer server(http, MakeApiHandler(*o.engine, keys, ApiOptions{.manual_clock = manual_clock.get()}));
   if (Status s = server.Start(); !s.ok()) return Fail(err, s);
   // Tenants are opened once the address is known, so the leases this node
   // takes name where it serves them.

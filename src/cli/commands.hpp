@@ -21,6 +21,9 @@ struct ServeOptions {
   double lease_ttl_seconds = 10;
   int threads = 2;
   int64_t max_body_bytes = 64 << 20;
+  // "system", or "manual" / "manual@<RFC 3339>": business time that moves
+  // only by POST /api/v1/clock, from the instant named (else from now).
+  std::string clock = "system";
 };
 // Serves until SIGINT or SIGTERM.
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err);

@@ -182,6 +182,40 @@ Timestamp TimeZone::StartOfDay(LocalDate d) const {
   return Timestamp::FromSeconds(guess);
 }
 
+Result<int64_t> ParseDurationSeconds(std::string_view text) {
+  auto bad = [&](std::string why) { return InvalidArgument("'" + std::string(text) + "' " + why); };
+  if (text.size() < 3 || text[0] != 'P') return bad("is not an ISO 8601 duration such as P3DT2H");
+  constexpr int64_t kMaxSeconds = int64_t{100} * 366 * 86400;
+  int64_t total = 0;
+  bool in_time = false, any = false;
+  std::string_view order = "D";  // the units still allowed, in order
+  for (size_t i = 1; i < text.size();) {
+    if (text[i] == 'T') {
+      if (in_time || i + 1 == text.size()) return bad("has a misplaced T");
+      in_time = true;
+      order = "HMS";
+      ++i;
+      continue;
+    }
+    int64_t n = 0;
+    const size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n <= kMaxSeconds) n = n * 10 + (text[i++] - '0');
+    if (i == start || i == text.size()) return bad("needs a number and a unit (D, or H, M, S after T)");
+    const size_t unit = order.find(text[i]);
+    if (unit == std::string_view::npos) return bad("has a unit out of place: days come before T, hours, minutes and seconds after");
+    static constexpr int64_t kDay[] = {86400}, kTime[] = {3600, 60, 1};
+    const int64_t scale = in_time ? kTime[unit + 3 - order.size()] : kDay[0];
+    if (n > kMaxSeconds / scale) return bad("is longer than 100 years");
+    total += n * scale;
+    if (total > kMaxSeconds) return bad("is longer than 100 years");
+    order = order.substr(unit + 1);
+    any = true;
+    ++i;
+  }
+  if (!any) return bad("names no days, hours, minutes or seconds");
+  return total;
+}
+
 Result<Timestamp> ParseRfc3339(std::string_view s) {
   auto bad = [&](const char* why) { return InvalidArgument(std::string("must be an RFC 3339 time: ") + why); };
   int y, mo, d, h, mi, se;

@@ -110,5 +110,10 @@ Result<Timestamp> ParseRfc3339(std::string_view text);
 std::string FormatRfc3339(Timestamp t, const TimeZone& zone);
 // "YYYY-MM-DD".
 Result<LocalDate> ParseDate(std::string_view text);
+// An ISO 8601 duration of days, hours, minutes and seconds ("P3DT2H",
+// "PT90M", "PT0.5S" is refused: whole seconds only), in seconds. Years,
+// months and weeks are refused: their length depends on the calendar.
+// InvalidArgument with the reason; at most 100 years.
+Result<int64_t> ParseDurationSeconds(std::string_view text);
 
 }  // namespace pond

@@ -114,4 +114,17 @@ TEST(TimeTest, InputInstantsHaveARange) {
 }
 
 }  // namespace
+TEST(TimeTest, DurationsOfDaysHoursMinutesAndSeconds) {
+  EXPECT_EQ(*ParseDurationSeconds("P3DT2H"), 3 * 86400 + 2 * 3600);
+  EXPECT_EQ(*ParseDurationSeconds("PT90M"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("P1D"), 86400);
+  EXPECT_EQ(*ParseDurationSeconds("PT1H1M1S"), 3661);
+  EXPECT_EQ(*ParseDurationSeconds("PT0S"), 0);
+  EXPECT_EQ(*ParseDurationSeconds("P36500D"), int64_t{36500} * 86400);
+  for (const char* bad : {"", "P", "PT", "3D", "P1Y", "P1M", "P2W", "PT1D", "P1H", "PT1M1H", "P1DT", "PT1.5S",
+                          "P-1D", "P1D1D", "PT1H2", "P99999999999999999999D", "P40000D", "p1d", "P1DT2HX"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad).ok()) << bad;
+  }
+}
+
 }  // namespace pond

@@ -665,6 +665,7 @@ std::shared_ptr<Router> MakeApiRouter(Engine& engine, KeyRing& keys, ApiOptions 
   AddAudienceRoutes(*router, ctx);
   AddCouponRoutes(*router, ctx);
   AddActivityRoutes(*router, ctx);
+  AddClockRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return router;
 }

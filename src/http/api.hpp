@@ -11,6 +11,7 @@
 
 #include <cstddef>
 
+#include "core/clock.hpp"
 #include "engine/engine.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
@@ -19,6 +20,9 @@ namespace pond {
 
 struct ApiOptions {
   size_t max_events_per_request = 100'000;  // more → 413
+  // The engine's clock when the server runs on a manual one (--clock
+  // manual), which POST /api/v1/clock moves; null on the system clock.
+  ManualClock* manual_clock = nullptr;
 };
 
 // Builds the handler for an HttpServer. `engine` and `keys` outlive it.

@@ -70,5 +70,7 @@ void AddAudienceRoutes(Router& router, const Ctx& ctx);
 void AddCouponRoutes(Router& router, const Ctx& ctx);
 // The routes of activity_api.cpp: activities, claims, bargain cuts.
 void AddActivityRoutes(Router& router, const Ctx& ctx);
+// The routes of clock_api.cpp: the business clock, and moving a manual one.
+void AddClockRoutes(Router& router, const Ctx& ctx);
 
 }  // namespace pond
