@@ -140,9 +140,13 @@ Result<Round> RunRound(const Options& o, int number, const IngestDataSet& data, 
   }
   // Every acknowledged posting is in the database, and nothing else: the
   // journal rows the postings wrote, on each side.
-  ASSIGN_OR_RETURN(const int64_t pond_rows, QueryCount(conninfo,
-                                                       "SELECT count(*) FROM tenant_bench.loyalty_journal "
-                                                       "WHERE note = 'bench adjustment' OR note LIKE 'bench-%'"));
+  // Pond's: loyalty rows (kind 103) whose payload holds the postings' note
+  // or redemption id.
+  ASSIGN_OR_RETURN(const int64_t pond_rows,
+                   QueryCount(conninfo,
+                              "SELECT count(*) FROM tenant_bench.journal WHERE kind = 103 AND "
+                              "(position(convert_to('bench adjustment', 'UTF8') in payload) > 0 OR "
+                              "position(convert_to('bench-', 'UTF8') in payload) > 0)"));
   ASSIGN_OR_RETURN(const int64_t peer_rows, QueryCount(conninfo, "SELECT count(*) FROM points_peer.points_journal"));
   if (pond_rows != round.pond_points.applied || peer_rows != round.peer_points.applied) {
     return Internal("journal rows differ from acknowledged postings: Pond " + std::to_string(pond_rows) + " of " +

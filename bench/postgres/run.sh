@@ -18,12 +18,14 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 bench_args=()
+bins=()  # --bin PATH: a pond_bench_postgres built elsewhere (an older commit, say), run in turn on the same cluster
 limit=1200
 pg_bin=/usr/lib/postgresql/15/bin
 while [ $# -gt 0 ]; do
   case "$1" in
     --members | --rounds | --postings | --in-flight | --insert-sample) bench_args+=("$1" "$2"); shift 2 ;;
     --timeout) limit="$2"; shift 2 ;;
+    --bin) bins+=("$2"); shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -39,10 +41,12 @@ if pgrep -a -x pond; then
   echo "warning: pond processes are running (above); the figures will be lower" >&2
 fi
 
-echo "==> build"
-cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-timeout 3600 ninja -j2 -C "$root/build-bench" pond_bench_postgres >/dev/null
-bin="$root/build-bench/bench/pond_bench_postgres"
+if [ ${#bins[@]} -eq 0 ]; then
+  echo "==> build"
+  cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  timeout 3600 ninja -j2 -C "$root/build-bench" pond_bench_postgres >/dev/null
+  bins=("$root/build-bench/bench/pond_bench_postgres")
+fi
 
 as_server=()
 [ "$(id -u)" -eq 0 ] && as_server=(runuser -u postgres --)
@@ -85,5 +89,7 @@ CONF
 timeout 120 "${as_server[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -t 60 -w start >/dev/null \
   || { tail -n 30 "$dir/server.log" >&2; exit 1; }
 
-echo "==> run (commit $(git -C "$root" rev-parse --short HEAD))"
-timeout "$limit" "$bin" --pg "host=$dir port=5432 user=pond" "${bench_args[@]}"
+for bin in "${bins[@]}"; do
+  echo "==> run $bin (tree at commit $(git -C "$root" rev-parse --short HEAD))"
+  timeout "$limit" "$bin" --pg "host=$dir port=5432 user=pond" "${bench_args[@]}"
+done

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -122,6 +123,18 @@ class [[nodiscard]] Result {
 
 namespace internal {
 inline Status AsStatus(Status s) { return s; }
+// Context pairs for RETURN_IF_ERROR: a key and a value (text or a number),
+// as many as given.
+inline Status AddContext(Status s) { return s; }
+template <typename Value, typename... Rest>
+Status AddContext(Status s, std::string key, const Value& value, const Rest&... rest) {
+  if constexpr (std::is_arithmetic_v<Value>) {
+    s.With(std::move(key), std::to_string(value));
+  } else {
+    s.With(std::move(key), std::string(value));
+  }
+  return AddContext(std::move(s), rest...);
+}
 template <typename T>
 Status AsStatus(Result<T>&& r) {
   return std::move(r).status();
@@ -133,11 +146,15 @@ Status AsStatus(Result<T>&& r) {
 #define POND_CONCAT_INNER(a, b) a##b
 #define POND_CONCAT(a, b) POND_CONCAT_INNER(a, b)
 
-// Returns the Status of `expr` from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                                    \
-  do {                                                                           \
-    ::pond::Status pond_status_ = ::pond::internal::AsStatus((expr));            \
-    if (!pond_status_.ok()) return pond_status_;                                 \
+// Returns the Status of `expr` from the enclosing function if it is not OK,
+// with the context pairs given after it added:
+//   RETURN_IF_ERROR(store.Load(loader), "tenant", record.id);
+#define RETURN_IF_ERROR(expr, ...)                                                                   \
+  do {                                                                                               \
+    ::pond::Status pond_status_ = ::pond::internal::AsStatus((expr));                                \
+    if (!pond_status_.ok()) {                                                                        \
+      return ::pond::internal::AddContext(std::move(pond_status_) __VA_OPT__(, ) __VA_ARGS__);       \
+    }                                                                                                \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, F());` binds the value or returns the error.

@@ -39,4 +39,18 @@ TEST(StatusTest, MacrosPropagateTheFirstError) {
 }
 
 }  // namespace
+Status Loads(bool fail) {
+  RETURN_IF_ERROR(fail ? Internal("row does not decode") : Status::Ok(), "tenant", "acme", "tick", 42);
+  return Status::Ok();
+}
+
+TEST(StatusTest, ReturnIfErrorAddsTheContextGiven) {
+  EXPECT_TRUE(Loads(false).ok());
+  const Status s = Loads(true);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(s.message(), "row does not decode");
+  EXPECT_NE(s.ToString().find("tenant=acme"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("tick=42"), std::string::npos) << s.ToString();
+}
+
 }  // namespace pond

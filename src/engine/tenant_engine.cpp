@@ -22,7 +22,7 @@ Result<std::unique_ptr<TenantState>> TenantEngine::LoadState(const TenantRecord&
   ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Load(record.timezone));
   auto state = std::make_unique<TenantState>(record, std::move(zone));
   TenantState::Loader loader(*state);
-  RETURN_IF_ERROR(store.Load(loader));
+  RETURN_IF_ERROR(store.Load(loader), "tenant", record.id);
   loader.Finish();
   return state;
 }
@@ -105,7 +105,26 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
     Fail(incoming, "tenant refuses writes until restart");
     return;
   }
-  for (TenantCommand& c : incoming) c.apply(*state_, clock_.Now());
+  if (const std::string thrown = ApplyEach(incoming); !thrown.empty()) {
+    // The state may be half changed: nothing applied since the last commit
+    // may reach the store, and the tenant refuses writes until it is
+    // reloaded (a restart; on PostgreSQL the keeper reopens it). Every
+    // other tenant and the process go on.
+    WriteBatch dropped;
+    state_->TakePending(dropped);
+    broken_ = true;
+    std::vector<TenantCommand> stale;
+    {
+      std::lock_guard lock(mu_);
+      stale.swap(gathering_);
+    }
+    state_lock.unlock();
+    Log(LogLevel::kError, "a command threw; tenant refuses writes until it is reloaded",
+        {{"tenant", record_.id}, {"error", thrown}});
+    Fail(stale, "the tenant failed applying a write; nothing since the last commit was stored");
+    Fail(incoming, "the tenant failed applying a write; nothing since the last commit was stored");
+    return;
+  }
   metrics_.standing_members = state_->members().standing_count();
   metrics_.apply_micros_total +=
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
@@ -116,6 +135,17 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
   for (TenantCommand& c : incoming) gathering_.push_back(std::move(c));
   incoming.clear();
   if (was_empty) committer_cv_.notify_one();
+}
+
+std::string TenantEngine::ApplyEach(std::vector<TenantCommand>& incoming) {
+  try {
+    for (TenantCommand& c : incoming) c.apply(*state_, clock_.Now());
+    return {};
+  } catch (const std::exception& e) {
+    return std::string("exception: ") + e.what();
+  } catch (...) {
+    return "an exception of unknown type";
+  }
 }
 
 void TenantEngine::CommitterLoop() {
@@ -138,7 +168,11 @@ void TenantEngine::CommitterLoop() {
     Status committed;
     if (!batch.empty()) {
       const auto started = std::chrono::steady_clock::now();
-      committed = store_->Commit(batch);
+      try {
+        committed = store_->Commit(batch);
+      } catch (const std::exception& e) {  // a bug in a backend fails this commit, not the process
+        committed = Internal(std::string("commit threw: ") + e.what());
+      }
       const int64_t us =
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
       metrics_.commits++;

@@ -92,6 +92,8 @@ class TenantEngine {
   // Applies `incoming` and adds it to the commands gathering for the next
   // commit (it empties `incoming`).
   void Apply(std::vector<TenantCommand>& incoming);
+  // Applies every command in turn; what one threw ("" when none did).
+  std::string ApplyEach(std::vector<TenantCommand>& incoming);
   void CommitterLoop();
   // Answers every command of `group` Unavailable and empties it.
   void Fail(std::vector<TenantCommand>& group, const char* why);

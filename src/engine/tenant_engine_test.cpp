@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <stdexcept>
+#include <thread>
 #include <set>
 
 #include "engine/engine.hpp"
@@ -79,7 +82,66 @@ TEST(TenantEngineTest, ConcurrentSubmittersAreAppliedOnceEachInGroupCommits) {
   size_t stored = 0;
   for (const auto& b : f.data->commits) stored += testing::RowsOf<OrderRow>(b).size();
   EXPECT_EQ(stored, static_cast<size_t>(kThreads * kPerThread));
-  EXPECT_LE(f.data->commits.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+// While a commit is under way, everything applied behind it waits and goes
+// into the next commit together: one commit for the lot, not one each.
+TEST(TenantEngineTest, WritesAppliedDuringACommitGoIntoTheNextCommitTogether) {
+  Fixture f;
+  std::promise<void> holding, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> commits{0};
+  f.data->before_commit = [&] {
+    if (commits++ > 0) return;
+    holding.set_value();  // the first commit is held here
+    released.wait();
+  };
+  auto engine = f.Open();
+  constexpr int kOrders = 300;
+  std::vector<std::future<Status>> answers;
+  auto submit = [&](int i) {
+    auto p = std::make_shared<std::promise<Status>>();
+    answers.push_back(p->get_future());
+    Event e = Order("G-" + std::to_string(i), 1);
+    engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); },
+                    [p](const Status& st) { p->set_value(st); }});
+  };
+  submit(0);
+  holding.get_future().wait();
+  for (int i = 1; i < kOrders; ++i) submit(i);
+  // Every order is applied (a reader sees it) while the first commit waits.
+  while (engine->Read([](const TenantState& s) { return s.orders().order_count(); }) < kOrders) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(answers.back().wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "nothing behind the held commit is acknowledged before it is durable";
+  release.set_value();
+  for (auto& a : answers) EXPECT_TRUE(a.get().ok());
+  ASSERT_EQ(f.data->commits.size(), 2u);
+  EXPECT_EQ(testing::RowsOf<OrderRow>(f.data->commits[0]).size(), 1u);
+  EXPECT_EQ(testing::RowsOf<OrderRow>(f.data->commits[1]).size(), static_cast<size_t>(kOrders - 1));
+}
+
+// A command that throws fails its tenant, not the process: it and what was
+// not yet committed are refused, nothing of them is stored, the tenant
+// refuses writes until it is reloaded, and what was durable stays readable.
+TEST(TenantEngineTest, ACommandThatThrowsFailsTheTenantNotTheProcess) {
+  Fixture f;
+  auto engine = f.Open();
+  ASSERT_TRUE(SubmitAndWait(*engine, Order("A", 100)).ok());
+  std::promise<Status> thrown;
+  engine->Submit({[](TenantState&, Timestamp) { throw std::runtime_error("a bug"); },
+                  [&](const Status& st) { thrown.set_value(st); }});
+  const Status s = thrown.get_future().get();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_TRUE(engine->broken());
+  EXPECT_EQ(SubmitAndWait(*engine, Order("B", 100)).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(engine->Read([](const TenantState& st) { return st.orders().Totals(1).paid.fen(); }), 100);
+  size_t stored = 0;
+  for (const auto& b : f.data->commits) stored += testing::RowsOf<OrderRow>(b).size();
+  EXPECT_EQ(stored, 1u);
+  engine.reset();
+  EXPECT_EQ(f.Open()->Read([](const TenantState& st) { return st.orders().order_count(); }), 1) << "a restart serves again";
 }
 
 TEST(TenantEngineTest, AFailedCommitIsNotAcknowledgedAndLeavesNoTraceInMemory) {

@@ -342,6 +342,7 @@ void TenantState::RunDue(Timestamp now) {
 void TenantState::RunDay(LocalDate day) {
   const Timestamp start = zone_.StartOfDay(day);
   wallet_.ExpireDue(start);  // follows from the times: nothing to store
+  ExpireIdempotency(start);
   for (auto& [member, e] : loyalty_.ExpireDue(start, next_tick_)) RecordExpiry(member, e);
   // Rolling bases are reviewed on the first of the month, or `grace` days later.
   const LoyaltyConfig& config = loyalty_.config();
@@ -620,9 +621,18 @@ void TenantState::RememberIdempotent(IdempotencyRow row) {
   idempotency_.insert_or_assign(row.key, std::move(row));
 }
 
-const IdempotencyRow* TenantState::FindIdempotent(const std::string& key) const {
+const IdempotencyRow* TenantState::FindIdempotent(const std::string& key, Timestamp now) const {
   auto it = idempotency_.find(key);
-  return it == idempotency_.end() ? nullptr : &it->second;
+  if (it == idempotency_.end() || it->second.at.PlusSeconds(kIdempotencyDays * 86400) <= now) return nullptr;
+  return &it->second;
+}
+
+void TenantState::ExpireIdempotency(Timestamp now) {
+  std::erase_if(idempotency_, [&](const auto& entry) {
+    if (entry.second.at.PlusSeconds(kIdempotencyDays * 86400) > now) return false;
+    Drop(entry.second);
+    return true;
+  });
 }
 
 void TenantState::TakePending(WriteBatch& into) {

@@ -161,8 +161,11 @@ class TenantState {
   Result<const activities::Claim*> HelpBargain(int64_t claim_id, const MemberRef& helper, Timestamp now);
 
   // Remembers the answer to an idempotent request, durably with the batch.
+  // Answers are kept kIdempotencyDays (docs/api.md "Idempotency-Key"): a
+  // key older than that is a new request, and the day run drops them.
+  static constexpr int64_t kIdempotencyDays = 7;
   void RememberIdempotent(IdempotencyRow row);
-  const IdempotencyRow* FindIdempotent(const std::string& key) const;
+  const IdempotencyRow* FindIdempotent(const std::string& key, Timestamp now) const;
 
   // Hands over the rows of everything applied since the last call by
   // swapping them into `into`, which must be empty (its memory is reused).
@@ -239,6 +242,14 @@ class TenantState {
   }
   void Record(const LoyaltyRow& row) { Record(row.tick, row); }
   template <typename Row>
+  void Drop(const Row& row) {  // erases the state row of `row`'s key
+    StateRow& out = pending_.state.emplace_back();
+    out.kind = static_cast<RowKind>(journal::RowKindOf<Row>::value);
+    std::string payload;
+    journal::Encode(row, out.key, payload);
+    out.erase = true;
+  }
+  template <typename Row>
   void Put(const Row& row) {
     StateRow& out = pending_.state.emplace_back();
     out.kind = static_cast<RowKind>(journal::RowKindOf<Row>::value);
@@ -257,6 +268,8 @@ class TenantState {
   void ExpireDead(MemberId member, Timestamp now);
   void RecordExpiry(MemberId member, const LedgerEntry& e);
   void RunDay(LocalDate day);
+  // Forgets idempotency answers older than kIdempotencyDays at `now`.
+  void ExpireIdempotency(Timestamp now);
   // Hands the member's current attributes (standing, profile, tier, stage,
   // points, growth) to the segment index.
   void Reindex(MemberId member);

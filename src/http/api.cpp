@@ -106,7 +106,7 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
   auto answer = std::make_shared<HttpResponse>();
   tenant->Submit(TenantCommand{
       [answer, key, digest, work = std::move(work)](TenantState& s, Timestamp now) {
-        if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key)) {
+        if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key, now)) {
           *answer = Replay(*row, digest);
           answer->headers.emplace_back("Idempotent-Replayed", "true");
           return;

@@ -137,8 +137,27 @@ TEST_F(ApiTest, IdempotencyKeyReplaysTheFirstAnswer) {
   // The key was stored with the write, so a restart still replays it.
   Engine restarted(store_, clock_);
   ASSERT_TRUE(restarted.Start().ok());
-  auto found = restarted.Tenant("acme")->Read([](const TenantState& s) { return s.FindIdempotent("POST /api/v1/tenants/acme/events k1") != nullptr; });
+  const Timestamp now = clock_.Now();
+  auto found = restarted.Tenant("acme")->Read(
+      [&](const TenantState& s) { return s.FindIdempotent("POST /api/v1/tenants/acme/events k1", now) != nullptr; });
   EXPECT_TRUE(found);
+  restarted.Stop();
+
+  // Answers are kept 7 days: the day run then drops them from the store,
+  // and the key names a new request.
+  clock_.AdvanceSeconds(7 * 86400 - 1);
+  EXPECT_EQ(Call("POST", "/api/v1/tenants/acme/events", kOrder, h).body, first.body) << "still within 7 days";
+  clock_.AdvanceSeconds(86400 + 1);
+  ASSERT_EQ(Call("POST", "/api/v1/tenants/acme/scheduler/run", "").status, 200);
+  Engine again(store_, clock_);
+  ASSERT_TRUE(again.Start().ok());
+  EXPECT_EQ(again.Tenant("acme")->Read(
+                [&](const TenantState& s) { return s.FindIdempotent("POST /api/v1/tenants/acme/events k1", Timestamp()); }),
+            nullptr)
+      << "the day run dropped the old answer";
+  again.Stop();
+  EXPECT_EQ(Body(Call("POST", "/api/v1/tenants/acme/events", kOrder, h)).at("duplicates"), 1)
+      << "after 7 days the key names a new request";
 }
 
 TEST_F(ApiTest, MergesAreVisibleOnTheSurvivorAndThroughTheMergedNumber) {

@@ -4,6 +4,7 @@
 // SpecialEnv does). Not thread-safe beyond the TenantStore contract.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,9 @@ namespace pond::testing {
 struct MemoryTenantData {
   std::vector<WriteBatch> commits;
   int fail_next_commits = 0;
+  // Runs at the start of every Commit, on the committer's thread (a test
+  // holds a commit there to see what gathers behind it).
+  std::function<void()> before_commit;
 };
 
 class MemoryTenantStore final : public TenantStore {
@@ -24,6 +28,7 @@ class MemoryTenantStore final : public TenantStore {
   explicit MemoryTenantStore(std::shared_ptr<MemoryTenantData> data) : data_(std::move(data)) {}
 
   Status Commit(const WriteBatch& batch) override {
+    if (data_->before_commit) data_->before_commit();
     if (data_->fail_next_commits > 0) {
       --data_->fail_next_commits;
       return Unavailable("injected commit failure");
