@@ -139,7 +139,11 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
 
 std::string TenantEngine::ApplyEach(std::vector<TenantCommand>& incoming) {
   try {
-    for (TenantCommand& c : incoming) c.apply(*state_, clock_.Now());
+    for (TenantCommand& c : incoming) {
+      state_->SetContext(std::move(c.context));
+      c.apply(*state_, clock_.Now());
+    }
+    state_->SetContext({});
     return {};
   } catch (const std::exception& e) {
     return std::string("exception: ") + e.what();

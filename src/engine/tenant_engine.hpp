@@ -31,6 +31,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "engine/actor.hpp"
 #include "engine/store.hpp"
 #include "engine/tenant_state.hpp"
 
@@ -42,6 +43,9 @@ struct TenantCommand {
   // Runs on the committer thread after the commit: OK once what `apply` did
   // is durable; Unavailable when the commit failed (and the state is rebuilt).
   std::function<void(const Status& commit)> done;
+  // Who it runs for; the state holds it while `apply` runs
+  // (TenantState::context()).
+  CommandContext context;
 };
 
 // Counters for /metrics; read without locks.

@@ -27,6 +27,7 @@
 #include "coupons/issue_rules.hpp"
 #include "coupons/quote.hpp"
 #include "coupons/wallet.hpp"
+#include "engine/actor.hpp"
 #include "engine/store.hpp"
 #include "events/event.hpp"
 #include "journal/codec.hpp"
@@ -175,6 +176,11 @@ class TenantState {
     TakePending(out);
     return out;
   }
+
+  // Who the command being applied runs for (the tenant engine sets it
+  // around each command; timed work runs as the system).
+  void SetContext(CommandContext context) { context_ = std::move(context); }
+  const CommandContext& context() const { return context_; }
 
   const TenantRecord& record() const { return record_; }
   const TimeZone& zone() const { return zone_; }
@@ -334,6 +340,7 @@ class TenantState {
   }
 
   TenantRecord record_;
+  CommandContext context_;
   TimeZone zone_;
   MemberBook members_;
   OrderBook orders_;

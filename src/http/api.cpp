@@ -1,8 +1,11 @@
 #include "http/api.hpp"
 
 #include <boost/json.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -89,6 +92,28 @@ std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, 
   return nullptr;
 }
 
+CommandContext ContextOf(const HttpRequest& req) {
+  CommandContext c;
+  // Authorized before (TenantFor): a key names its id, no key is the local operator.
+  const std::string* auth = req.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  c.actor = auth && auth->starts_with(kBearer) ? Actor::Key(KeyRing::IdOf(std::string_view(*auth).substr(kBearer.size())))
+                                               : Actor::Local();
+  // The client's X-Request-Id when it is a sane one, else one of ours.
+  const std::string* given = req.Header("x-request-id");
+  const bool sane = given && !given->empty() && given->size() <= 100 &&
+                    std::all_of(given->begin(), given->end(), [](char ch) { return ch > ' ' && ch < 127; });
+  if (sane) {
+    c.request_id = *given;
+  } else {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(rng()));
+    c.request_id = hex;
+  }
+  return c;
+}
+
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
            std::function<HttpResponse(TenantState&, Timestamp)> work) {
   std::string key;
@@ -104,6 +129,7 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
     key = req.method + " " + req.path + " " + *k;
   }
   auto answer = std::make_shared<HttpResponse>();
+  CommandContext context = ContextOf(req);
   tenant->Submit(TenantCommand{
       [answer, key, digest, work = std::move(work)](TenantState& s, Timestamp now) {
         if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key, now)) {
@@ -116,9 +142,12 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
           s.RememberIdempotent({key, answer->status, answer->body, now, digest});
         }
       },
-      [answer, respond = std::move(respond)](const Status& committed) {
-        respond(committed.ok() ? std::move(*answer) : ErrorResponse(committed));
-      }});
+      [answer, respond = std::move(respond), request_id = context.request_id](const Status& committed) {
+        HttpResponse r = committed.ok() ? std::move(*answer) : ErrorResponse(committed);
+        r.headers.emplace_back("X-Request-Id", request_id);
+        respond(std::move(r));
+      },
+      context});
 }
 
 Result<MemberRef> ParseMemberRef(const std::string& ref) {

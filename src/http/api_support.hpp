@@ -33,7 +33,13 @@ HttpResponse Json(int status, std::string body);
 std::shared_ptr<TenantEngine> TenantFor(const Ctx& ctx, const HttpRequest& req, const std::string& tenant,
                                         Access access, const Responder& respond, Role* role = nullptr);
 
-// Runs a write on the tenant's writer and answers after the durable commit.
+// Who a request acts for (its key, or the local operator) and its request
+// id (X-Request-Id when sane, else a new one); for a request TenantFor
+// has authorized.
+CommandContext ContextOf(const HttpRequest& req);
+
+// Runs a write on the tenant's writer and answers after the durable commit,
+// with the request's context (ContextOf) and its X-Request-Id header.
 // `work` computes the answer from the state; with an Idempotency-Key the
 // answer is stored in the same commit and a replay returns it unchanged.
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,

@@ -125,6 +125,33 @@ TEST_F(ApiTest, BadLinesAreRejectedByFieldAndGoodLinesStillApply) {
   EXPECT_TRUE(fields.count("paid_at"));
 }
 
+// Who did something is the request's actor, never the body's "by"; every
+// write's answer carries its request id.
+TEST_F(ApiTest, WritesRunForTheRequestsActorAndAnswerWithItsRequestId) {
+  CreateTenant();
+  ASSERT_EQ(Call("POST", "/api/v1/tenants/acme/tags", R"({"name":"VIP","by":"someone else"})").status, 201);
+  auto key = keys_.Create("acme", Role::kOperator, clock_.Now());
+  ASSERT_TRUE(key.ok());
+  ASSERT_EQ(Call("POST", "/api/v1/tenants/acme/events", kOrder).status, 200);
+  auto tagged = Call("POST", "/api/v1/tenants/acme/tags/VIP/members", R"({"add":[1],"by":"E0007"})",
+                     {{"authorization", "Bearer " + *key}, {"x-request-id", "req-42"}}, /*loopback=*/false);
+  ASSERT_EQ(tagged.status, 200) << tagged.body;
+  auto header = [](const HttpResponse& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(header(tagged, "X-Request-Id"), "req-42");
+  const auto ops = Body(Call("GET", "/api/v1/tenants/acme/tags/VIP/operations")).at("operations").as_array();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].at("by").as_string(), "key:" + KeyRing::IdOf(*key));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/tenants/acme/tags/VIP")).at("created_by"), "local");
+  // A request id of ours when the client's is missing or not sane.
+  auto untagged = Call("POST", "/api/v1/tenants/acme/tags/VIP/members", R"({"remove":[1]})", {{"x-request-id", "a b"}});
+  EXPECT_EQ(header(untagged, "X-Request-Id").size(), 16u);
+}
+
 TEST_F(ApiTest, IdempotencyKeyReplaysTheFirstAnswer) {
   CreateTenant();
   std::vector<std::pair<std::string, std::string>> h = {{"idempotency-key", "k1"}};

@@ -223,22 +223,21 @@ void WriteSaved(JsonWriter& w, const segments::SavedSegment& saved, std::optiona
   w.EndArray().EndObject();
 }
 
-// A body {"name": ..., "expr": ..., "by": ...} for a snapshot or a saved segment.
+// A body {"name": ..., "expr": ...} for a snapshot or a saved segment.
 struct NamedExpression {
   std::string name;
   segments::NodePtr expr;
-  std::string by;
 };
 
 // Answers the client itself and returns nullopt when the body is bad.
-std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, Role role, const Responder& respond) {
+std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, const Responder& respond) {
   auto body = BodyReader::Parse(req.body);
   if (!body.ok()) return respond(ErrorResponse(body.status())), std::nullopt;
   NamedExpression out;
   out.name = body->Text("name", false).value_or("");
   body->Fail(tags::CheckText("name", out.name, tags::kMaxTagNameBytes, true));
   const std::optional<std::string> text = body->Text("expr", true);
-  out.by = body->By(role);
+  body->IgnoreBy();
   if (Status s = body->Finish(); !s.ok()) return respond(ErrorResponse(s)), std::nullopt;
   auto expr = segments::ParseExpr(*text);
   if (!expr.ok()) return respond(ExpressionError(expr.status())), std::nullopt;
@@ -251,14 +250,13 @@ std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, Role
 using CreateNamed = std::function<HttpResponse(TenantState&, const NamedExpression&, std::string who, Timestamp)>;
 void AddNamedExpressionPost(Router& router, const Ctx& ctx, std::string_view path, CreateNamed create) {
   router.Add("POST", path, [ctx, create](HttpRequest&& req, const RouteParams& p, Responder respond) {
-    Role role = Role::kAnalyst;
-    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond, &role);
+    auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
     if (!t) return;
-    auto named = ParseNamedExpression(req, role, respond);
+    auto named = ParseNamedExpression(req, respond);
     if (!named) return;
     auto shared = std::make_shared<NamedExpression>(std::move(*named));
     Write(t, req, std::move(respond), [shared, create](TenantState& s, Timestamp now) {
-      return create(s, *shared, shared->by, now);
+      return create(s, *shared, ActorText(s.context().actor), now);
     });
   });
 }
@@ -386,12 +384,12 @@ std::string TagJson(const TenantState& s, const tags::TagDefinition& d, Timestam
 
 // A tag body: name (POST only), group, kind ("manual" or "rule"; a new
 // tag is manual unless it says, a changed one keeps its kind), rule,
-// description, by.
+// description; a "by" is ignored (the actor made it).
 struct TagBody {
   tags::TagDefinition def;
   bool kind_given = false;
 };
-Result<TagBody> ParseTagBody(const std::string& text, std::optional<std::string> name, Role role) {
+Result<TagBody> ParseTagBody(const std::string& text, std::optional<std::string> name) {
   ASSIGN_OR_RETURN(BodyReader body, BodyReader::Parse(text));
   TagBody out;
   tags::TagDefinition& d = out.def;
@@ -403,7 +401,7 @@ Result<TagBody> ParseTagBody(const std::string& text, std::optional<std::string>
   d.kind = kind == "rule" ? tags::TagKind::kRule : tags::TagKind::kManual;
   d.rule = body.Text("rule", false).value_or("");
   d.description = body.Text("description", false).value_or("");
-  d.created_by = body.By(role);
+  body.IgnoreBy();
   // Checked here too, so one answer names every bad field; a PUT without a
   // kind takes the stored tag's, which only the writer knows.
   tags::TagDefinition check = d;
@@ -459,13 +457,13 @@ void AddTags(Router& router, const Ctx& ctx) {
   for (const bool create : {true, false}) {
     const std::string path = std::string("/api/v1/tenants/{tenant}/tags") + (create ? "" : "/{name}");
     router.Add(create ? "POST" : "PUT", path, [ctx, create](HttpRequest&& req, const RouteParams& p, Responder respond) {
-      Role role = Role::kAnalyst;
-      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond, &role);
+      auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
       if (!t) return;
-      auto body = ParseTagBody(req.body, create ? std::nullopt : std::optional(p.Get("name")), role);
+      auto body = ParseTagBody(req.body, create ? std::nullopt : std::optional(p.Get("name")));
       if (!body.ok()) return respond(ErrorResponse(body.status()));
       Write(t, req, std::move(respond), [body = *body, create](TenantState& s, Timestamp now) {
         tags::TagDefinition def = body.def;
+        def.created_by = ActorText(s.context().actor);  // a changed tag keeps its maker (PutTag)
         const tags::TagDefinition* existing = s.tags().Find(def.name);
         if (existing && !body.kind_given) def.kind = existing->kind;
         Status done = s.PutTag(def, create, now);
@@ -500,12 +498,12 @@ void AddTags(Router& router, const Ctx& ctx) {
                });
              });
   // {"add": [members]} or {"remove": [members]} or {"add_matching": expr} or
-  // {"remove_matching": expr}, with "by" and "note". Members are ids or refs;
+  // {"remove_matching": expr}, with a "note" (a "by" is ignored: the
+  // operation is the actor's). Members are ids or refs;
   // an unknown one fails the whole request, naming it, and changes nothing.
   router.Add("POST", "/api/v1/tenants/{tenant}/tags/{name}/members",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
-               Role role = Role::kAnalyst;
-               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond, &role);
+               auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
                if (!t) return;
                auto body = BodyReader::Parse(req.body);
                if (!body.ok()) return respond(ErrorResponse(body.status()));
@@ -513,7 +511,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                  bool add = true;
                  std::vector<MemberRef> refs;
                  segments::NodePtr matching;
-                 std::string by, note;
+                 std::string note;
                };
                auto r = std::make_shared<Request>();
                int ways = 0;
@@ -537,7 +535,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                  }
                }
                if (ways != 1) body->Fail("body", "give exactly one of add, remove, add_matching, remove_matching");
-               r->by = body->By(role);
+               body->IgnoreBy();
                r->note = body->Text("note", false).value_or("");
                if (Status s = body->Finish(); !s.ok()) return respond(ErrorResponse(s));
                Write(t, req, std::move(respond), [r, tag = p.Get("name")](TenantState& s, Timestamp now) {
@@ -556,7 +554,7 @@ void AddTags(Router& router, const Ctx& ctx) {
                    members.push_back(m);
                  }
                  if (!unknown.field_errors().empty()) return ErrorResponse(unknown);
-                 auto change = s.TagMembers(tag, r->add, std::move(members), r->by, r->note, now);
+                 auto change = s.TagMembers(tag, r->add, std::move(members), ActorText(s.context().actor), r->note, now);
                  if (!change.ok()) return ErrorResponse(change.status());
                  JsonWriter w;
                  w.BeginObject().Field("tag", tag).Field(r->add ? "added" : "removed", change->changed);

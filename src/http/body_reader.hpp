@@ -76,12 +76,9 @@ class BodyReader {
     for (const auto& e : s.field_errors()) Fail(e.field, e.reason);
   }
 
-  // Who does it: "by" (a staff id, say) when given, else the caller's role.
-  std::string By(Role role) {
-    std::optional<std::string> by = Text("by", false);
-    if (by) Fail(tags::CheckText("by", *by, tags::kMaxTagNameBytes, false));
-    return by && !by->empty() ? *by : std::string(RoleName(role));
-  }
+  // A "by" the client writes is taken and ignored: who did something comes
+  // from the request's actor (engine/actor.hpp), never from a body.
+  void IgnoreBy() { Take("by"); }
 
   // Every problem found, unknown keys included, or OK.
   Status Finish() {

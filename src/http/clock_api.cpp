@@ -72,7 +72,8 @@ void AddClockRoutes(Router& router, const Ctx& ctx) {
       tenant->Submit(TenantCommand{[](TenantState& s, Timestamp now) { s.RunDue(now); },
                                    [ctx, left, answer](const Status&) {
                                      if (left->fetch_sub(1) == 1) (*answer)(Json(200, ClockJson(ctx)));
-                                   }});
+                                   },
+                                   {Actor::System("clock"), {}}});
     }
   });
 }

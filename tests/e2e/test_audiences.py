@@ -91,7 +91,7 @@ class SnapshotsTest(AudienceTestCase):
         snap = self.snapshot("深圳买家", 'CITY="深圳"  AND orders_365D>=1', by="E0007")
         self.assertIsInstance(snap["id"], int)
         self.assertEqual((snap["name"], snap["expr"], snap["count"], snap["created_by"]),
-                         ("深圳买家", expr, len(frozen), "E0007"), snap)
+                         ("深圳买家", expr, len(frozen), self.by_of("E0007")), snap)
         self.assertLess(abs(parse_time(snap["created_at"]) - started), datetime.timedelta(minutes=1))
         page = self.snapshot_page(snap["id"])
         self.assertEqual((page["count"], page["offset"], page["member_ids"]), (len(frozen), 0, frozen))
@@ -183,9 +183,9 @@ class SavedSegmentsTest(AudienceTestCase):
                                                       "by": "E0007"}, expect=201)
         n0 = shop.count(sz_vip)
         self.assertEqual((first["name"], first["expr"], first["count"], first["created_by"], first["sizes"]),
-                         ("深圳VIP", 'tag("VIP") and city = "深圳"', n0, "E0007", [{"day": today, "count": n0}]))
+                         ("深圳VIP", 'tag("VIP") and city = "深圳"', n0, self.by_of("E0007"), [{"day": today, "count": n0}]))
         second = self.call("POST", "/segments/saved", {"name": "近30天下单", "expr": "orders_30d >= 1"}, expect=201)
-        self.assertEqual((second["count"], second["created_by"]), (shop.count(regular), "admin"))
+        self.assertEqual((second["count"], second["created_by"]), (shop.count(regular), "local"))
         self.assertGreater(second["id"], first["id"])
 
         # More VIPs in 深圳: the count is today's, the history is unchanged.
