@@ -49,8 +49,9 @@ Result<Activity> FromObject(const boost::json::object& o, bool with_id) {
   a.name = r.Text("name");
   if (a.name.empty() && known && !o.contains("name")) a.name = std::string(KindName(*known));
   const std::optional<Timestamp> starts = r.Time("starts_at"), ends = r.Time("ends_at");
-  if (!o.contains("starts_at")) r.Bad("starts_at", "is required");
-  if (!o.contains("ends_at")) r.Bad("ends_at", "is required");
+  // Absent, null and "" are all "no instant"; a parse error was named first.
+  if (!starts) r.Bad("starts_at", "is required");
+  if (!ends) r.Bad("ends_at", "is required");
   if (starts) a.starts_at = *starts;
   if (ends) a.ends_at = *ends;
   a.stock = r.Int("stock");

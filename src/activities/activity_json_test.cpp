@@ -45,6 +45,11 @@ TEST(ActivityJsonTest, EveryBadFieldIsNamedOnce) {
   EXPECT_EQ(reasons.at("id"), "is given by Pond");
   EXPECT_EQ(reasons.at("prizes"), "applies only to lucky_draw") << "a field of another kind is refused";
   EXPECT_EQ(reasons.size(), 8u) << a.status().ToString();
+  // An empty or null instant is no instant (the fuzzer found "" taken as 1970).
+  const auto blank = Reasons(ParseActivity(
+      R"({"kind":"points_mall","points":500,"template_id":3,"stock":100,"starts_at":"","ends_at":null})").status());
+  EXPECT_EQ(blank.at("starts_at"), "is required");
+  EXPECT_EQ(blank.at("ends_at"), "is required");
   EXPECT_EQ(Reasons(ParseActivity(R"({"kind":"raffle"})").status()).at("kind"),
             "must be: flash_sale, group_buy, bargain, lucky_draw or points_mall");
   EXPECT_EQ(ParseActivity("[]").status().field_errors().at(0).field, "body");

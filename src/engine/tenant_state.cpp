@@ -621,6 +621,15 @@ void TenantState::RememberIdempotent(IdempotencyRow row) {
   idempotency_.insert_or_assign(row.key, std::move(row));
 }
 
+void TenantState::Audit(std::string action, std::string target, std::string detail, Timestamp now) {
+  const Actor& actor = context_.actor;
+  if (actor.kind == Actor::Kind::kSystem) return;
+  AuditRow row{audit_.empty() ? 1 : audit_.back().id + 1, now, static_cast<uint8_t>(actor.kind), actor.id, actor.by,
+               std::move(action), std::move(target), context_.request_id, detail.empty() ? "{}" : std::move(detail)};
+  Record(TakeTick(), row);
+  audit_.push_back(std::move(row));
+}
+
 const IdempotencyRow* TenantState::FindIdempotent(const std::string& key, Timestamp now) const {
   auto it = idempotency_.find(key);
   if (it == idempotency_.end() || it->second.at.PlusSeconds(kIdempotencyDays * 86400) <= now) return nullptr;
@@ -654,7 +663,7 @@ std::string KeyText(RowKind kind, std::string_view key) {
     case journal::Kind::kIdempotency: return "(hidden)";
     case journal::Kind::kMember: case journal::Kind::kMerge: case journal::Kind::kLoyalty:
     case journal::Kind::kTagOperation: case journal::Kind::kSnapshot: case journal::Kind::kCouponEvent:
-    case journal::Kind::kActivityEvent:
+    case journal::Kind::kActivityEvent: case journal::Kind::kAudit:
       if (std::optional<int64_t> id = journal::IdFromKey(key)) return std::to_string(*id);
       return "(malformed)";
     default: return std::string(key);
@@ -742,6 +751,12 @@ Status TenantState::Loader::OnJournal(JournalRow row) {
     case Kind::kActivityEvent:
       s = DecodeAnd<ActivityEventRow>(t, row.key, row.payload,
                                       [&](const ActivityEventRow& r) { return OnActivityEvent(r); });
+      break;
+    case Kind::kAudit:
+      s = DecodeAnd<AuditRow>(t, row.key, row.payload, [&](AuditRow r) {
+        s_.audit_.push_back(std::move(r));
+        return Status::Ok();
+      });
       break;
     default: s = Internal("the kind is not a journal kind this build knows");
   }

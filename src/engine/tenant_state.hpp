@@ -161,6 +161,19 @@ class TenantState {
   // registered with source "bargain"; every helper gets the helper tag.
   Result<const activities::Claim*> HelpBargain(int64_t claim_id, const MemberRef& helper, Timestamp now);
 
+  // --- the audit trail (CONTRACT.md "Actors and the audit trail") --------
+  // Records who (the command's actor and request id) did `action` to
+  // `target` at `now`, in the same commit as the change. `detail` is a
+  // JSON object. Timed work of the system is not audited.
+  void Audit(std::string action, std::string target, std::string detail, Timestamp now);
+  // Entries in the order made (ids ascending). Kept in memory; see
+  // ARCHITECTURE.md "Known limits".
+  const std::vector<AuditRow>& audit() const { return audit_; }
+  // What a command wants its audit entry to say (an ingest's counts); the
+  // caller that audits takes it.
+  void NoteAuditDetail(std::string detail) { audit_detail_ = std::move(detail); }
+  std::string TakeAuditDetail() { return std::exchange(audit_detail_, {}); }
+
   // Remembers the answer to an idempotent request, durably with the batch.
   // Answers are kept kIdempotencyDays (docs/api.md "Idempotency-Key"): a
   // key older than that is a new request, and the day run drops them.
@@ -359,6 +372,8 @@ class TenantState {
   std::unordered_set<std::string> unchecked_coupons_;
   activities::ActivityBook activities_;
   int64_t next_activity_event_ = 1;
+  std::vector<AuditRow> audit_;
+  std::string audit_detail_;
   // Snapshot members, decoded and sorted when an activity first asks.
   std::unordered_map<int64_t, std::vector<int64_t>> snapshot_members_;
   std::vector<LocalDate> dates_;     // scratch for Restage

@@ -131,13 +131,14 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
   auto answer = std::make_shared<HttpResponse>();
   CommandContext context = ContextOf(req);
   tenant->Submit(TenantCommand{
-      [answer, key, digest, work = std::move(work)](TenantState& s, Timestamp now) {
+      [answer, key, digest, audited = AuditNoteOf(req), work = std::move(work)](TenantState& s, Timestamp now) {
         if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key, now)) {
           *answer = Replay(*row, digest);
           answer->headers.emplace_back("Idempotent-Replayed", "true");
           return;
         }
         *answer = work(s, now);
+        AuditOf(s, audited, answer->status, now);
         if (!key.empty() && answer->status < 500) {
           s.RememberIdempotent({key, answer->status, answer->body, now, digest});
         }
@@ -241,6 +242,9 @@ void IngestBody(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, con
     metrics->events_accepted += result.accepted;
     metrics->events_duplicate += result.duplicates;
     metrics->events_rejected += static_cast<int64_t>(result.rejected.size());
+    s.NoteAuditDetail("{\"accepted\":" + std::to_string(result.accepted) + ",\"duplicates\":" +
+                      std::to_string(result.duplicates) + ",\"rejected\":" + std::to_string(result.rejected.size()) +
+                      "}");
     return Json(200, IngestResultJson(result));
   });
 }
@@ -415,13 +419,18 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
                if (!ref.ok()) return respond(ErrorResponse(ref.status()));
                const Result<bool> reveal = RevealPhones(req, role);
                if (!reveal.ok()) return respond(ErrorResponse(reveal.status()));
-               auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const MemberId id = s.members().Find(*ref);
-                 if (!id) return std::nullopt;
-                 return MemberJson(s, id, ref->member_id.value_or(0), *reveal, ctx->engine.clock().Now());
-               });
-               if (!body) return respond(ErrorResponse(NotFoundField("ref", "no member '" + p.Get("ref") + "'")));
-               respond(Json(200, std::move(*body)));
+               auto answer = [ctx, t, ref = *ref, reveal = *reveal, text = p.Get("ref")](Responder reply) {
+                 auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
+                   const MemberId id = s.members().Find(ref);
+                   if (!id) return std::nullopt;
+                   return MemberJson(s, id, ref.member_id.value_or(0), reveal, ctx->engine.clock().Now());
+                 });
+                 if (!body) return reply(ErrorResponse(NotFoundField("ref", "no member '" + text + "'")));
+                 reply(Json(200, std::move(*body)));
+               };
+               // A phone shown whole is audited first (the entry is durable before it leaves).
+               if (*reveal) return AuditThen(t, req, R"({"reveal":"phone"})", std::move(respond), answer);
+               answer(std::move(respond));
              }, {"reveal"});
   router.Add("GET", "/api/v1/tenants/{tenant}/members", [ctx](HttpRequest&& req, const RouteParams& p,
                                                               Responder respond) {
@@ -449,8 +458,16 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
     const Result<bool> reveal = RevealPhones(req, role);
     if (!reveal.ok()) bad.AddFieldError("reveal", reveal.status().field_errors()[0].reason);
     if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
-    const Timestamp now = ctx->engine.clock().Now();
-    respond(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, *after, *limit, *reveal, now); })));
+    auto answer = [ctx, t, filter, after = *after, limit = *limit, reveal = *reveal](Responder reply) {
+      const Timestamp now = ctx->engine.clock().Now();
+      reply(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, after, limit, reveal, now); })));
+    };
+    if (*reveal) {
+      return AuditThen(t, req, R"({"reveal":"phone","after":)" + std::to_string(*after) + R"(,"limit":)" +
+                                   std::to_string(*limit) + "}",
+                       std::move(respond), answer);
+    }
+    answer(std::move(respond));
   }, {"limit", "after", "city", "home_store", "source", "owner_staff", "gender", "has_orders", "reveal"});
 }
 
@@ -695,6 +712,7 @@ std::shared_ptr<Router> MakeApiRouter(Engine& engine, KeyRing& keys, ApiOptions 
   AddCouponRoutes(*router, ctx);
   AddActivityRoutes(*router, ctx);
   AddClockRoutes(*router, ctx);
+  AddAuditRoutes(*router, ctx);
   AddOperationRoutes(*router, ctx);
   return router;
 }

@@ -79,4 +79,25 @@ void AddActivityRoutes(Router& router, const Ctx& ctx);
 // The routes of clock_api.cpp: the business clock, and moving a manual one.
 void AddClockRoutes(Router& router, const Ctx& ctx);
 
+// The audit trail (audit_api.cpp). What an entry takes from its request,
+// read on the I/O thread before the command runs: the action the route
+// records ("points.adjust"; "" for a route that records nothing), what it
+// names as the target ("member:42") and the detail: the body when it is a
+// JSON object of at most 2 KiB, else its size.
+struct AuditNote {
+  std::string action, target, detail;
+};
+AuditNote AuditNoteOf(const HttpRequest& req);
+// Records the entry of a request that succeeded (status < 300), with the
+// detail the command noted if it noted one (an ingest's counts); on the
+// writer, in the command's commit.
+void AuditOf(TenantState& s, const AuditNote& note, int status, Timestamp now);
+// For reads that reveal or export personal data: commits the request's
+// audit entry (with `detail`, a JSON object), then runs `then`, which
+// answers; a failed commit is answered 503 and `then` never runs.
+void AuditThen(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, std::string detail,
+               Responder respond, std::function<void(Responder)> then);
+// GET .../audit.
+void AddAuditRoutes(Router& router, const Ctx& ctx);
+
 }  // namespace pond

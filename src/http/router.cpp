@@ -44,7 +44,7 @@ void Router::Add(std::string_view method, std::string_view pattern, Route route,
                  std::vector<std::string_view> query) {
   if (method.empty()) BadRoute("empty method", method, pattern);
   if (pattern.empty() || pattern.front() != '/') BadRoute("a pattern starts with '/'", method, pattern);
-  Entry entry{std::string(method), {}, std::move(route), std::move(query)};
+  Entry entry{std::string(method), std::string(pattern), {}, std::move(route), std::move(query)};
   for (std::string_view text : SplitPath(pattern)) {
     Segment segment;
     if (text.find_first_of("{}") != std::string_view::npos) {
@@ -169,8 +169,12 @@ void Router::Dispatch(HttpRequest&& req, Responder respond) const {
 
   Params params;
   for (size_t i = 0; i < segments.size(); ++i) {
-    if (best->segments[i].capture) params.emplace_back(best->segments[i].text, std::string(segments[i]));
+    if (best->segments[i].capture) {
+      params.emplace_back(best->segments[i].text, std::string(segments[i]));
+      req.captures.emplace_back(best->segments[i].text, std::string(segments[i]));
+    }
   }
+  req.route = best->pattern;
   best->route(std::move(req), RouteParams(std::move(params)), std::move(respond));
 }
 

@@ -68,6 +68,7 @@ class Router {
   };
   struct Entry {
     std::string method;
+    std::string pattern;  // as added: "/api/v1/tenants/{tenant}/tags/{name}"
     std::vector<Segment> segments;
     Route route;
     std::vector<std::string_view> query;  // names of the parameters it takes

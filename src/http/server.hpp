@@ -42,6 +42,10 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;  // "127.0.0.1", "::1"
   bool remote_is_loopback = false;
+  // Set by Router::Dispatch: the pattern of the route it matched and what
+  // its captures took ({name} → value), for the audit trail.
+  std::string route;
+  std::vector<std::pair<std::string, std::string>> captures;
 
   // The first header with this (lower-case) name, nullptr if absent.
   const std::string* Header(std::string_view lower_name) const;

@@ -65,6 +65,7 @@ std::string_view KindName(uint16_t kind) {
     case Kind::kSnapshot: return "snapshot";
     case Kind::kCouponEvent: return "coupon_event";
     case Kind::kActivityEvent: return "activity_event";
+    case Kind::kAudit: return "audit";
   }
   return "";
 }
@@ -427,6 +428,35 @@ bool Decode(int64_t, std::string_view key, std::string_view payload, ActivityEve
   row.member = r.Int();
   row.ref = r.Int();
   row.at = Time(r);
+  row.detail = r.Bytes();
+  return r.Done();
+}
+
+void Encode(const AuditRow& row, std::string& key, std::string& payload) {
+  key = IdKey(row.id);
+  Begin(payload)
+      .Int(row.at.micros())
+      .Byte(row.actor_kind)
+      .Bytes(row.actor_id)
+      .Bytes(row.actor_by)
+      .Bytes(row.action)
+      .Bytes(row.target)
+      .Bytes(row.request_id)
+      .Bytes(row.detail);
+}
+bool Decode(int64_t, std::string_view key, std::string_view payload, AuditRow& row) {
+  const std::optional<int64_t> id = IdFromKey(key);
+  if (!id) return false;
+  row.id = *id;
+  ByteReader r = Open(payload);
+  row.at = Time(r);
+  row.actor_kind = r.Byte();
+  if (row.actor_kind > 3) r.Fail();
+  row.actor_id = r.Bytes();
+  row.actor_by = r.Bytes();
+  row.action = r.Bytes();
+  row.target = r.Bytes();
+  row.request_id = r.Bytes();
   row.detail = r.Bytes();
   return r.Done();
 }

@@ -55,6 +55,7 @@ POND_ROW_KIND(tags::TagOperation, Kind::kTagOperation);
 POND_ROW_KIND(SnapshotRow, Kind::kSnapshot);
 POND_ROW_KIND(CouponEventRow, Kind::kCouponEvent);
 POND_ROW_KIND(ActivityEventRow, Kind::kActivityEvent);
+POND_ROW_KIND(AuditRow, Kind::kAudit);
 #undef POND_ROW_KIND
 
 }  // namespace pond::journal

@@ -121,6 +121,8 @@ TEST(CodecTest, EveryKindRoundTripsAndRefusesDamage) {
     ExpectRoundTrip(CouponEventRow{g.Id(), g.Text(), g.Text(), g.Int(), g.Int(), g.Text(), g.Text(), g.Time(),
                                    g.Time()});
     ExpectRoundTrip(ActivityEventRow{g.Id(), g.Int(), g.Text(), g.Int(), g.Int(), g.Time(), g.Text()});
+    ExpectRoundTrip(AuditRow{g.Id(), g.Time(), static_cast<uint8_t>(g.Below(4)), g.Text(), g.Text(), g.Text(),
+                             g.Text(), g.Text(), g.Text()});
   }
 }
 

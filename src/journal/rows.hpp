@@ -39,6 +39,7 @@ enum class Kind : uint16_t {
   kSnapshot = 105,
   kCouponEvent = 106,
   kActivityEvent = 107,
+  kAudit = 108,
 };
 
 // "order", "member", ...; "" for a number no kind has.
@@ -188,6 +189,22 @@ struct ActivityEventRow {
   Timestamp at;
   std::string detail;       // take: the coupon code it gave, if any; refused: the reason
   bool operator==(const ActivityEventRow&) const = default;
+};
+
+// One entry of the audit trail (CONTRACT.md "Actors and the audit trail"):
+// a change made by a person or a key, a reveal of personal data, an
+// export; committed with what it records. Journal kind, keyed by id.
+struct AuditRow {
+  int64_t id = 0;           // ascending
+  Timestamp at;
+  uint8_t actor_kind = 0;   // engine/actor.hpp Actor::Kind
+  std::string actor_id;     // the key's id or the person's login
+  std::string actor_by;     // system: what acted
+  std::string action;       // "<area>.<verb>": "points.adjust"
+  std::string target;       // "member:42", "tag:VIP"
+  std::string request_id;
+  std::string detail;       // a JSON object
+  bool operator==(const AuditRow&) const = default;
 };
 
 }  // namespace pond
