@@ -13,6 +13,12 @@ Timestamp Earlier(Timestamp a, Timestamp b) { return a < b ? a : b; }
 
 __extension__ typedef __int128 Wide;  // spare × weight may pass 2^63
 
+// Whether `member`, or a member merged into it, is one of `members`.
+bool Among(std::span<const MemberId> members, MemberId member, std::span<const MemberId> merged) {
+  auto in = [&](MemberId m) { return std::find(members.begin(), members.end(), m) != members.end(); };
+  return in(member) || std::any_of(merged.begin(), merged.end(), in);
+}
+
 }  // namespace
 
 std::string_view ClaimStateName(ClaimState state) {
@@ -131,7 +137,8 @@ Claim& ActivityBook::Append(Claim c) {
   return claims_.back();
 }
 
-Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, int64_t group, Timestamp now) {
+Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, int64_t group, Timestamp now,
+                                        std::span<const MemberId> merged) {
   const Activity* found = Find(activity_id);
   if (found == nullptr) return NotFoundField("id", "no activity " + std::to_string(activity_id));
   const Activity& a = *found;
@@ -142,10 +149,17 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   if (group != 0 && a.kind != ActivityKind::kGroupBuy) {
     return FieldInvalid("group_id", "is only for group buys");
   }
-  auto held = s.held.find(member);
-  if (a.per_member_limit > 0 && held != s.held.end() && held->second >= a.per_member_limit) {
-    return Refusal("limit_reached", "the member has claimed " + std::to_string(held->second) + " of at most " +
-                                        std::to_string(a.per_member_limit));
+  if (a.per_member_limit > 0) {
+    int32_t held = 0;
+    auto add = [&](MemberId m) {
+      if (auto it = s.held.find(m); it != s.held.end()) held += it->second;
+    };
+    add(member);
+    std::for_each(merged.begin(), merged.end(), add);
+    if (held >= a.per_member_limit) {
+      return Refusal("limit_reached", "the member has claimed " + std::to_string(held) + " of at most " +
+                                          std::to_string(a.per_member_limit));
+    }
   }
   const int64_t left = StockOf(a) - s.tally.taken;
   Claim c;
@@ -205,9 +219,7 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   const ClaimState state = StateOf(*opener, now);
   if (state == ClaimState::kComplete) return Refusal("group_full", "the group is full");
   if (state == ClaimState::kFailed) return Refusal("group_closed", "the group's time ran out");
-  if (std::find(opener->members.begin(), opener->members.end(), member) != opener->members.end()) {
-    return Refusal("limit_reached", "the member is in this group already");
-  }
+  if (Among(opener->members, member, merged)) return Refusal("limit_reached", "the member is in this group already");
   c.group = group;
   c.deadline = opener->deadline;
   Claim& made = Append(std::move(c));
@@ -221,7 +233,8 @@ Result<const Claim*> ActivityBook::Take(int64_t activity_id, MemberId member, in
   return &made;
 }
 
-Result<const Claim*> ActivityBook::Help(int64_t claim_id, MemberId helper, Timestamp now) {
+Result<const Claim*> ActivityBook::Help(int64_t claim_id, MemberId helper, Timestamp now,
+                                        std::span<const MemberId> merged) {
   const Claim* found = FindClaim(claim_id);
   const Activity* a = found ? Find(found->activity_id) : nullptr;
   if (a == nullptr || a->kind != ActivityKind::kBargain) return NotFoundField("claim", "no bargain " + std::to_string(claim_id));
@@ -229,10 +242,8 @@ Result<const Claim*> ActivityBook::Help(int64_t claim_id, MemberId helper, Times
   Settle(*a, s, now);
   Claim& c = Mutable(claim_id);
   if (StateOf(c, now) != ClaimState::kWaiting) return Refusal("bargain_closed", "the bargain is over");
-  if (helper == c.member) return Refusal("own_bargain", "a member cannot help their own bargain");
-  if (std::find(c.helpers.begin(), c.helpers.end(), helper) != c.helpers.end()) {
-    return Refusal("already_helped", "the member has helped this bargain already");
-  }
+  if (Among(std::span(&c.member, 1), helper, merged)) return Refusal("own_bargain", "a member cannot help their own bargain");
+  if (Among(c.helpers, helper, merged)) return Refusal("already_helped", "the member has helped this bargain already");
   const std::vector<int64_t> plan = BargainCuts(a->list_price.fen() - a->price.fen(), a->helpers, a->seed, claim_id);
   c.cuts.push_back(plan[c.cuts.size()]);
   c.helpers.push_back(helper);

@@ -15,10 +15,13 @@
 // Rules that hold whatever the order and timing of calls (activity_book_test
 // checks them against a plain model): units taken never exceed stock; a
 // member never holds more live claims than per_member_limit; nothing is
-// taken outside [starts_at, ends_at). Refusals are Conflict statuses whose
-// context `reason` is what the API answers: not_started, ended, sold_out,
-// limit_reached, group_full, group_closed, not_a_group, already_helped,
-// own_bargain, bargain_closed.
+// taken outside [starts_at, ends_at). A claim or cut names the members
+// merged into its member (`merged`): the limit counts their claims too, and
+// one of them in a group or among a bargain's helpers (or its owner) is the
+// member itself; a replay names none, so what was taken replays as it was.
+// Refusals are Conflict statuses whose context `reason` is what the API
+// answers: not_started, ended, sold_out, limit_reached, group_full,
+// group_closed, not_a_group, already_helped, own_bargain, bargain_closed.
 //
 // Deterministic: times are passed in and results follow from the seed, so
 // replaying the same calls rebuilds the same book. Not thread-safe: the
@@ -30,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -96,9 +100,10 @@ class ActivityBook {
   // Makes a claim for `member` at `now` (group buy: `group` 0 opens a
   // group, else the opener's claim id joins it). The caller has already
   // checked what the book does not know (audience, points).
-  Result<const Claim*> Take(int64_t activity_id, MemberId member, int64_t group, Timestamp now);
+  Result<const Claim*> Take(int64_t activity_id, MemberId member, int64_t group, Timestamp now,
+                            std::span<const MemberId> merged = {});
   // A helper's cut of bargain `claim_id`.
-  Result<const Claim*> Help(int64_t claim_id, MemberId helper, Timestamp now);
+  Result<const Claim*> Help(int64_t claim_id, MemberId helper, Timestamp now, std::span<const MemberId> merged = {});
   // Notes the coupon a claim gave.
   void SetCoupon(int64_t claim_id, std::string code);
   // Counts a refused claim or cut (the book's reasons and the caller's:

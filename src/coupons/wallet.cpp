@@ -24,6 +24,17 @@ std::string Wallet::Key(int64_t template_id, MemberId member, std::string_view r
   return key;
 }
 
+int32_t Wallet::Sum(const std::unordered_map<std::string, int32_t>& counts, int64_t template_id, MemberId member,
+                    std::span<const MemberId> merged, std::string_view rest) {
+  int32_t sum = 0;
+  auto add = [&](MemberId m) {
+    if (auto it = counts.find(Key(template_id, m, rest)); it != counts.end()) sum += it->second;
+  };
+  add(member);
+  for (MemberId m : merged) add(m);
+  return sum;
+}
+
 Coupon* Wallet::Mutable(std::string_view code) {
   auto it = by_code_.find(std::string(code));
   return it == by_code_.end() ? nullptr : &coupons_[it->second];
@@ -65,18 +76,18 @@ void Wallet::Settle(Coupon& c, Timestamp now) {
   }
 }
 
-Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now) const {
+Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now,
+                        std::span<const MemberId> merged) const {
   // Issues from before the retirement (a replay) stand.
   if (t.retired_at && *t.retired_at <= now) return Refusal("retired", "coupon template '" + t.name + "' is retired");
   const auto [from, to] = ValidityOf(t, now, zone_);
   if (to <= now) return Refusal("expired", "coupon template '" + t.name + "' is no longer valid");
   if (t.stock && IssuedOf(t.id) >= *t.stock) return Refusal("out_of_stock", "coupon template '" + t.name + "' is out of stock");
-  if (t.per_member_limit > 0 && HeldBy(t.id, member) >= t.per_member_limit) {
+  if (t.per_member_limit > 0 && Sum(held_, t.id, member, merged, "") >= t.per_member_limit) {
     return Refusal("limit_reached", "member " + std::to_string(member) + " holds " +
                                         std::to_string(t.per_member_limit) + " of '" + t.name + "' already");
   }
-  auto today = issued_on_.find(Key(t.id, member, zone_.DateOf(now).ToString()));
-  if (t.per_day_limit > 0 && today != issued_on_.end() && today->second >= t.per_day_limit) {
+  if (t.per_day_limit > 0 && Sum(issued_on_, t.id, member, merged, zone_.DateOf(now).ToString()) >= t.per_day_limit) {
     return Refusal("limit_reached", "member " + std::to_string(member) + " received " +
                                         std::to_string(t.per_day_limit) + " of '" + t.name + "' today already");
   }
@@ -84,11 +95,16 @@ Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now)
 }
 
 Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, std::string occasion, std::string code,
-                                     Timestamp now) {
+                                     Timestamp now, std::span<const MemberId> merged) {
   const std::string occasion_key = Key(t.id, member, occasion);
   if (auto it = by_occasion_.find(occasion_key); it != by_occasion_.end()) return Issued{&coupons_[it->second], false};
+  for (MemberId m : merged) {
+    if (auto it = by_occasion_.find(Key(t.id, m, occasion)); it != by_occasion_.end()) {
+      return Issued{&coupons_[it->second], false};
+    }
+  }
   if (code.empty() || by_code_.contains(code)) return FieldInvalid("code", "is empty or already used");
-  RETURN_IF_ERROR(CanIssue(t, member, now));
+  RETURN_IF_ERROR(CanIssue(t, member, now, merged));
   const auto [from, to] = ValidityOf(t, now, zone_);
   const std::string held_key = Key(t.id, member, "");
   const LocalDate day = zone_.DateOf(now);

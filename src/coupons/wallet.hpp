@@ -15,6 +15,10 @@
 //     returns the first coupon and changes nothing — an API request's
 //     idempotency key, a rule's occasion ("birthday:2026") — and redeeming
 //     with the order that redeemed it returns the same answer.
+//   - Merged members: a coupon stays with the member it was issued to. An
+//     issue names the members merged into its member (`merged`), and the
+//     limits and occasions count theirs too. A replay names none: what was
+//     issued is replayed as it was, whatever merge came between.
 //   - A coupon is redeemed at most once, only inside its validity, and
 //     only by the order that holds its lock when locked.
 // Refusals are Conflict statuses whose context `reason` is what the API
@@ -30,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <queue>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -68,13 +73,15 @@ class Wallet {
   };
   // Issues a coupon of `t` to `member` at `now` with `code` (unused; an
   // InvalidArgument when taken). Refused out_of_stock, limit_reached, or
-  // expired when the template's window has closed.
+  // expired when the template's window has closed. `merged`: the members
+  // merged into `member`, whose coupons count with its own.
   Result<Issued> Issue(const CouponTemplate& t, MemberId member, std::string occasion, std::string code,
-                       Timestamp now);
+                       Timestamp now, std::span<const MemberId> merged = {});
 
   // What Issue would answer for a new occasion, changing nothing: OK, or
   // the refusal (out_of_stock, limit_reached, expired).
-  Status CanIssue(const CouponTemplate& t, MemberId member, Timestamp now) const;
+  Status CanIssue(const CouponTemplate& t, MemberId member, Timestamp now,
+                  std::span<const MemberId> merged = {}) const;
   // Holds a coupon for an order during checkout until `until`. Locking it
   // again for the same order extends the hold.
   Result<const Coupon*> Lock(std::string_view code, std::string_view order_id, Timestamp until, Timestamp now);
@@ -119,6 +126,9 @@ class Wallet {
 
  private:
   static std::string Key(int64_t template_id, MemberId member, std::string_view rest);
+  // counts[Key(template, m, rest)] summed over `member` and `merged`.
+  static int32_t Sum(const std::unordered_map<std::string, int32_t>& counts, int64_t template_id, MemberId member,
+                     std::span<const MemberId> merged, std::string_view rest);
   Coupon* Mutable(std::string_view code);
   // Expires `c` when its validity ended by `now`; lets its lapsed hold go.
   static void Settle(Coupon& c, Timestamp now);

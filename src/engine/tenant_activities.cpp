@@ -88,7 +88,12 @@ bool TenantState::InSnapshot(int64_t snapshot_id, MemberId member) {
     std::sort(ids.begin(), ids.end());
     cached = snapshot_members_.emplace(snapshot_id, std::move(ids)).first;
   }
-  return std::binary_search(cached->second.begin(), cached->second.end(), member);
+  // A member merged since the snapshot was frozen is in it through the
+  // number it had then.
+  auto in = [&](MemberId m) { return std::binary_search(cached->second.begin(), cached->second.end(), m); };
+  if (in(member)) return true;
+  const std::vector<MemberId> merged = members_.MergedInto(member);
+  return std::any_of(merged.begin(), merged.end(), in);
 }
 
 Status TenantState::CheckClaimer(const activities::Activity& a, MemberId member, Timestamp now) {
@@ -112,7 +117,7 @@ Status TenantState::CheckClaimer(const activities::Activity& a, MemberId member,
   }
   if (a.template_id != 0) {
     // The coupon must be there to give before anything is taken or spent.
-    RETURN_IF_ERROR(wallet_.CanIssue(*FindCouponTemplate(a.template_id), member, now));
+    RETURN_IF_ERROR(wallet_.CanIssue(*FindCouponTemplate(a.template_id), member, now, members_.MergedInto(member)));
   }
   return Status::Ok();
 }
@@ -124,7 +129,7 @@ Result<const activities::Claim*> TenantState::ClaimActivity(int64_t activity_id,
   member = members_.Standing(member);
   if (member == 0) return NotFoundField("member", "no such member");
   if (Status s = CheckClaimer(*a, member, now); !s.ok()) return RefuseClaim(a->id, member, 0, std::move(s), now);
-  auto taken = activities_.Take(a->id, member, group, now);
+  auto taken = activities_.Take(a->id, member, group, now, members_.MergedInto(member));
   if (!taken.ok()) return RefuseClaim(a->id, member, 0, taken.status(), now);
   const int64_t claim_id = (*taken)->id;
   const std::string occasion = ClaimOccasion(a->id, claim_id);
@@ -178,7 +183,7 @@ Result<const activities::Claim*> TenantState::HelpBargain(int64_t claim_id, cons
     member = members_.Find(helper);
   }
   member = members_.Standing(member);
-  auto helped = activities_.Help(claim_id, member, now);
+  auto helped = activities_.Help(claim_id, member, now, members_.MergedInto(member));
   if (!helped.ok()) return RefuseClaim(a->id, member, claim_id, helped.status(), now);
   // Records a tagging only when the helper did not hold the tag yet.
   (void)TagMembers(a->helper_tag, true, {member}, "activity:" + std::to_string(a->id), "bargain helper", now);

@@ -41,7 +41,8 @@ Result<coupons::Wallet::Issued> TenantState::IssueCoupon(int64_t template_id, Me
   if (t == nullptr) return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
   const MemberId standing = members_.Standing(member);
   if (standing == 0) return NotFoundField("member", "no member " + std::to_string(member));
-  ASSIGN_OR_RETURN(coupons::Wallet::Issued issued, wallet_.Issue(*t, standing, occasion, code, now));
+  ASSIGN_OR_RETURN(coupons::Wallet::Issued issued,
+                   wallet_.Issue(*t, standing, occasion, code, now, members_.MergedInto(standing)));
   if (issued.fresh) {
     RecordCoupon({0, "issue", issued.coupon->code, template_id, standing, std::move(occasion), "", now, {}});
   }
@@ -217,13 +218,9 @@ std::vector<const coupons::Coupon*> TenantState::CouponsOf(MemberId member) cons
   // A coupon stays with the member it was issued to (the wallet replays as
   // it happened); the members merged into this one, and into those, hold
   // theirs for it.
-  std::vector<const coupons::Coupon*> out;
-  std::vector<MemberId> holders = {member};
-  for (size_t i = 0; i < holders.size(); ++i) {
-    for (const coupons::Coupon* c : wallet_.CouponsOf(holders[i])) out.push_back(c);
-    if (const Member* m = members_.Get(holders[i])) {
-      for (const MergeRecord& merge : m->merges) holders.push_back(merge.merged);
-    }
+  std::vector<const coupons::Coupon*> out = wallet_.CouponsOf(member);
+  for (MemberId merged : members_.MergedInto(member)) {
+    for (const coupons::Coupon* c : wallet_.CouponsOf(merged)) out.push_back(c);
   }
   // Issue order is the wallet's order, which is the order of its storage.
   std::sort(out.begin(), out.end(), std::less<const coupons::Coupon*>());

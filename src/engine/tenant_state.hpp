@@ -346,6 +346,7 @@ class TenantState {
   Status RefuseClaim(int64_t activity_id, MemberId member, int64_t bargain, Status why, Timestamp now);
   // What the tenant checks before the book: audience, purchase, points, coupon.
   Status CheckClaimer(const activities::Activity& a, MemberId member, Timestamp now);
+  // Whether the standing `member`, or a member merged into it, is in the snapshot.
   bool InSnapshot(int64_t snapshot_id, MemberId member);
   Status ReplayActivity(const ActivityEventRow& row);
   void PersistSegments() {

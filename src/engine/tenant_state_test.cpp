@@ -831,3 +831,143 @@ TEST(TenantStateTest, AHelperOfABargainThatIsOverIsNotRegistered) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+// CONTRACT.md "Merged members and per-member limits": whatever came first,
+// the claims or the merge, a survivor counts with every member merged into
+// it — also after a reload.
+TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
+  auto data = std::make_shared<testing::MemoryTenantData>();
+  testing::MemoryTenantStore store(data);
+  TenantState live = NewState();
+  const Timestamp wednesday = *ParseRfc3339("2026-11-04T10:00:00+08:00");
+  auto at = [&](int minutes) { return wednesday.PlusSeconds(minutes * 60); };
+  auto join = [&](std::vector<Identity> ids, int minute) {
+    MemberEvent e;
+    e.member = MemberRef{std::move(ids), std::nullopt};
+    ASSERT_TRUE(live.Apply(e, at(minute)).ok());
+  };
+  // Members 1-6: the odd ones known by phone, the even ones by unionid.
+  for (int i = 1; i <= 6; ++i) {
+    join({i % 2 ? Identity{IdentityKind::kPhone, "1380000000" + std::to_string(i)}
+                : Identity{IdentityKind::kUnionid, "oU-" + std::to_string(i)}},
+         0);
+  }
+  coupons::CouponTemplate one_each;
+  one_each.name = "新人券";
+  one_each.kind = coupons::CouponKind::kNoThreshold;
+  one_each.off = Money::Fen(500);
+  one_each.valid_days = 7;
+  one_each.per_member_limit = 1;
+  ASSERT_TRUE(live.CreateCouponTemplate(one_each).ok());
+  ASSERT_TRUE(live.CreateIssueRule(*coupons::ParseRule(R"({"name":"会员日","trigger":"member_day","template_id":1})")).ok());
+  activities::Activity flash;
+  flash.kind = activities::ActivityKind::kFlashSale;
+  flash.name = "秒杀";
+  flash.sku = "SKU-F";
+  flash.price = Money::Fen(990);
+  flash.stock = 10;
+  flash.per_member_limit = 1;
+  flash.starts_at = wednesday;
+  flash.ends_at = wednesday.PlusSeconds(7 * 86400);
+  ASSERT_TRUE(live.CreateActivity(flash, wednesday).ok());  // 1
+  activities::Activity group = flash;
+  group.kind = activities::ActivityKind::kGroupBuy;
+  group.name = "拼团";
+  group.list_price = Money::Fen(1990);
+  group.group_size = 3;
+  group.group_hours = 24;
+  group.per_member_limit = 0;
+  ASSERT_TRUE(live.CreateActivity(group, wednesday).ok());  // 2
+  activities::Activity bargain = group;
+  bargain.kind = activities::ActivityKind::kBargain;
+  bargain.name = "砍价";
+  bargain.group_size = 0;
+  bargain.group_hours = 0;
+  bargain.helpers = 3;
+  bargain.bargain_hours = 24;
+  bargain.helper_tag = "bargain_helper";
+  bargain.seed = 7;
+  ASSERT_TRUE(live.CreateActivity(bargain, wednesday).ok());  // 3
+  // A lucky draw for an audience frozen before the merges: member 6 only.
+  MemberEvent in_shenzhen;
+  in_shenzhen.member = Ref(IdentityKind::kUnionid, "oU-6");
+  in_shenzhen.profile.city = "深圳";
+  ASSERT_TRUE(live.Apply(in_shenzhen, wednesday).ok());
+  auto snapshot = live.CreateSnapshot("深圳", **segments::ParseExpr(R"(city = "深圳")"), "test", wednesday);
+  ASSERT_TRUE(snapshot.ok());
+  ASSERT_EQ((*snapshot)->count, 1);
+  activities::Activity draw = flash;
+  draw.kind = activities::ActivityKind::kLuckyDraw;
+  draw.name = "抽奖";
+  draw.stock = 0;
+  draw.sku.clear();
+  draw.price = Money::Fen(0);
+  draw.prizes = {{"mug", 5, 1, 0}};
+  draw.snapshot_id = (*snapshot)->id;
+  draw.seed = 11;
+  auto made_draw = live.CreateActivity(draw, wednesday);  // 4
+  ASSERT_TRUE(made_draw.ok()) << made_draw.status().ToString();
+
+  // Claims first: member 2 takes the template's one coupon and the flash
+  // sale's one unit and opens a group, 2 helps 3's bargain, 6 claims the
+  // member-day coupon and starts a bargain of its own.
+  ASSERT_TRUE(live.IssueCoupon(1, 2, "k2", "CODE2", at(1)).ok());
+  ASSERT_TRUE(live.ClaimActivity(1, 2, 0, at(2)).ok());
+  auto opened = live.ClaimActivity(2, 2, 0, at(3));
+  ASSERT_TRUE(opened.ok());
+  const int64_t group_id = (*opened)->id;
+  auto started = live.ClaimActivity(3, 3, 0, at(4));
+  ASSERT_TRUE(started.ok());
+  const int64_t bargain_of_3 = (*started)->id;
+  ASSERT_TRUE(live.HelpBargain(bargain_of_3, Ref(IdentityKind::kUnionid, "oU-2"), at(4)).ok());
+  auto claimed = live.ClaimMemberDay(6, at(5));
+  ASSERT_TRUE(claimed.ok() && claimed->at(0).fresh);
+  auto started_by_6 = live.ClaimActivity(3, 6, 0, at(5));
+  ASSERT_TRUE(started_by_6.ok());
+  const int64_t bargain_of_6 = (*started_by_6)->id;
+
+  // Then the merges: 2 into 1, 6 into 5 (the oldest member survives).
+  join({Identity{IdentityKind::kPhone, "13800000001"}, Identity{IdentityKind::kUnionid, "oU-2"}}, 6);
+  join({Identity{IdentityKind::kPhone, "13800000005"}, Identity{IdentityKind::kUnionid, "oU-6"}}, 6);
+  ASSERT_EQ(live.members().Standing(2), 1);
+  ASSERT_EQ(live.members().Standing(6), 5);
+
+  // Then a merge before the claim: 4 into 3, after which 4's identity
+  // takes 3's flash-sale unit and 3 has none left.
+  join({Identity{IdentityKind::kPhone, "13800000003"}, Identity{IdentityKind::kUnionid, "oU-4"}}, 7);
+  ASSERT_TRUE(live.ClaimActivity(1, 4, 0, at(8)).ok());
+
+  auto expect_counted_together = [&](TenantState& s, const char* when) {
+    SCOPED_TRACE(when);
+    EXPECT_EQ(ReasonOf(s.IssueCoupon(1, 1, "k-again", "CODE9", at(10)).status()), "limit_reached");
+    EXPECT_EQ(ReasonOf(s.ClaimActivity(1, 1, 0, at(10)).status()), "limit_reached");
+    EXPECT_EQ(ReasonOf(s.ClaimActivity(1, 3, 0, at(10)).status()), "limit_reached");
+    EXPECT_EQ(ReasonOf(s.ClaimActivity(2, 1, group_id, at(10)).status()), "limit_reached") << "one join per group";
+    EXPECT_EQ(ReasonOf(s.HelpBargain(bargain_of_3, Ref(IdentityKind::kPhone, "13800000001"), at(10)).status()),
+              "already_helped");
+    EXPECT_EQ(ReasonOf(s.HelpBargain(bargain_of_6, Ref(IdentityKind::kPhone, "13800000005"), at(10)).status()),
+              "own_bargain");
+    auto day = s.ClaimMemberDay(5, at(10));
+    ASSERT_TRUE(day.ok()) << day.status().ToString();
+    EXPECT_FALSE(day->at(0).fresh) << "6's member-day coupon is 5's";
+    EXPECT_EQ(s.CouponsOf(5).size(), 1u);
+    EXPECT_TRUE(s.ClaimActivity(4, 5, 0, at(10)).ok()) << "in the audience through 6";
+    EXPECT_EQ(ReasonOf(s.ClaimActivity(4, 1, 0, at(10)).status()), "not_eligible");
+    // Members standing alone are not held back by it.
+    EXPECT_TRUE(s.ClaimActivity(1, 5, 0, at(10)).ok());
+  };
+  ASSERT_TRUE(store.Commit(live.TakePending()).ok());
+  expect_counted_together(live, "live");
+
+  TenantState reloaded = NewState();
+  TenantState::Loader loader(reloaded);
+  ASSERT_TRUE(store.Load(loader).ok());
+  loader.Finish();
+  expect_counted_together(reloaded, "after a reload");
+}
+
+}  // namespace
+}  // namespace pond

@@ -29,6 +29,20 @@ MemberId MemberBook::Standing(MemberId id) const {
   return m ? m->id : 0;
 }
 
+std::vector<MemberId> MemberBook::MergedInto(MemberId survivor) const {
+  std::vector<MemberId> out;
+  const Member* m = Get(survivor);
+  if (m == nullptr || m->merges.empty()) return out;
+  std::vector<MemberId> survivors = {survivor};
+  for (size_t i = 0; i < survivors.size(); ++i) {
+    for (const MergeRecord& merge : Get(survivors[i])->merges) {
+      out.push_back(merge.merged);
+      survivors.push_back(merge.merged);
+    }
+  }
+  return out;
+}
+
 MemberId MemberBook::FindByIdentity(const Identity& identity) const {
   const int32_t* holder = by_identity_.Find(Hash(identity), [&](int32_t h) { return Holds(h, identity); });
   return holder ? Standing(*holder) : 0;

@@ -62,6 +62,10 @@ class MemberBook {
   const Member* Get(MemberId id) const;
   // The standing member that `id` is or was merged into; 0 if unknown.
   MemberId Standing(MemberId id) const;
+  // Every member merged into `survivor`, and into those, oldest merge
+  // first: what per-member limits count together with it (CONTRACT.md
+  // "Merged members and per-member limits"). Empty for most members.
+  std::vector<MemberId> MergedInto(MemberId survivor) const;
   // The standing member holding `identity`; 0 if none.
   MemberId FindByIdentity(const Identity& identity) const;
   // Finds without changing anything: the standing member `ref` names, or 0
