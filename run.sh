@@ -89,6 +89,16 @@ run_tests() {
   ninja -C build-asan "${targets[@]}" >/dev/null
   ctest --test-dir build-asan -j2 --output-on-failure -R "^($(IFS='|'; echo "${sanitized[*]}"))\$"
 
+  # The engine's threads (writer, committer, readers under the shared lock)
+  # under ThreadSanitizer. The two long single-threaded randomized tests are
+  # left out: they share no memory across threads, and the runs above cover
+  # them.
+  echo "==> engine tests under the thread sanitizer"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOND_TSAN=ON >/dev/null
+  ninja -C build-tsan pond_engine_test >/dev/null
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/src/engine/pond_engine_test --gtest_brief=1 \
+    --gtest_filter=-TenantStateTest.ReloadedStateMatchesLiveStateAfterRandomEvents:LoyaltyFlowTest.EngineAgreesWithTheRulesOverYearsWithRestarts
+
   echo "==> unit and end-to-end tests"
   ctest --test-dir build --output-on-failure -j2
 }

@@ -11,6 +11,7 @@
 #include "engine/engine.hpp"
 #include "engine/testing/memory_store.hpp"
 #include "engine/testing/rows_of.hpp"
+#include "segments/expr.hpp"
 
 namespace pond {
 namespace {
@@ -218,6 +219,48 @@ TEST(EngineTest, TenantsAreKnownAsLoadingBeforeTheyLoad) {
   EXPECT_FALSE(engine.starting());
   EXPECT_FALSE(engine.Loading("t"));
   EXPECT_NE(engine.Tenant("t"), nullptr);
+}
+
+// Readers share the state with the writer (and run under ThreadSanitizer
+// in CI): each read sees whole commands, never one half applied. Every
+// order here makes a new member, so orders, members and the segment index's
+// count of buyers agree in every read.
+TEST(TenantEngineTest, ReadersSeeWholeCommandsWhileTheWriterApplies) {
+  Fixture f;
+  auto engine = f.Open();
+  const auto buyers = std::move(segments::ParseExpr("orders_30d >= 1")).value();
+  constexpr int kOrders = 400;
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0}, torn{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        engine->Read([&](const TenantState& s) {
+          const int64_t orders = s.orders().order_count();
+          auto counted = s.segments().Count(*buyers, s.SegmentContext(f.clock.Now()));
+          if (orders != s.members().standing_count() || !counted.ok() || *counted != orders) ++torn;
+        });
+        ++reads;
+      }
+    });
+  }
+  std::vector<std::future<Status>> acks;
+  for (int i = 0; i < kOrders; ++i) {
+    OrderEvent o = Order("R" + std::to_string(i), 100);
+    o.member.identities[0].value = "139" + std::to_string(10'000'000 + i);
+    o.paid_at = f.clock.Now();
+    auto p = std::make_shared<std::promise<Status>>();
+    acks.push_back(p->get_future());
+    engine->Submit({[o](TenantState& s, Timestamp now) { (void)s.Apply(Event(o), now); },
+                    [p](const Status& st) { p->set_value(st); }});
+  }
+  for (auto& a : acks) ASSERT_TRUE(a.get().ok());
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), kOrders);
 }
 
 }  // namespace
