@@ -228,7 +228,18 @@ TEST(EngineTest, TenantsAreKnownAsLoadingBeforeTheyLoad) {
 TEST(TenantEngineTest, ReadersSeeWholeCommandsWhileTheWriterApplies) {
   Fixture f;
   auto engine = f.Open();
-  const auto buyers = std::move(segments::ParseExpr("orders_30d >= 1")).value();
+  // A rule tag too: readers refresh its cached answer under its own mutex.
+  std::promise<Status> tagged;
+  engine->Submit({[](TenantState& s, Timestamp now) {
+                    tags::TagDefinition def;
+                    def.name = "buyer";
+                    def.kind = tags::TagKind::kRule;
+                    def.rule = "orders_30d >= 1";
+                    (void)s.PutTag(def, true, now);
+                  },
+                  [&](const Status& st) { tagged.set_value(st); }});
+  ASSERT_TRUE(tagged.get_future().get().ok());
+  const auto buyers = std::move(segments::ParseExpr(R"(tag("buyer") and orders_30d >= 1)")).value();
   constexpr int kOrders = 400;
   std::atomic<bool> done{false};
   std::atomic<int> reads{0}, torn{0};
