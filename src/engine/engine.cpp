@@ -94,7 +94,7 @@ Status Engine::Adopt(const TenantRecord& record) {
     owners_.erase(record.id);
     loading_.insert(record.id);
   }
-  ASSIGN_OR_RETURN(auto tenant, TenantEngine::Open(record, std::move(tenant_store).value(), clock_));
+  ASSIGN_OR_RETURN(auto tenant, TenantEngine::Open(record, std::move(tenant_store).value(), clock_, channels_));
   std::lock_guard lock(mu_);
   std::shared_ptr<TenantEngine>& slot = tenants_[record.id];
   replaced = std::move(slot);
@@ -213,7 +213,7 @@ Result<Engine::Created> Engine::CreateTenant(TenantRecord tenant) {
   tenant.created_at = clock_.Now();
   RETURN_IF_ERROR(store_.CreateTenant(tenant));
   ASSIGN_OR_RETURN(auto tenant_store, store_.OpenTenant(tenant.id));
-  ASSIGN_OR_RETURN(auto engine, TenantEngine::Open(tenant, std::move(tenant_store), clock_));
+  ASSIGN_OR_RETURN(auto engine, TenantEngine::Open(tenant, std::move(tenant_store), clock_, channels_));
   tenants_[tenant.id] = std::move(engine);
   return Created{tenant, true};
 }

@@ -77,6 +77,9 @@ class Engine {
 
   Store& store() { return store_; }
   const Clock& clock() const { return clock_; }
+  // The channels tenants' effects leave through (engine/outbox.hpp); set
+  // up before Start.
+  EffectChannels& channels() { return channels_; }
 
  private:
   // Opens `record` when its lease is free (in place of a broken engine of
@@ -90,6 +93,7 @@ class Engine {
 
   Store& store_;
   const Clock& clock_;
+  EffectChannels channels_;
   mutable std::mutex mu_;  // guards the maps, loading_ and stopping_
   std::map<std::string, std::shared_ptr<TenantEngine>, std::less<>> tenants_;
   std::map<std::string, Owner, std::less<>> owners_;

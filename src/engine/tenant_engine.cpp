@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "journal/codec.hpp"
 
 namespace pond {
 namespace {
@@ -28,7 +29,8 @@ Result<std::unique_ptr<TenantState>> TenantEngine::LoadState(const TenantRecord&
 }
 
 Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, std::unique_ptr<TenantStore> store,
-                                                         const Clock& clock) {
+                                                         const Clock& clock, const EffectChannels& channels,
+                                                         OutboxOptions outbox) {
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto state, LoadState(record, *store));
   std::unique_ptr<TenantEngine> engine(new TenantEngine(std::move(record), std::move(store), clock));
@@ -41,6 +43,19 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
                                  std::chrono::steady_clock::now() - started)
                                  .count())}});
   engine->state_ = std::move(state);
+  // An outcome is a command of the system's; the outbox learns whether it
+  // committed, and records it again if not.
+  engine->outbox_ = std::make_unique<Outbox>(
+      engine->record_.id, channels, outbox,
+      [e = engine.get()](int64_t id, bool delivered, int32_t attempts, std::string detail,
+                         std::function<void(bool)> done) {
+        e->Submit(TenantCommand{[id, delivered, attempts, detail = std::move(detail)](TenantState& s, Timestamp now) {
+                                  s.SettleEffect(id, delivered, attempts, detail, now);
+                                },
+                                [done = std::move(done)](const Status& committed) { done(committed.ok()); },
+                                CommandContext{Actor::System("outbox"), ""}});
+      });
+  engine->HandPending();
   engine->committer_ = std::thread([e = engine.get()] {
     pthread_setname_np(pthread_self(), "pond-commit");  // for top -H and profilers
     e->CommitterLoop();
@@ -53,6 +68,7 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
 }
 
 TenantEngine::~TenantEngine() {
+  if (outbox_) outbox_->Stop();  // no new outcomes while the queue drains
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -196,6 +212,7 @@ void TenantEngine::CommitterLoop() {
     // Answers go out in commit order, after the rows they depend on are
     // durable — also for commands that wrote nothing (a duplicate is only
     // a duplicate once the first write is durable).
+    if (committed.ok()) HandEffects(batch);  // only now may they leave
     metrics_.commands += static_cast<int64_t>(group.size());
     for (TenantCommand& c : group) c.done(committed);
     Fail(after, "the store did not commit the write; nothing was applied");  // in order, after the group
@@ -222,6 +239,7 @@ std::vector<TenantCommand> TenantEngine::Reload() {
     }
     if (reloaded.ok()) {
       old = std::exchange(state_, std::move(reloaded).value());
+      HandPending();  // those whose outcome the failed commit lost
       return stale;
     }
     // The store cannot even be read back: memory may hold writes the store
@@ -234,6 +252,22 @@ std::vector<TenantCommand> TenantEngine::Reload() {
   Log(LogLevel::kError, "reload failed; tenant refuses writes until restart",
       {{"tenant", record_.id}, {"error", reloaded.status().ToString()}});
   return stale;
+}
+
+void TenantEngine::HandEffects(const WriteBatch& committed) {
+  std::vector<EffectRow> effects;
+  for (const JournalRow& row : committed.journal) {
+    if (row.kind != static_cast<RowKind>(journal::Kind::kEffect)) continue;
+    EffectRow e;
+    if (journal::Decode(row.tick, row.key, row.payload, e)) effects.push_back(std::move(e));
+  }
+  if (!effects.empty()) outbox_->Hand(effects);
+}
+
+void TenantEngine::HandPending() {
+  std::vector<EffectRow> effects;
+  for (const auto& [id, e] : state_->pending_effects()) effects.push_back(e);
+  if (!effects.empty()) outbox_->Hand(effects);
 }
 
 }  // namespace pond

@@ -13,6 +13,10 @@
 // Unavailable and the state is rebuilt from the store, so memory never keeps
 // what the store lost.
 //
+// Effects a command emits (TenantState::Emit) go to the tenant's outbox
+// only after their commit, and again after a reload; their outcomes come
+// back as commands (engine/outbox.hpp).
+//
 // Readers run `Read` under a shared lock from any thread; they see a
 // consistent state between commands. They may see a command's effect before
 // it is durable (its caller is not yet answered): the group committing and
@@ -32,6 +36,7 @@
 
 #include "core/clock.hpp"
 #include "engine/actor.hpp"
+#include "engine/outbox.hpp"
 #include "engine/store.hpp"
 #include "engine/tenant_state.hpp"
 
@@ -65,9 +70,11 @@ struct TenantMetrics {
 
 class TenantEngine {
  public:
-  // Loads the tenant's state from `store` and starts its writer.
+  // Loads the tenant's state from `store` and starts its writer, and its
+  // outbox sending through `channels` (which must outlive the engine).
   static Result<std::unique_ptr<TenantEngine>> Open(TenantRecord record, std::unique_ptr<TenantStore> store,
-                                                    const Clock& clock);
+                                                    const Clock& clock, const EffectChannels& channels,
+                                                    OutboxOptions outbox = {});
   // Finishes the queued commands, then stops the writer.
   ~TenantEngine();
   TenantEngine(const TenantEngine&) = delete;
@@ -105,6 +112,9 @@ class TenantEngine {
   // commit) and returns the commands applied to the old state since the
   // failed group was taken, which the caller must refuse.
   std::vector<TenantCommand> Reload();
+  // Hands the effects of a durable batch, or every pending one, to the outbox.
+  void HandEffects(const WriteBatch& committed);
+  void HandPending();
 
   const TenantRecord record_;
   const std::unique_ptr<TenantStore> store_;
@@ -128,6 +138,9 @@ class TenantEngine {
   bool writer_done_ = false;
   std::thread writer_;
   std::thread committer_;
+  // Stopped first when the engine stops; lives until the threads above
+  // have answered the outcomes it submitted.
+  std::unique_ptr<Outbox> outbox_;
 };
 
 }  // namespace pond

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -27,9 +31,11 @@ OrderEvent Order(std::string id, int64_t fen) {
 struct Fixture {
   std::shared_ptr<testing::MemoryTenantData> data = std::make_shared<testing::MemoryTenantData>();
   ManualClock clock{Timestamp::FromSeconds(1'800'000'000)};
+  EffectChannels channels;
+  OutboxOptions outbox{std::chrono::milliseconds(1), std::chrono::milliseconds(4), 4};
   std::unique_ptr<TenantEngine> Open() {
     auto e = TenantEngine::Open(TenantRecord{"t", "T", "Asia/Shanghai", {}},
-                                std::make_unique<testing::MemoryTenantStore>(data), clock);
+                                std::make_unique<testing::MemoryTenantStore>(data), clock, channels, outbox);
     EXPECT_TRUE(e.ok());
     return std::move(e).value();
   }
@@ -272,6 +278,158 @@ TEST(TenantEngineTest, ReadersSeeWholeCommandsWhileTheWriterApplies) {
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(torn.load(), 0);
   EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), kOrders);
+}
+
+// An in-process receiver: what each attempt brought, and what to answer.
+struct Receiver {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, std::string>> got;  // (key, payload) per attempt
+  std::function<Delivery(int attempt)> answer = [](int) { return Delivery{}; };
+
+  EffectChannel AsChannel() {
+    return [this](const EffectRow& e, const std::string& key) {
+      std::lock_guard lock(mu);
+      got.emplace_back(key, e.payload);
+      cv.notify_all();
+      return answer(static_cast<int>(got.size()));
+    };
+  }
+  // Waits (bounded, so a bug fails rather than hangs) for `n` attempts.
+  bool WaitFor(size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() >= n; });
+  }
+  size_t count() {
+    std::lock_guard lock(mu);
+    return got.size();
+  }
+};
+
+Status Emit(TenantEngine& engine, std::string payload, std::string channel = "test") {
+  std::promise<Status> p;
+  engine.Submit({[payload, channel](TenantState& s, Timestamp now) { s.Emit(channel, payload, now); },
+                 [&](const Status& st) { p.set_value(st); }});
+  return p.get_future().get();
+}
+
+// Waits until every effect has its outcome in memory (bounded).
+void WaitSettled(TenantEngine& engine) {
+  for (int i = 0; i < 20'000 && !engine.Read([](const TenantState& s) { return s.pending_effects().empty(); }); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+TEST(OutboxTest, AnEffectLeavesOnlyOnceItsCommitIsDurableAndIsSentOnce) {
+  Fixture f;
+  Receiver r;
+  f.channels.Register("test", r.AsChannel());
+  std::promise<void> holding, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> commits{0};
+  f.data->before_commit = [&] {
+    if (commits++ > 0) return;
+    holding.set_value();
+    released.wait();
+  };
+  {
+    auto engine = f.Open();
+    std::promise<Status> acked;
+    engine->Submit({[](TenantState& s, Timestamp now) { s.Emit("test", "hello", now); },
+                    [&](const Status& st) { acked.set_value(st); }});
+    holding.get_future().wait();  // applied, and its commit under way
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(r.count(), 0u) << "sent before its cause was durable";
+    release.set_value();
+    ASSERT_TRUE(acked.get_future().get().ok());
+    ASSERT_TRUE(r.WaitFor(1));
+    WaitSettled(*engine);
+  }
+  ASSERT_EQ(r.got.size(), 1u);
+  EXPECT_EQ(r.got[0], (std::pair<std::string, std::string>{"pond:t:1", "hello"}));
+  std::vector<EffectOutcomeRow> outcomes;
+  for (const WriteBatch& b : f.data->commits) {
+    for (const EffectOutcomeRow& o : testing::RowsOf<EffectOutcomeRow>(b)) outcomes.push_back(o);
+  }
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(std::tuple(outcomes[0].id, outcomes[0].delivered, outcomes[0].attempts), std::tuple(1, true, 1));
+  // Settled: a restart sends nothing again, and the next effect has a new id.
+  auto reopened = f.Open();
+  ASSERT_TRUE(Emit(*reopened, "again").ok());
+  ASSERT_TRUE(r.WaitFor(2));
+  WaitSettled(*reopened);
+  EXPECT_EQ(r.count(), 2u);
+  EXPECT_EQ(r.got[1].first, "pond:t:2");
+}
+
+TEST(OutboxTest, AnEffectWhoseCommitFailedIsNeverSent) {
+  Fixture f;
+  Receiver r;
+  f.channels.Register("test", r.AsChannel());
+  auto engine = f.Open();
+  f.data->fail_next_commits = 1;
+  EXPECT_EQ(Emit(*engine, "lost").code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(Emit(*engine, "kept").ok());
+  ASSERT_TRUE(r.WaitFor(1));
+  WaitSettled(*engine);
+  std::lock_guard lock(r.mu);
+  ASSERT_EQ(r.got.size(), 1u);
+  EXPECT_EQ(r.got[0].second, "kept");
+}
+
+TEST(OutboxTest, RetriesWithTheSameKeyThenGivesUpAndRecordsIt) {
+  Fixture f;
+  Receiver r;
+  r.answer = [](int attempt) {
+    return attempt <= 2 ? Delivery{Delivery::Result::kRetry, "503"} : Delivery{Delivery::Result::kDelivered, "200"};
+  };
+  f.channels.Register("test", r.AsChannel());
+  {
+    auto engine = f.Open();
+    ASSERT_TRUE(Emit(*engine, "a").ok());
+    ASSERT_TRUE(r.WaitFor(3));
+    WaitSettled(*engine);
+    {
+      std::lock_guard lock(r.mu);
+      r.answer = [](int) { return Delivery{Delivery::Result::kRetry, "timeout"}; };
+    }
+    ASSERT_TRUE(Emit(*engine, "b").ok());
+    ASSERT_TRUE(r.WaitFor(3 + 4));  // max_attempts 4
+    WaitSettled(*engine);
+    ASSERT_TRUE(Emit(*engine, "x", "sms").ok());  // a channel this node lacks
+    WaitSettled(*engine);
+  }
+  EXPECT_EQ(r.count(), 3u + 4u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(r.got[i].first, "pond:t:1") << "every attempt has the effect's key";
+  std::map<int64_t, EffectOutcomeRow> outcomes;
+  for (const WriteBatch& b : f.data->commits) {
+    for (const EffectOutcomeRow& o : testing::RowsOf<EffectOutcomeRow>(b)) outcomes[o.id] = o;
+  }
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(std::tuple(outcomes[1].delivered, outcomes[1].attempts, outcomes[1].detail), std::tuple(true, 3, "200"));
+  EXPECT_EQ(std::tuple(outcomes[2].delivered, outcomes[2].attempts, outcomes[2].detail),
+            std::tuple(false, 4, "given up after 4 attempts: timeout"));
+  EXPECT_EQ(std::tuple(outcomes[3].delivered, outcomes[3].detail), std::tuple(false, "no channel 'sms' on this node"));
+}
+
+TEST(OutboxTest, AnEffectPendingWhenTheProcessStopsIsSentAfterTheRestartWithItsKey) {
+  Fixture f;
+  f.outbox.first_retry = f.outbox.max_retry = std::chrono::hours(1);  // the retry never comes before the stop
+  Receiver down;
+  down.answer = [](int) { return Delivery{Delivery::Result::kRetry, "connection refused"}; };
+  f.channels.Register("test", down.AsChannel());
+  {
+    auto engine = f.Open();
+    ASSERT_TRUE(Emit(*engine, "order shipped").ok());
+    ASSERT_TRUE(down.WaitFor(1));
+  }  // stops with the effect pending: no outcome was recorded
+  Receiver up;
+  f.channels.Register("test", up.AsChannel());
+  auto engine = f.Open();
+  ASSERT_TRUE(up.WaitFor(1));
+  WaitSettled(*engine);
+  EXPECT_EQ(up.got[0], (std::pair<std::string, std::string>{"pond:t:1", "order shipped"}));
+  EXPECT_EQ(down.count(), 1u);
 }
 
 }  // namespace

@@ -630,6 +630,19 @@ void TenantState::Audit(std::string action, std::string target, std::string deta
   audit_.push_back(std::move(row));
 }
 
+int64_t TenantState::Emit(std::string channel, std::string payload, Timestamp now) {
+  EffectRow row{next_effect_++, std::move(channel), std::move(payload), now};
+  Record(TakeTick(), row);
+  const int64_t id = row.id;
+  effects_.emplace(id, std::move(row));
+  return id;
+}
+
+void TenantState::SettleEffect(int64_t id, bool delivered, int32_t attempts, std::string detail, Timestamp now) {
+  if (effects_.erase(id) == 0) return;
+  Record(TakeTick(), EffectOutcomeRow{id, delivered, attempts, std::move(detail), now});
+}
+
 const IdempotencyRow* TenantState::FindIdempotent(const std::string& key, Timestamp now) const {
   auto it = idempotency_.find(key);
   if (it == idempotency_.end() || it->second.at.PlusSeconds(kIdempotencyDays * 86400) <= now) return nullptr;
@@ -663,7 +676,8 @@ std::string KeyText(RowKind kind, std::string_view key) {
     case journal::Kind::kIdempotency: return "(hidden)";
     case journal::Kind::kMember: case journal::Kind::kMerge: case journal::Kind::kLoyalty:
     case journal::Kind::kTagOperation: case journal::Kind::kSnapshot: case journal::Kind::kCouponEvent:
-    case journal::Kind::kActivityEvent: case journal::Kind::kAudit:
+    case journal::Kind::kActivityEvent: case journal::Kind::kAudit: case journal::Kind::kEffect:
+    case journal::Kind::kEffectOutcome:
       if (std::optional<int64_t> id = journal::IdFromKey(key)) return std::to_string(*id);
       return "(malformed)";
     default: return std::string(key);
@@ -756,6 +770,19 @@ Status TenantState::Loader::OnJournal(JournalRow row) {
       s = DecodeAnd<AuditRow>(t, row.key, row.payload, [&](AuditRow r) {
         s_.audit_.push_back(std::move(r));
         return Status::Ok();
+      });
+      break;
+    case Kind::kEffect:
+      // Held until its outcome comes: what is left at the end is pending.
+      s = DecodeAnd<EffectRow>(t, row.key, row.payload, [&](EffectRow r) {
+        s_.next_effect_ = std::max(s_.next_effect_, r.id + 1);
+        s_.effects_.emplace(r.id, std::move(r));
+        return Status::Ok();
+      });
+      break;
+    case Kind::kEffectOutcome:
+      s = DecodeAnd<EffectOutcomeRow>(t, row.key, row.payload, [&](const EffectOutcomeRow& r) {
+        return s_.effects_.erase(r.id) == 1 ? Status::Ok() : Internal("an outcome of no pending effect");
       });
       break;
     default: s = Internal("the kind is not a journal kind this build knows");

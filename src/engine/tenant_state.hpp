@@ -174,6 +174,18 @@ class TenantState {
   void NoteAuditDetail(std::string detail) { audit_detail_ = std::move(detail); }
   std::string TakeAuditDetail() { return std::exchange(audit_detail_, {}); }
 
+  // --- effects (ARCHITECTURE.md "Effects after commit") -----------------
+  // Records something to hand to the outside world through `channel`, in
+  // this command's commit; the engine dispatches it once that commit is
+  // durable (engine/outbox.hpp). Returns its id, the receiver's
+  // idempotency key within the tenant.
+  int64_t Emit(std::string channel, std::string payload, Timestamp now);
+  // How a dispatched effect ended (a command from the outbox): records the
+  // outcome and forgets the effect; nothing when it has one already.
+  void SettleEffect(int64_t id, bool delivered, int32_t attempts, std::string detail, Timestamp now);
+  // Effects without an outcome, by id: what a restart dispatches again.
+  const std::map<int64_t, EffectRow>& pending_effects() const { return effects_; }
+
   // Remembers the answer to an idempotent request, durably with the batch.
   // Answers are kept kIdempotencyDays (docs/api.md "Idempotency-Key"): a
   // key older than that is a new request, and the day run drops them.
@@ -375,6 +387,8 @@ class TenantState {
   int64_t next_activity_event_ = 1;
   std::vector<AuditRow> audit_;
   std::string audit_detail_;
+  std::map<int64_t, EffectRow> effects_;  // pending
+  int64_t next_effect_ = 1;
   // Snapshot members, decoded and sorted when an activity first asks.
   std::unordered_map<int64_t, std::vector<int64_t>> snapshot_members_;
   std::vector<LocalDate> dates_;     // scratch for Restage

@@ -66,6 +66,8 @@ std::string_view KindName(uint16_t kind) {
     case Kind::kCouponEvent: return "coupon_event";
     case Kind::kActivityEvent: return "activity_event";
     case Kind::kAudit: return "audit";
+    case Kind::kEffect: return "effect";
+    case Kind::kEffectOutcome: return "effect_outcome";
   }
   return "";
 }
@@ -458,6 +460,41 @@ bool Decode(int64_t, std::string_view key, std::string_view payload, AuditRow& r
   row.target = r.Bytes();
   row.request_id = r.Bytes();
   row.detail = r.Bytes();
+  return r.Done();
+}
+
+void Encode(const EffectRow& row, std::string& key, std::string& payload) {
+  key = IdKey(row.id);
+  Begin(payload).Bytes(row.channel).Bytes(row.payload).Int(row.at.micros());
+}
+bool Decode(int64_t, std::string_view key, std::string_view payload, EffectRow& row) {
+  const std::optional<int64_t> id = IdFromKey(key);
+  if (!id) return false;
+  row.id = *id;
+  ByteReader r = Open(payload);
+  row.channel = r.Bytes();
+  row.payload = r.Bytes();
+  row.at = Time(r);
+  return r.Done();
+}
+
+void Encode(const EffectOutcomeRow& row, std::string& key, std::string& payload) {
+  key = IdKey(row.id);
+  Begin(payload).Byte(row.delivered ? 1 : 0).Int(row.attempts).Bytes(row.detail).Int(row.at.micros());
+}
+bool Decode(int64_t, std::string_view key, std::string_view payload, EffectOutcomeRow& row) {
+  const std::optional<int64_t> id = IdFromKey(key);
+  if (!id) return false;
+  row.id = *id;
+  ByteReader r = Open(payload);
+  const uint8_t delivered = r.Byte();
+  if (delivered > 1) r.Fail();
+  row.delivered = delivered == 1;
+  const int64_t attempts = r.Int();
+  if (attempts < 0 || attempts > INT32_MAX) r.Fail();
+  row.attempts = static_cast<int32_t>(attempts);
+  row.detail = r.Bytes();
+  row.at = Time(r);
   return r.Done();
 }
 

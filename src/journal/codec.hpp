@@ -56,6 +56,8 @@ POND_ROW_KIND(SnapshotRow, Kind::kSnapshot);
 POND_ROW_KIND(CouponEventRow, Kind::kCouponEvent);
 POND_ROW_KIND(ActivityEventRow, Kind::kActivityEvent);
 POND_ROW_KIND(AuditRow, Kind::kAudit);
+POND_ROW_KIND(EffectRow, Kind::kEffect);
+POND_ROW_KIND(EffectOutcomeRow, Kind::kEffectOutcome);
 #undef POND_ROW_KIND
 
 }  // namespace pond::journal

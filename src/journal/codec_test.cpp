@@ -123,6 +123,8 @@ TEST(CodecTest, EveryKindRoundTripsAndRefusesDamage) {
     ExpectRoundTrip(ActivityEventRow{g.Id(), g.Int(), g.Text(), g.Int(), g.Int(), g.Time(), g.Text()});
     ExpectRoundTrip(AuditRow{g.Id(), g.Time(), static_cast<uint8_t>(g.Below(4)), g.Text(), g.Text(), g.Text(),
                              g.Text(), g.Text(), g.Text()});
+    ExpectRoundTrip(EffectRow{g.Id(), g.Text(), g.Text(), g.Time()});
+    ExpectRoundTrip(EffectOutcomeRow{g.Id(), g.Below(2) == 1, static_cast<int32_t>(g.Below(1000)), g.Text(), g.Time()});
   }
 }
 

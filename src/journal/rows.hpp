@@ -40,6 +40,8 @@ enum class Kind : uint16_t {
   kCouponEvent = 106,
   kActivityEvent = 107,
   kAudit = 108,
+  kEffect = 109,
+  kEffectOutcome = 110,
 };
 
 // "order", "member", ...; "" for a number no kind has.
@@ -205,6 +207,30 @@ struct AuditRow {
   std::string request_id;
   std::string detail;       // a JSON object
   bool operator==(const AuditRow&) const = default;
+};
+
+// Something to hand to the outside world (a message, a webhook, a WeCom
+// call), recorded in the commit of its cause and dispatched only once that
+// commit is durable (engine/outbox.hpp). Journal kind, keyed by id; the id
+// is the receiver's idempotency key, so it is never reused.
+struct EffectRow {
+  int64_t id = 0;        // ascending
+  std::string channel;   // which registered channel sends it
+  std::string payload;   // the channel's to read
+  Timestamp at;          // business time it was recorded
+  bool operator==(const EffectRow&) const = default;
+};
+
+// How an effect ended: delivered, or given up. An effect without one is
+// pending, and dispatched again after a restart. Journal kind, keyed by
+// the effect's id.
+struct EffectOutcomeRow {
+  int64_t id = 0;
+  bool delivered = false;
+  int32_t attempts = 0;
+  std::string detail;    // what the receiver answered, or why it was given up
+  Timestamp at;
+  bool operator==(const EffectOutcomeRow&) const = default;
 };
 
 }  // namespace pond

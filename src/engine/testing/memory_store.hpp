@@ -4,6 +4,7 @@
 // SpecialEnv does). Not thread-safe beyond the TenantStore contract.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,7 +18,8 @@ namespace pond::testing {
 
 struct MemoryTenantData {
   std::vector<WriteBatch> commits;
-  int fail_next_commits = 0;
+  // Set from any thread (a command on the writer, the test's own).
+  std::atomic<int> fail_next_commits{0};
   // Runs at the start of every Commit, on the committer's thread (a test
   // holds a commit there to see what gathers behind it).
   std::function<void()> before_commit;
