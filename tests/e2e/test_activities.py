@@ -5,7 +5,9 @@ an auditable lucky draw, the points mall, time windows, bad input, and that
 claims survive a crash.
 
 Expected outcomes come from the rules (stock, limits, windows, the seed),
-not from earlier answers.
+not from earlier answers. The server runs on a manual clock (CONTRACT.md
+"Time that tests can move"): windows are fixed instants, and deadlines pass
+by moving the clock, never by waiting.
 """
 
 import datetime
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pond_server import PondTestCase
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime.datetime(2026, 11, 27, 20, 0, tzinfo=SHANGHAI)  # the server's clock at start
 MASK = (1 << 64) - 1
 
 
@@ -39,15 +42,14 @@ class ActivityTest(PondTestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = self.start_server()
+        self.server = self.start_server(extra_args=["--clock", "manual@" + NOW.isoformat()])
         self.create_tenant(self.server, "shop")
         self.base = "/api/v1/tenants/shop"
         members = [{"type": "member", "member": {"phone": phone(i)}} for i in range(self.MEMBERS)]
         status, obj, _ = self.server.ingest("shop", members)
         self.assertEqual((status, obj["accepted"]), (200, self.MEMBERS), obj)
-        now = datetime.datetime.now(SHANGHAI)
-        self.window = {"starts_at": (now - datetime.timedelta(hours=1)).isoformat(),
-                       "ends_at": (now + datetime.timedelta(hours=2)).isoformat()}
+        self.window = {"starts_at": (NOW - datetime.timedelta(hours=1)).isoformat(),
+                       "ends_at": (NOW + datetime.timedelta(hours=2)).isoformat()}
 
     def call(self, method, path, body=None, expect=200, headers=None):
         status, obj, _ = self.server.json(method, self.base + path, body, headers)
@@ -115,8 +117,12 @@ class ActivityTest(PondTestCase):
         self.server.start()
         self.assertEqual(self.call("GET", "/activities/%d" % sale["id"]), report)
 
+    def advance(self, duration):
+        status, obj, _ = self.server.json("POST", "/api/v1/clock", {"advance": duration})
+        self.assertEqual(status, 200, obj)
+
     def test_time_windows_and_idempotent_retries(self):
-        now = datetime.datetime.now(SHANGHAI)
+        now = NOW
         later = self.activity(kind="flash_sale", sku="S", stock=5, starts_at=(now + datetime.timedelta(hours=1)).isoformat(),
                               ends_at=(now + datetime.timedelta(hours=2)).isoformat())
         over = self.activity(kind="flash_sale", sku="S", stock=5, starts_at=(now - datetime.timedelta(hours=2)).isoformat(),
@@ -134,6 +140,11 @@ class ActivityTest(PondTestCase):
                           expect=201, headers=key)
         self.assertEqual(again, first, "a retry gets the first answer and takes nothing")
         self.assertEqual(self.call("GET", "/activities/%d" % sale["id"])["report"]["taken"], 1)
+        # An hour later the first one has started; two more and it has ended.
+        self.advance("PT1H")
+        self.claim(later, 1)
+        self.advance("PT2H")
+        self.assertEqual(self.claim(later, 2, expect=409)["reason"], "ended")
 
     def test_group_buys_complete_when_full_and_hold_stock_while_open(self):
         group = self.activity(kind="group_buy", sku="SKU-G", price_fen=1990, list_price_fen=3990, stock=4,
@@ -154,6 +165,24 @@ class ActivityTest(PondTestCase):
         self.assertEqual((report["groups"], report["taken"]), ({"open": 0, "complete": 1, "failed": 0}, 3))
         self.call("POST", "/activities/%d/claims" % group["id"], {"member": {"phone": phone(5)}, "group_id": 999999},
                   expect=404)
+        # A group that does not fill within group_hours fails: its units go
+        # back and its members may claim again.
+        longer = self.activity(kind="group_buy", sku="SKU-H", price_fen=1990, list_price_fen=3990, stock=3,
+                               group_size=3, group_hours=1, per_member_limit=1,
+                               ends_at=(NOW + datetime.timedelta(days=2)).isoformat())
+        lonely = self.claim(longer, 6)
+        self.claim(longer, 7, group_id=lonely["claim_id"])
+        self.assertEqual(self.claim(longer, 8, expect=409)["reason"], "sold_out")
+        self.advance("PT59M")
+        self.assertEqual(self.call("GET", "/activities/%d/claims/%d" % (longer["id"], lonely["claim_id"]))["state"],
+                         "waiting")
+        self.advance("PT1M")
+        self.assertEqual(self.call("GET", "/activities/%d/claims/%d" % (longer["id"], lonely["claim_id"]))["state"],
+                         "failed")
+        self.assertEqual(self.claim(longer, 8, group_id=lonely["claim_id"], expect=409)["reason"], "group_closed")
+        report = self.call("GET", "/activities/%d" % longer["id"])["report"]
+        self.assertEqual((report["groups"], report["taken"]), ({"open": 0, "complete": 0, "failed": 1}, 0))
+        self.assertEqual(self.claim(longer, 6)["state"], "waiting", "its members may open another")
 
     def test_bargain_helpers_become_tagged_members(self):
         bargain = self.activity(kind="bargain", sku="SKU-B", price_fen=100, list_price_fen=5100, helpers=3, stock=1)
@@ -191,7 +220,7 @@ class ActivityTest(PondTestCase):
         self.assertNotIn("seed", draw)
         self.assertEqual(draw["seed_sha256"], hashlib.sha256(("%016x" % seed).encode()).hexdigest())
         self.assertEqual(self.claim(draw, 1, expect=409)["reason"], "not_eligible")
-        now = datetime.datetime.now(SHANGHAI)
+        now = NOW
         orders = [{"type": "order", "order_id": "O-%d" % i, "member": {"phone": phone(i)}, "channel": "store",
                    "paid_at": now.isoformat(), "paid_fen": 3000} for i in range(40)]
         status, obj, _ = self.server.ingest("shop", orders)

@@ -16,13 +16,16 @@ from zoneinfo import ZoneInfo
 from pond_server import PondTestCase
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The server's manual clock at start (CONTRACT.md "Time that tests can move"):
+# a Wednesday, so the member day is known; time passes by moving it.
+NOW = datetime.datetime(2026, 11, 4, 10, 0, tzinfo=SHANGHAI)
 CODE_ALPHABET = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
 
 class CouponTest(PondTestCase):
     def setUp(self):
         super().setUp()
-        self.server = self.start_server()
+        self.server = self.start_server(extra_args=["--clock", "manual@" + NOW.isoformat()])
         self.create_tenant(self.server, "shop")
         self.base = "/api/v1/tenants/shop"
         members = [{"type": "member", "member": {"phone": "1390000%04d" % i}} for i in range(40)]
@@ -86,7 +89,7 @@ class CouponTest(PondTestCase):
     def test_orders_redeem_coupons_and_full_refunds_give_them_back(self):
         t = self.template(kind="no_threshold", threshold_fen=0, off_fen=800, restore_on_refund=True)
         mine, theirs = self.issue(t["id"], 5)["code"], self.issue(t["id"], 6)["code"]
-        now = datetime.datetime.now(SHANGHAI)  # paid after the coupons were issued
+        now = NOW  # paid when the coupons were issued
         order = {"type": "order", "order_id": "POS-77", "member": {"phone": "13900000005"},
                  "paid_at": now.isoformat(), "paid_fen": 6000, "coupons": [mine, theirs]}
         status, obj, _ = self.server.ingest("shop", [order])
@@ -128,7 +131,7 @@ class CouponTest(PondTestCase):
                                                   "weekday": 0, "min_paid_fen": 1}, expect=422)
         self.assertEqual(sorted(e["field"] for e in bad["errors"]), ["min_paid_fen", "weekday"])
         self.call("POST", "/coupon-rules", {"name": "x", "trigger": "first_purchase", "template_id": 99}, expect=422)
-        now = datetime.datetime.now(SHANGHAI)
+        now = NOW
         orders = [{"type": "order", "order_id": "W-%d" % i, "member": {"phone": "13900000009"}, "payment": pay,
                    "paid_at": now.isoformat(), "paid_fen": fen}
                   for i, (pay, fen) in enumerate([("wechat_pay", 3499), ("alipay", 5000), ("wechat_pay", 3500)])]
@@ -142,7 +145,7 @@ class CouponTest(PondTestCase):
         self.assertEqual(self.call("GET", "/coupon-rules")["rules"], [rule])
 
     def test_member_day_coupons_are_claimed_once_a_day_by_tier(self):
-        today = datetime.datetime.now(SHANGHAI).isoweekday()
+        today = NOW.isoweekday()
         small = self.template(name="会员日减6", off_fen=600, valid_days=1)
         gold = self.template(name="会员日减10", valid_days=1)
         other_day = self.template(name="明天", valid_days=1)
@@ -156,6 +159,18 @@ class CouponTest(PondTestCase):
         self.assertEqual([c["code"] for c in again], [first[0]["code"]], "once a day")
         self.call("POST", "/member-day/claims", {"member": {"phone": "13800000000"}}, expect=404)
         self.call("POST", "/member-day/claims", {"member": {"phone": "1"}}, expect=422)
+        # The coupon is valid that day only; the next day brings the other rule.
+        self.move("P1D")
+        self.assertEqual(self.call("GET", "/coupons/%s" % first[0]["code"])["state"], "expired")
+        tomorrow = self.call("POST", "/member-day/claims", {"member": {"phone": "13900000004"}}, expect=201)["coupons"]
+        self.assertEqual([c["template_id"] for c in tomorrow], [other_day["id"]])
+        self.move("P6D")
+        week_later = self.call("POST", "/member-day/claims", {"member": {"phone": "13900000004"}}, expect=201)
+        self.assertNotEqual(week_later["coupons"][0]["code"], first[0]["code"], "next week's is a new coupon")
+
+    def move(self, duration):
+        status, obj, _ = self.server.json("POST", "/api/v1/clock", {"advance": duration})
+        self.assertEqual(status, 200, obj)
 
     def test_many_clients_at_once_never_beat_stock_or_limits(self):
         stock, members, tries = 7, 20, 3
