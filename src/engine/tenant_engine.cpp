@@ -52,7 +52,10 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
         e->Submit(TenantCommand{[id, delivered, attempts, detail = std::move(detail)](TenantState& s, Timestamp now) {
                                   s.SettleEffect(id, delivered, attempts, detail, now);
                                 },
-                                [done = std::move(done)](const Status& committed) { done(committed.ok()); },
+                                [e, delivered, done = std::move(done)](const Status& committed) {
+                                  if (committed.ok()) ++(delivered ? e->metrics_.effects_delivered : e->metrics_.effects_given_up);
+                                  done(committed.ok());
+                                },
                                 CommandContext{Actor::System("outbox"), ""}});
       });
   engine->HandPending();

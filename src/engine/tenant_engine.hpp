@@ -66,6 +66,8 @@ struct TenantMetrics {
   std::atomic<int64_t> events_duplicate{0};
   std::atomic<int64_t> events_rejected{0};
   std::atomic<int64_t> standing_members{0};
+  std::atomic<int64_t> effects_delivered{0};  // outcomes committed
+  std::atomic<int64_t> effects_given_up{0};
 };
 
 class TenantEngine {

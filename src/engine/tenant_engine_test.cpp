@@ -398,6 +398,12 @@ TEST(OutboxTest, RetriesWithTheSameKeyThenGivesUpAndRecordsIt) {
     WaitSettled(*engine);
     ASSERT_TRUE(Emit(*engine, "x", "sms").ok());  // a channel this node lacks
     WaitSettled(*engine);
+    // The counters /metrics shows follow the outcomes' commits.
+    for (int i = 0; i < 20'000 && engine->metrics().effects_given_up < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(std::pair(engine->metrics().effects_delivered.load(), engine->metrics().effects_given_up.load()),
+              std::pair(int64_t{1}, int64_t{2}));
   }
   EXPECT_EQ(r.count(), 3u + 4u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(r.got[i].first, "pond:t:1") << "every attempt has the effect's key";

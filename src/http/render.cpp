@@ -206,6 +206,9 @@ std::string MetricsText(Engine& engine) {
        &TenantMetrics::apply_micros_total},
       {"pond_queue_depth", "gauge", "Commands waiting for the tenant writer.", &TenantMetrics::queue_depth},
       {"pond_members", "gauge", "Standing members.", &TenantMetrics::standing_members},
+      {"pond_effects_delivered_total", "counter", "Effects their receiver took.", &TenantMetrics::effects_delivered},
+      {"pond_effects_given_up_total", "counter", "Effects given up (refused, no channel, out of attempts).",
+       &TenantMetrics::effects_given_up},
   };
   const auto tenants = engine.Tenants();
   for (const Family& f : kFamilies) {
