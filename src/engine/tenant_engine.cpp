@@ -118,6 +118,7 @@ void TenantEngine::WriterLoop() {
 void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
   const auto started = std::chrono::steady_clock::now();
   std::unique_lock state_lock(state_mu_);
+  const auto held_from = std::chrono::steady_clock::now();
   // Checked under the state lock: a failed rebuild sets it under that lock.
   if (broken_) {
     state_lock.unlock();
@@ -145,8 +146,11 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
     return;
   }
   metrics_.standing_members = state_->members().standing_count();
-  metrics_.apply_micros_total +=
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  const auto applied = std::chrono::steady_clock::now();
+  metrics_.apply_micros_total += std::chrono::duration_cast<std::chrono::microseconds>(applied - started).count();
+  // How long readers were kept out (ARCHITECTURE.md "Threading model").
+  const int64_t held = std::chrono::duration_cast<std::chrono::microseconds>(applied - held_from).count();
+  if (held > metrics_.exclusive_micros_max) metrics_.exclusive_micros_max = held;
   // Still under the state lock: the rows in the state's pending batch and
   // the commands gathered always match when the committer takes both.
   std::lock_guard lock(mu_);

@@ -61,6 +61,7 @@ struct TenantMetrics {
   std::atomic<int64_t> commit_micros_total{0};
   std::atomic<int64_t> commit_micros_max{0};
   std::atomic<int64_t> apply_micros_total{0};  // applying commands to memory
+  std::atomic<int64_t> exclusive_micros_max{0};  // the longest hold of the state's exclusive lock
   std::atomic<int64_t> queue_depth{0};
   std::atomic<int64_t> events_accepted{0};
   std::atomic<int64_t> events_duplicate{0};
