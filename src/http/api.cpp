@@ -419,18 +419,15 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
                if (!ref.ok()) return respond(ErrorResponse(ref.status()));
                const Result<bool> reveal = RevealPhones(req, role);
                if (!reveal.ok()) return respond(ErrorResponse(reveal.status()));
-               auto answer = [ctx, t, ref = *ref, reveal = *reveal, text = p.Get("ref")](Responder reply) {
-                 auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                   const MemberId id = s.members().Find(ref);
-                   if (!id) return std::nullopt;
-                   return MemberJson(s, id, ref.member_id.value_or(0), reveal, ctx->engine.clock().Now());
-                 });
-                 if (!body) return reply(ErrorResponse(NotFoundField("ref", "no member '" + text + "'")));
-                 reply(Json(200, std::move(*body)));
+               auto read = [ref = *ref, reveal = *reveal, text = p.Get("ref")](const TenantState& s, Timestamp now) {
+                 const MemberId id = s.members().Find(ref);
+                 if (!id) return ErrorResponse(NotFoundField("ref", "no member '" + text + "'"));
+                 return Json(200, MemberJson(s, id, ref.member_id.value_or(0), reveal, now));
                };
                // A phone shown whole is audited first (the entry is durable before it leaves).
-               if (*reveal) return AuditThen(t, req, R"({"reveal":"phone"})", std::move(respond), answer);
-               answer(std::move(respond));
+               if (*reveal) return AuditThen(t, req, R"({"reveal":"phone"})", read, std::move(respond));
+               const Timestamp now = ctx->engine.clock().Now();
+               respond(t->Read([&](const TenantState& s) { return read(s, now); }));
              }, {"reveal"});
   router.Add("GET", "/api/v1/tenants/{tenant}/members", [ctx](HttpRequest&& req, const RouteParams& p,
                                                               Responder respond) {
@@ -458,16 +455,16 @@ void AddMemberRoutes(Router& router, const Ctx& ctx) {
     const Result<bool> reveal = RevealPhones(req, role);
     if (!reveal.ok()) bad.AddFieldError("reveal", reveal.status().field_errors()[0].reason);
     if (!bad.field_errors().empty()) return respond(ErrorResponse(bad));
-    auto answer = [ctx, t, filter, after = *after, limit = *limit, reveal = *reveal](Responder reply) {
-      const Timestamp now = ctx->engine.clock().Now();
-      reply(Json(200, t->Read([&](const TenantState& s) { return MemberPageJson(s, filter, after, limit, reveal, now); })));
+    auto read = [filter, after = *after, limit = *limit, reveal = *reveal](const TenantState& s, Timestamp now) {
+      return Json(200, MemberPageJson(s, filter, after, limit, reveal, now));
     };
     if (*reveal) {
       return AuditThen(t, req, R"({"reveal":"phone","after":)" + std::to_string(*after) + R"(,"limit":)" +
                                    std::to_string(*limit) + "}",
-                       std::move(respond), answer);
+                       read, std::move(respond));
     }
-    answer(std::move(respond));
+    const Timestamp now = ctx->engine.clock().Now();
+    respond(t->Read([&](const TenantState& s) { return read(s, now); }));
   }, {"limit", "after", "city", "home_store", "source", "owner_staff", "gender", "has_orders", "reveal"});
 }
 

@@ -92,11 +92,14 @@ AuditNote AuditNoteOf(const HttpRequest& req);
 // detail the command noted if it noted one (an ingest's counts); on the
 // writer, in the command's commit.
 void AuditOf(TenantState& s, const AuditNote& note, int status, Timestamp now);
-// For reads that reveal or export personal data: commits the request's
-// audit entry (with `detail`, a JSON object), then runs `then`, which
-// answers; a failed commit is answered 503 and `then` never runs.
+// For reads that reveal or export personal data: records the request's
+// audit entry (`detail`, a JSON object) and runs `read` on the state in
+// the same command; `respond` gets read's answer once the entry is durable
+// (a failed commit: 503). Neither may hold the tenant's engine: a
+// command's closures end on the engine's own threads, which cannot
+// destroy it.
 void AuditThen(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, std::string detail,
-               Responder respond, std::function<void(Responder)> then);
+               std::function<HttpResponse(const TenantState&, Timestamp)> read, Responder respond);
 // GET .../audit.
 void AddAuditRoutes(Router& router, const Ctx& ctx);
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <future>
 #include <thread>
 
 #include "core/id_list.hpp"
@@ -191,33 +192,34 @@ void AddExport(Router& router, const Ctx& ctx) {
                  busy.headers.emplace_back("Retry-After", "10");
                  return respond(std::move(busy));
                }
-               // The slot is let go when the export ends, or when it never
-               // starts (its audit entry could not be committed).
+               // The slot is let go when the export ends.
                struct Slot {
                  ~Slot() { --g_exports_running; }
                };
                auto slot = std::make_shared<Slot>();
                const std::string detail = "{\"members\":" + std::to_string(members->size()) + ",\"format\":\"" +
                                           format + "\",\"reveal\":" + (reveal ? "true" : "false") + "}";
-               // The export is audited, durably, before a byte of it leaves.
-               AuditThen(t, req, detail, std::move(respond),
-                         [t, members = std::move(members).value(), format, reveal, now, slot](Responder reply) mutable {
-                           std::thread([t, members = std::move(members), format, reveal, now, slot = std::move(slot),
-                                        reply = std::move(reply)]() mutable {
-                             auto written = WriteExport(t, members, format, reveal, now);
-                             slot.reset();
-                             if (!written.ok()) return reply(ErrorResponse(written.status()));
-                             HttpResponse r;
-                             r.file = written->first;
-                             r.content_type = format == "csv"
-                                                  ? "text/csv; charset=utf-8"
+               // The export is audited, durably, before a byte of it leaves:
+               // its thread waits for the entry's commit. Only that thread
+               // holds the engine (AuditThen's closures may not).
+               auto audited = std::make_shared<std::promise<HttpResponse>>();
+               std::thread([t, members = std::move(members).value(), format, reveal, now, slot,
+                            audited = audited->get_future(), respond = std::move(respond)]() mutable {
+                 HttpResponse r = audited.get();
+                 if (r.status != 200) return respond(std::move(r));
+                 auto written = WriteExport(t, members, format, reveal, now);
+                 slot.reset();
+                 if (!written.ok()) return respond(ErrorResponse(written.status()));
+                 r.file = written->first;
+                 r.content_type = format == "csv" ? "text/csv; charset=utf-8"
                                                   : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-                             r.headers.emplace_back("Content-Disposition",
-                                                    "attachment; filename=\"members." + format + "\"");
-                             r.headers.emplace_back("Pond-Count", std::to_string(written->second));
-                             reply(std::move(r));
-                           }).detach();
-                         });
+                 r.headers.emplace_back("Content-Disposition", "attachment; filename=\"members." + format + "\"");
+                 r.headers.emplace_back("Pond-Count", std::to_string(written->second));
+                 respond(std::move(r));
+               }).detach();
+               AuditThen(
+                   t, req, detail, [](const TenantState&, Timestamp) { return HttpResponse{}; },
+                   [audited](HttpResponse r) { audited->set_value(std::move(r)); });
              }, {"reveal"});
 }
 

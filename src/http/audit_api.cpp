@@ -104,21 +104,20 @@ void AuditOf(TenantState& s, const AuditNote& note, int status, Timestamp now) {
 }
 
 void AuditThen(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, std::string detail,
-               Responder respond, std::function<void(Responder)> then) {
+               std::function<HttpResponse(const TenantState&, Timestamp)> read, Responder respond) {
   AuditNote note = AuditNoteOf(req);
   note.detail = std::move(detail);
   CommandContext context = ContextOf(req);
-  // The answer names the request id its entry has, as a write's does.
-  Responder reply = [respond = std::move(respond), id = context.request_id](HttpResponse r) {
-    r.headers.emplace_back("X-Request-Id", id);
-    respond(std::move(r));
-  };
-  auto reply_ptr = std::make_shared<Responder>(std::move(reply));
+  auto answer = std::make_shared<HttpResponse>();
   tenant->Submit(TenantCommand{
-      [note = std::move(note)](TenantState& s, Timestamp now) { AuditOf(s, note, 200, now); },
-      [reply_ptr, then = std::move(then)](const Status& committed) {
-        if (!committed.ok()) return (*reply_ptr)(ErrorResponse(committed));
-        then(std::move(*reply_ptr));
+      [note = std::move(note), read = std::move(read), answer](TenantState& s, Timestamp now) {
+        AuditOf(s, note, 200, now);
+        *answer = read(s, now);
+      },
+      [answer, respond = std::move(respond), id = context.request_id](const Status& committed) {
+        HttpResponse r = committed.ok() ? std::move(*answer) : ErrorResponse(committed);
+        r.headers.emplace_back("X-Request-Id", id);  // the entry's request id, as a write's answer has
+        respond(std::move(r));
       },
       std::move(context)});
 }
