@@ -83,7 +83,6 @@ void Outbox::Attempt(Item& item) {
       }
     }
     if (d.result == Delivery::Result::kRetry && item.attempts < options_.max_attempts) {
-      item.wait = item.wait.count() == 0 ? options_.first_retry : std::min(item.wait * 2, options_.max_retry);
       Later(std::move(item));
       return;
     }
@@ -106,12 +105,12 @@ void Outbox::Attempt(Item& item) {
       held_.erase(ended->effect.id);
       return;
     }
-    ended->wait = ended->wait.count() == 0 ? options_.first_retry : std::min(ended->wait * 2, options_.max_retry);
     Later(std::move(*ended));
   });
 }
 
 void Outbox::Later(Item item) {
+  item.wait = item.wait.count() == 0 ? options_.first_retry : std::min(item.wait * 2, options_.max_retry);
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;

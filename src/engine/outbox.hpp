@@ -108,6 +108,7 @@ class Outbox {
   void Loop();
   // Sends `item` once (without the lock) and decides what comes next.
   void Attempt(Item& item);
+  // Queues `item` again after its next wait (doubling, capped).
   void Later(Item item);
 
   const std::string tenant_;

@@ -19,45 +19,50 @@ namespace {
 
 // "<area>.<verb>" of every route that changes a tenant, or reveals or
 // exports its members' data. Questions that change nothing (segment
-// counts and samples, coupon quotes) record nothing.
-const std::map<std::pair<std::string_view, std::string_view>, std::string_view>& Actions() {
-  static const std::map<std::pair<std::string_view, std::string_view>, std::string_view> actions = {
-      {{"POST", "/api/v1/tenants/{tenant}/events"}, "events.ingest"},
-      {{"POST", "/api/v1/tenants/{tenant}/stores"}, "stores.put"},
-      {{"POST", "/api/v1/tenants/{tenant}/staff"}, "staff.put"},
-      {{"POST", "/api/v1/tenants/{tenant}/products"}, "products.put"},
-      {{"POST", "/api/v1/tenants/{tenant}/categories"}, "categories.put"},
-      {{"GET", "/api/v1/tenants/{tenant}/members/{ref}"}, "members.reveal"},
-      {{"GET", "/api/v1/tenants/{tenant}/members"}, "members.reveal"},
-      {{"POST", "/api/v1/tenants/{tenant}/members/{ref}/points/redeem"}, "points.redeem"},
-      {{"POST", "/api/v1/tenants/{tenant}/members/{ref}/points/adjust"}, "points.adjust"},
-      {{"PUT", "/api/v1/tenants/{tenant}/loyalty/config"}, "loyalty.configure"},
-      {{"PATCH", "/api/v1/tenants/{tenant}/loyalty/config"}, "loyalty.configure"},
-      {{"POST", "/api/v1/tenants/{tenant}/scheduler/run"}, "scheduler.run"},
-      {{"POST", "/api/v1/tenants/{tenant}/segments/export"}, "segments.export"},
-      {{"POST", "/api/v1/tenants/{tenant}/segments/snapshots"}, "snapshots.create"},
-      {{"POST", "/api/v1/tenants/{tenant}/segments/saved"}, "saved_segments.create"},
-      {{"DELETE", "/api/v1/tenants/{tenant}/segments/saved/{id}"}, "saved_segments.delete"},
-      {{"POST", "/api/v1/tenants/{tenant}/tags"}, "tags.create"},
-      {{"PUT", "/api/v1/tenants/{tenant}/tags/{name}"}, "tags.update"},
-      {{"DELETE", "/api/v1/tenants/{tenant}/tags/{name}"}, "tags.delete"},
-      {{"POST", "/api/v1/tenants/{tenant}/tags/{name}/members"}, "tags.tag_members"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupon-templates"}, "coupon_templates.create"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupon-templates/{id}/retire"}, "coupon_templates.retire"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupons"}, "coupons.issue"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupons/bulk"}, "coupons.issue_bulk"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/lock"}, "coupons.lock"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/unlock"}, "coupons.unlock"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/redeem"}, "coupons.redeem"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/revoke"}, "coupons.revoke"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupon-rules"}, "coupon_rules.create"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupon-rules/{id}/deactivate"}, "coupon_rules.deactivate"},
-      {{"POST", "/api/v1/tenants/{tenant}/coupon-rules/{id}/activate"}, "coupon_rules.activate"},
-      {{"POST", "/api/v1/tenants/{tenant}/member-day/claims"}, "member_day.claim"},
-      {{"POST", "/api/v1/tenants/{tenant}/activities"}, "activities.create"},
-      {{"POST", "/api/v1/tenants/{tenant}/activities/{id}/cancel"}, "activities.cancel"},
-      {{"POST", "/api/v1/tenants/{tenant}/activities/{id}/claims"}, "activities.claim"},
-      {{"POST", "/api/v1/tenants/{tenant}/activities/{id}/claims/{claim}/cuts"}, "activities.cut"},
+// counts and samples, coupon quotes) record nothing. `body`: whether the
+// request's body is the detail (else the command or the route notes one).
+struct Action {
+  std::string_view name;
+  bool body = true;
+};
+const std::map<std::pair<std::string_view, std::string_view>, Action>& Actions() {
+  static const std::map<std::pair<std::string_view, std::string_view>, Action> actions = {
+      {{"POST", "/api/v1/tenants/{tenant}/events"}, {"events.ingest", false}},  // its counts
+      {{"POST", "/api/v1/tenants/{tenant}/stores"}, {"stores.put"}},
+      {{"POST", "/api/v1/tenants/{tenant}/staff"}, {"staff.put"}},
+      {{"POST", "/api/v1/tenants/{tenant}/products"}, {"products.put"}},
+      {{"POST", "/api/v1/tenants/{tenant}/categories"}, {"categories.put"}},
+      {{"GET", "/api/v1/tenants/{tenant}/members/{ref}"}, {"members.reveal", false}},
+      {{"GET", "/api/v1/tenants/{tenant}/members"}, {"members.reveal", false}},
+      {{"POST", "/api/v1/tenants/{tenant}/members/{ref}/points/redeem"}, {"points.redeem"}},
+      {{"POST", "/api/v1/tenants/{tenant}/members/{ref}/points/adjust"}, {"points.adjust"}},
+      {{"PUT", "/api/v1/tenants/{tenant}/loyalty/config"}, {"loyalty.configure"}},
+      {{"PATCH", "/api/v1/tenants/{tenant}/loyalty/config"}, {"loyalty.configure"}},
+      {{"POST", "/api/v1/tenants/{tenant}/scheduler/run"}, {"scheduler.run"}},
+      {{"POST", "/api/v1/tenants/{tenant}/segments/export"}, {"segments.export", false}},
+      {{"POST", "/api/v1/tenants/{tenant}/segments/snapshots"}, {"snapshots.create"}},
+      {{"POST", "/api/v1/tenants/{tenant}/segments/saved"}, {"saved_segments.create"}},
+      {{"DELETE", "/api/v1/tenants/{tenant}/segments/saved/{id}"}, {"saved_segments.delete"}},
+      {{"POST", "/api/v1/tenants/{tenant}/tags"}, {"tags.create"}},
+      {{"PUT", "/api/v1/tenants/{tenant}/tags/{name}"}, {"tags.update"}},
+      {{"DELETE", "/api/v1/tenants/{tenant}/tags/{name}"}, {"tags.delete"}},
+      {{"POST", "/api/v1/tenants/{tenant}/tags/{name}/members"}, {"tags.tag_members"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupon-templates"}, {"coupon_templates.create"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupon-templates/{id}/retire"}, {"coupon_templates.retire"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupons"}, {"coupons.issue"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupons/bulk"}, {"coupons.issue_bulk"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/lock"}, {"coupons.lock"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/unlock"}, {"coupons.unlock"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/redeem"}, {"coupons.redeem"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupons/{code}/revoke"}, {"coupons.revoke"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupon-rules"}, {"coupon_rules.create"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupon-rules/{id}/deactivate"}, {"coupon_rules.deactivate"}},
+      {{"POST", "/api/v1/tenants/{tenant}/coupon-rules/{id}/activate"}, {"coupon_rules.activate"}},
+      {{"POST", "/api/v1/tenants/{tenant}/member-day/claims"}, {"member_day.claim"}},
+      {{"POST", "/api/v1/tenants/{tenant}/activities"}, {"activities.create"}},
+      {{"POST", "/api/v1/tenants/{tenant}/activities/{id}/cancel"}, {"activities.cancel"}},
+      {{"POST", "/api/v1/tenants/{tenant}/activities/{id}/claims"}, {"activities.claim"}},
+      {{"POST", "/api/v1/tenants/{tenant}/activities/{id}/claims/{claim}/cuts"}, {"activities.cut"}},
   };
   return actions;
 }
@@ -87,8 +92,8 @@ AuditNote AuditNoteOf(const HttpRequest& req) {
   const auto& actions = Actions();
   auto it = actions.find({req.method, req.route});
   if (it == actions.end()) return {};
-  AuditNote note{std::string(it->second), TargetOf(req), {}};
-  if (req.body.size() <= kMaxBodyDetail) {
+  AuditNote note{std::string(it->second.name), TargetOf(req), {}};
+  if (it->second.body && req.body.size() <= kMaxBodyDetail) {
     boost::system::error_code ec;
     const boost::json::value body = boost::json::parse(req.body, ec);
     if (!ec && body.is_object()) note.detail = boost::json::serialize(body);

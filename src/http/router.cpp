@@ -169,12 +169,10 @@ void Router::Dispatch(HttpRequest&& req, Responder respond) const {
 
   Params params;
   for (size_t i = 0; i < segments.size(); ++i) {
-    if (best->segments[i].capture) {
-      params.emplace_back(best->segments[i].text, std::string(segments[i]));
-      req.captures.emplace_back(best->segments[i].text, std::string(segments[i]));
-    }
+    if (best->segments[i].capture) params.emplace_back(best->segments[i].text, std::string(segments[i]));
   }
   req.route = best->pattern;
+  req.captures.assign(params.begin(), params.end());
   best->route(std::move(req), RouteParams(std::move(params)), std::move(respond));
 }
 
