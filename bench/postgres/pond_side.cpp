@@ -61,6 +61,7 @@ class PostingDriver {
                                            : entry.status().code() == StatusCode::kFailedPrecondition
                                                ? Outcome::kRefused
                                                : Outcome::kError;
+                                       return Slice::kDone;
                                      },
                                  .done = [this, i](const Status& commit) { Answered(i, commit); }});
   }

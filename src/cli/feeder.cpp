@@ -13,12 +13,13 @@ void Feeder::Submit(std::vector<ParsedLine> lines) {
   auto chunk = std::make_shared<std::vector<ParsedLine>>(std::move(lines));
   auto result = std::make_shared<IngestResult>();
   tenant_.Submit(TenantCommand{
-      [chunk, result, this](TenantState& s, Timestamp now) {
-        *result = ApplyEventLines(s, *chunk, now);
+      [chunk, result, this, next = size_t{0}](TenantState& s, Timestamp now) mutable {
+        if (ApplyEventLines(s, *chunk, now, *result, next) == Slice::kMore) return Slice::kMore;
         TenantMetrics& m = tenant_.metrics();
         m.events_accepted += result->accepted;
         m.events_duplicate += result->duplicates;
         m.events_rejected += static_cast<int64_t>(result->rejected.size());
+        return Slice::kDone;
       },
       [chunk, result, this](const Status& committed) {
         std::lock_guard lock(mu_);

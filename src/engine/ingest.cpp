@@ -9,9 +9,11 @@ std::vector<FieldError> ClientErrors(const Status& status) {
   return {FieldError{"", status.message()}};
 }
 
-IngestResult ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines, Timestamp now) {
-  IngestResult result;
-  for (ParsedLine& l : lines) {
+Slice ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines, Timestamp now, IngestResult& result,
+                      size_t& next) {
+  for (size_t steps = 0; next < lines.size(); ++next, ++steps) {
+    if (steps > 0 && steps % 16 == 0 && state.SliceSpent()) return Slice::kMore;
+    ParsedLine& l = lines[next];
     if (!l.event.ok()) {
       result.rejected.push_back({l.line, ClientErrors(l.event.status())});
       continue;
@@ -25,7 +27,7 @@ IngestResult ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines,
       ++result.duplicates;
     }
   }
-  return result;
+  return Slice::kDone;
 }
 
 void Accumulate(IngestResult& into, IngestResult&& other) {

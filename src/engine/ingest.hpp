@@ -27,9 +27,12 @@ struct IngestResult {
   std::vector<RejectedLine> rejected;  // in line order
 };
 
-// Applies the lines in order, moving their events into the state; parse
-// failures are reported as they are.
-IngestResult ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines, Timestamp now);
+// Applies the lines in order from `next` on, moving their events into the
+// state and their outcomes into `result`; parse failures are reported as
+// they are. Sliced: kMore, with `next` the first line left, once the
+// writer's slice is spent (TenantState::SliceSpent).
+Slice ApplyEventLines(TenantState& state, std::vector<ParsedLine>& lines, Timestamp now, IngestResult& result,
+                      size_t& next);
 
 // Adds `other` into `into` (for import runs that span many batches).
 void Accumulate(IngestResult& into, IngestResult&& other);

@@ -92,7 +92,7 @@ void RunToTheEnd(const std::string& dir, std::optional<Stage> stage, const std::
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   if (emit) {
     std::promise<Status> acked;
-    (*engine)->Submit({[](TenantState& s, Timestamp now) { s.Emit("hook", "order O-1 shipped", now); },
+    (*engine)->Submit({[](TenantState& s, Timestamp now) { s.Emit("hook", "order O-1 shipped", now); return Slice::kDone; },
                        [&](const Status& st) { acked.set_value(st); }});
     ASSERT_TRUE(acked.get_future().get().ok());
   }

@@ -26,7 +26,7 @@ Scheduler::~Scheduler() {
 
 void Scheduler::RunDueEverywhere(Engine& engine) {
   for (const auto& tenant : engine.Tenants()) {
-    tenant->Submit(TenantCommand{[](TenantState& s, Timestamp now) { s.RunDue(now); }, [](const Status&) {},
+    tenant->Submit(TenantCommand{[](TenantState& s, Timestamp now) { return s.RunDue(now); }, [](const Status&) {},
                                  {Actor::System("scheduler"), {}}});
   }
 }

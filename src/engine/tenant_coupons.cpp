@@ -256,39 +256,41 @@ Result<std::vector<coupons::Wallet::Issued>> TenantState::ClaimMemberDay(MemberI
   return out;
 }
 
-Result<TenantState::BulkIssue> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
-                                                            const std::function<Result<std::string>()>& next_code,
-                                                            Timestamp now) {
+Result<Slice> TenantState::IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
+                                          const std::function<Result<std::string>()>& next_code, Timestamp now,
+                                          BulkIssue& bulk) {
   if (FindCouponTemplate(template_id) == nullptr) {
     return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
   }
-  const SnapshotRow* snapshot = nullptr;
-  for (const SnapshotRow& row : snapshots_) {
-    if (row.id == snapshot_id) snapshot = &row;
+  if (bulk.next == 0) {  // the first slice
+    const SnapshotRow* snapshot = nullptr;
+    for (const SnapshotRow& row : snapshots_) {
+      if (row.id == snapshot_id) snapshot = &row;
+    }
+    if (snapshot == nullptr) return NotFoundField("snapshot_id", "no snapshot " + std::to_string(snapshot_id));
+    // A bigger audience goes in parts (several snapshots): one request's
+    // answer, and the audience it keeps in memory meanwhile, stay bounded.
+    constexpr int64_t kMaxBulk = 1'000'000;
+    if (snapshot->count > kMaxBulk) {
+      return ResourceExhausted("snapshot " + std::to_string(snapshot_id) + " has " +
+                               std::to_string(snapshot->count) + " members; one bulk issue takes at most 1000000");
+    }
+    ASSIGN_OR_RETURN(bulk.audience, DecodeIdList(snapshot->members));
+    bulk.members = static_cast<int64_t>(bulk.audience.size());
   }
-  if (snapshot == nullptr) return NotFoundField("snapshot_id", "no snapshot " + std::to_string(snapshot_id));
-  // One request is one commit: a bigger audience goes in parts (several
-  // snapshots) so that no commit holds millions of rows.
-  constexpr int64_t kMaxBulk = 1'000'000;
-  if (snapshot->count > kMaxBulk) {
-    return ResourceExhausted("snapshot " + std::to_string(snapshot_id) + " has " + std::to_string(snapshot->count) +
-                             " members; one bulk issue takes at most 1000000");
-  }
-  ASSIGN_OR_RETURN(std::vector<int64_t> members, DecodeIdList(snapshot->members));
-  BulkIssue out;
-  out.members = static_cast<int64_t>(members.size());
   const std::string occasion = "snapshot:" + std::to_string(snapshot_id);
-  for (int64_t member : members) {
+  for (size_t steps = 0; bulk.next < bulk.audience.size(); ++bulk.next, ++steps) {
+    if (steps > 0 && steps % 64 == 0 && SliceSpent()) return Slice::kLater;
     ASSIGN_OR_RETURN(std::string code, next_code());
-    auto issued = IssueCoupon(template_id, member, occasion, std::move(code), now);
+    auto issued = IssueCoupon(template_id, bulk.audience[bulk.next], occasion, std::move(code), now);
     if (issued.ok()) {
-      ++(issued->fresh ? out.issued : out.already);
+      ++(issued->fresh ? bulk.issued : bulk.already);
       continue;
     }
     const std::string reason = ReasonOf(issued.status());
-    ++out.refused[reason.empty() ? "other" : reason];
+    ++bulk.refused[reason.empty() ? "other" : reason];
   }
-  return out;
+  return Slice::kDone;
 }
 
 Status TenantState::CheckOrderCoupons(const OrderEvent& e) const {

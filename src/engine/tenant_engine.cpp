@@ -16,8 +16,18 @@ namespace {
 constexpr size_t kMaxCommandsPerCommit = 4096;
 }  // namespace
 
-TenantEngine::TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock)
-    : record_(std::move(record)), store_(std::move(store)), clock_(clock) {}
+TenantEngine::TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock,
+                           std::chrono::microseconds slice)
+    : record_(std::move(record)), store_(std::move(store)), clock_(clock), slice_(slice) {}
+
+namespace {
+// The command answered `why` (Unavailable) instead of its outcome, in its
+// turn after the next commit.
+TenantCommand Refused(TenantCommand c, const char* why, const std::string& tenant) {
+  c.done = [done = std::move(c.done), why, tenant](const Status&) { done(Unavailable(why).With("tenant", tenant)); };
+  return c;
+}
+}  // namespace
 
 Result<std::unique_ptr<TenantState>> TenantEngine::LoadState(const TenantRecord& record, TenantStore& store) {
   ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Load(record.timezone));
@@ -30,10 +40,10 @@ Result<std::unique_ptr<TenantState>> TenantEngine::LoadState(const TenantRecord&
 
 Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, std::unique_ptr<TenantStore> store,
                                                          const Clock& clock, const EffectChannels& channels,
-                                                         OutboxOptions outbox) {
+                                                         OutboxOptions outbox, std::chrono::microseconds slice) {
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto state, LoadState(record, *store));
-  std::unique_ptr<TenantEngine> engine(new TenantEngine(std::move(record), std::move(store), clock));
+  std::unique_ptr<TenantEngine> engine(new TenantEngine(std::move(record), std::move(store), clock, slice));
   engine->metrics_.standing_members = state->members().standing_count();
   Log(LogLevel::kInfo, "tenant loaded",
       {{"tenant", engine->record_.id},
@@ -51,6 +61,7 @@ Result<std::unique_ptr<TenantEngine>> TenantEngine::Open(TenantRecord record, st
                          std::function<void(bool)> done) {
         e->Submit(TenantCommand{[id, delivered, attempts, detail = std::move(detail)](TenantState& s, Timestamp now) {
                                   s.SettleEffect(id, delivered, attempts, detail, now);
+                                  return Slice::kDone;
                                 },
                                 [e, delivered, done = std::move(done)](const Status& committed) {
                                   if (committed.ok()) ++(delivered ? e->metrics_.effects_delivered : e->metrics_.effects_given_up);
@@ -85,7 +96,7 @@ void TenantEngine::Submit(TenantCommand command) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.push_back(std::move(command));
+      queue_.push_back(Queued{std::move(command)});
       metrics_.queue_depth = static_cast<int64_t>(queue_.size());
       writer_cv_.notify_one();
       return;
@@ -95,7 +106,7 @@ void TenantEngine::Submit(TenantCommand command) {
 }
 
 void TenantEngine::WriterLoop() {
-  std::vector<TenantCommand> incoming;
+  std::vector<Queued> incoming;
   std::unique_lock lock(mu_);
   for (;;) {
     writer_cv_.wait(lock, [&] {
@@ -115,17 +126,27 @@ void TenantEngine::WriterLoop() {
   committer_cv_.notify_one();
 }
 
-void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
+void TenantEngine::Apply(std::vector<Queued>& incoming) {
+  std::vector<TenantCommand> done;
+  std::vector<Queued> head, tail;
+  auto fail_all = [&](const char* why) {
+    for (auto* v : {&incoming, &head, &tail}) {
+      for (Queued& q : *v) done.push_back(std::move(q.command));
+      v->clear();
+    }
+    Fail(done, why);
+  };
   const auto started = std::chrono::steady_clock::now();
   std::unique_lock state_lock(state_mu_);
   const auto held_from = std::chrono::steady_clock::now();
   // Checked under the state lock: a failed rebuild sets it under that lock.
   if (broken_) {
     state_lock.unlock();
-    Fail(incoming, "tenant refuses writes until restart");
+    fail_all("tenant refuses writes until restart");
     return;
   }
-  if (const std::string thrown = ApplyEach(incoming); !thrown.empty()) {
+  state_->StartSlice(held_from + slice_);
+  if (const std::string thrown = ApplyEach(incoming, done, head, tail); !thrown.empty()) {
     // The state may be half changed: nothing applied since the last commit
     // may reach the store, and the tenant refuses writes until it is
     // reloaded (a restart; on PostgreSQL the keeper reopens it). Every
@@ -137,12 +158,13 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
     {
       std::lock_guard lock(mu_);
       stale.swap(gathering_);
+      slices_gathered_ = false;
     }
     state_lock.unlock();
     Log(LogLevel::kError, "a command threw; tenant refuses writes until it is reloaded",
         {{"tenant", record_.id}, {"error", thrown}});
     Fail(stale, "the tenant failed applying a write; nothing since the last commit was stored");
-    Fail(incoming, "the tenant failed applying a write; nothing since the last commit was stored");
+    fail_all("the tenant failed applying a write; nothing since the last commit was stored");
     return;
   }
   metrics_.standing_members = state_->members().standing_count();
@@ -154,25 +176,68 @@ void TenantEngine::Apply(std::vector<TenantCommand>& incoming) {
   // Still under the state lock: the rows in the state's pending batch and
   // the commands gathered always match when the committer takes both.
   std::lock_guard lock(mu_);
-  const bool was_empty = gathering_.empty();
-  for (TenantCommand& c : incoming) gathering_.push_back(std::move(c));
+  const bool was_idle = gathering_.empty() && !slices_gathered_;
+  // A slice's rows commit without waiting for the work's last slice.
+  slices_gathered_ = slices_gathered_ || !head.empty() || !tail.empty();
+  for (TenantCommand& c : done) gathering_.push_back(std::move(c));
+  // Work under way goes on later. A command that keeps its place finishes
+  // even when the engine stops (an ingest: what came after it depends on
+  // it); long work that lets others go first ends there, answered after
+  // the slices done so far.
+  for (size_t at = 0; at < head.size(); ++at) {
+    queue_.insert(queue_.begin() + static_cast<std::ptrdiff_t>(at), std::move(head[at]));
+  }
+  for (Queued& q : tail) {
+    if (stopping_) {
+      gathering_.push_back(Refused(std::move(q.command),
+                                   "tenant is shutting down; the work stopped part way (what was done is stored)",
+                                   record_.id));
+    } else {
+      queue_.push_back(std::move(q));
+    }
+  }
+  metrics_.queue_depth = static_cast<int64_t>(queue_.size());
   incoming.clear();
-  if (was_empty) committer_cv_.notify_one();
+  if (was_idle && (!gathering_.empty() || slices_gathered_)) committer_cv_.notify_one();
 }
 
-std::string TenantEngine::ApplyEach(std::vector<TenantCommand>& incoming) {
+std::string TenantEngine::ApplyEach(std::vector<Queued>& incoming, std::vector<TenantCommand>& done,
+                                    std::vector<Queued>& head, std::vector<Queued>& tail) {
+  size_t i = 0;
+  std::string thrown;
   try {
-    for (TenantCommand& c : incoming) {
-      state_->SetContext(std::move(c.context));
-      c.apply(*state_, clock_.Now());
+    for (; i < incoming.size(); ++i) {
+      Queued& q = incoming[i];
+      if (q.state >= 0 && q.state != generation_) {  // its earlier slices were lost with a failed commit
+        done.push_back(Refused(std::move(q.command), "the store did not commit part of this work; "
+                               "what it did may be partly undone", record_.id));
+        continue;
+      }
+      state_->SetContext(q.command.context);
+      const Slice slice = q.command.apply(*state_, clock_.Now());
+      if (slice == Slice::kDone) {
+        done.push_back(std::move(q.command));
+        continue;
+      }
+      q.state = generation_;
+      if (slice == Slice::kLater) {
+        tail.push_back(std::move(q));
+        continue;
+      }
+      // kMore: it and everything after it wait for its next slice.
+      for (; i < incoming.size(); ++i) head.push_back(std::move(incoming[i]));
+      break;
     }
-    state_->SetContext({});
-    return {};
   } catch (const std::exception& e) {
-    return std::string("exception: ") + e.what();
+    thrown = std::string("exception: ") + e.what();
   } catch (...) {
-    return "an exception of unknown type";
+    thrown = "an exception of unknown type";
   }
+  state_->SetContext({});
+  // Those moved on are gone from `incoming`; the one that threw and those
+  // after it stay for the caller to refuse.
+  incoming.erase(incoming.begin(), incoming.begin() + static_cast<std::ptrdiff_t>(std::min(i, incoming.size())));
+  return thrown;
 }
 
 void TenantEngine::CommitterLoop() {
@@ -181,14 +246,15 @@ void TenantEngine::CommitterLoop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      committer_cv_.wait(lock, [&] { return !gathering_.empty() || writer_done_; });
-      if (gathering_.empty()) return;  // the writer has stopped and everything is committed
+      committer_cv_.wait(lock, [&] { return !gathering_.empty() || slices_gathered_ || writer_done_; });
+      if (gathering_.empty() && !slices_gathered_) return;  // the writer has stopped and everything is committed
       lock.unlock();
       // The state lock first (the writer's order), so no command is half
       // applied; then everything gathered with the rows it made.
       std::unique_lock state_lock(state_mu_);
       lock.lock();
       group.swap(gathering_);
+      slices_gathered_ = false;
       state_->TakePending(batch);
       writer_cv_.notify_one();  // room to gather again, if the writer was at the cap
     }
@@ -242,10 +308,12 @@ std::vector<TenantCommand> TenantEngine::Reload() {
     {
       std::lock_guard lock(mu_);
       stale.swap(gathering_);  // applied to the state being replaced
+      slices_gathered_ = false;
       writer_cv_.notify_one();  // the writer may wait for room to gather
     }
     if (reloaded.ok()) {
       old = std::exchange(state_, std::move(reloaded).value());
+      ++generation_;  // work in slices begun on the old state is refused
       HandPending();  // those whose outcome the failed commit lost
       return stale;
     }

@@ -17,6 +17,14 @@
 // only after their commit, and again after a reload; their outcomes come
 // back as commands (engine/outbox.hpp).
 //
+// Work over many members runs in slices (ARCHITECTURE.md "Sliced work"): a
+// command whose apply returns Slice::kMore goes back to the head of the
+// queue (nothing queued after it overtakes it), one that returns kLater
+// behind what arrived meanwhile; either is applied again after readers
+// have had their turn. Its rows commit slice by slice and its caller is
+// answered once the last slice is durable. The writer holds the exclusive
+// lock for about one slice budget at a time.
+//
 // Readers run `Read` under a shared lock from any thread; they see a
 // consistent state between commands. They may see a command's effect before
 // it is durable (its caller is not yet answered): the group committing and
@@ -35,6 +43,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/fair_shared_mutex.hpp"
 #include "engine/actor.hpp"
 #include "engine/outbox.hpp"
 #include "engine/store.hpp"
@@ -43,10 +52,12 @@
 namespace pond {
 
 struct TenantCommand {
-  // Runs on the writer thread with the clock's time for this command.
-  std::function<void(TenantState& state, Timestamp now)> apply;
+  // Runs on the writer thread with the clock's time for this command;
+  // kMore to be applied again later (work in slices, TenantState::SliceSpent).
+  std::function<Slice(TenantState& state, Timestamp now)> apply;
   // Runs on the committer thread after the commit: OK once what `apply` did
-  // is durable; Unavailable when the commit failed (and the state is rebuilt).
+  // (every slice of it) is durable; Unavailable when a commit failed (and the
+  // state is rebuilt) or the engine stopped before the last slice.
   std::function<void(const Status& commit)> done;
   // Who it runs for; the state holds it while `apply` runs
   // (TenantState::context()).
@@ -75,9 +86,12 @@ class TenantEngine {
  public:
   // Loads the tenant's state from `store` and starts its writer, and its
   // outbox sending through `channels` (which must outlive the engine).
+  // `slice` is how long the writer applies before it lets readers in.
+  static constexpr std::chrono::microseconds kDefaultSlice{5000};
   static Result<std::unique_ptr<TenantEngine>> Open(TenantRecord record, std::unique_ptr<TenantStore> store,
                                                     const Clock& clock, const EffectChannels& channels,
-                                                    OutboxOptions outbox = {});
+                                                    OutboxOptions outbox = {},
+                                                    std::chrono::microseconds slice = kDefaultSlice);
   // Finishes the queued commands, then stops the writer.
   ~TenantEngine();
   TenantEngine(const TenantEngine&) = delete;
@@ -100,14 +114,24 @@ class TenantEngine {
   bool broken() const { return broken_; }
 
  private:
-  TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock);
+  TenantEngine(TenantRecord record, std::unique_ptr<TenantStore> store, const Clock& clock,
+               std::chrono::microseconds slice);
+  // A queued command; `state` is the state generation its earlier slices
+  // went into (-1 before its first), so a reload in between fails it.
+  struct Queued {
+    TenantCommand command;
+    int64_t state = -1;
+  };
   static Result<std::unique_ptr<TenantState>> LoadState(const TenantRecord& record, TenantStore& store);
   void WriterLoop();
   // Applies `incoming` and adds it to the commands gathering for the next
   // commit (it empties `incoming`).
-  void Apply(std::vector<TenantCommand>& incoming);
-  // Applies every command in turn; what one threw ("" when none did).
-  std::string ApplyEach(std::vector<TenantCommand>& incoming);
+  void Apply(std::vector<Queued>& incoming);
+  // Applies the commands in turn, moving those done to `done`, one with
+  // more to do (kMore) and every command after it to `head`, those that
+  // let others go first (kLater) to `tail`; what one threw ("" when none did).
+  std::string ApplyEach(std::vector<Queued>& incoming, std::vector<TenantCommand>& done, std::vector<Queued>& head,
+                        std::vector<Queued>& tail);
   void CommitterLoop();
   // Answers every command of `group` Unavailable and empties it.
   void Fail(std::vector<TenantCommand>& group, const char* why);
@@ -122,22 +146,25 @@ class TenantEngine {
   const TenantRecord record_;
   const std::unique_ptr<TenantStore> store_;
   const Clock& clock_;
+  const std::chrono::microseconds slice_;
   TenantMetrics metrics_;
 
   // Lock order: state_mu_, then mu_.
-  mutable std::shared_mutex state_mu_;
+  mutable FairSharedMutex state_mu_;  // phase-fair: neither readers nor the writer starve the other
   std::unique_ptr<TenantState> state_;
+  int64_t generation_ = 0;  // bumped by each reload, under state_mu_
 
   // The queue, and the commands applied but not yet taken for a commit.
   std::mutex mu_;
   std::condition_variable writer_cv_;     // commands queued, room to gather, stopping
   std::condition_variable committer_cv_;  // commands gathered, or the writer is done
-  std::deque<TenantCommand> queue_;
+  std::deque<Queued> queue_;
   bool stopping_ = false;
   std::atomic<bool> broken_{false};  // the store lost writes that memory held
   // Applied under state_mu_ and added here under both locks, so they always
   // match the rows pending in state_; the committer takes both at once.
   std::vector<TenantCommand> gathering_;
+  bool slices_gathered_ = false;  // rows of slices of unfinished work are pending too
   bool writer_done_ = false;
   std::thread writer_;
   std::thread committer_;

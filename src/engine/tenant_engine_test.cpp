@@ -33,9 +33,10 @@ struct Fixture {
   ManualClock clock{Timestamp::FromSeconds(1'800'000'000)};
   EffectChannels channels;
   OutboxOptions outbox{std::chrono::milliseconds(1), std::chrono::milliseconds(4), 4};
+  std::chrono::microseconds slice = TenantEngine::kDefaultSlice;
   std::unique_ptr<TenantEngine> Open() {
     auto e = TenantEngine::Open(TenantRecord{"t", "T", "Asia/Shanghai", {}},
-                                std::make_unique<testing::MemoryTenantStore>(data), clock, channels, outbox);
+                                std::make_unique<testing::MemoryTenantStore>(data), clock, channels, outbox, slice);
     EXPECT_TRUE(e.ok());
     return std::move(e).value();
   }
@@ -43,7 +44,7 @@ struct Fixture {
 
 Status SubmitAndWait(TenantEngine& engine, Event event) {
   std::promise<Status> p;
-  engine.Submit({[event](TenantState& s, Timestamp now) { (void)s.Apply(event, now); },
+  engine.Submit({[event](TenantState& s, Timestamp now) { (void)s.Apply(event, now); return Slice::kDone; },
                  [&](const Status& st) { p.set_value(st); }});
   return p.get_future().get();
 }
@@ -74,7 +75,7 @@ TEST(TenantEngineTest, ConcurrentSubmittersAreAppliedOnceEachInGroupCommits) {
         auto p = std::make_shared<std::promise<void>>();
         waits.push_back(p->get_future());
         Event e = Order("T" + std::to_string(t) + "-" + std::to_string(i), 1);
-        engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); },
+        engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); return Slice::kDone; },
                         [&, p](const Status& st) {
                           if (st.ok()) acked++;
                           p->set_value();
@@ -110,7 +111,7 @@ TEST(TenantEngineTest, WritesAppliedDuringACommitGoIntoTheNextCommitTogether) {
     auto p = std::make_shared<std::promise<Status>>();
     answers.push_back(p->get_future());
     Event e = Order("G-" + std::to_string(i), 1);
-    engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); },
+    engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); return Slice::kDone; },
                     [p](const Status& st) { p->set_value(st); }});
   };
   submit(0);
@@ -137,7 +138,7 @@ TEST(TenantEngineTest, ACommandThatThrowsFailsTheTenantNotTheProcess) {
   auto engine = f.Open();
   ASSERT_TRUE(SubmitAndWait(*engine, Order("A", 100)).ok());
   std::promise<Status> thrown;
-  engine->Submit({[](TenantState&, Timestamp) { throw std::runtime_error("a bug"); },
+  engine->Submit({[](TenantState&, Timestamp) -> Slice { throw std::runtime_error("a bug"); },
                   [&](const Status& st) { thrown.set_value(st); }});
   const Status s = thrown.get_future().get();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
@@ -177,10 +178,10 @@ TEST(TenantEngineTest, UnderFailingCommitsMemoryMatchesTheStoreAndTheAnswers) {
   for (auto& p : answers) results.push_back(p.get_future());
   for (int i = 0; i < kOrders; ++i) {
     if (i % (3 * kWave) == kWave / 2) {
-      engine->Submit({[&f](TenantState&, Timestamp) { f.data->fail_next_commits = 1; }, [](const Status&) {}});
+      engine->Submit({[&f](TenantState&, Timestamp) { f.data->fail_next_commits = 1; return Slice::kDone; }, [](const Status&) {}});
     }
     Event e = Order("O" + std::to_string(i), 1);
-    engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); },
+    engine->Submit({[e](TenantState& s, Timestamp now) { (void)s.Apply(e, now); return Slice::kDone; },
                     [&answers, i](const Status& st) { answers[static_cast<size_t>(i)].set_value(st); }});
     // Two waves in flight at a time, so a group is applied while the one
     // before it fails.
@@ -242,6 +243,7 @@ TEST(TenantEngineTest, ReadersSeeWholeCommandsWhileTheWriterApplies) {
                     def.kind = tags::TagKind::kRule;
                     def.rule = "orders_30d >= 1";
                     (void)s.PutTag(def, true, now);
+                    return Slice::kDone;
                   },
                   [&](const Status& st) { tagged.set_value(st); }});
   ASSERT_TRUE(tagged.get_future().get().ok());
@@ -269,7 +271,7 @@ TEST(TenantEngineTest, ReadersSeeWholeCommandsWhileTheWriterApplies) {
     o.paid_at = f.clock.Now();
     auto p = std::make_shared<std::promise<Status>>();
     acks.push_back(p->get_future());
-    engine->Submit({[o](TenantState& s, Timestamp now) { (void)s.Apply(Event(o), now); },
+    engine->Submit({[o](TenantState& s, Timestamp now) { (void)s.Apply(Event(o), now); return Slice::kDone; },
                     [p](const Status& st) { p->set_value(st); }});
   }
   for (auto& a : acks) ASSERT_TRUE(a.get().ok());
@@ -308,7 +310,7 @@ struct Receiver {
 
 Status Emit(TenantEngine& engine, std::string payload, std::string channel = "test") {
   std::promise<Status> p;
-  engine.Submit({[payload, channel](TenantState& s, Timestamp now) { s.Emit(channel, payload, now); },
+  engine.Submit({[payload, channel](TenantState& s, Timestamp now) { s.Emit(channel, payload, now); return Slice::kDone; },
                  [&](const Status& st) { p.set_value(st); }});
   return p.get_future().get();
 }
@@ -335,7 +337,7 @@ TEST(OutboxTest, AnEffectLeavesOnlyOnceItsCommitIsDurableAndIsSentOnce) {
   {
     auto engine = f.Open();
     std::promise<Status> acked;
-    engine->Submit({[](TenantState& s, Timestamp now) { s.Emit("test", "hello", now); },
+    engine->Submit({[](TenantState& s, Timestamp now) { s.Emit("test", "hello", now); return Slice::kDone; },
                     [&](const Status& st) { acked.set_value(st); }});
     holding.get_future().wait();  // applied, and its commit under way
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -436,6 +438,101 @@ TEST(OutboxTest, AnEffectPendingWhenTheProcessStopsIsSentAfterTheRestartWithItsK
   WaitSettled(*engine);
   EXPECT_EQ(up.got[0], (std::pair<std::string, std::string>{"pond:t:1", "order shipped"}));
   EXPECT_EQ(down.count(), 1u);
+}
+
+// Work in slices (ARCHITECTURE.md "Sliced work"): each slice commits on
+// its own and readers get in between; kMore keeps the command's place,
+// kLater lets what arrived meanwhile go first; the caller hears once, after
+// the last slice is durable.
+struct Job {
+  std::string name;
+  int slices = 0;
+  Slice more = Slice::kMore;
+};
+
+TEST(SlicedWorkTest, MoreKeepsItsPlaceLaterLetsOthersFirst) {
+  for (const Slice more : {Slice::kMore, Slice::kLater}) {
+    Fixture f;
+    f.slice = std::chrono::microseconds(0);  // every slice is spent at once
+    auto engine = f.Open();
+    std::vector<std::string> applied;  // on the writer thread only, read after the answers
+    std::promise<Status> job_done, after_done;
+    auto job_step = std::make_shared<int>(0);
+    // Both are queued before the writer can reach them: the job first.
+    engine->Submit({[&, job_step, more](TenantState& s, Timestamp now) {
+                      (void)s.Apply(Order("J" + std::to_string(*job_step), 1), now);
+                      applied.push_back("job " + std::to_string(*job_step));
+                      return ++*job_step < 5 ? more : Slice::kDone;
+                    },
+                    [&](const Status& st) { job_done.set_value(st); }});
+    engine->Submit({[&](TenantState& s, Timestamp now) {
+                      (void)s.Apply(Order("A", 1), now);
+                      applied.push_back("after");
+                      return Slice::kDone;
+                    },
+                    [&](const Status& st) { after_done.set_value(st); }});
+    ASSERT_TRUE(job_done.get_future().get().ok());
+    ASSERT_TRUE(after_done.get_future().get().ok());
+    ASSERT_EQ(applied.size(), 6u);
+    if (more == Slice::kMore) {
+      EXPECT_EQ(applied.back(), "after") << "nothing overtakes a command that keeps its place";
+    } else {
+      EXPECT_EQ(applied[1], "after") << "what arrived meanwhile goes before the job's next slice";
+    }
+    // Every slice's order is stored and in memory.
+    EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), 6);
+  }
+}
+
+TEST(SlicedWorkTest, ReadersGetInBetweenSlices) {
+  Fixture f;
+  f.slice = std::chrono::microseconds(0);
+  auto engine = f.Open();
+  std::atomic<int> step{0};
+  std::atomic<bool> read_between{false};
+  std::promise<Status> done;
+  engine->Submit({[&](TenantState&, Timestamp) {
+                    // Wait (bounded) for a reader to get in after the previous slice.
+                    if (step > 0) {
+                      for (int i = 0; i < 2000 && !read_between; ++i) std::this_thread::sleep_for(std::chrono::microseconds(100));
+                    }
+                    return ++step < 3 ? Slice::kLater : Slice::kDone;
+                  },
+                  [&](const Status& st) { done.set_value(st); }});
+  // Spins reading while the job runs; a read while the writer is between
+  // slices is what a reader of a whole command could never do.
+  auto reads = std::async(std::launch::async, [&] {
+    while (step < 3) {
+      engine->Read([&](const TenantState&) {
+        if (step > 0 && step < 3) read_between = true;
+        return 0;
+      });
+    }
+  });
+  ASSERT_TRUE(done.get_future().get().ok());
+  reads.get();
+  EXPECT_TRUE(read_between);
+}
+
+TEST(SlicedWorkTest, WorkWhoseEarlierSliceWasLostIsRefused) {
+  Fixture f;
+  f.slice = std::chrono::microseconds(0);
+  auto engine = f.Open();
+  std::promise<Status> job_done;
+  auto step = std::make_shared<int>(0);
+  engine->Submit({[&f, step](TenantState& s, Timestamp now) {
+                    if (*step == 0) f.data->fail_next_commits = 1;  // the first slice's commit fails
+                    (void)s.Apply(Order("J" + std::to_string(*step), 1), now);
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                    return ++*step < 50 ? Slice::kLater : Slice::kDone;
+                  },
+                  [&](const Status& st) { job_done.set_value(st); }});
+  const Status st = job_done.get_future().get();
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  // The failed commit's reload comes within a few slices; none runs on
+  // the rebuilt state.
+  EXPECT_LT(*step, 50);
+  EXPECT_FALSE(engine->Read([](const TenantState& s) { return s.orders().HasOrder("J0"); }));
 }
 
 }  // namespace

@@ -186,25 +186,29 @@ void TenantState::ExpireDead(MemberId member, Timestamp now) {
 }
 
 void TenantState::ScoreRfmAsOf(LocalDate day) {
+  std::vector<RfmInput> inputs(static_cast<size_t>(members_.size()) + 1);
+  for (MemberId m = 1; m <= members_.size(); ++m) {
+    if (members_.Standing(m) == m) inputs[static_cast<size_t>(m)] = RfmInputOf(m, day);
+  }
+  lifecycle_.SetRfm(ScoreRfm(inputs), day);
+}
+
+RfmInput TenantState::RfmInputOf(MemberId m, LocalDate day) const {
   // R: days since the last purchase; F and M: purchases and net spend in the
   // lifecycle window — over members with a purchase in that window.
   const int window = loyalty_.config().lifecycle.window_days;
-  std::vector<RfmInput> inputs(static_cast<size_t>(members_.size()) + 1);
-  for (MemberId m = 1; m <= members_.size(); ++m) {
-    if (members_.Standing(m) != m) continue;
-    RfmInput& in = inputs[static_cast<size_t>(m)];
-    int32_t latest = std::numeric_limits<int32_t>::min();
-    orders_.ForEachOrderOf(m, [&](const OrderRecord& o) {
-      const int32_t ago = day.days() - zone_.DateOf(o.paid_at).days();
-      if (o.net() <= Money() || ago >= window) return;
-      in.scored = true;
-      ++in.frequency;
-      in.monetary_fen += o.net().fen();
-      latest = std::max(latest, day.days() - std::max(ago, 0));
-    });
-    if (in.scored) in.recency_days = day.days() - latest;
-  }
-  lifecycle_.SetRfm(ScoreRfm(inputs), day);
+  RfmInput in;
+  int32_t latest = std::numeric_limits<int32_t>::min();
+  orders_.ForEachOrderOf(m, [&](const OrderRecord& o) {
+    const int32_t ago = day.days() - zone_.DateOf(o.paid_at).days();
+    if (o.net() <= Money() || ago >= window) return;
+    in.scored = true;
+    ++in.frequency;
+    in.monetary_fen += o.net().fen();
+    latest = std::max(latest, day.days() - std::max(ago, 0));
+  });
+  if (in.scored) in.recency_days = day.days() - latest;
+  return in;
 }
 
 Result<EventOutcome> TenantState::ApplyMember(const MemberEvent& e, Timestamp now) {
@@ -332,55 +336,111 @@ void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
   }
 }
 
-void TenantState::RunDue(Timestamp now) {
+Slice TenantState::RunDue(Timestamp now) {
   const LocalDate today = zone_.DateOf(now);
-  // The first run starts today: there is no earlier work to catch up on.
-  LocalDate day = last_day_ == LocalDate() ? today : LocalDate::FromDays(last_day_.days() + 1);
-  for (; day <= today; day = LocalDate::FromDays(day.days() + 1)) RunDay(day);
+  for (;;) {
+    if (!day_run_) {
+      // The first run starts today: there is no earlier work to catch up on.
+      const LocalDate day = last_day_ == LocalDate() ? today : LocalDate::FromDays(last_day_.days() + 1);
+      if (day > today) return Slice::kDone;
+      BeginDay(day);
+    }
+    if (StepDay() == Slice::kLater || (SliceSpent() && zone_.DateOf(now) > last_day_)) return Slice::kLater;
+  }
 }
 
-void TenantState::RunDay(LocalDate day) {
-  const Timestamp start = zone_.StartOfDay(day);
-  wallet_.ExpireDue(start);  // follows from the times: nothing to store
-  ExpireIdempotency(start);
-  for (auto& [member, e] : loyalty_.ExpireDue(start, next_tick_)) RecordExpiry(member, e);
+void TenantState::BeginDay(LocalDate day) {
+  DayRun& run = day_run_.emplace();
+  run.day = day;
+  run.start = zone_.StartOfDay(day);
+  wallet_.ExpireDue(run.start);  // follows from the times: nothing to store
+  ExpireIdempotency(run.start);
   // Rolling bases are reviewed on the first of the month, or `grace` days later.
   const LoyaltyConfig& config = loyalty_.config();
   const LocalDate period = LocalDate::FromDays(day.days() - config.review_grace_days);
-  if (config.basis != GrowthBasis::kLifetime && period.day() == 1) {
-    for (const TierChange& change : loyalty_.Review(zone_.StartOfDay(period), start)) {
-      RecordTier(change);
-      IssueForTier(change, start);
-    }
-  }
+  if (config.basis != GrowthBasis::kLifetime && period.day() == 1) run.review_period_end = zone_.StartOfDay(period);
   // Purchases that arrived since the last layout are scattered; once they
   // are an eighth of the history, the day run lays it out again — before
   // the writer's own rule (a quarter, SegmentIndex::KeepCurrent) stops a
   // day's ingest for it, which only a history arriving within a day reaches.
   if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 8)) segments_.Compact();
   segments_.StartDay(day);
-  ScoreRfmAsOf(day);
-  const std::vector<const coupons::IssueRule*> birthday_rules = BirthdayRules();
-  for (MemberId m = 1; m <= members_.size(); ++m) {
-    if (members_.Standing(m) != m) continue;
-    IssueForBirthday(m, day, birthday_rules);
-    Restage(m, start);
-    ReindexLoyalty(m);  // after expiry, reviews, the new stage and RFM
-  }
-  // Saved segments' sizes as the day begins.
-  for (segments::SavedSegment& saved : saved_segments_) {
-    auto expr = segments::ParseExpr(saved.expr);
-    auto count = expr.ok() ? segments_.Count(**expr, SegmentContext(start)) : Result<int64_t>(expr.status());
-    if (!count.ok()) {
-      Log(LogLevel::kWarn, "saved segment not counted", {{"tenant", record_.id}, {"segment", saved.name},
-                                                         {"error", count.status().ToString()}});
-      continue;
+}
+
+Slice TenantState::StepDay() {
+  DayRun& run = *day_run_;
+  // Each call does some work before it looks at the time (every 64
+  // members, or each chunk counted), so even a slice already spent moves on.
+  int64_t steps = 0;
+  auto spent = [&](int64_t every) { return ++steps > 1 && (steps - 1) % every == 0 && SliceSpent(); };
+  // RFM first (stages and the index read it): its inputs member by member,
+  // then the scores over all of them at once.
+  if (run.phase == DayRun::Phase::kRfm) {
+    run.rfm.resize(static_cast<size_t>(members_.size()) + 1);  // members registered meanwhile: none in the window
+    for (; run.next <= members_.size(); ++run.next) {
+      if (spent(64)) return Slice::kLater;
+      if (members_.Standing(run.next) == run.next) run.rfm[static_cast<size_t>(run.next)] = RfmInputOf(run.next, run.day);
     }
-    segments::RecordSize(saved, day, *count);
+    lifecycle_.SetRfm(ScoreRfm(run.rfm), run.day);
+    run.rfm = {};
+    run.phase = DayRun::Phase::kMembers;
+    run.next = 1;
+  }
+  if (run.phase == DayRun::Phase::kMembers) {
+    const std::vector<const coupons::IssueRule*> birthday_rules = BirthdayRules();
+    for (; run.next <= members_.size(); ++run.next) {
+      if (spent(64)) return Slice::kLater;
+      RunDayFor(run.next, birthday_rules);
+    }
+    run.phase = DayRun::Phase::kSegments;
+    run.next = 0;
+  }
+  // Saved segments' sizes as the day begins, in id order, each counted a
+  // chunk of members at a time (run.segment: the one under way).
+  constexpr MemberId kChunk = MemberId{1} << 16;
+  for (segments::SavedSegment& saved : saved_segments_) {
+    if (saved.id < run.segment) continue;
+    if (saved.id > run.segment) {
+      run.segment = saved.id;
+      run.next = 0;
+      run.counted = 0;
+    }
+    auto expr = segments::ParseExpr(saved.expr);
+    Status failed = expr.status();
+    for (; failed.ok() && run.next <= members_.size(); run.next += kChunk) {
+      if (spent(1)) return Slice::kLater;
+      auto count = segments_.CountIn(**expr, SegmentContext(run.start), run.next, run.next + kChunk);
+      failed = count.status();
+      if (count.ok()) run.counted += *count;
+    }
+    if (failed.ok()) {
+      segments::RecordSize(saved, run.day, run.counted);
+    } else {
+      Log(LogLevel::kWarn, "saved segment not counted",
+          {{"tenant", record_.id}, {"segment", saved.name}, {"error", failed.ToString()}});
+    }
+    run.segment = saved.id + 1;
   }
   if (!saved_segments_.empty()) PersistSegments();
-  Record(LoyaltyRow{TakeTick(), 0, LoyaltyKind::kDay, start, 0, {}, {}, {}, day.ToString()});
-  last_day_ = day;
+  Record(LoyaltyRow{TakeTick(), 0, LoyaltyKind::kDay, run.start, 0, {}, {}, {}, run.day.ToString()});
+  last_day_ = run.day;
+  day_run_.reset();
+  return Slice::kDone;
+}
+
+void TenantState::RunDayFor(MemberId m, const std::vector<const coupons::IssueRule*>& birthday_rules) {
+  const DayRun& run = *day_run_;
+  for (const LedgerEntry& e : loyalty_.ExpireDueOf(m, run.start, next_tick_)) RecordExpiry(m, e);
+  if (run.review_period_end) {
+    if (auto change = loyalty_.ReviewOf(m, *run.review_period_end, run.start)) {
+      RecordTier(change);
+      IssueForTier(change, run.start);
+    }
+  }
+  if (members_.Standing(m) != m) return;
+  IssueForBirthday(m, run.day, birthday_rules);
+  Restage(m, run.start);
+  ReindexLoyalty(m);  // after expiry, reviews, the new stage and RFM
 }
 
 segments::QueryContext TenantState::SegmentContext(Timestamp now) const {

@@ -14,8 +14,10 @@
 // exclusive lock and lets readers in under a shared lock.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,6 +47,13 @@ namespace pond {
 
 enum class EventOutcome { kAccepted, kDuplicate };
 
+// What a command's work says when it returns (ARCHITECTURE.md "Sliced
+// work"): done; more to do, before anything that was queued after it (an
+// ingest, whose events must apply in the order sent); or more to do after
+// what arrived meanwhile (a day run, a bulk issue: work that others need
+// not wait for).
+enum class Slice { kDone, kMore, kLater };
+
 class TenantState {
  public:
   TenantState(TenantRecord record, TimeZone zone);
@@ -62,8 +71,20 @@ class TenantState {
   // Replaces the loyalty rules (validated by the caller); tiers follow.
   void SetLoyaltyConfig(LoyaltyConfig config, Timestamp now);
   // The scheduler's timed work for every tenant-zone day that began since
-  // the last run, up to `now`: expiry, tier reviews, lifecycle stages.
-  void RunDue(Timestamp now);
+  // the last run, up to `now`: expiry, tier reviews, lifecycle stages,
+  // birthday coupons, saved segments' sizes. A day runs in slices (kLater
+  // while the slice is spent with work left); the day under way is kept
+  // here, so any later call goes on with it. A day cut short by a restart
+  // runs again from its start: every step of it is idempotent.
+  Slice RunDue(Timestamp now);
+
+  // --- work in slices (ARCHITECTURE.md "Sliced work") --------------------
+  // Work over many members stops once the writer's slice is spent and
+  // returns Slice::kMore or kLater; the engine lets readers (and, for
+  // kLater, other commands) in, then applies it again. Each call does at least one step. Without an
+  // engine (tests, tools) the slice never ends.
+  void StartSlice(std::chrono::steady_clock::time_point until) { slice_until_ = until; }
+  bool SliceSpent() const { return std::chrono::steady_clock::now() >= slice_until_; }
 
   // --- tags and audiences (docs/segments.md) ----------------------------
   // Creates a tag (`create`: AlreadyExists when taken) or changes one
@@ -122,12 +143,16 @@ class TenantState {
   // once: the occasion is the snapshot), codes from `next_code`. Members
   // the stock or a limit refuses are counted, not errors; running it again
   // issues only to those still without.
+  // Sliced: call again with the same `bulk` while it returns kLater.
   struct BulkIssue {
     int64_t members = 0, issued = 0, already = 0;
     std::map<std::string, int64_t> refused;  // by reason
+    std::vector<int64_t> audience;            // the snapshot's members, decoded by the first slice
+    size_t next = 0;                          // how many of them are done
   };
-  Result<BulkIssue> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
-                                    const std::function<Result<std::string>()>& next_code, Timestamp now);
+  Result<Slice> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
+                                const std::function<Result<std::string>()>& next_code, Timestamp now,
+                                BulkIssue& bulk);
   const coupons::Wallet& wallet() const { return wallet_; }
   // The coupons a standing member holds, with those of the members merged
   // into it, in issue order.
@@ -298,7 +323,12 @@ class TenantState {
   // ago earns a lot that has expired already), recording each.
   void ExpireDead(MemberId member, Timestamp now);
   void RecordExpiry(MemberId member, const LedgerEntry& e);
-  void RunDay(LocalDate day);
+  // The day run (RunDue), a slice at a time: begins `day` (what takes no
+  // pass over the members), then goes on with the day under way.
+  void BeginDay(LocalDate day);
+  Slice StepDay();
+  // One member's share of the day: expiry, review, birthday, stage, index.
+  void RunDayFor(MemberId m, const std::vector<const coupons::IssueRule*>& birthday_rules);
   // Forgets idempotency answers older than kIdempotencyDays at `now`.
   void ExpireIdempotency(Timestamp now);
   // Hands the member's current attributes (standing, profile, tier, stage,
@@ -308,8 +338,10 @@ class TenantState {
   void ReindexLoyalty(MemberId member);
   // The categories of an order's items, into categories_; returns its units.
   int32_t CollectItems(const OrderEvent& e);
-  // RFM over standing members as of the start of `day` (scheduled, and on load).
+  // RFM over standing members as of the start of `day` (on load; the day
+  // run gathers the same inputs in slices).
   void ScoreRfmAsOf(LocalDate day);
+  RfmInput RfmInputOf(MemberId m, LocalDate day) const;
   // Dates of the member's orders whose net is > 0, into dates_.
   void CollectPurchaseDates(MemberId member);
   int64_t TakeTick() { return next_tick_++; }
@@ -396,6 +428,19 @@ class TenantState {
   std::string scratch_;              // for member-event digests
   int64_t next_tick_ = 1;            // the journal position of the next change
   LocalDate last_day_;               // the scheduler's last finished day
+  // The day run under way, between its slices.
+  struct DayRun {
+    enum class Phase { kRfm, kMembers, kSegments } phase = Phase::kRfm;
+    LocalDate day;
+    Timestamp start;
+    std::optional<Timestamp> review_period_end;  // set on a review day of a rolling basis
+    std::vector<RfmInput> rfm;  // by member id
+    MemberId next = 1;          // the next member of the phase's pass
+    int64_t segment = 0;        // kSegments: the saved segment being counted (id), and its count so far
+    int64_t counted = 0;
+  };
+  std::optional<DayRun> day_run_;
+  std::chrono::steady_clock::time_point slice_until_ = std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::string, IdempotencyRow> idempotency_;
   WriteBatch pending_;
   std::unordered_set<MemberId> dirty_members_;  // rows to write at TakePending

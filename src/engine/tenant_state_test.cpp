@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <limits>
 #include <map>
 #include <set>
@@ -168,7 +169,9 @@ TEST(TenantStateTest, IngestReportsEachLine) {
   lines.push_back({2, Result<Event>(FieldInvalid("paid_fen", "must be >= 0"))});
   lines.push_back({3, Event(Order("A", Ref(IdentityKind::kPhone, "13800000001"), 100, 1))});
   lines.push_back({4, Event(RefundEvent{"R", "A", Money::Fen(101), Timestamp::FromSeconds(2)})});
-  IngestResult r = ApplyEventLines(s, lines, {});
+  IngestResult r;
+  size_t next = 0;
+  ASSERT_EQ(ApplyEventLines(s, lines, {}, r, next), Slice::kDone);  // no engine: the slice never ends
   EXPECT_EQ(r.accepted, 1);
   EXPECT_EQ(r.duplicates, 1);
   ASSERT_EQ(r.rejected.size(), 2u);
@@ -328,12 +331,24 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
                   .ok());
   const auto saved_expr = std::move(segments::ParseExpr(R"(tag("vip") or points >= 100)")).value();
   ASSERT_TRUE(live.SaveSegment("vip or rich", *saved_expr, "E2", start).ok());
-  int tag_changes = 0;
+  int tag_changes = 0, sliced_runs = 0;
   // RFM is a snapshot of the last day run; a reload recomputes it as of that
   // day from what it finds, so the two agree when nothing came in between.
   bool day_ran_last = false;
   int64_t model_paid = 0, model_refunded = 0;
   std::map<std::string, int64_t> model_left;  // order → refundable
+  auto apply = [&](const Event& e, Timestamp now) {
+    auto r = live.Apply(e, now);
+    if (!r.ok() || *r != EventOutcome::kAccepted) return;
+    if (auto* o = std::get_if<OrderEvent>(&e)) {
+      model_paid += o->paid.fen();
+      model_left[o->order_id] = o->paid.fen();
+    } else if (auto* f = std::get_if<RefundEvent>(&e)) {
+      model_refunded += f->amount.fen();
+      EXPECT_LE(f->amount.fen(), model_left[f->order_id]);
+      model_left[f->order_id] -= f->amount.fen();
+    }
+  };
   for (int step = 0; step < 3000; ++step) {
     const auto kind = static_cast<IdentityKind>(rng.Uniform(kIdentityKinds));
     MemberRef ref = Ref(kind, std::to_string(rng.Uniform(300)));
@@ -359,9 +374,22 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
         if (rng.Chance(0.05)) {
           ASSERT_TRUE(live.CreateSnapshot("s", *saved_expr, "E3", now).ok());
         }
-      } else {
+      } else if (rng.Chance(0.5)) {
         live.RunDue(now);
         day_ran_last = true;
+      } else {
+        // In the smallest slices, with orders and tagging in between (as
+        // the engine lets other commands in): what is stored still
+        // reloads to what memory holds.
+        live.StartSlice(std::chrono::steady_clock::time_point::min());
+        int slices = 1;
+        for (; live.RunDue(now) == Slice::kLater; ++slices) {
+          if (rng.Chance(0.2)) apply(Order("O" + std::to_string(rng.Uniform(2000)), ref, rng.Range(0, 50000), now.seconds()), now);
+          if (rng.Chance(0.1)) (void)live.TagMembers("vip", true, {rng.Range(1, live.members().size())}, "E1", "", now);
+        }
+        live.StartSlice(std::chrono::steady_clock::time_point::max());
+        sliced_runs += slices > 1;
+        day_ran_last = slices == 1;  // RFM as of a day whose orders came in part after it was scored
       }
       continue;
     }
@@ -380,17 +408,7 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
                       Money::Fen(rng.Range(1, 20000)), now};
     }
     day_ran_last = false;
-    auto r = live.Apply(e, now);
-    if (r.ok() && *r == EventOutcome::kAccepted) {
-      if (auto* o = std::get_if<OrderEvent>(&e)) {
-        model_paid += o->paid.fen();
-        model_left[o->order_id] = o->paid.fen();
-      } else if (auto* f = std::get_if<RefundEvent>(&e)) {
-        model_refunded += f->amount.fen();
-        ASSERT_LE(f->amount.fen(), model_left[f->order_id]);
-        model_left[f->order_id] -= f->amount.fen();
-      }
-    }
+    apply(e, now);
     if (rng.Chance(0.1)) {
       ASSERT_TRUE(store.Commit(live.TakePending()).ok());
       TenantState reloaded = NewState();
@@ -427,9 +445,71 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   }
   EXPECT_GT(tiers_above_first, 0);
   EXPECT_GT(tag_changes, 50);
+  EXPECT_GT(sliced_runs, 20);
   EXPECT_GT(live.snapshots().size(), 1u);
   EXPECT_GT(live.saved_segments()[0].sizes.size(), 10u) << "a size a day run";
   EXPECT_FALSE(live.RemoveTag("vip", start).ok()) << "read by active_vip and the saved segment";
+}
+
+// A day run in the smallest slices does exactly what one run at once does:
+// the same rows in the same order, the same books.
+TEST(TenantStateTest, ADayRunInSlicesDoesWhatOneRunDoes) {
+  TenantState whole = NewState(), sliced = NewState();
+  const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
+  const Timestamp loaded = *ParseRfc3339("2026-03-01T00:10:00+08:00");
+  for (TenantState* s : {&whole, &sliced}) {
+    LoyaltyConfig config = DefaultLoyaltyConfig();
+    config.basis = GrowthBasis::kRollingMonths;  // reviewed on the first of the month: January's spend drops out
+    config.rolling_months = 1;
+    config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};  // late January's lots expire in the run
+    config.lifecycle.active_days = 40;  // one-time buyers of mid-January decline in the run
+    s->SetLoyaltyConfig(config, start);
+    for (const char* text : {"points >= 100", R"(lifecycle = "growth" or orders_30d >= 2)"}) {
+      ASSERT_TRUE(s->SaveSegment(text, **segments::ParseExpr(text), "E1", loaded).ok());
+    }
+  }
+  Random events(11);
+  for (int i = 0; i < 4000; ++i) {
+    const Event e = Order("O" + std::to_string(i), Ref(IdentityKind::kPhone, std::to_string(events.Uniform(700))),
+                          events.Range(100, 90000), start.seconds() + events.Range(0, 58 * 86400));
+    ASSERT_EQ(whole.Apply(e, loaded).ok(), sliced.Apply(e, loaded).ok());
+  }
+  for (int i = 0; i < 150; ++i) {
+    const Event e = Order("P" + std::to_string(i), Ref(IdentityKind::kPhone, "p" + std::to_string(i)), 5000,
+                          start.seconds() + events.Range(14 * 86400, 24 * 86400));
+    ASSERT_EQ(whole.Apply(e, loaded).ok(), sliced.Apply(e, loaded).ok());
+  }
+  (void)whole.TakePending();
+  (void)sliced.TakePending();
+  const Timestamp first_of_month = *ParseRfc3339("2026-03-01T00:30:00+08:00");
+  sliced.StartSlice(std::chrono::steady_clock::time_point::min());
+  int slices = 0;
+  for (Timestamp now = first_of_month; now < first_of_month.PlusSeconds(3 * 86400); now = now.PlusSeconds(86400)) {
+    ASSERT_EQ(whole.RunDue(now), Slice::kDone);
+    for (++slices; sliced.RunDue(now) == Slice::kLater;) ++slices;
+  }
+  EXPECT_GT(slices, 3 * 850 / 64);  // a slice takes 64 members before it looks at the time
+  const WriteBatch a = whole.TakePending(), b = sliced.TakePending();
+  std::map<LoyaltyKind, int> kinds;
+  for (const LoyaltyRow& row : testing::RowsOf<LoyaltyRow>(a)) ++kinds[row.kind];
+  EXPECT_GT(kinds[LoyaltyKind::kExpire], 0);
+  EXPECT_GT(kinds[LoyaltyKind::kTier], 0);
+  EXPECT_GT(kinds[LoyaltyKind::kStage], 0);
+  EXPECT_EQ(kinds[LoyaltyKind::kDay], 3);
+  ASSERT_EQ(a.journal.size(), b.journal.size());
+  for (size_t i = 0; i < a.journal.size(); ++i) {
+    ASSERT_EQ(a.journal[i].tick, b.journal[i].tick) << i;
+    ASSERT_EQ(a.journal[i].key, b.journal[i].key) << i;
+    ASSERT_EQ(a.journal[i].payload, b.journal[i].payload) << i;
+  }
+  ASSERT_EQ(a.state.size(), b.state.size());
+  for (size_t i = 0; i < a.state.size(); ++i) EXPECT_EQ(a.state[i].payload, b.state[i].payload) << i;
+  EXPECT_EQ(Observe(whole), Observe(sliced));
+  EXPECT_EQ(ObserveRfm(whole), ObserveRfm(sliced));
+  ExpectSegmentsAgreeWithTheBooks(sliced, first_of_month.PlusSeconds(2 * 86400));
+  ASSERT_EQ(sliced.saved_segments()[1].sizes.size(), 3u);  // the day it was saved was the first day run's
+  EXPECT_EQ(sliced.saved_segments()[1].sizes, whole.saved_segments()[1].sizes);
+  EXPECT_GT(sliced.saved_segments()[1].sizes[0].second, 0);
 }
 
 }  // namespace

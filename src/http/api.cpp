@@ -115,7 +115,7 @@ CommandContext ContextOf(const HttpRequest& req) {
 }
 
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
-           std::function<HttpResponse(TenantState&, Timestamp)> work) {
+           std::function<std::optional<HttpResponse>(TenantState&, Timestamp)> work, Slice more) {
   std::string key;
   const uint64_t digest = HashKey(req.body);
   if (const std::string* k = req.Header("idempotency-key")) {
@@ -131,17 +131,23 @@ void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, 
   auto answer = std::make_shared<HttpResponse>();
   CommandContext context = ContextOf(req);
   tenant->Submit(TenantCommand{
-      [answer, key, digest, audited = AuditNoteOf(req), work = std::move(work)](TenantState& s, Timestamp now) {
-        if (const IdempotencyRow* row = key.empty() ? nullptr : s.FindIdempotent(key, now)) {
+      [answer, key, digest, audited = AuditNoteOf(req), work = std::move(work), more, begun = false](
+          TenantState& s, Timestamp now) mutable {
+        const IdempotencyRow* row = key.empty() || begun ? nullptr : s.FindIdempotent(key, now);
+        begun = true;
+        if (row) {
           *answer = Replay(*row, digest);
           answer->headers.emplace_back("Idempotent-Replayed", "true");
-          return;
+          return Slice::kDone;
         }
-        *answer = work(s, now);
+        std::optional<HttpResponse> done = work(s, now);
+        if (!done) return more;
+        *answer = std::move(*done);
         AuditOf(s, audited, answer->status, now);
         if (!key.empty() && answer->status < 500) {
           s.RememberIdempotent({key, answer->status, answer->body, now, digest});
         }
+        return Slice::kDone;
       },
       [answer, respond = std::move(respond), request_id = context.request_id](const Status& committed) {
         HttpResponse r = committed.ok() ? std::move(*answer) : ErrorResponse(committed);
@@ -237,16 +243,20 @@ void IngestBody(const Ctx& ctx, const std::shared_ptr<TenantEngine>& tenant, con
   // The command holds the metrics, not the TenantEngine: a command must never
   // own its writer, or the writer could end up joining itself.
   TenantMetrics* metrics = &tenant->metrics();
-  Write(tenant, req, std::move(respond), [parsed, metrics](TenantState& s, Timestamp now) {
-    IngestResult result = ApplyEventLines(s, *parsed, now);
-    metrics->events_accepted += result.accepted;
-    metrics->events_duplicate += result.duplicates;
-    metrics->events_rejected += static_cast<int64_t>(result.rejected.size());
-    s.NoteAuditDetail("{\"accepted\":" + std::to_string(result.accepted) + ",\"duplicates\":" +
-                      std::to_string(result.duplicates) + ",\"rejected\":" + std::to_string(result.rejected.size()) +
-                      "}");
-    return Json(200, IngestResultJson(result));
-  });
+  // In slices: a 100 000-event POST would keep readers out for a second.
+  auto result = std::make_shared<IngestResult>();
+  Write(tenant, req, std::move(respond),
+        [parsed, metrics, result, next = size_t{0}](TenantState& s, Timestamp now) mutable
+        -> std::optional<HttpResponse> {
+          if (ApplyEventLines(s, *parsed, now, *result, next) == Slice::kMore) return std::nullopt;
+          metrics->events_accepted += result->accepted;
+          metrics->events_duplicate += result->duplicates;
+          metrics->events_rejected += static_cast<int64_t>(result->rejected.size());
+          s.NoteAuditDetail("{\"accepted\":" + std::to_string(result->accepted) + ",\"duplicates\":" +
+                            std::to_string(result->duplicates) + ",\"rejected\":" +
+                            std::to_string(result->rejected.size()) + "}");
+          return Json(200, IngestResultJson(*result));
+        });
 }
 
 // Master data POSTs take one object or an array of them; each becomes an
@@ -598,12 +608,12 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kAdmin, respond);
                if (!t) return;
-               Write(t, req, std::move(respond), [](TenantState& s, Timestamp now) {
-                 s.RunDue(now);
+               Write(t, req, std::move(respond), [](TenantState& s, Timestamp now) -> std::optional<HttpResponse> {
+                 if (s.RunDue(now) == Slice::kLater) return std::nullopt;
                  JsonWriter w;
                  w.BeginObject().Field("last_day", s.last_day_run().ToString()).EndObject();
                  return Json(200, w.Take());
-               });
+               }, Slice::kLater);
              });
   router.Add("GET", "/api/v1/tenants/{tenant}/loyalty/config",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {

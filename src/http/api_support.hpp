@@ -40,10 +40,13 @@ CommandContext ContextOf(const HttpRequest& req);
 
 // Runs a write on the tenant's writer and answers after the durable commit,
 // with the request's context (ContextOf) and its X-Request-Id header.
-// `work` computes the answer from the state; with an Idempotency-Key the
-// answer is stored in the same commit and a replay returns it unchanged.
+// `work` computes the answer from the state, or nothing while it has more
+// to do in a later slice (TenantState::SliceSpent), `more` saying whether
+// that slice keeps its place (kMore) or lets later commands go first
+// (kLater); with an Idempotency-Key the answer is stored in the commit of
+// the last slice and a replay returns it unchanged.
 void Write(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& req, Responder respond,
-           std::function<HttpResponse(TenantState&, Timestamp)> work);
+           std::function<std::optional<HttpResponse>(TenantState&, Timestamp)> work, Slice more = Slice::kMore);
 
 // {ref}: "42", "phone:138...", "unionid:...", "ext:...", "pos:...".
 Result<MemberRef> ParseMemberRef(const std::string& ref);

@@ -118,6 +118,7 @@ void AuditThen(const std::shared_ptr<TenantEngine>& tenant, const HttpRequest& r
       [note = std::move(note), read = std::move(read), answer](TenantState& s, Timestamp now) {
         AuditOf(s, note, 200, now);
         *answer = read(s, now);
+        return Slice::kDone;
       },
       [answer, respond = std::move(respond), id = context.request_id](const Status& committed) {
         HttpResponse r = committed.ok() ? std::move(*answer) : ErrorResponse(committed);

@@ -69,7 +69,7 @@ void AddClockRoutes(Router& router, const Ctx& ctx) {
     auto left = std::make_shared<std::atomic<size_t>>(tenants.size());
     auto answer = std::make_shared<Responder>(std::move(respond));
     for (const auto& tenant : tenants) {
-      tenant->Submit(TenantCommand{[](TenantState& s, Timestamp now) { s.RunDue(now); },
+      tenant->Submit(TenantCommand{[](TenantState& s, Timestamp now) { return s.RunDue(now); },
                                    [ctx, left, answer](const Status&) {
                                      if (left->fetch_sub(1) == 1) (*answer)(Json(200, ClockJson(ctx)));
                                    },

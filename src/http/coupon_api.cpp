@@ -301,16 +301,22 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
     if (!template_id && !reader->Take("template_id")) reader->Fail("template_id", "is required");
     if (!snapshot_id && !reader->Take("snapshot_id")) reader->Fail("snapshot_id", "is required");
     if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
-    Write(t, req, std::move(respond), [tid = *template_id, sid = *snapshot_id](TenantState& s, Timestamp now) {
-      auto bulk = s.IssueToSnapshot(tid, sid, coupons::NewCouponCode, now);
-      if (!bulk.ok()) return ErrorResponse(bulk.status());
-      JsonWriter w;
-      w.BeginObject().Field("template_id", tid).Field("snapshot_id", sid).Field("members", bulk->members);
-      w.Field("issued", bulk->issued).Field("already", bulk->already).Key("refused").BeginObject();
-      for (const auto& [reason, n] : bulk->refused) w.Field(reason, n);
-      w.EndObject().EndObject();
-      return Json(200, w.Take());
-    });
+    // In slices (a 1 M-member audience would keep readers out for seconds);
+    // the caller is answered once the last is durable.
+    auto bulk = std::make_shared<TenantState::BulkIssue>();
+    Write(t, req, std::move(respond),
+          [tid = *template_id, sid = *snapshot_id, bulk](TenantState& s, Timestamp now) -> std::optional<HttpResponse> {
+            auto slice = s.IssueToSnapshot(tid, sid, coupons::NewCouponCode, now, *bulk);
+            if (!slice.ok()) return ErrorResponse(slice.status());
+            if (*slice == Slice::kLater) return std::nullopt;
+            JsonWriter w;
+            w.BeginObject().Field("template_id", tid).Field("snapshot_id", sid).Field("members", bulk->members);
+            w.Field("issued", bulk->issued).Field("already", bulk->already).Key("refused").BeginObject();
+            for (const auto& [reason, n] : bulk->refused) w.Field(reason, n);
+            w.EndObject().EndObject();
+            return Json(200, w.Take());
+          },
+          Slice::kLater);
   });
   router.Add("GET", "/api/v1/tenants/{tenant}/coupons/{code}",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {

@@ -329,22 +329,26 @@ std::optional<TierChange> LoyaltyBook::Retier(MemberId member, Timestamp at, std
 
 std::vector<TierChange> LoyaltyBook::Review(Timestamp period_end, Timestamp at) {
   std::vector<TierChange> out;
-  if (config_.basis == GrowthBasis::kLifetime) return out;
+  for (size_t m = 1; m < accounts_.size(); ++m) {
+    if (auto change = ReviewOf(static_cast<MemberId>(m), period_end, at)) out.push_back(std::move(*change));
+  }
+  return out;
+}
+
+std::optional<TierChange> LoyaltyBook::ReviewOf(MemberId member, Timestamp period_end, Timestamp at) {
+  if (config_.basis == GrowthBasis::kLifetime || static_cast<size_t>(member) >= accounts_.size()) return std::nullopt;
   // The period just ended: the N months (or the month) before period_end.
   const LocalDate end = zone_.DateOf(period_end);
   const LocalDate start = config_.basis == GrowthBasis::kCalendarMonth ? MonthsBefore(end, 1)
                                                                         : MonthsBefore(end, config_.rolling_months);
-  const Timestamp from = zone_.StartOfDay(start);
-  for (size_t m = 1; m < accounts_.size(); ++m) {
-    Account& a = accounts_[m];
-    const int target = config_.TierFor(BasisValueBetween(static_cast<MemberId>(m), from, period_end));
-    if (target == a.tier) continue;
-    out.push_back(TierChange{static_cast<MemberId>(m), a.tier, target, at, "review"});
-    RecordTierChange(static_cast<MemberId>(m), config_.tiers[static_cast<size_t>(a.tier)].id,
-                     config_.tiers[static_cast<size_t>(target)].id, "review", at);
-    a.tier = target;
-  }
-  return out;
+  Account& a = accounts_[static_cast<size_t>(member)];
+  const int target = config_.TierFor(BasisValueBetween(member, zone_.StartOfDay(start), period_end));
+  if (target == a.tier) return std::nullopt;
+  TierChange change{member, a.tier, target, at, "review"};
+  RecordTierChange(member, config_.tiers[static_cast<size_t>(a.tier)].id, config_.tiers[static_cast<size_t>(target)].id,
+                   "review", at);
+  a.tier = target;
+  return change;
 }
 
 std::vector<TierChange> LoyaltyBook::SetConfig(LoyaltyConfig config, Timestamp at) {

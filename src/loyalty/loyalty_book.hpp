@@ -153,6 +153,8 @@ class LoyaltyBook {
   // the tier its basis value over the period just ended reaches. No-op on
   // the lifetime basis.
   std::vector<TierChange> Review(Timestamp period_end, Timestamp at);
+  // The same for one member (the day run reviews member by member, in slices).
+  std::optional<TierChange> ReviewOf(MemberId member, Timestamp period_end, Timestamp at);
 
   // Moves the merged member's account onto the survivor.
   std::optional<TierChange> Merge(MemberId survivor, MemberId merged, Timestamp at);

@@ -1510,16 +1510,35 @@ std::optional<std::pair<Field, std::string_view>> SystemTag(std::string_view nam
   return std::nullopt;
 }
 
-Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& context) const {
-  // An `and` at the top is counted chunk by chunk, without building its answer.
+namespace {
+// Count's parts: an `and` at the top is counted chunk by chunk, without
+// building its answer.
+std::vector<const Node*> TopParts(const Node& expr) {
   std::vector<const Node*> parts;
   if (const auto* a = std::get_if<And>(&expr.kind)) {
     for (const NodePtr& child : a->children) parts.push_back(child.get());
   } else {
     parts.push_back(&expr);
   }
+  return parts;
+}
+}  // namespace
+
+Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& context) const {
   uint64_t count = 0;
-  RETURN_IF_ERROR(impl_->AndOf(parts, Impl::Query{context, context.today.days()}, impl_->standing, &count).status());
+  RETURN_IF_ERROR(
+      impl_->AndOf(TopParts(expr), Impl::Query{context, context.today.days()}, impl_->standing, &count).status());
+  return static_cast<int64_t>(count);
+}
+
+Result<int64_t> SegmentIndex::CountIn(const Node& expr, const QueryContext& context, MemberId from,
+                                      MemberId to) const {
+  const auto clamp = [](MemberId m) { return static_cast<uint64_t>(std::clamp<MemberId>(m, 0, UINT32_MAX)); };
+  Roaring within;
+  if (clamp(from) < clamp(to)) within.addRange(clamp(from), clamp(to));
+  within &= impl_->standing;
+  uint64_t count = 0;
+  RETURN_IF_ERROR(impl_->AndOf(TopParts(expr), Impl::Query{context, context.today.days()}, within, &count).status());
   return static_cast<int64_t>(count);
 }
 

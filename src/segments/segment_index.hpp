@@ -142,6 +142,9 @@ class SegmentIndex {
   // the standing members it matches. InvalidArgument with a position as
   // ParseExpr gives for a value the tenant does not know.
   Result<int64_t> Count(const Node& expr, const QueryContext& context) const;
+  // The same over the members with ids in [from, to): work over all members
+  // counted a range at a time (the day run's slices).
+  Result<int64_t> CountIn(const Node& expr, const QueryContext& context, MemberId from, MemberId to) const;
   // The matching members in ascending id order, at most `limit`.
   Result<std::vector<MemberId>> Match(const Node& expr, const QueryContext& context, size_t limit) const;
 

@@ -1,0 +1,221 @@
+// bench/holds: how long a tenant's writer keeps its readers out, and what
+// readers and writes cost each other (issue #16, points 6 and 8), on the
+// demo data set in the embedded store, in one run:
+//
+//  1. ingest (what `pond import` does) into a fresh store alone, then into
+//     another fresh store while two clients keep asking bench/segments' two
+//     slowest questions: orders/s of each and their ratio (target >= 0.8);
+//  2. on the loaded tenant, while a client reads one member after another
+//     (profile, points, tier, stage, coupons): the day run, a snapshot of
+//     every member, and a bulk issue of one coupon template to that
+//     snapshot — for each, the longest exclusive hold of the state
+//     (pond_exclusive_seconds_max; target about 10 ms) and the member
+//     reads' p50 / p99 / max (target p99 <= 20 ms during the bulk issue).
+//
+// Usage: pond_bench_holds [--members N] [--dir DIR] [--no-ingest-compare 1]
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "engine/engine.hpp"
+#include "ingest_data.hpp"
+#include "segments/expr.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace pond {
+namespace {
+
+using bench::SecondsSince;
+
+// The demo data set ends here (bench/ingest_data.hpp); the clock starts an
+// hour later.
+Timestamp DataEnd() { return *ParseRfc3339("2026-11-01T01:00:00+08:00"); }
+
+// bench/segments' two slowest questions (suite.cpp: "weekend bulk 90d" and
+// "10 conditions").
+const char* const kSlowQuestions[] = {
+    R"(weekend_orders_90d >= 2 and max_units_90d >= 4)",
+    R"(source = "store_qr" and city in ("深圳", "广州", "上海") and tier = "gold" and )"
+    R"(points between 500 and 5000 and growth >= 6000 and registered_days >= 180 and orders_90d >= 2 and )"
+    R"(spend_90d >= 300 and bought("beauty", 90) and not bought("snacks", 90))",
+};
+
+struct Tenant {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Engine> engine;
+  std::shared_ptr<TenantEngine> tenant;
+};
+
+Result<Tenant> OpenTenant(const std::string& dir, const Clock& clock) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Tenant t;
+  ASSIGN_OR_RETURN(t.store, OpenSqliteStore(dir + "/pond"));
+  t.engine = std::make_unique<Engine>(*t.store, clock);
+  RETURN_IF_ERROR(t.engine->Start());
+  RETURN_IF_ERROR(t.engine->CreateTenant(TenantRecord{"bench", "bench", "Asia/Shanghai", {}}));
+  t.tenant = t.engine->Tenant("bench");
+  return t;
+}
+
+// Clients asking the slow questions in turn until `stop`; returns how many.
+int64_t AskUntil(TenantEngine& tenant, const Clock& clock, const std::atomic<bool>& stop) {
+  std::vector<segments::NodePtr> questions;
+  for (const char* text : kSlowQuestions) questions.push_back(std::move(segments::ParseExpr(text)).value());
+  int64_t asked = 0;
+  for (size_t i = 0; !stop; ++i, ++asked) {
+    tenant.Read([&](const TenantState& s) {
+      return s.segments().Count(*questions[i % questions.size()], s.SegmentContext(clock.Now())).ok();
+    });
+  }
+  return asked;
+}
+
+// Ingest alone, then with two clients asking; orders/s of each.
+int CompareIngest(const bench::IngestDataSet& data, const std::string& dir, const Clock& clock) {
+  const auto orders = static_cast<double>(data.rows.size());
+  double seconds[2] = {0, 0};
+  for (int with_readers = 0; with_readers < 2; ++with_readers) {
+    auto t = OpenTenant(dir + "/ingest", clock);
+    if (!t.ok()) return std::fprintf(stderr, "%s\n", t.status().ToString().c_str()), 1;
+    std::atomic<bool> stop{false};
+    std::vector<std::future<int64_t>> clients;
+    for (int c = 0; with_readers && c < 2; ++c) {
+      clients.push_back(std::async(std::launch::async, [&] { return AskUntil(*t->tenant, clock, stop); }));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto result = bench::FeedChunks(*t->tenant, data.chunks);
+    seconds[with_readers] = SecondsSince(start);
+    stop = true;
+    int64_t asked = 0;
+    for (auto& c : clients) asked += c.get();
+    if (!result.ok() || !result->rejected.empty()) return std::fprintf(stderr, "ingest failed\n"), 1;
+    std::printf("ingest %-34s %8.0f orders/s (%.1f s; longest exclusive hold %.1f ms%s)\n",
+                with_readers ? "with two clients asking slow questions" : "alone", orders / seconds[with_readers],
+                seconds[with_readers], static_cast<double>(t->tenant->metrics().exclusive_micros_max) / 1e3,
+                with_readers ? (", " + std::to_string(asked) + " questions answered").c_str() : "");
+  }
+  std::printf("ratio with readers / alone: %.2f   (target >= 0.8)\n", seconds[0] / seconds[1]);
+  return 0;
+}
+
+// A client reading members one after another while `work` runs; prints the
+// work's time, the longest exclusive hold and the reads' latencies.
+void Measure(const char* what, TenantEngine& tenant, const std::function<void()>& work) {
+  tenant.metrics().exclusive_micros_max = 0;
+  std::atomic<bool> stop{false};
+  auto reads = std::async(std::launch::async, [&] {
+    std::vector<double> micros;
+    Random rng(7);
+    while (!stop) {
+      const auto start = std::chrono::steady_clock::now();
+      tenant.Read([&](const TenantState& s) {
+        const MemberId m = rng.Range(1, std::max<int64_t>(s.members().size(), 1));
+        const Member* member = s.members().Get(m);
+        const Account* account = s.loyalty().Find(m);
+        return (member ? member->identities.size() : 0) + (account ? account->balance : 0) +
+               static_cast<int>(s.StageOfMember(m)) + s.CouponsOf(s.members().Standing(m)).size();
+      });
+      micros.push_back(static_cast<double>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+    }
+    return micros;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  const double seconds = SecondsSince(start);
+  stop = true;
+  std::vector<double> micros = reads.get();
+  std::sort(micros.begin(), micros.end());
+  auto at = [&](double q) { return micros.empty() ? 0 : micros[static_cast<size_t>(q * (micros.size() - 1))] / 1e3; };
+  std::printf("%-40s %7.2f s  longest hold %8.2f ms  member reads %7zu  p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms\n",
+              what, seconds, static_cast<double>(tenant.metrics().exclusive_micros_max) / 1e3, micros.size(), at(0.5),
+              at(0.99), micros.empty() ? 0 : micros.back() / 1e3);
+}
+
+// Submits `apply` and waits for its answer.
+Status Run(TenantEngine& tenant, std::function<Slice(TenantState&, Timestamp)> apply) {
+  std::promise<Status> done;
+  tenant.Submit(TenantCommand{std::move(apply), [&](const Status& s) { done.set_value(s); },
+                              CommandContext{Actor::System("bench"), ""}});
+  return done.get_future().get();
+}
+
+int RunBench(int64_t members, const std::string& dir, bool compare_ingest) {
+  ManualClock clock(DataEnd());
+  const bench::IngestDataSet data = bench::BuildIngestDataSet(members);
+  std::printf("data set: %lld members, %zu orders, %lld events (pond demo --seed 1)\n",
+              static_cast<long long>(members), data.rows.size(), static_cast<long long>(data.events));
+  if (compare_ingest) {
+    if (int rc = CompareIngest(data, dir, clock); rc != 0) return rc;
+  }
+  auto t = OpenTenant(dir + "/holds", clock);
+  if (!t.ok()) return std::fprintf(stderr, "%s\n", t.status().ToString().c_str()), 1;
+  TenantEngine& tenant = *t->tenant;
+  Measure("ingest", tenant, [&] { (void)bench::FeedChunks(tenant, data.chunks); });
+  Status failed;
+  auto note = [&](const Status& s) {
+    if (failed.ok()) failed = s;
+  };
+  Measure("day run (first)", tenant, [&] { note(Run(tenant, [](TenantState& s, Timestamp now) { return s.RunDue(now); })); });
+  clock.Set(clock.Now().PlusSeconds(86400));
+  Measure("day run (the next day)", tenant, [&] {
+    note(Run(tenant, [](TenantState& s, Timestamp now) { return s.RunDue(now); }));
+  });
+  int64_t snapshot = 0, template_id = 0, audience = 0;
+  Measure("snapshot of every member", tenant, [&] {
+    note(Run(tenant, [&](TenantState& s, Timestamp now) {
+      auto made = s.CreateSnapshot("everyone", **segments::ParseExpr("points >= 0"), "bench", now);
+      if (made.ok()) {
+        snapshot = (*made)->id;
+        audience = (*made)->count;
+      }
+      coupons::CouponTemplate c;
+      c.name = "bench 无门槛5元";
+      c.kind = coupons::CouponKind::kNoThreshold;
+      c.off = Money::Fen(500);
+      c.valid_days = 7;
+      auto created = s.CreateCouponTemplate(c);
+      if (created.ok()) template_id = (*created)->id;
+      return Slice::kDone;
+    }));
+  });
+  TenantState::BulkIssue bulk;
+  Measure(("bulk issue to " + std::to_string(audience) + " members").c_str(), tenant, [&] {
+    note(Run(tenant, [&](TenantState& s, Timestamp now) {
+      auto slice = s.IssueToSnapshot(template_id, snapshot, coupons::NewCouponCode, now, bulk);
+      return slice.ok() ? *slice : Slice::kDone;
+    }));
+  });
+  std::printf("bulk issue: %lld issued, %lld already\n", static_cast<long long>(bulk.issued),
+              static_cast<long long>(bulk.already));
+  std::filesystem::remove_all(dir);
+  if (!failed.ok()) return std::fprintf(stderr, "%s\n", failed.ToString().c_str()), 1;
+  return 0;
+}
+
+}  // namespace
+}  // namespace pond
+
+int main(int argc, char** argv) {
+  int64_t members = 200'000;
+  bool compare_ingest = true;
+  std::string dir = std::filesystem::temp_directory_path().string() + "/pond-bench-holds-" + std::to_string(getpid());
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--members")) members = std::stoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    if (!std::strcmp(argv[i], "--no-ingest-compare")) compare_ingest = false;
+  }
+  return pond::RunBench(members, dir, compare_ingest);
+}
