@@ -5,6 +5,9 @@
 //  1. ingest (what `pond import` does) into a fresh store alone, then into
 //     another fresh store while two clients keep asking bench/segments' two
 //     slowest questions: orders/s of each and their ratio (target >= 0.8);
+//  0. timers: the memory of 10 M pending wake-ups, and the time to fire
+//     1 M of them that fall due in the same minute (in slices, with the
+//     longest hold), on an empty tenant;
 //  2. on the loaded tenant, while a client reads one member after another
 //     (profile, points, tier, stage, coupons): the day run, a snapshot of
 //     every member, and a bulk issue of one coupon template to that
@@ -13,6 +16,7 @@
 //     reads' p50 / p99 / max (target p99 <= 20 ms during the bulk issue).
 //
 // Usage: pond_bench_holds [--members N] [--dir DIR] [--no-ingest-compare 1]
+//                         [--timers N (pending; 0: skip)] [--timers-only 1]
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +33,8 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "engine/engine.hpp"
+#include "engine/reader_pool.hpp"
+#include "engine/segment_reads.hpp"
 #include "ingest_data.hpp"
 #include "segments/expr.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -69,15 +75,19 @@ Result<Tenant> OpenTenant(const std::string& dir, const Clock& clock) {
   return t;
 }
 
-// Clients asking the slow questions in turn until `stop`; returns how many.
-int64_t AskUntil(TenantEngine& tenant, const Clock& clock, const std::atomic<bool>& stop) {
+// A client asking the slow questions in turn until `stop`, each answered
+// on `readers` as POST .../segments/count is; returns how many.
+int64_t AskUntil(TenantEngine& tenant, ReaderPool& readers, const Clock& clock, const std::atomic<bool>& stop) {
   std::vector<segments::NodePtr> questions;
   for (const char* text : kSlowQuestions) questions.push_back(std::move(segments::ParseExpr(text)).value());
   int64_t asked = 0;
   for (size_t i = 0; !stop; ++i, ++asked) {
-    tenant.Read([&](const TenantState& s) {
-      return s.segments().Count(*questions[i % questions.size()], s.SegmentContext(clock.Now())).ok();
+    std::promise<void> answered;
+    readers.Run([&] {
+      (void)CountInChunks(tenant, *questions[i % questions.size()], clock.Now());
+      answered.set_value();
     });
+    answered.get_future().wait();
   }
   return asked;
 }
@@ -90,9 +100,10 @@ int CompareIngest(const bench::IngestDataSet& data, const std::string& dir, cons
     auto t = OpenTenant(dir + "/ingest", clock);
     if (!t.ok()) return std::fprintf(stderr, "%s\n", t.status().ToString().c_str()), 1;
     std::atomic<bool> stop{false};
+    ReaderPool readers(2);  // as the server's (http/api_support.hpp)
     std::vector<std::future<int64_t>> clients;
     for (int c = 0; with_readers && c < 2; ++c) {
-      clients.push_back(std::async(std::launch::async, [&] { return AskUntil(*t->tenant, clock, stop); }));
+      clients.push_back(std::async(std::launch::async, [&] { return AskUntil(*t->tenant, readers, clock, stop); }));
     }
     const auto start = std::chrono::steady_clock::now();
     auto result = bench::FeedChunks(*t->tenant, data.chunks);
@@ -152,6 +163,56 @@ Status Run(TenantEngine& tenant, std::function<Slice(TenantState&, Timestamp)> a
   return done.get_future().get();
 }
 
+// Process resident memory in bytes (/proc/self/statm).
+size_t ResidentBytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<size_t>(resident) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+int BenchTimers(int64_t pending, const std::string& dir) {
+  ManualClock clock(DataEnd());
+  auto t = OpenTenant(dir + "/timers", clock);
+  if (!t.ok()) return std::fprintf(stderr, "%s\n", t.status().ToString().c_str()), 1;
+  TenantEngine& tenant = *t->tenant;
+  auto fired = std::make_shared<std::atomic<int64_t>>(0);
+  const int64_t due = std::min<int64_t>(pending, 1'000'000);
+  const Timestamp due_at = DataEnd().PlusSeconds(3600);
+  size_t rss_before = 0, timer_bytes = 0;
+  const auto arm_start = std::chrono::steady_clock::now();
+  Status done = Run(tenant, [&](TenantState& s, Timestamp now) {
+    if (s.RunDue(now) == Slice::kLater) return Slice::kLater;  // today's day run first: only timers fire later
+    s.OnTimer(TimerKind::kTest, [fired](TenantState&, int64_t, Timestamp) { fired->fetch_add(1); });
+    rss_before = ResidentBytes();
+    Random rng(3);
+    // `due` in the same minute an hour from now, the rest over 30 days.
+    for (int64_t i = 0; i < pending; ++i) {
+      const Timestamp at = i < due ? due_at.PlusSeconds(static_cast<int64_t>(rng.Uniform(60)))
+                                   : due_at.PlusSeconds(120 + static_cast<int64_t>(rng.Uniform(30 * 86400)));
+      (void)s.ArmTimer(TimerKind::kTest, i, at);
+    }
+    timer_bytes = s.timers().MemoryBytes();
+    return Slice::kDone;
+  });
+  const double arm_seconds = SecondsSince(arm_start);
+  if (!done.ok()) return std::fprintf(stderr, "%s\n", done.ToString().c_str()), 1;
+  std::printf("timers: %lld pending armed in %.2f s: %.1f MB by the timers' count (%.1f bytes each), %.1f MB more "
+              "resident\n",
+              static_cast<long long>(pending), arm_seconds, static_cast<double>(timer_bytes) / 1e6,
+              static_cast<double>(timer_bytes) / static_cast<double>(std::max<int64_t>(pending, 1)),
+              static_cast<double>(ResidentBytes() - rss_before) / 1e6);
+  clock.Set(due_at.PlusSeconds(60));
+  Measure(("timers: firing " + std::to_string(due) + " due together").c_str(), tenant, [&] {
+    done = Run(tenant, [](TenantState& s, Timestamp now) { return s.RunDue(now); });
+  });
+  std::printf("timers: %lld fired, %zu still pending\n", static_cast<long long>(fired->load()),
+              tenant.Read([](const TenantState& s) { return s.timers().pending(); }));
+  return done.ok() ? 0 : 1;
+}
+
 int RunBench(int64_t members, const std::string& dir, bool compare_ingest) {
   ManualClock clock(DataEnd());
   const bench::IngestDataSet data = bench::BuildIngestDataSet(members);
@@ -209,13 +270,16 @@ int RunBench(int64_t members, const std::string& dir, bool compare_ingest) {
 }  // namespace pond
 
 int main(int argc, char** argv) {
-  int64_t members = 200'000;
-  bool compare_ingest = true;
+  int64_t members = 200'000, timers = 10'000'000;
+  bool compare_ingest = true, timers_only = false;
   std::string dir = std::filesystem::temp_directory_path().string() + "/pond-bench-holds-" + std::to_string(getpid());
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--members")) members = std::stoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--no-ingest-compare")) compare_ingest = false;
+    if (!std::strcmp(argv[i], "--timers")) timers = std::stoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--timers-only")) timers_only = true;
   }
-  return pond::RunBench(members, dir, compare_ingest);
+  if (timers > 0 && pond::BenchTimers(timers, dir) != 0) return 1;
+  return timers_only ? 0 : pond::RunBench(members, dir, compare_ingest);
 }

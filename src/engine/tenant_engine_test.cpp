@@ -13,6 +13,7 @@
 #include <set>
 
 #include "engine/engine.hpp"
+#include "engine/segment_reads.hpp"
 #include "engine/testing/memory_store.hpp"
 #include "engine/testing/rows_of.hpp"
 #include "segments/expr.hpp"
@@ -533,6 +534,37 @@ TEST(SlicedWorkTest, WorkWhoseEarlierSliceWasLostIsRefused) {
   // the rebuilt state.
   EXPECT_LT(*step, 50);
   EXPECT_FALSE(engine->Read([](const TenantState& s) { return s.orders().HasOrder("J0"); }));
+}
+
+}  // namespace
+}  // namespace pond
+
+namespace pond {
+namespace {
+
+// A count taken a chunk at a time is the count taken at once, for every
+// chunk size, members merged away and all.
+TEST(SegmentReadsTest, ACountInChunksIsTheCountAtOnce) {
+  Fixture f;
+  auto engine = f.Open();
+  for (int i = 0; i < 200; ++i) {
+    OrderEvent o = Order("O" + std::to_string(i), 1000 * (i % 7));
+    o.paid_at = f.clock.Now().PlusSeconds(-3600 * (i % 50));
+    o.member = MemberRef{{Identity{IdentityKind::kPhone, "138" + std::to_string(10000000 + i % 90)}}, std::nullopt};
+    if (i % 11 == 0) o.member.identities.push_back({IdentityKind::kPhone, "138" + std::to_string(10000000 + (i + 1) % 90)});
+    ASSERT_TRUE(SubmitAndWait(*engine, o).ok());
+  }
+  const Timestamp now = f.clock.Now();
+  for (const char* text : {"orders_30d >= 2", "points >= 5", "not points >= 20", "spend_30d > 3"}) {
+    const auto expr = std::move(segments::ParseExpr(text)).value();
+    const int64_t at_once = engine->Read(
+        [&](const TenantState& s) { return s.segments().Count(*expr, s.SegmentContext(now)).value(); });
+    EXPECT_GT(at_once, 0) << text;
+    for (MemberId chunk : {MemberId{1}, MemberId{7}, MemberId{64}, kCountChunk}) {
+      EXPECT_EQ(CountInChunks(*engine, *expr, now, chunk).value(), at_once) << text << " chunk " << chunk;
+    }
+  }
+  EXPECT_FALSE(CountInChunks(*engine, **segments::ParseExpr(R"(tier = "platinum9")"), now).ok());
 }
 
 }  // namespace

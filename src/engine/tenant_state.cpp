@@ -338,14 +338,36 @@ void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
 
 Slice TenantState::RunDue(Timestamp now) {
   const LocalDate today = zone_.DateOf(now);
-  for (;;) {
-    if (!day_run_) {
-      // The first run starts today: there is no earlier work to catch up on.
-      const LocalDate day = last_day_ == LocalDate() ? today : LocalDate::FromDays(last_day_.days() + 1);
-      if (day > today) return Slice::kDone;
-      BeginDay(day);
+  for (int64_t steps = 0;; ++steps) {
+    if (steps > 0 && SliceSpent()) return Slice::kLater;
+    if (day_run_) {
+      if (StepDay() == Slice::kLater) return Slice::kLater;
+      continue;
     }
-    if (StepDay() == Slice::kLater || (SliceSpent() && zone_.DateOf(now) > last_day_)) return Slice::kLater;
+    // The first run starts today: there is no earlier work to catch up on.
+    const LocalDate day = last_day_ == LocalDate() ? today : LocalDate::FromDays(last_day_.days() + 1);
+    const std::optional<Timestamp> timer = timers_.Next();
+    const bool day_due = day <= today;
+    if (!day_due && !(timer && *timer <= now)) return Slice::kDone;
+    // In time order: timers due before the day begins fire before its run.
+    if (timer && *timer <= now && (!day_due || *timer < zone_.StartOfDay(day))) {
+      if (FireTimers(day_due ? zone_.StartOfDay(day).PlusSeconds(-1) : now) == Slice::kLater) return Slice::kLater;
+      continue;
+    }
+    BeginDay(day);
+  }
+}
+
+Slice TenantState::FireTimers(Timestamp until) {
+  constexpr size_t kBatch = 256;
+  for (int64_t steps = 0;; ++steps) {
+    if (steps > 0 && SliceSpent()) return timers_.Next() && *timers_.Next() <= until ? Slice::kLater : Slice::kDone;
+    firing_.clear();
+    if (timers_.TakeDue(until, kBatch, firing_) == 0) return Slice::kDone;
+    for (const Timer& t : firing_) {
+      // A kind nobody handles any more (its module gone) wakes nobody.
+      if (auto h = timer_handlers_.find(t.kind); h != timer_handlers_.end()) h->second(*this, t.id, t.at);
+    }
   }
 }
 

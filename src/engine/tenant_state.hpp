@@ -31,6 +31,7 @@
 #include "coupons/wallet.hpp"
 #include "engine/actor.hpp"
 #include "engine/store.hpp"
+#include "engine/timers.hpp"
 #include "events/event.hpp"
 #include "journal/codec.hpp"
 #include "journal/rows.hpp"
@@ -70,13 +71,25 @@ class TenantState {
   Result<LedgerEntry> Adjust(MemberId member, int64_t points, std::string reason, Timestamp now);
   // Replaces the loyalty rules (validated by the caller); tiers follow.
   void SetLoyaltyConfig(LoyaltyConfig config, Timestamp now);
-  // The scheduler's timed work for every tenant-zone day that began since
-  // the last run, up to `now`: expiry, tier reviews, lifecycle stages,
-  // birthday coupons, saved segments' sizes. A day runs in slices (kLater
+  // The scheduler's timed work up to `now`, in time order: the timers due
+  // (ArmTimer) and, for every tenant-zone day that began since the last
+  // run, the day run: expiry, tier reviews, lifecycle stages, birthday
+  // coupons, saved segments' sizes. A day runs in slices (kLater
   // while the slice is spent with work left); the day under way is kept
   // here, so any later call goes on with it. A day cut short by a restart
   // runs again from its start: every step of it is idempotent.
   Slice RunDue(Timestamp now);
+
+  // --- timers (engine/timers.hpp) ----------------------------------------
+  // What a kind of timer does when it fires: `id` was due at `at`. Set by
+  // the module that arms that kind, once, before the tenant loads; it
+  // arms its timers again from its state in Loader::Finish.
+  using TimerHandler = std::function<void(TenantState& state, int64_t id, Timestamp at)>;
+  void OnTimer(TimerKind kind, TimerHandler handler) { timer_handlers_[kind] = std::move(handler); }
+  // Wakes `id` at `at` through `kind`'s handler (RunDue); false for an id
+  // out of range. Not durable: see OnTimer.
+  bool ArmTimer(TimerKind kind, int64_t id, Timestamp at) { return timers_.Arm(kind, id, at); }
+  const Timers& timers() const { return timers_; }
 
   // --- work in slices (ARCHITECTURE.md "Sliced work") --------------------
   // Work over many members stops once the writer's slice is spent and
@@ -327,6 +340,9 @@ class TenantState {
   // pass over the members), then goes on with the day under way.
   void BeginDay(LocalDate day);
   Slice StepDay();
+  // Fires the timers due at or before `until`, a batch at a time; kLater
+  // when the slice was spent with more due.
+  Slice FireTimers(Timestamp until);
   // One member's share of the day: expiry, review, birthday, stage, index.
   void RunDayFor(MemberId m, const std::vector<const coupons::IssueRule*>& birthday_rules);
   // Forgets idempotency answers older than kIdempotencyDays at `now`.
@@ -440,6 +456,9 @@ class TenantState {
     int64_t counted = 0;
   };
   std::optional<DayRun> day_run_;
+  Timers timers_;
+  std::map<TimerKind, TimerHandler> timer_handlers_;
+  std::vector<Timer> firing_;  // scratch for FireTimers
   std::chrono::steady_clock::time_point slice_until_ = std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::string, IdempotencyRow> idempotency_;
   WriteBatch pending_;

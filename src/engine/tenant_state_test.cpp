@@ -1051,3 +1051,45 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+// Timers fire through their kind's handler in time order, each once, and
+// day runs take their place among them: a timer due before a day begins
+// fires before that day's run, one due after it fires after — also when
+// the work goes in the smallest slices.
+TEST(TenantStateTest, TimersAndDayRunsFireInTimeOrder) {
+  for (const bool sliced : {false, true}) {
+    TenantState s = NewState();
+    std::vector<std::string> fired;
+    s.OnTimer(TimerKind::kTest, [&](TenantState& st, int64_t id, Timestamp at) {
+      fired.push_back(std::to_string(id) + "@" + FormatRfc3339(at, st.zone()) + " after day " +
+                      st.last_day_run().ToString());
+    });
+    const Timestamp monday = *ParseRfc3339("2026-03-02T09:00:00+08:00");
+    ASSERT_EQ(s.RunDue(monday), Slice::kDone);  // the first day run: Monday
+    // Armed out of order; two share a second; one is due already.
+    const std::pair<int64_t, const char*> timers[] = {
+        {3, "2026-03-04T08:00:00+08:00"}, {1, "2026-03-02T23:59:59+08:00"}, {2, "2026-03-03T00:00:00+08:00"},
+        {4, "2026-03-04T08:00:00+08:00"}, {0, "2026-03-02T08:00:00+08:00"}, {5, "2026-03-09T00:00:00+08:00"}};
+    for (const auto& [id, at] : timers) ASSERT_TRUE(s.ArmTimer(TimerKind::kTest, id, *ParseRfc3339(at)));
+    if (sliced) s.StartSlice(std::chrono::steady_clock::time_point::min());
+    const Timestamp thursday = *ParseRfc3339("2026-03-05T10:00:00+08:00");
+    int calls = 1;
+    while (s.RunDue(thursday) == Slice::kLater) ++calls;
+    EXPECT_EQ(fired, (std::vector<std::string>{
+                         "0@2026-03-02T08:00:00+08:00 after day 2026-03-02",
+                         "1@2026-03-02T23:59:59+08:00 after day 2026-03-02",
+                         "2@2026-03-03T00:00:00+08:00 after day 2026-03-03",
+                         "3@2026-03-04T08:00:00+08:00 after day 2026-03-04",
+                         "4@2026-03-04T08:00:00+08:00 after day 2026-03-04",
+                     }));
+    EXPECT_EQ(s.last_day_run().ToString(), "2026-03-05");
+    EXPECT_EQ(s.timers().pending(), 1u);  // next Monday's
+    EXPECT_EQ(calls > 3, sliced) << calls;
+  }
+}
+
+}  // namespace
+}  // namespace pond

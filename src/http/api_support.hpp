@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "engine/engine.hpp"
+#include "engine/reader_pool.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
@@ -19,11 +20,13 @@
 
 namespace pond {
 
-// Shared by every route: the engine, the keys and the limits.
+// Shared by every route: the engine, the keys and the limits, and the
+// pool heavy reads run on (segment counts and samples).
 struct ApiContext {
   Engine& engine;
   KeyRing& keys;
   ApiOptions options;
+  std::unique_ptr<ReaderPool> readers = std::make_unique<ReaderPool>(2);
 };
 using Ctx = std::shared_ptr<ApiContext>;
 

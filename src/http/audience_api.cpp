@@ -19,6 +19,7 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "exports/table_writer.hpp"
+#include "engine/segment_reads.hpp"
 #include "http/api_support.hpp"
 #include "http/body_reader.hpp"
 #include "segments/expr.hpp"
@@ -49,20 +50,32 @@ void AddCountAndSample(Router& router, const Ctx& ctx) {
       if (!expr.ok()) return respond(ExpressionError(expr.status()));
       const Timestamp now = ctx->engine.clock().Now();
       const uint64_t seed = seed_given ? static_cast<uint64_t>(*seed_given) : sample ? std::random_device()() : 0;
-      auto answer = t->Read([&](const TenantState& s) {
-        return s.segments().SampleOf(**expr, s.SegmentContext(now), sample ? static_cast<size_t>(size.value_or(20)) : 0,
-                                     seed);
+      // On the reader pool, beneath ingest (engine/reader_pool.hpp).
+      std::shared_ptr<const segments::Node> node = std::move(expr).value();
+      ctx->readers->Run([t, expr = std::move(node), now, seed, sample, size, start, respond = std::move(respond)] {
+        // A count goes a chunk of members at a time, letting the writer in
+        // between (engine/segment_reads.hpp); a sample needs them all at once.
+        Result<segments::SegmentIndex::Sample> answer = segments::SegmentIndex::Sample{};
+        if (sample) {
+          answer = t->Read([&](const TenantState& s) {
+            return s.segments().SampleOf(*expr, s.SegmentContext(now), static_cast<size_t>(size.value_or(20)), seed);
+          });
+        } else if (auto count = CountInChunks(*t, *expr, now); count.ok()) {
+          answer->count = *count;
+        } else {
+          answer = count.status();
+        }
+        if (!answer.ok()) return respond(ExpressionError(answer.status()));
+        JsonWriter w;
+        w.BeginObject().Field("count", answer->count);
+        if (sample) {
+          w.Key("member_ids").BeginArray();
+          for (MemberId m : answer->members) w.Int(m);
+          w.EndArray().Field("seed", static_cast<int64_t>(seed));
+        }
+        w.Key("took_ms").Double(MillisSince(start)).EndObject();
+        respond(Json(200, w.Take()));
       });
-      if (!answer.ok()) return respond(ExpressionError(answer.status()));
-      JsonWriter w;
-      w.BeginObject().Field("count", answer->count);
-      if (sample) {
-        w.Key("member_ids").BeginArray();
-        for (MemberId m : answer->members) w.Int(m);
-        w.EndArray().Field("seed", static_cast<int64_t>(seed));
-      }
-      w.Key("took_ms").Double(MillisSince(start)).EndObject();
-      respond(Json(200, w.Take()));
     });
   }
 }
