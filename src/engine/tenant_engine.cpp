@@ -110,13 +110,16 @@ void TenantEngine::WriterLoop() {
   std::unique_lock lock(mu_);
   for (;;) {
     writer_cv_.wait(lock, [&] {
-      return (!queue_.empty() && gathering_.size() < kMaxCommandsPerCommit) || (stopping_ && queue_.empty());
+      return (!queue_.empty() && (gathering_.size() < kMaxCommandsPerCommit || unfinished_)) ||
+             (stopping_ && queue_.empty());
     });
     if (queue_.empty()) break;  // stopping, and everything queued is applied
-    while (!queue_.empty() && gathering_.size() + incoming.size() < kMaxCommandsPerCommit) {
+    // A command under way that keeps its place goes on alone: its group
+    // cannot commit before it ends.
+    do {
       incoming.push_back(std::move(queue_.front()));
       queue_.pop_front();
-    }
+    } while (!unfinished_ && !queue_.empty() && gathering_.size() + incoming.size() < kMaxCommandsPerCommit);
     metrics_.queue_depth = static_cast<int64_t>(queue_.size());
     lock.unlock();
     Apply(incoming);
@@ -130,6 +133,10 @@ void TenantEngine::Apply(std::vector<Queued>& incoming) {
   std::vector<TenantCommand> done;
   std::vector<Queued> head, tail;
   auto fail_all = [&](const char* why) {
+    {
+      std::lock_guard lock(mu_);
+      unfinished_ = false;  // what was under way is refused with the rest
+    }
     for (auto* v : {&incoming, &head, &tail}) {
       for (Queued& q : *v) done.push_back(std::move(q.command));
       v->clear();
@@ -158,7 +165,7 @@ void TenantEngine::Apply(std::vector<Queued>& incoming) {
     {
       std::lock_guard lock(mu_);
       stale.swap(gathering_);
-      slices_gathered_ = false;
+      slices_gathered_ = unfinished_ = false;
     }
     state_lock.unlock();
     Log(LogLevel::kError, "a command threw; tenant refuses writes until it is reloaded",
@@ -176,9 +183,11 @@ void TenantEngine::Apply(std::vector<Queued>& incoming) {
   // Still under the state lock: the rows in the state's pending batch and
   // the commands gathered always match when the committer takes both.
   std::lock_guard lock(mu_);
-  const bool was_idle = gathering_.empty() && !slices_gathered_;
-  // A slice's rows commit without waiting for the work's last slice.
-  slices_gathered_ = slices_gathered_ || !head.empty() || !tail.empty();
+  // Work that lets others go first commits slice by slice; work that keeps
+  // its place commits whole, with its last slice (an ingest batch is one
+  // transaction: all of it or, after a failed commit, none).
+  slices_gathered_ = slices_gathered_ || !tail.empty();
+  unfinished_ = !head.empty();
   for (TenantCommand& c : done) gathering_.push_back(std::move(c));
   // Work under way goes on later. A command that keeps its place finishes
   // even when the engine stops (an ingest: what came after it depends on
@@ -198,7 +207,7 @@ void TenantEngine::Apply(std::vector<Queued>& incoming) {
   }
   metrics_.queue_depth = static_cast<int64_t>(queue_.size());
   incoming.clear();
-  if (was_idle && (!gathering_.empty() || slices_gathered_)) committer_cv_.notify_one();
+  if ((!gathering_.empty() || slices_gathered_) && !unfinished_) committer_cv_.notify_one();
 }
 
 std::string TenantEngine::ApplyEach(std::vector<Queued>& incoming, std::vector<TenantCommand>& done,
@@ -246,7 +255,8 @@ void TenantEngine::CommitterLoop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      committer_cv_.wait(lock, [&] { return !gathering_.empty() || slices_gathered_ || writer_done_; });
+      committer_cv_.wait(lock,
+                         [&] { return ((!gathering_.empty() || slices_gathered_) && !unfinished_) || writer_done_; });
       if (gathering_.empty() && !slices_gathered_) return;  // the writer has stopped and everything is committed
       lock.unlock();
       // The state lock first (the writer's order), so no command is half

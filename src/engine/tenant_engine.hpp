@@ -19,10 +19,11 @@
 //
 // Work over many members runs in slices (ARCHITECTURE.md "Sliced work"): a
 // command whose apply returns Slice::kMore goes back to the head of the
-// queue (nothing queued after it overtakes it), one that returns kLater
-// behind what arrived meanwhile; either is applied again after readers
-// have had their turn. Its rows commit slice by slice and its caller is
-// answered once the last slice is durable. The writer holds the exclusive
+// queue (nothing queued after it overtakes it) and commits whole with its
+// last slice; one that returns kLater goes behind what arrived meanwhile
+// and commits slice by slice. Either is applied again after readers have
+// had their turn, and its caller is answered once the last slice is
+// durable. The writer holds the exclusive
 // lock for about one slice budget at a time.
 //
 // Readers run `Read` under a shared lock from any thread; they see a
@@ -164,7 +165,8 @@ class TenantEngine {
   // Applied under state_mu_ and added here under both locks, so they always
   // match the rows pending in state_; the committer takes both at once.
   std::vector<TenantCommand> gathering_;
-  bool slices_gathered_ = false;  // rows of slices of unfinished work are pending too
+  bool slices_gathered_ = false;  // rows of slices of unfinished kLater work are pending too
+  bool unfinished_ = false;       // a kMore command is under way: nothing may commit before it ends
   bool writer_done_ = false;
   std::thread writer_;
   std::thread committer_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -482,6 +483,15 @@ TEST(SlicedWorkTest, MoreKeepsItsPlaceLaterLetsOthersFirst) {
     }
     // Every slice's order is stored and in memory.
     EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), 6);
+    if (more == Slice::kMore) {  // one transaction: a batch is all there or, after a failed commit, not at all
+      size_t commits_with_job = 0;
+      for (const WriteBatch& b : f.data->commits) {
+        const auto orders = testing::RowsOf<OrderRow>(b);
+        commits_with_job += std::any_of(orders.begin(), orders.end(),
+                                        [](const OrderRow& o) { return o.order.order_id[0] == 'J'; });
+      }
+      EXPECT_EQ(commits_with_job, 1u);
+    }
   }
 }
 
@@ -513,6 +523,24 @@ TEST(SlicedWorkTest, ReadersGetInBetweenSlices) {
   ASSERT_TRUE(done.get_future().get().ok());
   reads.get();
   EXPECT_TRUE(read_between);
+}
+
+TEST(SlicedWorkTest, WorkThatKeepsItsPlaceIsOneCommitAllOrNothing) {
+  Fixture f;
+  f.slice = std::chrono::microseconds(0);
+  auto engine = f.Open();
+  std::promise<Status> job_done;
+  auto step = std::make_shared<int>(0);
+  f.data->fail_next_commits = 1;
+  engine->Submit({[step](TenantState& s, Timestamp now) {
+                    (void)s.Apply(Order("J" + std::to_string(*step), 1), now);
+                    return ++*step < 10 ? Slice::kMore : Slice::kDone;
+                  },
+                  [&](const Status& st) { job_done.set_value(st); }});
+  EXPECT_EQ(job_done.get_future().get().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(*step, 10);
+  EXPECT_EQ(engine->Read([](const TenantState& s) { return s.orders().order_count(); }), 0) << "none of it";
+  EXPECT_TRUE(f.data->commits.empty());
 }
 
 TEST(SlicedWorkTest, WorkWhoseEarlierSliceWasLostIsRefused) {

@@ -1093,3 +1093,61 @@ TEST(TenantStateTest, TimersAndDayRunsFireInTimeOrder) {
 
 }  // namespace
 }  // namespace pond
+
+namespace pond {
+namespace {
+
+// The day run's cursor is not stored: a restart in the middle of a day runs
+// that day again from its start. What the interrupted run stored and the
+// second run together must be what one run would have done.
+TEST(TenantStateTest, ADayRunCutShortByARestartEndsAsOneRunWould) {
+  const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
+  const Timestamp loaded = *ParseRfc3339("2026-03-01T00:10:00+08:00");
+  auto fill = [&](TenantState& s) {
+    LoyaltyConfig config = DefaultLoyaltyConfig();
+    config.basis = GrowthBasis::kRollingMonths;
+    config.rolling_months = 1;
+    config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
+    config.lifecycle.active_days = 40;
+    s.SetLoyaltyConfig(config, start);
+    ASSERT_TRUE(s.SaveSegment("rich", **segments::ParseExpr("points >= 100"), "E1", loaded).ok());
+    Random events(5);
+    for (int i = 0; i < 3000; ++i) {
+      const Event e = Order("O" + std::to_string(i), Ref(IdentityKind::kPhone, std::to_string(events.Uniform(600))),
+                            events.Range(100, 90000), start.seconds() + events.Range(0, 58 * 86400));
+      ASSERT_TRUE(s.Apply(e, loaded).ok());
+    }
+  };
+  const Timestamp day_two = *ParseRfc3339("2026-03-02T00:30:00+08:00");
+  TenantState whole = NewState();
+  fill(whole);
+  ASSERT_EQ(whole.RunDue(loaded), Slice::kDone);
+  ASSERT_EQ(whole.RunDue(day_two), Slice::kDone);
+  for (int cut : {1, 3, 8, 20}) {
+    auto data = std::make_shared<testing::MemoryTenantData>();
+    testing::MemoryTenantStore store(data);
+    {
+      TenantState live = NewState();
+      fill(live);
+      ASSERT_EQ(live.RunDue(loaded), Slice::kDone);
+      live.StartSlice(std::chrono::steady_clock::time_point::min());
+      // Each slice commits; the process dies after `cut` of them.
+      for (int i = 0; i < cut; ++i) {
+        ASSERT_EQ(live.RunDue(day_two), Slice::kLater) << cut;
+        ASSERT_TRUE(store.Commit(live.TakePending()).ok());
+      }
+    }
+    TenantState restarted = NewState();
+    TenantState::Loader loader(restarted);
+    ASSERT_TRUE(store.Load(loader).ok());
+    loader.Finish();
+    EXPECT_EQ(restarted.last_day_run().ToString(), "2026-03-01") << cut;
+    ASSERT_EQ(restarted.RunDue(day_two), Slice::kDone);
+    EXPECT_EQ(Observe(restarted), Observe(whole)) << "cut after " << cut << " slices";
+    EXPECT_EQ(ObserveRfm(restarted), ObserveRfm(whole)) << cut;
+    EXPECT_EQ(restarted.saved_segments()[0].sizes, whole.saved_segments()[0].sizes) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace pond
