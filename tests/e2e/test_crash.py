@@ -205,6 +205,60 @@ class CrashTest(PondTestCase):
         self.assertEqual(summary["counts"]["members"], THREADS * BATCHES)
         server.stop()
 
+    # Work over many members is stored a slice at a time (ARCHITECTURE.md
+    # "Sliced work"): a bulk issue cut by SIGKILL keeps what it issued, and
+    # the same request again issues to the rest — every member exactly once.
+    # Reads are answered while it works.
+    def test_a_bulk_issue_cut_by_sigkill_is_finished_by_sending_it_again(self):
+        members = 120000
+        server = self.start_server()
+        self.create_tenant(server, "bulk")
+        base = "/api/v1/tenants/bulk"
+        for start in range(0, members, 40000):
+            events = [{"type": "member", "member": {"phone": "137%08d" % i}} for i in range(start, start + 40000)]
+            status, obj, _ = server.ingest("bulk", events)
+            self.assertEqual((status, obj["accepted"]), (200, 40000), obj)
+        status, snap, _ = server.json("POST", base + "/segments/snapshots",
+                                      {"name": "all", "expr": "registered_days >= 0"})
+        self.assertEqual((status, snap["count"]), (201, members), snap)
+        status, t, _ = server.json("POST", base + "/coupon-templates",
+                                   {"name": "无门槛5元", "kind": "no_threshold", "off_fen": 500, "valid_days": 7})
+        self.assertEqual(status, 201, t)
+        bulk = {"template_id": t["id"], "snapshot_id": snap["id"]}
+
+        def issued():
+            status, obj, _ = server.json("GET", base + "/coupon-templates/%d" % t["id"])
+            self.assertEqual(status, 200, obj)
+            return obj["issued"]
+
+        def send():
+            try:
+                server.json("POST", base + "/coupons/bulk", bulk)
+            except (OSError, http.client.HTTPException):
+                pass  # the server died under it
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        seen, deadline = 0, time.monotonic() + 60
+        while seen < members // 10 and time.monotonic() < deadline:
+            seen = issued()  # a read, answered between the bulk issue's slices
+            time.sleep(0.01)
+        self.assertGreater(seen, 0)
+        self.assertLess(seen, members, "the bulk issue ended before the kill: make the audience bigger")
+        server.kill()
+        sender.join()
+        server.start()
+        kept = issued()  # what had committed: readers may have seen a slice more
+        self.assertLess(kept, members)
+        status, again, _ = server.json("POST", base + "/coupons/bulk", bulk)
+        self.assertEqual(status, 200, again)
+        self.assertEqual((again["members"], again["already"], again["issued"]), (members, kept, members - kept))
+        self.assertEqual(issued(), members)
+        for i in (0, members // 2, members - 1):
+            status, mine, _ = server.json("GET", base + "/members/phone:137%08d/coupons" % i)
+            self.assertEqual((status, len(mine["coupons"])), (200, 1), mine)
+        server.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
