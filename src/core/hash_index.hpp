@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/huge_pages.hpp"
@@ -41,6 +42,12 @@ class HashIndex {
       if (s.tag == 0) return nullptr;
       if (s.tag == tag && is_key(s.value)) return &s.value;
     }
+  }
+
+  // The same, for changing the value in place.
+  template <typename IsKey>
+  V* Find(uint64_t hash, IsKey&& is_key) {
+    return const_cast<V*>(static_cast<const HashIndex&>(*this).Find(hash, std::forward<IsKey>(is_key)));
   }
 
   // Asks the CPU to start loading the slot a later Find of `hash` reads

@@ -15,34 +15,51 @@ std::string_view StateName(CouponState state) {
   return "issued";
 }
 
-std::string Wallet::Key(int64_t template_id, MemberId member, std::string_view rest) {
+uint64_t Wallet::OccasionHash(int64_t template_id, MemberId member, std::string_view occasion) {
   std::string key = std::to_string(template_id);
   key += '|';
   key += std::to_string(member);
   key += '|';
-  key += rest;
-  return key;
+  key += occasion;
+  return HashKey(key);
 }
 
-int32_t Wallet::Sum(const std::unordered_map<std::string, int32_t>& counts, int64_t template_id, MemberId member,
-                    std::span<const MemberId> merged, std::string_view rest) {
-  int32_t sum = 0;
-  auto add = [&](MemberId m) {
-    if (auto it = counts.find(Key(template_id, m, rest)); it != counts.end()) sum += it->second;
+uint32_t Wallet::ByOccasion(int64_t template_id, MemberId member, std::string_view occasion) const {
+  const uint32_t* i = by_occasion_.Find(OccasionHash(template_id, member, occasion), [&](uint32_t at) {
+    const Coupon& c = coupons_[at];
+    return c.template_id == template_id && c.member == member && c.occasion == occasion;
+  });
+  return i ? *i : kNone;
+}
+
+uint32_t Wallet::IndexOf(std::string_view code) const {
+  const uint32_t* i = by_code_.Find(HashKey(code), [&](uint32_t at) { return coupons_[at].code == code; });
+  return i ? *i : kNone;
+}
+
+int32_t Wallet::CountOf(int64_t template_id, MemberId member, std::span<const MemberId> merged,
+                        std::optional<LocalDate> day) const {
+  int32_t n = 0;
+  auto count = [&](MemberId m) {
+    ForEachOf(m, [&](uint32_t i) {
+      const Coupon& c = coupons_[i];
+      if (c.template_id != template_id) return;
+      n += day ? c.issued_day == *day : c.state != CouponState::kRevoked;
+    });
   };
-  add(member);
-  for (MemberId m : merged) add(m);
-  return sum;
+  count(member);
+  for (MemberId m : merged) count(m);
+  return n;
 }
 
 Coupon* Wallet::Mutable(std::string_view code) {
-  auto it = by_code_.find(std::string(code));
-  return it == by_code_.end() ? nullptr : &coupons_[it->second];
+  const uint32_t i = IndexOf(code);
+  return i == kNone ? nullptr : &coupons_[i];
 }
 
 const Coupon* Wallet::Find(std::string_view code) const {
-  auto it = by_code_.find(std::string(code));
-  return it == by_code_.end() ? nullptr : &coupons_[it->second];
+  const uint32_t i = IndexOf(code);
+  return i == kNone ? nullptr : &coupons_[i];
 }
 
 int64_t Wallet::IssuedOf(int64_t template_id) const {
@@ -50,16 +67,15 @@ int64_t Wallet::IssuedOf(int64_t template_id) const {
   return it == issued_.end() ? 0 : it->second;
 }
 
-int32_t Wallet::HeldBy(int64_t template_id, MemberId member) const {
-  auto it = held_.find(Key(template_id, member, ""));
-  return it == held_.end() ? 0 : it->second;
-}
+int32_t Wallet::HeldBy(int64_t template_id, MemberId member) const { return CountOf(template_id, member, {}, {}); }
 
-std::vector<const Coupon*> Wallet::CouponsOf(MemberId member) const {
+std::vector<const Coupon*> Wallet::CouponsOf(MemberId member, std::span<const MemberId> merged) const {
+  std::vector<uint32_t> indexes;
+  ForEachOf(member, [&](uint32_t i) { indexes.push_back(i); });
+  for (MemberId m : merged) ForEachOf(m, [&](uint32_t i) { indexes.push_back(i); });
+  std::sort(indexes.begin(), indexes.end());  // issue order
   std::vector<const Coupon*> out;
-  if (auto it = of_member_.find(member); it != of_member_.end()) {
-    for (uint32_t i : it->second) out.push_back(&coupons_[i]);
-  }
+  for (uint32_t i : indexes) out.push_back(&coupons_[i]);
   return out;
 }
 
@@ -83,11 +99,11 @@ Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now,
   const auto [from, to] = ValidityOf(t, now, zone_);
   if (to <= now) return Refusal("expired", "coupon template '" + t.name + "' is no longer valid");
   if (t.stock && IssuedOf(t.id) >= *t.stock) return Refusal("out_of_stock", "coupon template '" + t.name + "' is out of stock");
-  if (t.per_member_limit > 0 && Sum(held_, t.id, member, merged, "") >= t.per_member_limit) {
+  if (t.per_member_limit > 0 && CountOf(t.id, member, merged, std::nullopt) >= t.per_member_limit) {
     return Refusal("limit_reached", "member " + std::to_string(member) + " holds " +
                                         std::to_string(t.per_member_limit) + " of '" + t.name + "' already");
   }
-  if (t.per_day_limit > 0 && Sum(issued_on_, t.id, member, merged, zone_.DateOf(now).ToString()) >= t.per_day_limit) {
+  if (t.per_day_limit > 0 && CountOf(t.id, member, merged, zone_.DateOf(now)) >= t.per_day_limit) {
     return Refusal("limit_reached", "member " + std::to_string(member) + " received " +
                                         std::to_string(t.per_day_limit) + " of '" + t.name + "' today already");
   }
@@ -96,21 +112,15 @@ Status Wallet::CanIssue(const CouponTemplate& t, MemberId member, Timestamp now,
 
 Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, std::string occasion, std::string code,
                                      Timestamp now, std::span<const MemberId> merged) {
-  const std::string occasion_key = Key(t.id, member, occasion);
-  if (auto it = by_occasion_.find(occasion_key); it != by_occasion_.end()) return Issued{&coupons_[it->second], false};
+  if (const uint32_t i = ByOccasion(t.id, member, occasion); i != kNone) return Issued{&coupons_[i], false};
   for (MemberId m : merged) {
-    if (auto it = by_occasion_.find(Key(t.id, m, occasion)); it != by_occasion_.end()) {
-      return Issued{&coupons_[it->second], false};
-    }
+    if (const uint32_t i = ByOccasion(t.id, m, occasion); i != kNone) return Issued{&coupons_[i], false};
   }
-  if (code.empty() || by_code_.contains(code)) return FieldInvalid("code", "is empty or already used");
+  if (code.empty() || IndexOf(code) != kNone) return FieldInvalid("code", "is empty or already used");
   RETURN_IF_ERROR(CanIssue(t, member, now, merged));
   const auto [from, to] = ValidityOf(t, now, zone_);
-  const std::string held_key = Key(t.id, member, "");
-  const LocalDate day = zone_.DateOf(now);
-  const std::string day_key = Key(t.id, member, day.ToString());
   const auto index = static_cast<uint32_t>(coupons_.size());
-  Coupon c;
+  Coupon& c = coupons_.emplace_back();
   c.code = std::move(code);
   c.template_id = t.id;
   c.member = member;
@@ -118,17 +128,21 @@ Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, s
   c.issued_at = now;
   c.valid_from = from;
   c.valid_to = to;
-  c.issued_day = day;
+  c.issued_day = zone_.DateOf(now);
   c.changed_at = now;
-  by_code_.emplace(c.code, index);
-  by_occasion_.emplace(occasion_key, index);
+  by_code_.Insert(HashKey(c.code), index);
+  by_occasion_.Insert(OccasionHash(t.id, member, c.occasion), index);
   ++issued_[t.id];
-  ++held_[held_key];
-  ++issued_on_[day_key];
-  of_member_[member].push_back(index);
+  const uint64_t member_hash = MemberHash(member);
+  uint32_t* last = last_of_member_.Find(member_hash, [&](uint32_t i) { return coupons_[i].member == member; });
+  previous_of_member_.push_back(last ? *last : kNone);
+  if (last) {
+    *last = index;
+  } else {
+    last_of_member_.Insert(member_hash, index);
+  }
   due_.emplace(to.micros(), index);
-  coupons_.push_back(std::move(c));
-  return Issued{&coupons_.back(), true};
+  return Issued{&c, true};
 }
 
 Status Wallet::CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now) {
@@ -182,7 +196,7 @@ Result<const Coupon*> Wallet::Redeem(std::string_view code, std::string_view ord
   c->order_id = std::string(order_id);
   c->changed_at = now;
   std::vector<uint32_t>& of_order = by_order_[c->order_id];
-  const auto index = static_cast<uint32_t>(c - coupons_.data());
+  const uint32_t index = IndexOf(c->code);
   if (std::find(of_order.begin(), of_order.end(), index) == of_order.end()) of_order.push_back(index);
   return c;
 }
@@ -220,7 +234,7 @@ Result<const Coupon*> Wallet::Restore(const CouponTemplate& t, std::string_view 
   c->order_id.clear();
   c->changed_at = now;
   Settle(*c, now);
-  if (c->state == CouponState::kIssued) due_.emplace(c->valid_to.micros(), static_cast<uint32_t>(c - coupons_.data()));
+  if (c->state == CouponState::kIssued) due_.emplace(c->valid_to.micros(), IndexOf(c->code));
   return c;
 }
 
@@ -237,7 +251,6 @@ Result<const Coupon*> Wallet::Revoke(std::string_view code, Timestamp now) {
   c->state = CouponState::kRevoked;
   c->order_id.clear();
   c->changed_at = now;
-  --held_[Key(c->template_id, c->member, "")];
   return c;
 }
 

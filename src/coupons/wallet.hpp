@@ -28,11 +28,18 @@
 // Deterministic: codes are given by the caller (CouponCode over a CSPRNG's
 // bytes), times are passed in; replaying the same calls rebuilds the same
 // wallet. Not thread-safe: the tenant's writer owns it. A `const Coupon*`
-// it returns stays valid until the next Issue (coupons live in a vector).
+// it returns stays valid as long as the wallet (coupons live in a deque).
+//
+// Its indexes store no keys (core/hash_index.hpp): 8-byte slots that point
+// at the coupons, which hold the keys. Growing one walks a flat table;
+// node-based maps relinking a million nodes each, five of them at the same
+// insertion, kept a bulk issue's readers out for most of a second.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <span>
 #include <string>
@@ -40,6 +47,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/chunked_array.hpp"
+#include "core/hash_index.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "coupons/coupon_template.hpp"
@@ -120,15 +129,30 @@ class Wallet {
   // Coupons issued of a template (stock used), and a member's (limits).
   int64_t IssuedOf(int64_t template_id) const;
   int32_t HeldBy(int64_t template_id, MemberId member) const;
-  // A member's coupons, in issue order.
-  std::vector<const Coupon*> CouponsOf(MemberId member) const;
+  // A member's coupons, with those of the members merged into it, in issue order.
+  std::vector<const Coupon*> CouponsOf(MemberId member, std::span<const MemberId> merged = {}) const;
   size_t size() const { return coupons_.size(); }
 
  private:
-  static std::string Key(int64_t template_id, MemberId member, std::string_view rest);
-  // counts[Key(template, m, rest)] summed over `member` and `merged`.
-  static int32_t Sum(const std::unordered_map<std::string, int32_t>& counts, int64_t template_id, MemberId member,
-                     std::span<const MemberId> merged, std::string_view rest);
+  static constexpr uint32_t kNone = UINT32_MAX;
+  static uint64_t OccasionHash(int64_t template_id, MemberId member, std::string_view occasion);
+  static uint64_t MemberHash(MemberId member) {
+    return HashKey(std::string_view(reinterpret_cast<const char*>(&member), sizeof member));
+  }
+  // The coupon issued to `member` for (template, occasion), or kNone.
+  uint32_t ByOccasion(int64_t template_id, MemberId member, std::string_view occasion) const;
+  uint32_t IndexOf(std::string_view code) const;
+  // The member's coupons, latest first: f(index).
+  template <typename F>
+  void ForEachOf(MemberId member, F&& f) const {
+    const uint32_t* last =
+        last_of_member_.Find(MemberHash(member), [&](uint32_t i) { return coupons_[i].member == member; });
+    for (uint32_t i = last ? *last : kNone; i != kNone; i = previous_of_member_[i]) f(i);
+  }
+  // Coupons of the template that `member` and `merged` hold (not revoked),
+  // or were issued on `day` when given.
+  int32_t CountOf(int64_t template_id, MemberId member, std::span<const MemberId> merged,
+                  std::optional<LocalDate> day) const;
   Coupon* Mutable(std::string_view code);
   // Expires `c` when its validity ended by `now`; lets its lapsed hold go.
   static void Settle(Coupon& c, Timestamp now);
@@ -136,13 +160,12 @@ class Wallet {
   static Status CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now);
 
   TimeZone zone_;
-  std::vector<Coupon> coupons_;                         // in issue order
-  std::unordered_map<std::string, uint32_t> by_code_;   // code -> index
-  std::unordered_map<std::string, uint32_t> by_occasion_;  // Key(template, member, occasion) -> index
-  std::unordered_map<int64_t, int64_t> issued_;          // template -> coupons issued
-  std::unordered_map<std::string, int32_t> held_;        // Key(template, member, "") -> not revoked
-  std::unordered_map<std::string, int32_t> issued_on_;   // Key(template, member, day) -> issued that day
-  std::unordered_map<MemberId, std::vector<uint32_t>> of_member_;
+  std::deque<Coupon> coupons_;            // in issue order; growing moves none
+  HashIndex<uint32_t> by_code_;           // HashKey(code) -> index
+  HashIndex<uint32_t> by_occasion_;       // OccasionHash -> index
+  HashIndex<uint32_t> last_of_member_;    // HashKey(member id) -> index of its latest coupon
+  ChunkedArray<uint32_t> previous_of_member_;  // by index: the member's coupon before it, or kNone
+  std::unordered_map<int64_t, int64_t> issued_;  // template -> coupons issued
   std::unordered_map<std::string, std::vector<uint32_t>> by_order_;  // order -> coupons it ever redeemed
   // Unused coupons by the end of their validity, soonest first (stale
   // entries are skipped when popped).

@@ -81,6 +81,31 @@ TEST(WalletTest, ARetiredTemplateIssuesNothingAfterItsRetirement) {
   EXPECT_EQ(w.Find("CODE1")->state, CouponState::kIssued);
 }
 
+// Coupons never move: what Find or Issue returned stays the same coupon
+// however many are issued after it; a member's coupons come back in issue
+// order, with those of members merged into it.
+TEST(WalletTest, CouponsStayPutAndListInIssueOrder) {
+  Wallet w(kShanghai);
+  const CouponTemplate t = CashOff(1);
+  const Coupon* first = w.Issue(t, 7, "o0", "FIRST", kStart)->coupon;
+  for (int i = 1; i < 100'000; ++i) {
+    ASSERT_TRUE(w.Issue(t, 1000 + i % 5000, "o" + std::to_string(i), "C" + std::to_string(i), kStart).ok());
+    if (i % 30'000 == 0) {
+      ASSERT_TRUE(w.Issue(t, 7, "o7-" + std::to_string(i), "M" + std::to_string(i), kStart).ok());
+    }
+    if (i % 40'000 == 0) {
+      ASSERT_TRUE(w.Issue(t, 8, "o8-" + std::to_string(i), "N" + std::to_string(i), kStart).ok());
+    }
+  }
+  EXPECT_EQ(first, w.Find("FIRST"));
+  EXPECT_EQ(first->code, "FIRST");
+  const MemberId merged[] = {8};
+  std::vector<std::string> codes;
+  for (const Coupon* c : w.CouponsOf(7, merged)) codes.push_back(c->code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"FIRST", "M30000", "N40000", "M60000", "N80000", "M90000"}));
+  EXPECT_EQ(w.HeldBy(1, 1000 + 42), 20);  // 100 000 / 5 000 each
+}
+
 TEST(WalletTest, RedeemIsIdempotentPerOrderAndRefusesOthers) {
   Wallet w(kShanghai);
   const CouponTemplate t = CashOff(1);

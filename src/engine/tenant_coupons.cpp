@@ -218,13 +218,7 @@ std::vector<const coupons::Coupon*> TenantState::CouponsOf(MemberId member) cons
   // A coupon stays with the member it was issued to (the wallet replays as
   // it happened); the members merged into this one, and into those, hold
   // theirs for it.
-  std::vector<const coupons::Coupon*> out = wallet_.CouponsOf(member);
-  for (MemberId merged : members_.MergedInto(member)) {
-    for (const coupons::Coupon* c : wallet_.CouponsOf(merged)) out.push_back(c);
-  }
-  // Issue order is the wallet's order, which is the order of its storage.
-  std::sort(out.begin(), out.end(), std::less<const coupons::Coupon*>());
-  return out;
+  return wallet_.CouponsOf(member, members_.MergedInto(member));
 }
 
 Result<std::vector<coupons::Wallet::Issued>> TenantState::ClaimMemberDay(MemberId member, Timestamp now) {
