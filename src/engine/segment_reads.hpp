@@ -10,15 +10,13 @@
 #include "core/time.hpp"
 #include "engine/tenant_engine.hpp"
 #include "segments/expr.hpp"
+#include "segments/segment_index.hpp"
 
 namespace pond {
-
-// Members a chunk holds: one container of the index's bitmaps.
-inline constexpr MemberId kCountChunk = MemberId{1} << 16;
 
 // The standing members `expr` matches at `now` (SegmentIndex::Count),
 // `chunk` members per shared hold.
 Result<int64_t> CountInChunks(const TenantEngine& tenant, const segments::Node& expr, Timestamp now,
-                              MemberId chunk = kCountChunk);
+                              MemberId chunk = segments::kChunkMembers);
 
 }  // namespace pond

@@ -588,7 +588,7 @@ TEST(SegmentReadsTest, ACountInChunksIsTheCountAtOnce) {
     const int64_t at_once = engine->Read(
         [&](const TenantState& s) { return s.segments().Count(*expr, s.SegmentContext(now)).value(); });
     EXPECT_GT(at_once, 0) << text;
-    for (MemberId chunk : {MemberId{1}, MemberId{7}, MemberId{64}, kCountChunk}) {
+    for (MemberId chunk : {MemberId{1}, MemberId{7}, MemberId{64}, segments::kChunkMembers}) {
       EXPECT_EQ(CountInChunks(*engine, *expr, now, chunk).value(), at_once) << text << " chunk " << chunk;
     }
   }

@@ -419,7 +419,6 @@ Slice TenantState::StepDay() {
   }
   // Saved segments' sizes as the day begins, in id order, each counted a
   // chunk of members at a time (run.segment: the one under way).
-  constexpr MemberId kChunk = MemberId{1} << 16;
   for (segments::SavedSegment& saved : saved_segments_) {
     if (saved.id < run.segment) continue;
     if (saved.id > run.segment) {
@@ -429,9 +428,9 @@ Slice TenantState::StepDay() {
     }
     auto expr = segments::ParseExpr(saved.expr);
     Status failed = expr.status();
-    for (; failed.ok() && run.next <= members_.size(); run.next += kChunk) {
+    for (; failed.ok() && run.next <= members_.size(); run.next += segments::kChunkMembers) {
       if (spent(1)) return Slice::kLater;
-      auto count = segments_.CountIn(**expr, SegmentContext(run.start), run.next, run.next + kChunk);
+      auto count = segments_.CountIn(**expr, SegmentContext(run.start), run.next, run.next + segments::kChunkMembers);
       failed = count.status();
       if (count.ok()) run.counted += *count;
     }
@@ -658,29 +657,45 @@ void TenantState::MergeTags(MemberId survivor, MemberId merged, Timestamp now) {
   }
 }
 
+Result<Slice> TenantState::Evaluate(const segments::Node& expr, Timestamp now, Audience& audience) const {
+  const segments::QueryContext context = SegmentContext(now);
+  for (int64_t steps = 0; audience.next <= members_.size(); ++steps, audience.next += segments::kChunkMembers) {
+    if (steps > 0 && SliceSpent()) return Slice::kLater;
+    const MemberId to = audience.next + segments::kChunkMembers;
+    if (audience.list) {
+      ASSIGN_OR_RETURN(std::vector<MemberId> part, segments_.MatchIn(expr, context, audience.next, to));
+      audience.members.insert(audience.members.end(), part.begin(), part.end());
+      audience.count += static_cast<int64_t>(part.size());
+    } else {
+      ASSIGN_OR_RETURN(int64_t n, segments_.CountIn(expr, context, audience.next, to));
+      audience.count += n;
+    }
+  }
+  return Slice::kDone;
+}
+
 Result<const SnapshotRow*> TenantState::CreateSnapshot(std::string name, const segments::Node& expr, std::string by,
-                                                       Timestamp now) {
+                                                       Timestamp now, const Audience& who) {
   RETURN_IF_ERROR(tags::CheckText("name", name, tags::kMaxTagNameBytes, true));
-  ASSIGN_OR_RETURN(std::vector<MemberId> members, segments_.Match(expr, SegmentContext(now), SIZE_MAX));
   SnapshotRow row{snapshots_.empty() ? 1 : snapshots_.back().id + 1,
                   std::move(name),
                   segments::ToText(expr),
                   std::move(by),
                   now,
-                  static_cast<int64_t>(members.size()),
-                  EncodeIdList(members)};
+                  static_cast<int64_t>(who.members.size()),
+                  EncodeIdList(who.members)};
   Record(TakeTick(), row);
   snapshots_.push_back(std::move(row));
   return &snapshots_.back();
 }
 
 Result<const segments::SavedSegment*> TenantState::SaveSegment(std::string name, const segments::Node& expr,
-                                                               std::string by, Timestamp now) {
+                                                               std::string by, Timestamp now, const Audience& who) {
   RETURN_IF_ERROR(tags::CheckText("name", name, tags::kMaxTagNameBytes, true));
   if (saved_segments_.size() >= kMaxSavedSegments) {
     return ResourceExhausted("a tenant keeps at most " + std::to_string(kMaxSavedSegments) + " saved segments");
   }
-  ASSIGN_OR_RETURN(int64_t count, segments_.Count(expr, SegmentContext(now)));
+  const int64_t count = who.count;
   segments::SavedSegment saved{saved_segments_.empty() ? 1 : saved_segments_.back().id + 1,
                                std::move(name), segments::ToText(expr), std::move(by), now, {}};
   segments::RecordSize(saved, zone_.DateOf(now), count);

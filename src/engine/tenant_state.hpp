@@ -115,12 +115,24 @@ class TenantState {
   Status CheckManualTag(std::string_view tag) const;
   Result<TagChange> TagMembers(std::string_view tag, bool add, std::vector<MemberId> members, std::string by,
                                std::string note, Timestamp now);
-  // Freezes who matches `expr` now.
+  // Who matches an expression, taken a chunk of members per slice: call
+  // Evaluate with the same `audience` while it returns kLater (members
+  // registered meanwhile are taken when their chunk comes), then hand it
+  // to CreateSnapshot or SaveSegment. Errors name "expr".
+  struct Audience {
+    bool list = false;  // keep the members (a snapshot); else only count them
+    MemberId next = 0;  // the first member not yet looked at
+    int64_t count = 0;
+    std::vector<MemberId> members;
+  };
+  Result<Slice> Evaluate(const segments::Node& expr, Timestamp now, Audience& audience) const;
+  // Freezes `who` (Evaluate with list set) as matching `expr` now.
   Result<const SnapshotRow*> CreateSnapshot(std::string name, const segments::Node& expr, std::string by,
-                                            Timestamp now);
-  // Keeps `expr` under a name, counted today and at every day's run.
+                                            Timestamp now, const Audience& who);
+  // Keeps `expr` under a name, with `who`'s count as today's size; counted
+  // again at every day's run.
   Result<const segments::SavedSegment*> SaveSegment(std::string name, const segments::Node& expr, std::string by,
-                                                    Timestamp now);
+                                                    Timestamp now, const Audience& who);
   Status RemoveSegment(int64_t id);
 
   // --- coupons (coupons/, tenant_coupons.cpp) ----------------------------

@@ -19,6 +19,22 @@ namespace {
 
 TenantState NewState() { return TenantState(TenantRecord{"t", "T", "Asia/Shanghai", {}}, *TimeZone::Load("Asia/Shanghai")); }
 
+// Who matches `expr` (no engine: one call evaluates everything), then the
+// snapshot or saved segment of it.
+TenantState::Audience Audience(const TenantState& s, const segments::Node& expr, Timestamp now, bool list) {
+  TenantState::Audience audience{.list = list};
+  EXPECT_EQ(s.Evaluate(expr, now, audience).value(), Slice::kDone);
+  return audience;
+}
+Result<const SnapshotRow*> Snapshot(TenantState& s, std::string name, const segments::Node& expr, std::string by,
+                                    Timestamp now) {
+  return s.CreateSnapshot(std::move(name), expr, std::move(by), now, Audience(s, expr, now, true));
+}
+Result<const segments::SavedSegment*> Save(TenantState& s, std::string name, const segments::Node& expr,
+                                           std::string by, Timestamp now) {
+  return s.SaveSegment(std::move(name), expr, std::move(by), now, Audience(s, expr, now, false));
+}
+
 MemberRef Ref(IdentityKind kind, std::string value) { return MemberRef{{Identity{kind, std::move(value)}}, std::nullopt}; }
 
 OrderEvent Order(std::string id, MemberRef who, int64_t fen, int64_t at) {
@@ -330,7 +346,7 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
                           true, start)
                   .ok());
   const auto saved_expr = std::move(segments::ParseExpr(R"(tag("vip") or points >= 100)")).value();
-  ASSERT_TRUE(live.SaveSegment("vip or rich", *saved_expr, "E2", start).ok());
+  ASSERT_TRUE(Save(live, "vip or rich", *saved_expr, "E2", start).ok());
   int tag_changes = 0, sliced_runs = 0;
   // RFM is a snapshot of the last day run; a reload recomputes it as of that
   // day from what it finds, so the two agree when nothing came in between.
@@ -372,7 +388,7 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
           ASSERT_TRUE(live.PutTag(manual(tag), true, now).ok());
         }
         if (rng.Chance(0.05)) {
-          ASSERT_TRUE(live.CreateSnapshot("s", *saved_expr, "E3", now).ok());
+          ASSERT_TRUE(Snapshot(live, "s", *saved_expr, "E3", now).ok());
         }
       } else if (rng.Chance(0.5)) {
         live.RunDue(now);
@@ -465,7 +481,7 @@ TEST(TenantStateTest, ADayRunInSlicesDoesWhatOneRunDoes) {
     config.lifecycle.active_days = 40;  // one-time buyers of mid-January decline in the run
     s->SetLoyaltyConfig(config, start);
     for (const char* text : {"points >= 100", R"(lifecycle = "growth" or orders_30d >= 2)"}) {
-      ASSERT_TRUE(s->SaveSegment(text, **segments::ParseExpr(text), "E1", loaded).ok());
+      ASSERT_TRUE(Save(*s, text, **segments::ParseExpr(text), "E1", loaded).ok());
     }
   }
   Random events(11);
@@ -976,7 +992,7 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   in_shenzhen.member = Ref(IdentityKind::kUnionid, "oU-6");
   in_shenzhen.profile.city = "深圳";
   ASSERT_TRUE(live.Apply(in_shenzhen, wednesday).ok());
-  auto snapshot = live.CreateSnapshot("深圳", **segments::ParseExpr(R"(city = "深圳")"), "test", wednesday);
+  auto snapshot = Snapshot(live, "深圳", **segments::ParseExpr(R"(city = "深圳")"), "test", wednesday);
   ASSERT_TRUE(snapshot.ok());
   ASSERT_EQ((*snapshot)->count, 1);
   activities::Activity draw = flash;
@@ -1110,7 +1126,7 @@ TEST(TenantStateTest, ADayRunCutShortByARestartEndsAsOneRunWould) {
     config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
     config.lifecycle.active_days = 40;
     s.SetLoyaltyConfig(config, start);
-    ASSERT_TRUE(s.SaveSegment("rich", **segments::ParseExpr("points >= 100"), "E1", loaded).ok());
+    ASSERT_TRUE(Save(s, "rich", **segments::ParseExpr("points >= 100"), "E1", loaded).ok());
     Random events(5);
     for (int i = 0; i < 3000; ++i) {
       const Event e = Order("O" + std::to_string(i), Ref(IdentityKind::kPhone, std::to_string(events.Uniform(600))),
@@ -1147,6 +1163,44 @@ TEST(TenantStateTest, ADayRunCutShortByARestartEndsAsOneRunWould) {
     EXPECT_EQ(ObserveRfm(restarted), ObserveRfm(whole)) << cut;
     EXPECT_EQ(restarted.saved_segments()[0].sizes, whole.saved_segments()[0].sizes) << cut;
   }
+}
+
+}  // namespace
+}  // namespace pond
+
+namespace pond {
+namespace {
+
+// An audience taken a chunk of members per slice is the audience taken at
+// once: the same members in the same order, the same count.
+TEST(TenantStateTest, AnAudienceInSlicesIsTheAudienceAtOnce) {
+  TenantState s = NewState();
+  const Timestamp now = *ParseRfc3339("2026-03-02T09:00:00+08:00");
+  for (int i = 0; i < 140'000; ++i) {
+    MemberProfile p;
+    if (i % 7 == 0) p.city = "深圳";
+    if (i % 3 == 0) p.source = "store";
+    ASSERT_TRUE(s.Apply(MemberEvent{Ref(IdentityKind::kPhone, std::to_string(13800000000 + i)), p}, now).ok());
+  }
+  s.StartSlice(std::chrono::steady_clock::time_point::min());
+  for (const char* text : {R"(city = "深圳")", R"(city = "深圳" and not source = "store")", R"(source = "store")"}) {
+    const auto expr = std::move(segments::ParseExpr(text)).value();
+    TenantState::Audience listed{.list = true}, counted;
+    int slices = 1;
+    while (s.Evaluate(*expr, now, listed).value() == Slice::kLater) ++slices;
+    EXPECT_EQ(slices, 3) << "one 65 536-member chunk a slice";
+    while (s.Evaluate(*expr, now, counted).value() == Slice::kLater) {
+    }
+    const auto at_once = s.segments().Match(*expr, s.SegmentContext(now), SIZE_MAX).value();
+    EXPECT_GT(at_once.size(), 10'000u) << text;
+    EXPECT_EQ(listed.members, at_once) << text;
+    EXPECT_EQ(listed.count, static_cast<int64_t>(at_once.size()));
+    EXPECT_EQ(counted.count, static_cast<int64_t>(at_once.size()));
+    EXPECT_TRUE(counted.members.empty());
+  }
+  TenantState::Audience bad;
+  EXPECT_EQ(s.Evaluate(**segments::ParseExpr(R"(tier = "platinum9")"), now, bad).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

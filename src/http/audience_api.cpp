@@ -276,24 +276,36 @@ std::optional<NamedExpression> ParseNamedExpression(const HttpRequest& req, cons
 
 // POST of a snapshot or a saved segment: the body parsed outside the lock,
 // `create` run by the tenant's writer.
-using CreateNamed = std::function<HttpResponse(TenantState&, const NamedExpression&, std::string who, Timestamp)>;
-void AddNamedExpressionPost(Router& router, const Ctx& ctx, std::string_view path, CreateNamed create) {
-  router.Add("POST", path, [ctx, create](HttpRequest&& req, const RouteParams& p, Responder respond) {
+// The expression is evaluated a chunk of members per slice on the writer
+// (TenantState::Evaluate; `list`: keep the members, not only their count),
+// then `create` records it with what was found.
+using CreateNamed = std::function<HttpResponse(TenantState&, const NamedExpression&, std::string who, Timestamp,
+                                               const TenantState::Audience&)>;
+void AddNamedExpressionPost(Router& router, const Ctx& ctx, std::string_view path, bool list, CreateNamed create) {
+  router.Add("POST", path, [ctx, list, create](HttpRequest&& req, const RouteParams& p, Responder respond) {
     auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kOperate, respond);
     if (!t) return;
     auto named = ParseNamedExpression(req, respond);
     if (!named) return;
     auto shared = std::make_shared<NamedExpression>(std::move(*named));
-    Write(t, req, std::move(respond), [shared, create](TenantState& s, Timestamp now) {
-      return create(s, *shared, ActorText(s.context().actor), now);
-    });
+    auto audience = std::make_shared<TenantState::Audience>(TenantState::Audience{.list = list});
+    Write(
+        t, req, std::move(respond),
+        [shared, audience, create](TenantState& s, Timestamp now) -> std::optional<HttpResponse> {
+          auto slice = s.Evaluate(*shared->expr, now, *audience);
+          if (!slice.ok()) return ExpressionError(slice.status());
+          if (*slice == Slice::kLater) return std::nullopt;
+          return create(s, *shared, ActorText(s.context().actor), now, *audience);
+        },
+        Slice::kLater);
   });
 }
 
 void AddSnapshotsAndSaved(Router& router, const Ctx& ctx) {
-  AddNamedExpressionPost(router, ctx, "/api/v1/tenants/{tenant}/segments/snapshots",
-                         [](TenantState& s, const NamedExpression& named, std::string who, Timestamp now) {
-                           auto row = s.CreateSnapshot(named.name, *named.expr, std::move(who), now);
+  AddNamedExpressionPost(router, ctx, "/api/v1/tenants/{tenant}/segments/snapshots", true,
+                         [](TenantState& s, const NamedExpression& named, std::string who, Timestamp now,
+                            const TenantState::Audience& audience) {
+                           auto row = s.CreateSnapshot(named.name, *named.expr, std::move(who), now, audience);
                            if (!row.ok()) return ExpressionError(row.status());
                            JsonWriter w;
                            WriteSnapshot(w, **row, s.zone());
@@ -343,9 +355,10 @@ void AddSnapshotsAndSaved(Router& router, const Ctx& ctx) {
                respond(body.ok() ? Json(200, std::move(*body)) : ErrorResponse(body.status()));
              }, {"offset", "limit"});
 
-  AddNamedExpressionPost(router, ctx, "/api/v1/tenants/{tenant}/segments/saved",
-                         [](TenantState& s, const NamedExpression& named, std::string who, Timestamp now) {
-                           auto saved = s.SaveSegment(named.name, *named.expr, std::move(who), now);
+  AddNamedExpressionPost(router, ctx, "/api/v1/tenants/{tenant}/segments/saved", false,
+                         [](TenantState& s, const NamedExpression& named, std::string who, Timestamp now,
+                            const TenantState::Audience& audience) {
+                           auto saved = s.SaveSegment(named.name, *named.expr, std::move(who), now, audience);
                            if (!saved.ok()) return ExpressionError(saved.status());
                            JsonWriter w;
                            WriteSaved(w, **saved, (*saved)->sizes.back().second, s.zone());

@@ -1531,15 +1531,34 @@ Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& contex
   return static_cast<int64_t>(count);
 }
 
+namespace {
+// The ids [from, to) as a bitmap (clamped to the index's 32-bit ids).
+Roaring RangeOf(MemberId from, MemberId to) {
+  const auto clamp = [](MemberId m) { return static_cast<uint64_t>(std::clamp<MemberId>(m, 0, UINT32_MAX)); };
+  Roaring range;
+  if (clamp(from) < clamp(to)) range.addRange(clamp(from), clamp(to));
+  return range;
+}
+}  // namespace
+
 Result<int64_t> SegmentIndex::CountIn(const Node& expr, const QueryContext& context, MemberId from,
                                       MemberId to) const {
-  const auto clamp = [](MemberId m) { return static_cast<uint64_t>(std::clamp<MemberId>(m, 0, UINT32_MAX)); };
-  Roaring within;
-  if (clamp(from) < clamp(to)) within.addRange(clamp(from), clamp(to));
+  Roaring within = RangeOf(from, to);
   within &= impl_->standing;
   uint64_t count = 0;
   RETURN_IF_ERROR(impl_->AndOf(TopParts(expr), Impl::Query{context, context.today.days()}, within, &count).status());
   return static_cast<int64_t>(count);
+}
+
+Result<std::vector<MemberId>> SegmentIndex::MatchIn(const Node& expr, const QueryContext& context, MemberId from,
+                                                    MemberId to) const {
+  Roaring within = RangeOf(from, to);
+  within &= impl_->standing;
+  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, within));
+  std::vector<MemberId> out;
+  out.reserve(matched.cardinality());
+  for (uint32_t m : matched) out.push_back(static_cast<MemberId>(m));
+  return out;
 }
 
 Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryContext& context,

@@ -64,6 +64,10 @@ struct QueryContext {
   std::vector<std::pair<std::string, std::string>> category_parents;
 };
 
+// Members a range of CountIn/MatchIn should span: one container of the
+// index's bitmaps, so a range costs what its members cost.
+inline constexpr MemberId kChunkMembers = MemberId{1} << 16;
+
 class SegmentIndex {
  public:
   SegmentIndex();
@@ -143,8 +147,10 @@ class SegmentIndex {
   // ParseExpr gives for a value the tenant does not know.
   Result<int64_t> Count(const Node& expr, const QueryContext& context) const;
   // The same over the members with ids in [from, to): work over all members
-  // counted a range at a time (the day run's slices).
+  // taken a range at a time (kChunkMembers), in slices or short read holds.
   Result<int64_t> CountIn(const Node& expr, const QueryContext& context, MemberId from, MemberId to) const;
+  Result<std::vector<MemberId>> MatchIn(const Node& expr, const QueryContext& context, MemberId from,
+                                        MemberId to) const;
   // The matching members in ascending id order, at most `limit`.
   Result<std::vector<MemberId>> Match(const Node& expr, const QueryContext& context, size_t limit) const;
 
