@@ -467,6 +467,19 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   EXPECT_FALSE(live.RemoveTag("vip", start).ok()) << "read by active_vip and the saved segment";
 }
 
+// Rules under which a day run at the start of March 2026 does everything
+// it can: a review (rolling basis of a month: January's spend drops out),
+// expiries (late January's lots) and stage moves (mid-January's one-time
+// buyers decline).
+LoyaltyConfig DayRunConfig() {
+  LoyaltyConfig config = DefaultLoyaltyConfig();
+  config.basis = GrowthBasis::kRollingMonths;
+  config.rolling_months = 1;
+  config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
+  config.lifecycle.active_days = 40;
+  return config;
+}
+
 // A day run in the smallest slices does exactly what one run at once does:
 // the same rows in the same order, the same books.
 TEST(TenantStateTest, ADayRunInSlicesDoesWhatOneRunDoes) {
@@ -474,12 +487,7 @@ TEST(TenantStateTest, ADayRunInSlicesDoesWhatOneRunDoes) {
   const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
   const Timestamp loaded = *ParseRfc3339("2026-03-01T00:10:00+08:00");
   for (TenantState* s : {&whole, &sliced}) {
-    LoyaltyConfig config = DefaultLoyaltyConfig();
-    config.basis = GrowthBasis::kRollingMonths;  // reviewed on the first of the month: January's spend drops out
-    config.rolling_months = 1;
-    config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};  // late January's lots expire in the run
-    config.lifecycle.active_days = 40;  // one-time buyers of mid-January decline in the run
-    s->SetLoyaltyConfig(config, start);
+    s->SetLoyaltyConfig(DayRunConfig(), start);
     for (const char* text : {"points >= 100", R"(lifecycle = "growth" or orders_30d >= 2)"}) {
       ASSERT_TRUE(Save(*s, text, **segments::ParseExpr(text), "E1", loaded).ok());
     }
@@ -1120,12 +1128,7 @@ TEST(TenantStateTest, ADayRunCutShortByARestartEndsAsOneRunWould) {
   const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
   const Timestamp loaded = *ParseRfc3339("2026-03-01T00:10:00+08:00");
   auto fill = [&](TenantState& s) {
-    LoyaltyConfig config = DefaultLoyaltyConfig();
-    config.basis = GrowthBasis::kRollingMonths;
-    config.rolling_months = 1;
-    config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
-    config.lifecycle.active_days = 40;
-    s.SetLoyaltyConfig(config, start);
+    s.SetLoyaltyConfig(DayRunConfig(), start);
     ASSERT_TRUE(Save(s, "rich", **segments::ParseExpr("points >= 100"), "E1", loaded).ok());
     Random events(5);
     for (int i = 0; i < 3000; ++i) {
