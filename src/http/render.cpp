@@ -204,7 +204,7 @@ std::string MetricsText(Engine& engine) {
       {"pond_commit_seconds_max", "gauge", "Longest commit.", &TenantMetrics::commit_micros_max},
       {"pond_apply_seconds_sum", "counter", "Time spent applying commands to memory.",
        &TenantMetrics::apply_micros_total},
-      {"pond_exclusive_seconds_max", "gauge", "Longest the writer kept readers out (one group of commands).",
+      {"pond_exclusive_seconds_max", "gauge", "Longest the writer kept readers out (one slice of commands).",
        &TenantMetrics::exclusive_micros_max},
       {"pond_queue_depth", "gauge", "Commands waiting for the tenant writer.", &TenantMetrics::queue_depth},
       {"pond_members", "gauge", "Standing members.", &TenantMetrics::standing_members},
