@@ -39,6 +39,7 @@
 #include "core/random.hpp"
 #include "demo/demo_generator.hpp"
 #include "engine/engine.hpp"
+#include "engine/modules/coupons_module.hpp"
 #include "engine/reader_pool.hpp"
 #include "engine/segment_reads.hpp"
 #include "ingest_data.hpp"
@@ -142,7 +143,7 @@ void Measure(const char* what, TenantEngine& tenant, const std::function<void()>
         const Member* member = s.members().Get(m);
         const Account* account = s.loyalty().Find(m);
         return (member ? member->identities.size() : 0) + (account ? account->balance : 0) +
-               static_cast<int>(s.StageOfMember(m)) + s.CouponsOf(s.members().Standing(m)).size();
+               static_cast<int>(s.StageOfMember(m)) + Coupons(s).CouponsOf(s.members().Standing(m)).size();
       });
       micros.push_back(static_cast<double>(
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
@@ -293,7 +294,7 @@ int RunBench(int64_t members, const std::string& dir, bool compare_ingest, bool 
     c.kind = coupons::CouponKind::kNoThreshold;
     c.off = Money::Fen(500);
     c.valid_days = 7;
-    auto created = s.CreateCouponTemplate(c);
+    auto created = Coupons(s).CreateCouponTemplate(c);
     if (created.ok()) template_id = (*created)->id;
     return Slice::kDone;
   }));
@@ -312,10 +313,10 @@ int RunBench(int64_t members, const std::string& dir, bool compare_ingest, bool 
       return Slice::kDone;
     }));
   });
-  TenantState::BulkIssue bulk;
+  CouponsModule::BulkIssue bulk;
   Measure(("bulk issue to " + std::to_string(audience) + " members").c_str(), tenant, [&] {
     note(Run(tenant, [&](TenantState& s, Timestamp now) {
-      auto slice = s.IssueToSnapshot(template_id, snapshot, coupons::NewCouponCode, now, bulk);
+      auto slice = Coupons(s).IssueToSnapshot(template_id, snapshot, coupons::NewCouponCode, now, bulk);
       if (!slice.ok()) note(slice.status());
       return slice.ok() ? *slice : Slice::kDone;
     }));

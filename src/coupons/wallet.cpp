@@ -254,13 +254,12 @@ Result<const Coupon*> Wallet::Revoke(std::string_view code, Timestamp now) {
   return c;
 }
 
-void Wallet::ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_expired) {
+void Wallet::ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_due) {
   while (!due_.empty() && due_.top().first <= now.micros()) {
     Coupon& c = coupons_[due_.top().second];
     due_.pop();
-    const CouponState before = c.state;
     Settle(c, now);
-    if (c.state == CouponState::kExpired && before != CouponState::kExpired && on_expired) on_expired(c);
+    if (on_due) on_due(c);
   }
 }
 

@@ -111,8 +111,10 @@ class Wallet {
   std::vector<const Coupon*> RedeemedBy(std::string_view order_id) const;
 
   // Expires every unused coupon whose validity ended by `now` and lets
-  // lapsed holds go; calls on_expired for each coupon that expired.
-  void ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_expired = {});
+  // lapsed holds go; calls on_due for each coupon whose validity ended
+  // since the last call, in whatever state (one touched meanwhile was
+  // settled then), and for some whose hold lapsed.
+  void ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_due = {});
 
   const Coupon* Find(std::string_view code) const;
   // `c` as it stands at `now`: a lapsed hold let go, an ended validity

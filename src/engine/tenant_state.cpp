@@ -7,11 +7,10 @@
 #include <limits>
 #include <span>
 
-#include "activities/activity_json.hpp"
 #include "core/hash_index.hpp"
 #include "core/id_list.hpp"
 #include "core/log.hpp"
-#include "coupons/template_json.hpp"
+#include "engine/modules/modules.hpp"
 
 namespace pond {
 namespace {
@@ -81,10 +80,14 @@ LedgerEntry EntryOf(const LoyaltyEffect& x, EntryKind kind, int32_t order, Times
 TenantState::TenantState(TenantRecord record, TimeZone zone)
     : record_(std::move(record)),
       zone_(zone),
-      loyalty_(DefaultLoyaltyConfig(), zone),
-      tags_(record_.created_at),
-      wallet_(std::move(zone)) {
+      loyalty_(DefaultLoyaltyConfig(), zone_),
+      tags_(record_.created_at) {
   DefineTagsInIndex();
+  AddModules(*this);
+}
+
+void TenantState::Publish(const DomainEvent& event) {
+  for (const std::unique_ptr<Module>& m : modules_) m->On(event);
 }
 
 Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
@@ -117,22 +120,24 @@ void TenantState::Persist(const Resolution& res, Timestamp now) {
     orders_.MergeMembers(m.survivor, m.merged);
     const std::optional<TierChange> tier = loyalty_.Merge(m.survivor, m.merged, m.at);
     Record(LoyaltyRow{TakeTick(), m.survivor, LoyaltyKind::kMerge, m.at, 0, {}, {}, {}, std::to_string(m.merged)});
-    RecordTier(tier);
+    RecordTier(tier, now);
     Record(TakeTick(), MergeRow{m.survivor, m.merged, m.at, m.reason});
     segments_.Merge(m.survivor, m.merged);
     MergeTags(m.survivor, m.merged, m.at);
     dirty_members_.insert(m.merged);
+    Publish(MemberMerged{m.survivor, m.merged, now});
   }
   if (!res.merges.empty()) Restage(res.member, now);
   if (res.created || !res.attached.empty() || !res.merges.empty()) dirty_members_.insert(res.member);
 }
 
-void TenantState::RecordTier(const std::optional<TierChange>& change) {
+void TenantState::RecordTier(const std::optional<TierChange>& change, Timestamp now) {
   if (!change) return;
   const auto& tiers = loyalty_.config().tiers;
   Record(LoyaltyRow{TakeTick(), change->member, LoyaltyKind::kTier, change->at, 0, {},
-                                        tiers[static_cast<size_t>(change->from)].id,
-                                        tiers[static_cast<size_t>(change->to)].id, change->cause});
+                    tiers[static_cast<size_t>(change->from)].id, tiers[static_cast<size_t>(change->to)].id,
+                    change->cause});
+  Publish(TierChanged{*change, now});
 }
 
 void TenantState::CollectPurchaseDates(MemberId member) {
@@ -148,8 +153,9 @@ void TenantState::Restage(MemberId member, Timestamp now, std::optional<LocalDat
   const LocalDate today = zone_.DateOf(now);
   auto move_to = [&](Stage stage, Timestamp at) {
     if (auto change = lifecycle_.MoveTo(member, stage, at)) {
-      Record(LoyaltyRow{TakeTick(), member, LoyaltyKind::kStage, at, 0, {},
-                                            std::string(StageName(change->from)), std::string(StageName(stage)), {}});
+      Record(LoyaltyRow{TakeTick(), member, LoyaltyKind::kStage, at, 0, {}, std::string(StageName(change->from)),
+                        std::string(StageName(stage)), {}});
+      Publish(StageChanged{member, change->from, stage, at, now});
     }
   };
   if (history_from && *history_from < today) {
@@ -242,7 +248,8 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   if (std::string problem = FutureProblem(e.paid_at, now); !problem.empty()) {
     return FieldInvalid("paid_at", std::move(problem));
   }
-  RETURN_IF_ERROR(CheckOrderCoupons(e));  // before anything changes: a refused coupon refuses the order
+  // Before anything changes: a module's refusal (a coupon it lists) refuses the order.
+  for (const std::unique_ptr<Module>& m : modules_) RETURN_IF_ERROR(m->CheckOrder(e));
   ASSIGN_OR_RETURN(Resolution res, members_.Resolve(e.member, now, "order"));
   if (res.created) {
     // A member first met through an order registered when they paid.
@@ -261,12 +268,9 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   e.member = {};
   const OrderRow row{res.member, std::move(e), EffectOf(earned)};
   Record(row.loyalty.tick, row);
-  RecordTier(tier);
   ExpireDead(res.member, now);
-  RedeemOrderCoupons(row.order);
-  CheckRedeemedTerms(row.order);
-  IssueForOrder(res.member, row.order, now);
-  IssueForTier(tier, now);
+  Publish(OrderApplied{res.member, row, now});
+  RecordTier(tier, now);
   Restage(res.member, now, zone_.DateOf(row.order.paid_at));
   // A new or merged member has a profile to report; otherwise only what the order changed.
   if (res.created || !res.merges.empty()) {
@@ -290,12 +294,11 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
       loyalty_.Reverse(TakeTick(), member, position, orders_.Order(position).net(), e.refunded_at, &tier,
                        e.refund_id);
   segments_.SetPurchaseNet(member, position, orders_.Order(position).net());
-  if (orders_.Order(position).net().fen() <= 0) RestoreOrderCoupons(e.order_id, e.refunded_at);
   const LocalDate refund_day = zone_.DateOf(e.refunded_at);
   const RefundRow row{std::move(e), EffectOf(reversed)};
   Record(row.loyalty.tick, row);
-  RecordTier(tier);
-  IssueForTier(tier, now);
+  Publish(RefundApplied{member, row, orders_.Order(position).net().fen() <= 0, now});
+  RecordTier(tier, now);
   Restage(member, now, refund_day);
   ReindexLoyalty(member);
   return EventOutcome::kAccepted;
@@ -330,7 +333,7 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
 
 void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
   Put(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
-  for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change);
+  for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change, now);
   for (MemberId m = 1; m <= members_.size(); ++m) {
     if (members_.Standing(m) == m) ReindexLoyalty(m);  // tier ids may have changed
   }
@@ -375,7 +378,6 @@ void TenantState::BeginDay(LocalDate day) {
   DayRun& run = day_run_.emplace();
   run.day = day;
   run.start = zone_.StartOfDay(day);
-  wallet_.ExpireDue(run.start);  // follows from the times: nothing to store
   ExpireIdempotency(run.start);
   // Rolling bases are reviewed on the first of the month, or `grace` days later.
   const LoyaltyConfig& config = loyalty_.config();
@@ -387,6 +389,7 @@ void TenantState::BeginDay(LocalDate day) {
   // day's ingest for it, which only a history arriving within a day reaches.
   if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 8)) segments_.Compact();
   segments_.StartDay(day);
+  for (const std::unique_ptr<Module>& m : modules_) m->BeginDay(day, run.start);
 }
 
 Slice TenantState::StepDay() {
@@ -409,10 +412,9 @@ Slice TenantState::StepDay() {
     run.next = 1;
   }
   if (run.phase == DayRun::Phase::kMembers) {
-    const std::vector<const coupons::IssueRule*> birthday_rules = BirthdayRules();
     for (; run.next <= members_.size(); ++run.next) {
       if (spent(64)) return Slice::kLater;
-      RunDayFor(run.next, birthday_rules);
+      RunDayFor(run.next);
     }
     run.phase = DayRun::Phase::kSegments;
     run.next = 0;
@@ -449,19 +451,14 @@ Slice TenantState::StepDay() {
   return Slice::kDone;
 }
 
-void TenantState::RunDayFor(MemberId m, const std::vector<const coupons::IssueRule*>& birthday_rules) {
+void TenantState::RunDayFor(MemberId m) {
   const DayRun& run = *day_run_;
   for (const LedgerEntry& e : loyalty_.ExpireDueOf(m, run.start, next_tick_)) RecordExpiry(m, e);
-  if (run.review_period_end) {
-    if (auto change = loyalty_.ReviewOf(m, *run.review_period_end, run.start)) {
-      RecordTier(change);
-      IssueForTier(change, run.start);
-    }
-  }
+  if (run.review_period_end) RecordTier(loyalty_.ReviewOf(m, *run.review_period_end, run.start), run.start);
   if (members_.Standing(m) != m) return;
-  IssueForBirthday(m, run.day, birthday_rules);
   Restage(m, run.start);
   ReindexLoyalty(m);  // after expiry, reviews, the new stage and RFM
+  for (const std::unique_ptr<Module>& module : modules_) module->DayFor(m, run.day, run.start);
 }
 
 segments::QueryContext TenantState::SegmentContext(Timestamp now) const {
@@ -856,13 +853,6 @@ Status TenantState::Loader::OnJournal(JournalRow row) {
         return Status::Ok();
       });
       break;
-    case Kind::kCouponEvent:
-      s = DecodeAnd<CouponEventRow>(t, row.key, row.payload, [&](const CouponEventRow& r) { return OnCouponEvent(r); });
-      break;
-    case Kind::kActivityEvent:
-      s = DecodeAnd<ActivityEventRow>(t, row.key, row.payload,
-                                      [&](const ActivityEventRow& r) { return OnActivityEvent(r); });
-      break;
     case Kind::kAudit:
       s = DecodeAnd<AuditRow>(t, row.key, row.payload, [&](AuditRow r) {
         s_.audit_.push_back(std::move(r));
@@ -882,7 +872,10 @@ Status TenantState::Loader::OnJournal(JournalRow row) {
         return s_.effects_.erase(r.id) == 1 ? Status::Ok() : Internal("an outcome of no pending effect");
       });
       break;
-    default: s = Internal("the kind is not a journal kind this build knows");
+    default: {
+      Module* owner = s_.ModuleOf(row.kind);
+      s = owner ? owner->Replay(row) : Internal("the kind is not a journal kind this build knows");
+    }
   }
   if (s.ok()) return s;
   return Damaged(std::move(s), row.kind, row.key).With("tick", std::to_string(row.tick));
@@ -921,19 +914,9 @@ Status TenantState::Loader::OnSetting(const SettingRow& row) {
     ASSIGN_OR_RETURN(s_.saved_segments_, segments::ParseSavedSegments(row.value));
     return Status::Ok();
   }
-  if (row.key == kCouponTemplatesSetting) {
-    ASSIGN_OR_RETURN(s_.coupon_templates_, coupons::ParseTemplates(row.value));
-    return Status::Ok();
-  }
-  if (row.key == kIssueRulesSetting) {
-    ASSIGN_OR_RETURN(s_.issue_rules_, coupons::ParseRules(row.value));
-    return Status::Ok();
-  }
-  if (row.key == kActivitiesSetting) {
-    ASSIGN_OR_RETURN(auto activities, activities::ParseActivities(row.value));
-    // The book is empty here: settings load before any claim.
-    for (activities::Activity& a : activities) s_.activities_.Add(std::move(a));
-    return Status::Ok();
+  for (const std::unique_ptr<Module>& m : s_.modules_) {
+    const auto names = m->settings();
+    if (std::find(names.begin(), names.end(), row.key) != names.end()) return m->LoadSetting(row.key, row.value);
   }
   if (row.key == kLoyaltySetting) {
     ASSIGN_OR_RETURN(LoyaltyConfig config, ParseLoyaltyConfig(row.value));
@@ -944,14 +927,9 @@ Status TenantState::Loader::OnSetting(const SettingRow& row) {
 }
 
 void TenantState::Loader::Finish() {
-  // An unchecked redemption whose order has come was checked when it came
-  // (a violation has its own row).
-  std::erase_if(s_.unchecked_coupons_, [&](const std::string& code) {
-    const coupons::Coupon* c = s_.wallet_.Find(code);
-    return c == nullptr || s_.orders_.HasOrder(c->order_id);
-  });
   if (s_.last_day_ != LocalDate()) s_.ScoreRfmAsOf(s_.last_day_);
   for (MemberId m = 1; m <= s_.members_.size(); ++m) s_.Reindex(m);
+  for (const std::unique_ptr<Module>& m : s_.modules_) m->FinishLoad(s_.last_day_);
   s_.segments_.Compact();
   if (s_.last_day_ != LocalDate()) s_.segments_.StartDay(s_.last_day_);
 }
@@ -1045,18 +1023,12 @@ Status TenantState::Loader::OnTagOperation(tags::TagOperation row) {
   return Status::Ok();
 }
 
-// Every stored change succeeded once against the same templates and times,
-// so it succeeds again; a failure means a damaged store.
-Status TenantState::Loader::OnCouponEvent(const CouponEventRow& row) {
-  RETURN_IF_ERROR(s_.ReplayCoupon(row));
-  s_.next_coupon_event_ = std::max(s_.next_coupon_event_, row.id + 1);
-  return Status::Ok();
-}
-
-Status TenantState::Loader::OnActivityEvent(const ActivityEventRow& row) {
-  RETURN_IF_ERROR(s_.ReplayActivity(row));
-  s_.next_activity_event_ = std::max(s_.next_activity_event_, row.id + 1);
-  return Status::Ok();
+Module* TenantState::ModuleOf(RowKind kind) {
+  for (const std::unique_ptr<Module>& m : modules_) {
+    const auto kinds = m->journal_kinds();
+    if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) return m.get();
+  }
+  return nullptr;
 }
 
 }  // namespace pond

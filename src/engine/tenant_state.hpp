@@ -1,7 +1,8 @@
-// TenantState: everything Pond knows about one tenant in memory — members
-// and identities, orders, master data, loyalty, lifecycle, tags and
-// segments, coupons, activities, idempotency records — and the rules that
-// apply a command to it.
+// TenantState: everything Pond knows about one tenant in memory — the core
+// (members and identities, orders, master data, loyalty, lifecycle, tags
+// and segments, the audit trail, effects, idempotency records) and the
+// modules built on it (engine/module.hpp: coupons, activities) — and the
+// rules that apply a command to it.
 //
 // Every change appends the rows that make it durable (journal/rows.hpp) to
 // a pending WriteBatch, which the tenant engine takes and commits
@@ -17,19 +18,17 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "activities/activity_book.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
-#include "coupons/coupon_template.hpp"
-#include "coupons/issue_rules.hpp"
-#include "coupons/quote.hpp"
-#include "coupons/wallet.hpp"
 #include "engine/actor.hpp"
+#include "engine/module.hpp"
 #include "engine/store.hpp"
 #include "engine/timers.hpp"
 #include "events/event.hpp"
@@ -58,6 +57,9 @@ enum class Slice { kDone, kMore, kLater };
 class TenantState {
  public:
   TenantState(TenantRecord record, TimeZone zone);
+  // Modules hold a reference to their tenant: it stays where it was made.
+  TenantState(const TenantState&) = delete;
+  TenantState& operator=(const TenantState&) = delete;
 
   // Applies one event at `now`. Accepted when it changed something,
   // Duplicate when its natural key was seen (or it changes nothing); an error
@@ -73,8 +75,8 @@ class TenantState {
   void SetLoyaltyConfig(LoyaltyConfig config, Timestamp now);
   // The scheduler's timed work up to `now`, in time order: the timers due
   // (ArmTimer) and, for every tenant-zone day that began since the last
-  // run, the day run: expiry, tier reviews, lifecycle stages, birthday
-  // coupons, saved segments' sizes. A day runs in slices (kLater
+  // run, the day run: expiry, tier reviews, lifecycle stages, the
+  // modules' day (coupons expire, birthday coupons), saved segments' sizes. A day runs in slices (kLater
   // while the slice is spent with work left); the day under way is kept
   // here, so any later call goes on with it. A day cut short by a restart
   // runs again from its start: every step of it is idempotent.
@@ -135,82 +137,6 @@ class TenantState {
                                                     Timestamp now, const Audience& who);
   Status RemoveSegment(int64_t id);
 
-  // --- coupons (coupons/, tenant_coupons.cpp) ----------------------------
-  // Adds a template (checked; its id is given here). Templates do not change
-  // once created: the wallet's history is replayed against them.
-  Result<const coupons::CouponTemplate*> CreateCouponTemplate(coupons::CouponTemplate t);
-  const coupons::CouponTemplate* FindCouponTemplate(int64_t id) const;
-  // Retires a template: nothing more is issued from it (refused "retired");
-  // coupons issued stay valid. Retiring again changes nothing.
-  Result<const coupons::CouponTemplate*> RetireCouponTemplate(int64_t id, Timestamp now);
-  const std::vector<coupons::CouponTemplate>& coupon_templates() const { return coupon_templates_; }
-  // The wallet's operations (wallet.hpp), each recorded as a CouponEventRow
-  // when it changed something. NotFound for an unknown template or member.
-  Result<coupons::Wallet::Issued> IssueCoupon(int64_t template_id, MemberId member, std::string occasion,
-                                              std::string code, Timestamp now);
-  // Lock and redeem check the coupon's terms (threshold, scope) on `cart`
-  // when the caller gives it (the checkout's items before coupons): a
-  // Refusal terms_not_met naming the field. A redemption without a cart is
-  // checked against its order when Pond has it (threshold and channel), and
-  // otherwise when the order event arrives: a coupon that broke its terms
-  // then is a violation in the coupon report, not a silent success.
-  Result<const coupons::Coupon*> LockCoupon(std::string_view code, std::string_view order_id, Timestamp until,
-                                            Timestamp now, const coupons::Cart* cart = nullptr);
-  Result<const coupons::Coupon*> UnlockCoupon(std::string_view code, std::string_view order_id, Timestamp now);
-  Result<const coupons::Coupon*> RedeemCoupon(std::string_view code, std::string_view order_id, Timestamp now,
-                                              const coupons::Cart* cart = nullptr);
-  // Redeemed coupons that broke their terms (code → why), and those redeemed
-  // with nothing yet to check them against (no cart, order not seen).
-  const std::unordered_map<std::string, std::string>& coupon_violations() const { return coupon_violations_; }
-  const std::unordered_set<std::string>& unchecked_coupons() const { return unchecked_coupons_; }
-  Result<const coupons::Coupon*> RevokeCoupon(std::string_view code, Timestamp now);
-  // Issues a coupon of the template to every member of a snapshot (each
-  // once: the occasion is the snapshot), codes from `next_code`. Members
-  // the stock or a limit refuses are counted, not errors; running it again
-  // issues only to those still without.
-  // Sliced: call again with the same `bulk` while it returns kLater.
-  struct BulkIssue {
-    int64_t members = 0, issued = 0, already = 0;
-    std::map<std::string, int64_t> refused;  // by reason
-    std::vector<int64_t> audience;            // the snapshot's members, decoded by the first slice
-    size_t next = 0;                          // how many of them are done
-  };
-  Result<Slice> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
-                                const std::function<Result<std::string>()>& next_code, Timestamp now,
-                                BulkIssue& bulk);
-  const coupons::Wallet& wallet() const { return wallet_; }
-  // The coupons a standing member holds, with those of the members merged
-  // into it, in issue order.
-  std::vector<const coupons::Coupon*> CouponsOf(MemberId member) const;
-  // A member's member-day coupons (issue rules with trigger member_day for
-  // today's weekday in the tenant's zone and the member's tier), each once
-  // a day. Refused not_member_day, not_eligible (tier), or the wallet's
-  // refusal when none is issued.
-  Result<std::vector<coupons::Wallet::Issued>> ClaimMemberDay(MemberId member, Timestamp now);
-  // Adds an issue rule (coupons/issue_rules.hpp); its template must exist.
-  Result<const coupons::IssueRule*> CreateIssueRule(coupons::IssueRule rule);
-  const std::vector<coupons::IssueRule>& issue_rules() const { return issue_rules_; }
-  // Turns an issue rule on or off (an inactive rule issues nothing).
-  Result<const coupons::IssueRule*> SetIssueRuleActive(int64_t id, bool active);
-
-  // --- activities (activities/, tenant_activities.cpp) --------------------
-  // Adds an activity: its coupon templates and snapshot must exist; a
-  // bargain's helper tag is made (manual) when missing.
-  Result<const activities::Activity*> CreateActivity(activities::Activity a, Timestamp now);
-  const activities::ActivityBook& activity_book() const { return activities_; }
-  // Ends an activity now: claims from now on are refused "ended"; those
-  // made stand.
-  Result<const activities::Activity*> CancelActivity(int64_t id, Timestamp now);
-  // A member's claim (group buy: `group` 0 opens one, else the opener's
-  // claim id joins it): refused not_eligible outside the audience or
-  // without a purchase in the window, insufficient_points, the coupon's
-  // refusal, or the book's (activity_book.hpp); every refusal is counted.
-  // Spends the points and issues the coupon it gives.
-  Result<const activities::Claim*> ClaimActivity(int64_t activity_id, MemberId member, int64_t group, Timestamp now);
-  // A helper's cut of bargain `claim_id`; a helper not yet a member is
-  // registered with source "bargain"; every helper gets the helper tag.
-  Result<const activities::Claim*> HelpBargain(int64_t claim_id, const MemberRef& helper, Timestamp now);
-
   // --- the audit trail (CONTRACT.md "Actors and the audit trail") --------
   // Records who (the command's actor and request id) did `action` to
   // `target` at `now`, in the same commit as the change. `detail` is a
@@ -242,6 +168,45 @@ class TenantState {
   static constexpr int64_t kIdempotencyDays = 7;
   void RememberIdempotent(IdempotencyRow row);
   const IdempotencyRow* FindIdempotent(const std::string& key, Timestamp now) const;
+
+  // --- modules (engine/module.hpp, ARCHITECTURE.md "Modules") ------------
+  // Adds a module; engine/modules/modules.cpp adds every module of the
+  // build as the state is made, before anything loads.
+  void AddModule(std::unique_ptr<Module> module) { modules_.push_back(std::move(module)); }
+  // The module of type M (a logic_error when the build has none).
+  template <typename M>
+  M& module() {
+    for (const std::unique_ptr<Module>& m : modules_) {
+      if (auto* found = dynamic_cast<M*>(m.get())) return *found;
+    }
+    throw std::logic_error("no such module");
+  }
+  template <typename M>
+  const M& module() const {
+    return const_cast<TenantState*>(this)->module<M>();
+  }
+  // The module that stores journal rows of `kind`, or nullptr.
+  Module* ModuleOf(RowKind kind);
+  // Tells every module what happened, in the order they were added.
+  void Publish(const DomainEvent& event);
+  // Appends `row` as a journal row at the next tick, in this command's commit.
+  template <typename Row>
+  void Journal(const Row& row) {
+    Record(TakeTick(), row);
+  }
+  // Appends `row` as a state row: what is kept as it stands (a setting).
+  template <typename Row>
+  void Put(const Row& row) {
+    StateRow& out = pending_.state.emplace_back();
+    out.kind = static_cast<RowKind>(journal::RowKindOf<Row>::value);
+    journal::Encode(row, out.key, out.payload);
+  }
+  // A number field a module adds to segment expressions ("coupons.unused")
+  // and a member's value of it (segments/segment_index.hpp).
+  int DefineSegmentNumber(std::string name) { return segments_.DefineNumberField(std::move(name)); }
+  void SetSegmentNumber(int field, MemberId member, std::optional<int64_t> value) {
+    segments_.SetNumber(member, field, value);
+  }
 
   // Hands over the rows of everything applied since the last call by
   // swapping them into `into`, which must be empty (its memory is reused).
@@ -295,8 +260,6 @@ class TenantState {
     Status OnRefund(const RefundRow& row);
     Status OnLoyalty(LoyaltyRow row);
     Status OnTagOperation(tags::TagOperation row);
-    Status OnCouponEvent(const CouponEventRow& row);
-    Status OnActivityEvent(const ActivityEventRow& row);
     // The member whose account holds `member`'s loyalty at this point of
     // the replay: merges are followed only once their kMerge row is replayed.
     MemberId LoyaltyOwner(MemberId member) const;
@@ -330,15 +293,10 @@ class TenantState {
     journal::Encode(row, out.key, payload);
     out.erase = true;
   }
-  template <typename Row>
-  void Put(const Row& row) {
-    StateRow& out = pending_.state.emplace_back();
-    out.kind = static_cast<RowKind>(journal::RowKindOf<Row>::value);
-    journal::Encode(row, out.key, out.payload);
-  }
   // Records what a resolution did: identity and merge rows, merged histories.
   void Persist(const Resolution& res, Timestamp now);
-  void RecordTier(const std::optional<TierChange>& change);
+  // Records a tier change and publishes it (TierChanged at `now`).
+  void RecordTier(const std::optional<TierChange>& change, Timestamp now);
   // Recomputes a member's lifecycle stage as of `now`; records a change.
   // History that arrived late (an order paid on `history_from` or later,
   // imported now) also records the changes its dates imply between then
@@ -355,8 +313,8 @@ class TenantState {
   // Fires the timers due at or before `until`, a batch at a time; kLater
   // when the slice was spent with more due.
   Slice FireTimers(Timestamp until);
-  // One member's share of the day: expiry, review, birthday, stage, index.
-  void RunDayFor(MemberId m, const std::vector<const coupons::IssueRule*>& birthday_rules);
+  // One member's share of the day: expiry, review, stage, index, then the modules'.
+  void RunDayFor(MemberId m);
   // Forgets idempotency answers older than kIdempotencyDays at `now`.
   void ExpireIdempotency(Timestamp now);
   // Hands the member's current attributes (standing, profile, tier, stage,
@@ -383,44 +341,6 @@ class TenantState {
   // The merged member's manual tags go to the survivor.
   void MergeTags(MemberId survivor, MemberId merged, Timestamp now);
   void PersistTags() { Put(SettingRow{"tags", tags::TagDefinitionsJson(tags_)}); }
-  static constexpr std::string_view kCouponTemplatesSetting = "coupon_templates";
-  static constexpr std::string_view kIssueRulesSetting = "coupon_rules";
-  // The coupons the issue rules give for an order (post_payment,
-  // first_purchase) and for a tier reached (tier_upgrade). Occasions older
-  // than a day at `now` (imports of history) give nothing.
-  void IssueForOrder(MemberId member, const OrderEvent& e, Timestamp now);
-  void IssueForTier(const std::optional<TierChange>& change, Timestamp now);
-  // The active birthday rules, and what they give member `m` on `day` (in
-  // the day run's pass over the members).
-  std::vector<const coupons::IssueRule*> BirthdayRules() const;
-  void IssueForBirthday(MemberId m, LocalDate day, const std::vector<const coupons::IssueRule*>& rules);
-  void IssueByRule(const coupons::IssueRule& rule, MemberId member, std::string occasion, Timestamp now);
-  // An order's coupons: each must be its member's and redeemable when it
-  // was paid (errors name coupons[i]); redeemed once the order is applied;
-  // given back, where the template says so, when a refund leaves nothing.
-  Status CheckOrderCoupons(const OrderEvent& e) const;
-  void RedeemOrderCoupons(const OrderEvent& e);
-  // The terms of every coupon the order redeemed — listed on it, or redeemed
-  // for it before it arrived without a cart — checked on the order as paid.
-  void CheckRedeemedTerms(const OrderEvent& e);
-  Status CheckCouponTerms(std::string_view code, const coupons::Cart& cart) const;
-  // The terms a redemption without a cart can be checked on: its order, when known.
-  Status CheckTermsOnKnownOrder(std::string_view code, std::string_view order_id) const;
-  void RestoreOrderCoupons(const std::string& order_id, Timestamp at);
-  // Records a wallet change.
-  void RecordCoupon(CouponEventRow row);
-  // Replays one stored wallet change (the load).
-  Status ReplayCoupon(const CouponEventRow& row);
-  static constexpr std::string_view kActivitiesSetting = "activities";
-  void RecordActivity(ActivityEventRow row);
-  // Counts and records a refused claim, or cut of `bargain` (a Conflict
-  // with a reason); returns it.
-  Status RefuseClaim(int64_t activity_id, MemberId member, int64_t bargain, Status why, Timestamp now);
-  // What the tenant checks before the book: audience, purchase, points, coupon.
-  Status CheckClaimer(const activities::Activity& a, MemberId member, Timestamp now);
-  // Whether the standing `member`, or a member merged into it, is in the snapshot.
-  bool InSnapshot(int64_t snapshot_id, MemberId member);
-  Status ReplayActivity(const ActivityEventRow& row);
   void PersistSegments() {
     Put(SettingRow{"segments", segments::SavedSegmentsJson(saved_segments_)});
   }
@@ -437,20 +357,10 @@ class TenantState {
   tags::TagBook tags_;
   std::vector<SnapshotRow> snapshots_;
   std::vector<segments::SavedSegment> saved_segments_;
-  std::vector<coupons::CouponTemplate> coupon_templates_;  // id = position + 1
-  std::vector<coupons::IssueRule> issue_rules_;            // id = position + 1
-  coupons::Wallet wallet_;
-  int64_t next_coupon_event_ = 1;
-  std::unordered_map<std::string, std::string> coupon_violations_;  // code → why
-  std::unordered_set<std::string> unchecked_coupons_;
-  activities::ActivityBook activities_;
-  int64_t next_activity_event_ = 1;
   std::vector<AuditRow> audit_;
   std::string audit_detail_;
   std::map<int64_t, EffectRow> effects_;  // pending
   int64_t next_effect_ = 1;
-  // Snapshot members, decoded and sorted when an activity first asks.
-  std::unordered_map<int64_t, std::vector<int64_t>> snapshot_members_;
   std::vector<LocalDate> dates_;     // scratch for Restage
   std::vector<std::string_view> categories_;  // scratch for CollectCategories; views into the order
   std::string scratch_;              // for member-event digests
@@ -473,6 +383,7 @@ class TenantState {
   std::vector<Timer> firing_;  // scratch for FireTimers
   std::chrono::steady_clock::time_point slice_until_ = std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::string, IdempotencyRow> idempotency_;
+  std::vector<std::unique_ptr<Module>> modules_;
   WriteBatch pending_;
   std::unordered_set<MemberId> dirty_members_;  // rows to write at TakePending
 };

@@ -1,3 +1,5 @@
+#include "engine/modules/activities_module.hpp"
+#include "engine/modules/coupons_module.hpp"
 #include "engine/tenant_state.hpp"
 
 #include <gtest/gtest.h>
@@ -560,20 +562,20 @@ TEST(TenantStateTest, TheWalletComesBackAfterAReload) {
   t.off = Money::Fen(1000);
   t.valid_days = 2;
   t.stock = 2;
-  auto made = live.CreateCouponTemplate(t);
+  auto made = Coupons(live).CreateCouponTemplate(t);
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   EXPECT_EQ((*made)->id, 1);
   t.valid_days = 0;
-  EXPECT_EQ(live.CreateCouponTemplate(t).status().field_errors().at(0).field, "valid_to");
-  ASSERT_TRUE(live.IssueCoupon(1, 1, "k1", "CODEA", t0).ok());
-  ASSERT_TRUE(live.IssueCoupon(1, 2, "k2", "CODEB", t0).ok());
-  EXPECT_EQ(live.IssueCoupon(1, 3, "k3", "CODEC", t0).status().context().at(0).second, "out_of_stock");
-  EXPECT_FALSE(live.IssueCoupon(1, 1, "k1", "CODED", t0)->fresh);
-  EXPECT_EQ(live.IssueCoupon(2, 1, "k1", "CODEE", t0).status().code(), StatusCode::kNotFound);
-  ASSERT_TRUE(live.LockCoupon("CODEA", "POS-1", t0.PlusSeconds(600), t0.PlusSeconds(60)).ok());
-  ASSERT_TRUE(live.RedeemCoupon("CODEA", "POS-1", t0.PlusSeconds(120)).ok());
-  ASSERT_TRUE(live.RedeemCoupon("CODEA", "POS-1", t0.PlusSeconds(180)).ok());
-  ASSERT_TRUE(live.RevokeCoupon("CODEB", t0.PlusSeconds(240)).ok());
+  EXPECT_EQ(Coupons(live).CreateCouponTemplate(t).status().field_errors().at(0).field, "valid_to");
+  ASSERT_TRUE(Coupons(live).IssueCoupon(1, 1, "k1", "CODEA", t0).ok());
+  ASSERT_TRUE(Coupons(live).IssueCoupon(1, 2, "k2", "CODEB", t0).ok());
+  EXPECT_EQ(Coupons(live).IssueCoupon(1, 3, "k3", "CODEC", t0).status().context().at(0).second, "out_of_stock");
+  EXPECT_FALSE(Coupons(live).IssueCoupon(1, 1, "k1", "CODED", t0)->fresh);
+  EXPECT_EQ(Coupons(live).IssueCoupon(2, 1, "k1", "CODEE", t0).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(Coupons(live).LockCoupon("CODEA", "POS-1", t0.PlusSeconds(600), t0.PlusSeconds(60)).ok());
+  ASSERT_TRUE(Coupons(live).RedeemCoupon("CODEA", "POS-1", t0.PlusSeconds(120)).ok());
+  ASSERT_TRUE(Coupons(live).RedeemCoupon("CODEA", "POS-1", t0.PlusSeconds(180)).ok());
+  ASSERT_TRUE(Coupons(live).RevokeCoupon("CODEB", t0.PlusSeconds(240)).ok());
   const WriteBatch batch = live.TakePending();
   EXPECT_EQ(testing::RowsOf<CouponEventRow>(batch).size(), 5u) << "issue, issue, lock, redeem, revoke: replays record nothing";
   ASSERT_TRUE(store.Commit(batch).ok());
@@ -582,19 +584,19 @@ TEST(TenantStateTest, TheWalletComesBackAfterAReload) {
   TenantState::Loader loader(reloaded);
   ASSERT_TRUE(store.Load(loader).ok());
   loader.Finish();
-  ASSERT_EQ(reloaded.coupon_templates().size(), 1u);
+  ASSERT_EQ(Coupons(reloaded).coupon_templates().size(), 1u);
   for (const char* code : {"CODEA", "CODEB"}) {
-    const coupons::Coupon* a = live.wallet().Find(code);
-    const coupons::Coupon* b = reloaded.wallet().Find(code);
+    const coupons::Coupon* a = Coupons(live).wallet().Find(code);
+    const coupons::Coupon* b = Coupons(reloaded).wallet().Find(code);
     ASSERT_NE(b, nullptr) << code;
     EXPECT_EQ(std::tuple(a->state, a->order_id, a->member, a->valid_to, a->changed_at),
               std::tuple(b->state, b->order_id, b->member, b->valid_to, b->changed_at))
         << code;
   }
-  EXPECT_EQ(reloaded.wallet().IssuedOf(1), 2);
+  EXPECT_EQ(Coupons(reloaded).wallet().IssuedOf(1), 2);
   // The next change continues the ids.
-  ASSERT_TRUE(reloaded.IssueCoupon(1, 3, "k3", "CODEF", t0).status().code() == StatusCode::kConflict);
-  ASSERT_TRUE(reloaded.RedeemCoupon("CODEB", "POS-2", t0.PlusSeconds(300)).status().code() == StatusCode::kConflict);
+  ASSERT_TRUE(Coupons(reloaded).IssueCoupon(1, 3, "k3", "CODEF", t0).status().code() == StatusCode::kConflict);
+  ASSERT_TRUE(Coupons(reloaded).RedeemCoupon("CODEB", "POS-2", t0.PlusSeconds(300)).status().code() == StatusCode::kConflict);
 }
 
 }  // namespace
@@ -615,9 +617,9 @@ TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
   t.off = Money::Fen(800);
   t.valid_days = 7;
   t.restore_on_refund = true;
-  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
-  ASSERT_TRUE(s.IssueCoupon(1, 1, "a", "ALICE1", t0).ok());
-  ASSERT_TRUE(s.IssueCoupon(1, 2, "b", "BOB1", t0).ok());
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 1, "a", "ALICE1", t0).ok());
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 2, "b", "BOB1", t0).ok());
 
   const Timestamp t1 = t0.PlusSeconds(3600);
   OrderEvent bad = Order("O3", alice, 6800, t1.seconds());
@@ -628,12 +630,12 @@ TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
   for (const FieldError& e : refused.status().field_errors()) fields.push_back(e.field + ": " + e.reason);
   EXPECT_EQ(fields, (std::vector<std::string>{"coupons[1]: belongs to another member", "coupons[2]: no such coupon"}));
   EXPECT_FALSE(s.orders().HasOrder("O3")) << "a refused coupon refuses the order, nothing half-applied";
-  EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
+  EXPECT_EQ(Coupons(s).wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
 
   OrderEvent good = Order("O3", alice, 6800, t1.seconds());
   good.coupons = {"ALICE1"};
   ASSERT_TRUE(s.Apply(good, t1).ok());
-  EXPECT_EQ(s.wallet().Find("ALICE1")->order_id, "O3");
+  EXPECT_EQ(Coupons(s).wallet().Find("ALICE1")->order_id, "O3");
   OrderEvent reuse = Order("O4", alice, 6800, t1.seconds());
   reuse.coupons = {"ALICE1"};
   EXPECT_EQ(s.Apply(reuse, t1).status().field_errors().at(0).reason, "coupon ALICE1 is redeemed already");
@@ -642,10 +644,10 @@ TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
   // A partial refund keeps the coupon used; the refund of the rest gives it back.
   RefundEvent part{"R1", "O3", Money::Fen(3000), t1.PlusSeconds(60)};
   ASSERT_TRUE(s.Apply(part, t1).ok());
-  EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kRedeemed);
+  EXPECT_EQ(Coupons(s).wallet().Find("ALICE1")->state, coupons::CouponState::kRedeemed);
   RefundEvent rest{"R2", "O3", Money::Fen(3800), t1.PlusSeconds(120)};
   ASSERT_TRUE(s.Apply(rest, t1).ok());
-  EXPECT_EQ(s.wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
+  EXPECT_EQ(Coupons(s).wallet().Find("ALICE1")->state, coupons::CouponState::kIssued);
   const WriteBatch batch = s.TakePending();
   std::vector<std::string> kinds;
   for (const CouponEventRow& r : testing::RowsOf<CouponEventRow>(batch)) kinds.push_back(r.kind);
@@ -666,11 +668,11 @@ TEST(TenantStateTest, IssueRulesGiveCouponsOncePerOccasion) {
   t.kind = coupons::CouponKind::kDiscount;
   t.percent_off = 12;
   t.valid_days = 7;
-  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   auto rule = [&](std::string json) {
     auto parsed = coupons::ParseRule(json);
     EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-    return s.CreateIssueRule(*parsed);
+    return Coupons(s).CreateIssueRule(*parsed);
   };
   ASSERT_TRUE(rule(R"({"name":"支付后","trigger":"post_payment","template_id":1,"min_paid_fen":3500,"payments":["wechat_pay"]})").ok());
   ASSERT_TRUE(rule(R"({"name":"首单","trigger":"first_purchase","template_id":1})").ok());
@@ -687,7 +689,7 @@ TEST(TenantStateTest, IssueRulesGiveCouponsOncePerOccasion) {
   };
   auto occasions = [&]() {
     std::vector<std::string> out;
-    for (const coupons::Coupon* c : s.wallet().CouponsOf(1)) out.push_back(c->occasion);
+    for (const coupons::Coupon* c : Coupons(s).wallet().CouponsOf(1)) out.push_back(c->occasion);
     return out;
   };
   // History imported a week late gives nothing, not even the first purchase.
@@ -708,7 +710,7 @@ TEST(TenantStateTest, IssueRulesGiveCouponsOncePerOccasion) {
   first.payment = "wechat_pay";
   ASSERT_TRUE(s.Apply(first, t1).ok());
   std::vector<std::string> second;
-  for (const coupons::Coupon* c : s.wallet().CouponsOf(2)) second.push_back(c->occasion);
+  for (const coupons::Coupon* c : Coupons(s).wallet().CouponsOf(2)) second.push_back(c->occasion);
   EXPECT_EQ(second, (std::vector<std::string>{"rule:1:order:F", "rule:2:first"}));
 }
 
@@ -735,15 +737,15 @@ TEST(TenantStateTest, BirthdayRulesGiveOneCouponAYearOnTheDay) {
   t.kind = coupons::CouponKind::kNoThreshold;
   t.off = Money::Fen(800);
   t.valid_days = 30;
-  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
-  ASSERT_TRUE(s.CreateIssueRule(*coupons::ParseRule(R"({"name":"生日","trigger":"birthday","template_id":1})")).ok());
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(Coupons(s).CreateIssueRule(*coupons::ParseRule(R"({"name":"生日","trigger":"birthday","template_id":1})")).ok());
   EXPECT_EQ(coupons::ParseRule(R"({"name":"x","trigger":"birthday","template_id":1,"min_paid_fen":1})")
                 .status().field_errors().at(0).field,
             "min_paid_fen");
   auto holders = [&]() {
     std::vector<std::pair<MemberId, std::string>> out;
     for (MemberId m = 1; m <= 3; ++m) {
-      for (const coupons::Coupon* c : s.wallet().CouponsOf(m)) out.emplace_back(m, c->occasion);
+      for (const coupons::Coupon* c : Coupons(s).wallet().CouponsOf(m)) out.emplace_back(m, c->occasion);
     }
     return out;
   };
@@ -754,7 +756,7 @@ TEST(TenantStateTest, BirthdayRulesGiveOneCouponAYearOnTheDay) {
                                                                       {2, "rule:1:birthday:2027"}}));
   s.RunDue(*ParseRfc3339("2027-03-01T08:00:00+08:00"));
   EXPECT_EQ(holders().size(), 3u);
-  EXPECT_EQ(s.wallet().CouponsOf(3).at(0)->valid_from, *ParseRfc3339("2027-03-01T00:00:00+08:00"));
+  EXPECT_EQ(Coupons(s).wallet().CouponsOf(3).at(0)->valid_from, *ParseRfc3339("2027-03-01T00:00:00+08:00"));
 }
 
 }  // namespace
@@ -776,31 +778,31 @@ TEST(TenantStateTest, MemberDayCouponsAreClaimedOnTheirWeekdayByTierOnceADay) {
   t.threshold = Money::Fen(6800);
   t.off = Money::Fen(600);
   t.valid_days = 1;
-  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   t.name = "会员日满68减10";
   t.off = Money::Fen(1000);
-  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   // DOMAIN.md §2: standard members get 减6, gold 减10, every Wednesday.
-  ASSERT_TRUE(s.CreateIssueRule(*coupons::ParseRule(
+  ASSERT_TRUE(Coupons(s).CreateIssueRule(*coupons::ParseRule(
                                     R"({"name":"会员日","trigger":"member_day","template_id":1,"tiers":["standard"]})"))
                   .ok());
-  ASSERT_TRUE(s.CreateIssueRule(*coupons::ParseRule(
+  ASSERT_TRUE(Coupons(s).CreateIssueRule(*coupons::ParseRule(
                                     R"({"name":"会员日金卡","trigger":"member_day","template_id":2,"tiers":["gold"]})"))
                   .ok());
   EXPECT_EQ(coupons::ParseRule(R"({"name":"x","trigger":"member_day","template_id":1,"weekday":8})")
                 .status().field_errors().at(0).field,
             "weekday");
-  auto got = s.ClaimMemberDay(1, wednesday);
+  auto got = Coupons(s).ClaimMemberDay(1, wednesday);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ((*got)[0].coupon->template_id, 1);
   EXPECT_EQ((*got)[0].coupon->valid_to, *ParseRfc3339("2026-11-05T00:00:00+08:00")) << "valid that day";
-  EXPECT_FALSE(s.ClaimMemberDay(1, wednesday.PlusSeconds(3600))->at(0).fresh) << "once a day";
-  EXPECT_EQ(ReasonOf(s.ClaimMemberDay(1, wednesday.PlusSeconds(24 * 3600)).status()), "not_member_day");
-  auto next = s.ClaimMemberDay(1, wednesday.PlusSeconds(7 * 24 * 3600));
+  EXPECT_FALSE(Coupons(s).ClaimMemberDay(1, wednesday.PlusSeconds(3600))->at(0).fresh) << "once a day";
+  EXPECT_EQ(ReasonOf(Coupons(s).ClaimMemberDay(1, wednesday.PlusSeconds(24 * 3600)).status()), "not_member_day");
+  auto next = Coupons(s).ClaimMemberDay(1, wednesday.PlusSeconds(7 * 24 * 3600));
   ASSERT_TRUE(next.ok());
   EXPECT_TRUE(next->at(0).fresh) << "the next Wednesday gives another";
-  EXPECT_EQ(s.wallet().CouponsOf(1).size(), 2u);
+  EXPECT_EQ(Coupons(s).wallet().CouponsOf(1).size(), 2u);
 }
 
 TEST(TenantStateTest, ActivityClaimsComeBackAfterAReloadAndTimeFailsOpenGroups) {
@@ -824,16 +826,16 @@ TEST(TenantStateTest, ActivityClaimsComeBackAfterAReloadAndTimeFailsOpenGroups) 
   group.group_hours = 2;
   group.starts_at = t0;
   group.ends_at = t0.PlusSeconds(48 * 3600);
-  ASSERT_TRUE(live.CreateActivity(group, t0).ok());
-  auto opened = live.ClaimActivity(1, 1, 0, t0);  // stays alone: fails after 2 hours
+  ASSERT_TRUE(Activities(live).CreateActivity(group, t0).ok());
+  auto opened = Activities(live).ClaimActivity(1, 1, 0, t0);  // stays alone: fails after 2 hours
   ASSERT_TRUE(opened.ok());
   const int64_t lonely = (*opened)->id;
-  auto other = live.ClaimActivity(1, 2, 0, t0.PlusSeconds(60));
+  auto other = Activities(live).ClaimActivity(1, 2, 0, t0.PlusSeconds(60));
   ASSERT_TRUE(other.ok());
-  ASSERT_TRUE(live.ClaimActivity(1, 3, (*other)->id, t0.PlusSeconds(120)).ok());
-  EXPECT_EQ(ReasonOf(live.ClaimActivity(1, 4, 0, t0.PlusSeconds(180)).status()), "sold_out");
-  EXPECT_EQ(ReasonOf(live.ClaimActivity(1, 4, lonely, t0.PlusSeconds(2 * 3600)).status()), "group_closed");
-  ASSERT_TRUE(live.ClaimActivity(1, 4, 0, t0.PlusSeconds(2 * 3600 + 1)).ok()) << "the failed group's units are back";
+  ASSERT_TRUE(Activities(live).ClaimActivity(1, 3, (*other)->id, t0.PlusSeconds(120)).ok());
+  EXPECT_EQ(ReasonOf(Activities(live).ClaimActivity(1, 4, 0, t0.PlusSeconds(180)).status()), "sold_out");
+  EXPECT_EQ(ReasonOf(Activities(live).ClaimActivity(1, 4, lonely, t0.PlusSeconds(2 * 3600)).status()), "group_closed");
+  ASSERT_TRUE(Activities(live).ClaimActivity(1, 4, 0, t0.PlusSeconds(2 * 3600 + 1)).ok()) << "the failed group's units are back";
   ASSERT_TRUE(store.Commit(live.TakePending()).ok());
 
   TenantState reloaded = NewState();
@@ -842,11 +844,11 @@ TEST(TenantStateTest, ActivityClaimsComeBackAfterAReloadAndTimeFailsOpenGroups) 
   loader.Finish();
   const Timestamp later = t0.PlusSeconds(3 * 3600);
   for (const TenantState* s : {&live, &reloaded}) {
-    const activities::Tally t = s->activity_book().TallyOf(1, later);
+    const activities::Tally t = Activities(*s).activity_book().TallyOf(1, later);
     EXPECT_EQ((std::vector<int64_t>{t.successes, t.taken, t.groups_complete, t.groups_failed, t.groups_open}),
               (std::vector<int64_t>{4, 4, 1, 1, 1}));  // units: the full group 2, member 4's open one 2
     EXPECT_EQ(t.refused, (std::map<std::string, int64_t>{{"group_closed", 1}, {"sold_out", 1}}));
-    EXPECT_EQ(s->activity_book().StateOf(*s->activity_book().FindClaim(lonely), later), activities::ClaimState::kFailed);
+    EXPECT_EQ(Activities(*s).activity_book().StateOf(*Activities(*s).activity_book().FindClaim(lonely), later), activities::ClaimState::kFailed);
   }
 }
 
@@ -869,9 +871,9 @@ TEST(TenantStateTest, AMergedMembersCouponsAreTheSurvivors) {
   t.kind = coupons::CouponKind::kNoThreshold;
   t.off = Money::Fen(800);
   t.valid_days = 7;
-  ASSERT_TRUE(s.CreateCouponTemplate(t).ok());
-  ASSERT_TRUE(s.IssueCoupon(1, 2, "k-unionid", "CODE2", t0).ok());
-  ASSERT_TRUE(s.IssueCoupon(1, 1, "k-phone", "CODE1", t0.PlusSeconds(60)).ok());
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 2, "k-unionid", "CODE2", t0).ok());
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 1, "k-phone", "CODE1", t0.PlusSeconds(60)).ok());
   // The same person shows both identities: the two members become one.
   both.member = MemberRef{{Identity{IdentityKind::kPhone, "13800000001"}, Identity{IdentityKind::kUnionid, "oU-1"}},
                           std::nullopt};
@@ -879,20 +881,20 @@ TEST(TenantStateTest, AMergedMembersCouponsAreTheSurvivors) {
   const MemberId survivor = s.members().Standing(1);
   ASSERT_EQ(survivor, s.members().Standing(2));
   std::vector<std::string> codes;
-  for (const coupons::Coupon* c : s.CouponsOf(survivor)) codes.push_back(c->code);
+  for (const coupons::Coupon* c : Coupons(s).CouponsOf(survivor)) codes.push_back(c->code);
   EXPECT_EQ(codes, (std::vector<std::string>{"CODE2", "CODE1"})) << "both, in issue order";
   const MemberId merged = survivor == 1 ? 2 : 1;
-  EXPECT_EQ(s.CouponsOf(merged).size(), 2u) << "asked by the merged number, the survivor answers";
+  EXPECT_EQ(Coupons(s).CouponsOf(merged).size(), 2u) << "asked by the merged number, the survivor answers";
   // A chain: the survivor merges again, with a member holding a third coupon.
   MemberEvent by_ext, again;
   by_ext.member = Ref(IdentityKind::kExternalUserid, "wm-3");
   ASSERT_TRUE(s.Apply(by_ext, t0).ok());
-  ASSERT_TRUE(s.IssueCoupon(1, 3, "k-ext", "CODE3", t0.PlusSeconds(180)).ok());
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 3, "k-ext", "CODE3", t0.PlusSeconds(180)).ok());
   again.member = MemberRef{{Identity{IdentityKind::kExternalUserid, "wm-3"}, Identity{IdentityKind::kUnionid, "oU-1"}},
                            std::nullopt};
   ASSERT_TRUE(s.Apply(again, t0.PlusSeconds(240)).ok());
   codes.clear();
-  for (const coupons::Coupon* c : s.CouponsOf(s.members().Standing(3))) codes.push_back(c->code);
+  for (const coupons::Coupon* c : Coupons(s).CouponsOf(s.members().Standing(3))) codes.push_back(c->code);
   EXPECT_EQ(codes, (std::vector<std::string>{"CODE2", "CODE1", "CODE3"})) << "through every merge, in issue order";
 }
 
@@ -920,16 +922,16 @@ TEST(TenantStateTest, AHelperOfABargainThatIsOverIsNotRegistered) {
   bargain.stock = 5;
   bargain.starts_at = t0;
   bargain.ends_at = t0.PlusSeconds(48 * 3600);
-  ASSERT_TRUE(s.CreateActivity(bargain, t0).ok());
-  auto started = s.ClaimActivity(1, 1, 0, t0);
+  ASSERT_TRUE(Activities(s).CreateActivity(bargain, t0).ok());
+  auto started = Activities(s).ClaimActivity(1, 1, 0, t0);
   ASSERT_TRUE(started.ok());
   const int64_t claim = (*started)->id;
-  ASSERT_TRUE(s.HelpBargain(claim, Ref(IdentityKind::kPhone, "13700000001"), t0.PlusSeconds(60)).ok());
+  ASSERT_TRUE(Activities(s).HelpBargain(claim, Ref(IdentityKind::kPhone, "13700000001"), t0.PlusSeconds(60)).ok());
   EXPECT_EQ(s.members().standing_count(), 2) << "the first friend became a member";
-  EXPECT_EQ(ReasonOf(s.HelpBargain(claim, Ref(IdentityKind::kPhone, "13700000002"), t0.PlusSeconds(120)).status()),
+  EXPECT_EQ(ReasonOf(Activities(s).HelpBargain(claim, Ref(IdentityKind::kPhone, "13700000002"), t0.PlusSeconds(120)).status()),
             "bargain_closed");
   EXPECT_EQ(s.members().standing_count(), 2) << "a friend refused is not registered";
-  EXPECT_EQ(s.activity_book().TallyOf(1, t0.PlusSeconds(120)).cuts_refused,
+  EXPECT_EQ(Activities(s).activity_book().TallyOf(1, t0.PlusSeconds(120)).cuts_refused,
             (std::map<std::string, int64_t>{{"bargain_closed", 1}}));
 }
 
@@ -965,8 +967,8 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   one_each.off = Money::Fen(500);
   one_each.valid_days = 7;
   one_each.per_member_limit = 1;
-  ASSERT_TRUE(live.CreateCouponTemplate(one_each).ok());
-  ASSERT_TRUE(live.CreateIssueRule(*coupons::ParseRule(R"({"name":"会员日","trigger":"member_day","template_id":1})")).ok());
+  ASSERT_TRUE(Coupons(live).CreateCouponTemplate(one_each).ok());
+  ASSERT_TRUE(Coupons(live).CreateIssueRule(*coupons::ParseRule(R"({"name":"会员日","trigger":"member_day","template_id":1})")).ok());
   activities::Activity flash;
   flash.kind = activities::ActivityKind::kFlashSale;
   flash.name = "秒杀";
@@ -976,7 +978,7 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   flash.per_member_limit = 1;
   flash.starts_at = wednesday;
   flash.ends_at = wednesday.PlusSeconds(7 * 86400);
-  ASSERT_TRUE(live.CreateActivity(flash, wednesday).ok());  // 1
+  ASSERT_TRUE(Activities(live).CreateActivity(flash, wednesday).ok());  // 1
   activities::Activity group = flash;
   group.kind = activities::ActivityKind::kGroupBuy;
   group.name = "拼团";
@@ -984,7 +986,7 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   group.group_size = 3;
   group.group_hours = 24;
   group.per_member_limit = 0;
-  ASSERT_TRUE(live.CreateActivity(group, wednesday).ok());  // 2
+  ASSERT_TRUE(Activities(live).CreateActivity(group, wednesday).ok());  // 2
   activities::Activity bargain = group;
   bargain.kind = activities::ActivityKind::kBargain;
   bargain.name = "砍价";
@@ -994,7 +996,7 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   bargain.bargain_hours = 24;
   bargain.helper_tag = "bargain_helper";
   bargain.seed = 7;
-  ASSERT_TRUE(live.CreateActivity(bargain, wednesday).ok());  // 3
+  ASSERT_TRUE(Activities(live).CreateActivity(bargain, wednesday).ok());  // 3
   // A lucky draw for an audience frozen before the merges: member 6 only.
   MemberEvent in_shenzhen;
   in_shenzhen.member = Ref(IdentityKind::kUnionid, "oU-6");
@@ -1012,24 +1014,24 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   draw.prizes = {{"mug", 5, 1, 0}};
   draw.snapshot_id = (*snapshot)->id;
   draw.seed = 11;
-  auto made_draw = live.CreateActivity(draw, wednesday);  // 4
+  auto made_draw = Activities(live).CreateActivity(draw, wednesday);  // 4
   ASSERT_TRUE(made_draw.ok()) << made_draw.status().ToString();
 
   // Claims first: member 2 takes the template's one coupon and the flash
   // sale's one unit and opens a group, 2 helps 3's bargain, 6 claims the
   // member-day coupon and starts a bargain of its own.
-  ASSERT_TRUE(live.IssueCoupon(1, 2, "k2", "CODE2", at(1)).ok());
-  ASSERT_TRUE(live.ClaimActivity(1, 2, 0, at(2)).ok());
-  auto opened = live.ClaimActivity(2, 2, 0, at(3));
+  ASSERT_TRUE(Coupons(live).IssueCoupon(1, 2, "k2", "CODE2", at(1)).ok());
+  ASSERT_TRUE(Activities(live).ClaimActivity(1, 2, 0, at(2)).ok());
+  auto opened = Activities(live).ClaimActivity(2, 2, 0, at(3));
   ASSERT_TRUE(opened.ok());
   const int64_t group_id = (*opened)->id;
-  auto started = live.ClaimActivity(3, 3, 0, at(4));
+  auto started = Activities(live).ClaimActivity(3, 3, 0, at(4));
   ASSERT_TRUE(started.ok());
   const int64_t bargain_of_3 = (*started)->id;
-  ASSERT_TRUE(live.HelpBargain(bargain_of_3, Ref(IdentityKind::kUnionid, "oU-2"), at(4)).ok());
-  auto claimed = live.ClaimMemberDay(6, at(5));
+  ASSERT_TRUE(Activities(live).HelpBargain(bargain_of_3, Ref(IdentityKind::kUnionid, "oU-2"), at(4)).ok());
+  auto claimed = Coupons(live).ClaimMemberDay(6, at(5));
   ASSERT_TRUE(claimed.ok() && claimed->at(0).fresh);
-  auto started_by_6 = live.ClaimActivity(3, 6, 0, at(5));
+  auto started_by_6 = Activities(live).ClaimActivity(3, 6, 0, at(5));
   ASSERT_TRUE(started_by_6.ok());
   const int64_t bargain_of_6 = (*started_by_6)->id;
 
@@ -1042,26 +1044,26 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
   // Then a merge before the claim: 4 into 3, after which 4's identity
   // takes 3's flash-sale unit and 3 has none left.
   join({Identity{IdentityKind::kPhone, "13800000003"}, Identity{IdentityKind::kUnionid, "oU-4"}}, 7);
-  ASSERT_TRUE(live.ClaimActivity(1, 4, 0, at(8)).ok());
+  ASSERT_TRUE(Activities(live).ClaimActivity(1, 4, 0, at(8)).ok());
 
   auto expect_counted_together = [&](TenantState& s, const char* when) {
     SCOPED_TRACE(when);
-    EXPECT_EQ(ReasonOf(s.IssueCoupon(1, 1, "k-again", "CODE9", at(10)).status()), "limit_reached");
-    EXPECT_EQ(ReasonOf(s.ClaimActivity(1, 1, 0, at(10)).status()), "limit_reached");
-    EXPECT_EQ(ReasonOf(s.ClaimActivity(1, 3, 0, at(10)).status()), "limit_reached");
-    EXPECT_EQ(ReasonOf(s.ClaimActivity(2, 1, group_id, at(10)).status()), "limit_reached") << "one join per group";
-    EXPECT_EQ(ReasonOf(s.HelpBargain(bargain_of_3, Ref(IdentityKind::kPhone, "13800000001"), at(10)).status()),
+    EXPECT_EQ(ReasonOf(Coupons(s).IssueCoupon(1, 1, "k-again", "CODE9", at(10)).status()), "limit_reached");
+    EXPECT_EQ(ReasonOf(Activities(s).ClaimActivity(1, 1, 0, at(10)).status()), "limit_reached");
+    EXPECT_EQ(ReasonOf(Activities(s).ClaimActivity(1, 3, 0, at(10)).status()), "limit_reached");
+    EXPECT_EQ(ReasonOf(Activities(s).ClaimActivity(2, 1, group_id, at(10)).status()), "limit_reached") << "one join per group";
+    EXPECT_EQ(ReasonOf(Activities(s).HelpBargain(bargain_of_3, Ref(IdentityKind::kPhone, "13800000001"), at(10)).status()),
               "already_helped");
-    EXPECT_EQ(ReasonOf(s.HelpBargain(bargain_of_6, Ref(IdentityKind::kPhone, "13800000005"), at(10)).status()),
+    EXPECT_EQ(ReasonOf(Activities(s).HelpBargain(bargain_of_6, Ref(IdentityKind::kPhone, "13800000005"), at(10)).status()),
               "own_bargain");
-    auto day = s.ClaimMemberDay(5, at(10));
+    auto day = Coupons(s).ClaimMemberDay(5, at(10));
     ASSERT_TRUE(day.ok()) << day.status().ToString();
     EXPECT_FALSE(day->at(0).fresh) << "6's member-day coupon is 5's";
-    EXPECT_EQ(s.CouponsOf(5).size(), 1u);
-    EXPECT_TRUE(s.ClaimActivity(4, 5, 0, at(10)).ok()) << "in the audience through 6";
-    EXPECT_EQ(ReasonOf(s.ClaimActivity(4, 1, 0, at(10)).status()), "not_eligible");
+    EXPECT_EQ(Coupons(s).CouponsOf(5).size(), 1u);
+    EXPECT_TRUE(Activities(s).ClaimActivity(4, 5, 0, at(10)).ok()) << "in the audience through 6";
+    EXPECT_EQ(ReasonOf(Activities(s).ClaimActivity(4, 1, 0, at(10)).status()), "not_eligible");
     // Members standing alone are not held back by it.
-    EXPECT_TRUE(s.ClaimActivity(1, 5, 0, at(10)).ok());
+    EXPECT_TRUE(Activities(s).ClaimActivity(1, 5, 0, at(10)).ok());
   };
   ASSERT_TRUE(store.Commit(live.TakePending()).ok());
   expect_counted_together(live, "live");

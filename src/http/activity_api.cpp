@@ -2,6 +2,7 @@
 // activities, claims on them, bargain cuts, and their reports.
 #include "activities/activity_json.hpp"
 #include "core/json_writer.hpp"
+#include "engine/modules/activities_module.hpp"
 #include "http/api_support.hpp"
 #include "http/auth.hpp"
 #include "http/body_reader.hpp"
@@ -13,7 +14,7 @@ namespace {
 using activities::ActivityKind;
 
 void WriteClaim(JsonWriter& w, const activities::Claim& c, const TenantState& s, Timestamp now) {
-  const activities::ActivityBook& book = s.activity_book();
+  const activities::ActivityBook& book = Activities(s).activity_book();
   const activities::Activity& a = *book.Find(c.activity_id);
   w.BeginObject().Field("claim_id", c.id).Field("activity_id", c.activity_id).Field("member_id", c.member);
   w.Field("at", FormatRfc3339(c.at, s.zone()));
@@ -74,7 +75,7 @@ std::string ActivityJson(const activities::Activity& a, const TenantState& s, Ti
   activities::WriteActivity(w, a, s.zone(), now >= a.ends_at);
   std::string out = w.Take();
   out.pop_back();
-  const activities::Tally t = s.activity_book().TallyOf(a.id, now);
+  const activities::Tally t = Activities(s).activity_book().TallyOf(a.id, now);
   int64_t refused = 0;
   for (const auto& [reason, n] : t.refused) refused += n;
   JsonWriter r;
@@ -139,7 +140,7 @@ void AddDefinitionRoutes(Router& router, const Ctx& ctx) {
                auto parsed = activities::ParseActivity(req.body);
                if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
                Write(t, req, std::move(respond), [a = std::move(parsed).value()](TenantState& s, Timestamp now) {
-                 auto made = s.CreateActivity(a, now);
+                 auto made = Activities(s).CreateActivity(a, now);
                  if (!made.ok()) return ErrorResponse(made.status());
                  return Json(201, ActivityJson(**made, s, now));
                });
@@ -151,7 +152,7 @@ void AddDefinitionRoutes(Router& router, const Ctx& ctx) {
                const Timestamp now = ctx->engine.clock().Now();
                respond(Json(200, t->Read([&](const TenantState& s) {
                  std::string out = "{\"activities\":[";
-                 for (const activities::Activity& a : s.activity_book().activities()) {
+                 for (const activities::Activity& a : Activities(s).activity_book().activities()) {
                    if (a.id > 1) out += ',';
                    out += ActivityJson(a, s, now);
                  }
@@ -165,7 +166,7 @@ void AddDefinitionRoutes(Router& router, const Ctx& ctx) {
                const Timestamp now = ctx->engine.clock().Now();
                const std::optional<int64_t> id = PathId(p.Get("id"));
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const activities::Activity* a = id ? s.activity_book().Find(*id) : nullptr;
+                 const activities::Activity* a = id ? Activities(s).activity_book().Find(*id) : nullptr;
                  if (a == nullptr) return std::nullopt;
                  return ActivityJson(*a, s, now);
                });
@@ -188,7 +189,7 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                Write(t, req, std::move(respond), [id = *id, body = *body](TenantState& s, Timestamp now) {
                  const MemberId member = s.members().Find(body.member);
                  if (!member) return ErrorResponse(NotFoundField("member", "no such member"));
-                 auto claim = s.ClaimActivity(id, member, body.group, now);
+                 auto claim = Activities(s).ClaimActivity(id, member, body.group, now);
                  if (!claim.ok()) return ErrorResponse(claim.status());
                  return Json(201, ClaimJson(**claim, s, now));
                });
@@ -206,12 +207,12 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                const Timestamp now = ctx->engine.clock().Now();
                const std::optional<int64_t> id = PathId(p.Get("id"));
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 if (!id || s.activity_book().Find(*id) == nullptr) return std::nullopt;
+                 if (!id || Activities(s).activity_book().Find(*id) == nullptr) return std::nullopt;
                  JsonWriter w;
                  w.BeginObject().Key("claims").BeginArray();
                  int64_t shown = 0, last = 0;
                  bool more = false;
-                 for (const activities::Claim* c : s.activity_book().ClaimsOf(*id)) {
+                 for (const activities::Claim* c : Activities(s).activity_book().ClaimsOf(*id)) {
                    if (c->id <= *after) continue;
                    if (shown == *limit) {
                      more = true;
@@ -236,7 +237,7 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                const Timestamp now = ctx->engine.clock().Now();
                const std::optional<int64_t> id = PathId(p.Get("id")), claim = PathId(p.Get("claim"));
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const activities::Claim* c = claim ? s.activity_book().FindClaim(*claim) : nullptr;
+                 const activities::Claim* c = claim ? Activities(s).activity_book().FindClaim(*claim) : nullptr;
                  if (c == nullptr || !id || c->activity_id != *id) return std::nullopt;
                  return ClaimJson(*c, s, now);
                });
@@ -254,9 +255,9 @@ void AddClaimRoutes(Router& router, const Ctx& ctx) {
                auto body = ParseClaimBody(req.body, false);
                if (!body.ok()) return respond(ErrorResponse(body.status()));
                Write(t, req, std::move(respond), [id = *id, claim = *claim, body = *body](TenantState& s, Timestamp now) {
-                 const activities::Claim* c = s.activity_book().FindClaim(claim);
+                 const activities::Claim* c = Activities(s).activity_book().FindClaim(claim);
                  if (c == nullptr || c->activity_id != id) return ErrorResponse(NotFoundField("claim", "no bargain in this activity"));
-                 auto helped = s.HelpBargain(claim, body.member, now);
+                 auto helped = Activities(s).HelpBargain(claim, body.member, now);
                  if (!helped.ok()) return ErrorResponse(helped.status());
                  return Json(201, ClaimJson(**helped, s, now));
                });
@@ -271,7 +272,7 @@ void AddActivityRoutes(Router& router, const Ctx& ctx) {
   // Ends an activity early (claims from now on are refused "ended").
   AddIdAction(router, ctx, "/api/v1/tenants/{tenant}/activities/{id}/cancel", Access::kOperate,
               [](TenantState& s, int64_t id, Timestamp now) {
-                auto a = s.CancelActivity(id, now);
+                auto a = Activities(s).CancelActivity(id, now);
                 return a.ok() ? Json(200, ActivityJson(**a, s, now)) : ErrorResponse(a.status());
               });
 }

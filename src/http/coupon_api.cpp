@@ -2,6 +2,7 @@
 // templates, issuing, redeeming, and the wallet's other moves.
 #include "core/json_writer.hpp"
 #include "core/text.hpp"
+#include "engine/modules/coupons_module.hpp"
 #include "coupons/coupon_report.hpp"
 #include "coupons/issue_rules.hpp"
 #include "coupons/quote.hpp"
@@ -42,7 +43,7 @@ std::string TemplateJson(const coupons::CouponTemplate& t, const TenantState& s)
   std::string out = w.Take();
   // The template's own fields, then how much of it is issued.
   out.pop_back();
-  out += ",\"issued\":" + std::to_string(s.wallet().IssuedOf(t.id)) + "}";
+  out += ",\"issued\":" + std::to_string(Coupons(s).wallet().IssuedOf(t.id)) + "}";
   return out;
 }
 
@@ -156,7 +157,7 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
                auto parsed = coupons::ParseTemplate(req.body);
                if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
                Write(t, req, std::move(respond), [tmpl = std::move(parsed).value()](TenantState& s, Timestamp) {
-                 auto made = s.CreateCouponTemplate(tmpl);
+                 auto made = Coupons(s).CreateCouponTemplate(tmpl);
                  if (!made.ok()) return ErrorResponse(made.status());
                  return Json(201, TemplateJson(**made, s));
                });
@@ -167,7 +168,7 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
                if (!t) return;
                respond(Json(200, t->Read([](const TenantState& s) {
                  std::string out = "{\"templates\":[";
-                 for (const coupons::CouponTemplate& tmpl : s.coupon_templates()) {
+                 for (const coupons::CouponTemplate& tmpl : Coupons(s).coupon_templates()) {
                    if (tmpl.id > 1) out += ',';
                    out += TemplateJson(tmpl, s);
                  }
@@ -180,7 +181,7 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
                if (!t) return;
                const std::optional<int64_t> id = PathId(p.Get("id"));
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const coupons::CouponTemplate* tmpl = id ? s.FindCouponTemplate(*id) : nullptr;
+                 const coupons::CouponTemplate* tmpl = id ? Coupons(s).FindCouponTemplate(*id) : nullptr;
                  if (tmpl == nullptr) return std::nullopt;
                  return TemplateJson(*tmpl, s);
                });
@@ -192,14 +193,14 @@ void AddTemplateRoutes(Router& router, const Ctx& ctx) {
 void AddTemplateActions(Router& router, const Ctx& ctx) {
   AddIdAction(router, ctx, "/api/v1/tenants/{tenant}/coupon-templates/{id}/retire", Access::kOperate,
               [](TenantState& s, int64_t id, Timestamp now) {
-                auto t = s.RetireCouponTemplate(id, now);
+                auto t = Coupons(s).RetireCouponTemplate(id, now);
                 return t.ok() ? Json(200, TemplateJson(**t, s)) : ErrorResponse(t.status());
               });
   for (const bool active : {true, false}) {
     AddIdAction(router, ctx,
                 std::string("/api/v1/tenants/{tenant}/coupon-rules/{id}/") + (active ? "activate" : "deactivate"),
                 Access::kOperate, [active](TenantState& s, int64_t id, Timestamp) {
-                  auto rule = s.SetIssueRuleActive(id, active);
+                  auto rule = Coupons(s).SetIssueRuleActive(id, active);
                   if (!rule.ok()) return ErrorResponse(rule.status());
                   JsonWriter w;
                   coupons::WriteRule(w, **rule);
@@ -217,7 +218,7 @@ void AddRuleRoutes(Router& router, const Ctx& ctx) {
                auto parsed = coupons::ParseRule(req.body);
                if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
                Write(t, req, std::move(respond), [rule = std::move(parsed).value()](TenantState& s, Timestamp) {
-                 auto made = s.CreateIssueRule(rule);
+                 auto made = Coupons(s).CreateIssueRule(rule);
                  if (!made.ok()) return ErrorResponse(made.status());
                  JsonWriter w;
                  coupons::WriteRule(w, **made);
@@ -239,7 +240,7 @@ void AddRuleRoutes(Router& router, const Ctx& ctx) {
                Write(t, req, std::move(respond), [ref = *member](TenantState& s, Timestamp now) {
                  const MemberId id = s.members().Find(ref);
                  if (!id) return ErrorResponse(NotFoundField("member", "no such member"));
-                 auto claimed = s.ClaimMemberDay(id, now);
+                 auto claimed = Coupons(s).ClaimMemberDay(id, now);
                  if (!claimed.ok()) return ErrorResponse(claimed.status());
                  bool fresh = false;
                  JsonWriter w;
@@ -255,7 +256,7 @@ void AddRuleRoutes(Router& router, const Ctx& ctx) {
   router.Add("GET", "/api/v1/tenants/{tenant}/coupon-rules",
              [ctx](HttpRequest&& req, const RouteParams& p, Responder respond) {
                auto t = TenantFor(ctx, req, p.Get("tenant"), Access::kRead, respond);
-               if (t) respond(Json(200, t->Read([](const TenantState& s) { return coupons::RulesJson(s.issue_rules()); })));
+               if (t) respond(Json(200, t->Read([](const TenantState& s) { return coupons::RulesJson(Coupons(s).issue_rules()); })));
              });
 }
 
@@ -284,7 +285,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
                                                                                           Timestamp now) {
             const MemberId member_id = s.members().Find(ref);
             if (!member_id) return ErrorResponse(NotFoundField("member", "no such member"));
-            auto issued = s.IssueCoupon(id, member_id, occasion, code, now);
+            auto issued = Coupons(s).IssueCoupon(id, member_id, occasion, code, now);
             if (!issued.ok()) return ErrorResponse(issued.status());
             return Json(issued->fresh ? 201 : 200, CouponJson(*issued->coupon, s.zone()));
           });
@@ -303,10 +304,10 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
     if (Status s = reader->Finish(); !s.ok()) return respond(ErrorResponse(s));
     // In slices (a 1 M-member audience would keep readers out for seconds);
     // the caller is answered once the last is durable.
-    auto bulk = std::make_shared<TenantState::BulkIssue>();
+    auto bulk = std::make_shared<CouponsModule::BulkIssue>();
     Write(t, req, std::move(respond),
           [tid = *template_id, sid = *snapshot_id, bulk](TenantState& s, Timestamp now) -> std::optional<HttpResponse> {
-            auto slice = s.IssueToSnapshot(tid, sid, coupons::NewCouponCode, now, *bulk);
+            auto slice = Coupons(s).IssueToSnapshot(tid, sid, coupons::NewCouponCode, now, *bulk);
             if (!slice.ok()) return ErrorResponse(slice.status());
             if (*slice == Slice::kLater) return std::nullopt;
             JsonWriter w;
@@ -324,7 +325,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
                if (!t) return;
                const Timestamp now = ctx->engine.clock().Now();
                auto body = t->Read([&](const TenantState& s) -> std::optional<std::string> {
-                 const coupons::Coupon* c = s.wallet().Find(p.Get("code"));
+                 const coupons::Coupon* c = Coupons(s).wallet().Find(p.Get("code"));
                  if (c == nullptr) return std::nullopt;
                  return CouponJson(SeenAt(*c, now), s.zone());
                });
@@ -343,7 +344,7 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
                  if (!id) return std::nullopt;
                  JsonWriter w;
                  w.BeginObject().Field("member_id", id).Key("coupons").BeginArray();
-                 for (const coupons::Coupon* c : s.CouponsOf(id)) WriteCoupon(w, SeenAt(*c, now), s.zone());
+                 for (const coupons::Coupon* c : Coupons(s).CouponsOf(id)) WriteCoupon(w, SeenAt(*c, now), s.zone());
                  w.EndArray().EndObject();
                  return w.Take();
                });
@@ -374,10 +375,10 @@ void AddWalletRoutes(Router& router, const Ctx& ctx) {
           cart = &body.cart->cart;
         }
         Result<const coupons::Coupon*> c =
-            move == Move::kRedeem ? s.RedeemCoupon(code, body.order_id, now, cart)
-            : move == Move::kLock ? s.LockCoupon(code, body.order_id, now.PlusSeconds(body.hold_seconds), now, cart)
-            : move == Move::kUnlock ? s.UnlockCoupon(code, body.order_id, now)
-                                    : s.RevokeCoupon(code, now);
+            move == Move::kRedeem ? Coupons(s).RedeemCoupon(code, body.order_id, now, cart)
+            : move == Move::kLock ? Coupons(s).LockCoupon(code, body.order_id, now.PlusSeconds(body.hold_seconds), now, cart)
+            : move == Move::kUnlock ? Coupons(s).UnlockCoupon(code, body.order_id, now)
+                                    : Coupons(s).RevokeCoupon(code, now);
         if (!c.ok()) return ErrorResponse(c.status());
         return Json(200, CouponJson(**c, s.zone()));
       });
@@ -420,9 +421,9 @@ void AddQuoteRoute(Router& router, const Ctx& ctx) {
       ApplyCategoryTree(parsed->cart, s.master());
       std::vector<std::pair<const coupons::Coupon*, const coupons::CouponTemplate*>> usable;
       std::vector<coupons::Coupon> seen;  // as of now: a lapsed hold frees the coupon, an ended window expires it
-      for (const coupons::Coupon* c : s.CouponsOf(id)) seen.push_back(SeenAt(*c, now));
+      for (const coupons::Coupon* c : Coupons(s).CouponsOf(id)) seen.push_back(SeenAt(*c, now));
       for (const coupons::Coupon& c : seen) {
-        if (c.state == coupons::CouponState::kIssued) usable.emplace_back(&c, s.FindCouponTemplate(c.template_id));
+        if (c.state == coupons::CouponState::kIssued) usable.emplace_back(&c, Coupons(s).FindCouponTemplate(c.template_id));
       }
       const coupons::Quote quote = coupons::QuoteCart(parsed->cart.cart, usable, now);
       int64_t total = 0;
@@ -472,9 +473,9 @@ void AddReportRoute(Router& router, const Ctx& ctx) {
                const Timestamp now = ctx->engine.clock().Now();
                respond(Json(200, t->Read([&](const TenantState& s) {
                  const coupons::RedemptionChecks checks{
-                     [&](const std::string& code) { return s.coupon_violations().count(code) > 0; },
-                     [&](const std::string& code) { return s.unchecked_coupons().count(code) > 0; }};
-                 const coupons::CouponReport r = coupons::ReportCoupons(s.wallet(), s.coupon_templates(), now, checks);
+                     [&](const std::string& code) { return Coupons(s).coupon_violations().count(code) > 0; },
+                     [&](const std::string& code) { return Coupons(s).unchecked_coupons().count(code) > 0; }};
+                 const coupons::CouponReport r = coupons::ReportCoupons(Coupons(s).wallet(), Coupons(s).coupon_templates(), now, checks);
                  JsonWriter w;
                  w.BeginObject().Field("as_of", FormatRfc3339(now, s.zone()));
                  for (const auto& [key, id_key, rows] :

@@ -238,10 +238,6 @@ std::string_view WindowPrefix(Field f) {
   return name.substr(0, name.size() - 2);
 }
 
-std::string FieldText(const FieldRef& f) {
-  if (IsWindowField(f.field)) return std::string(WindowPrefix(f.field)) + std::to_string(f.days) + "d";
-  return std::string(FieldName(f.field));
-}
 
 std::string_view OpText(CompareOp op) {
   switch (op) {
@@ -423,7 +419,11 @@ Token Lexer::Lex() {
   }
   if (IsDigit(c) || c == '-' || c == '.') return LexNumber(std::move(t));
   if (IsWordStart(c)) {
-    while (at_ < text_.size() && IsWordChar(text_[at_])) ++at_;
+    // A module's field is one word, "module.field" (coupons.unused).
+    while (at_ < text_.size() &&
+           (IsWordChar(text_[at_]) || (text_[at_] == '.' && at_ + 1 < text_.size() && IsWordStart(text_[at_ + 1])))) {
+      ++at_;
+    }
     t.kind = Tok::kWord;
     t.raw = text_.substr(start, at_ - start);
     t.text = LowerAscii(t.raw);
@@ -795,8 +795,10 @@ Result<FieldRef> Parser::ParseField(const Token& word) {
   }};
   const std::string& name = word.text;
   for (const auto& [text, field] : kPlain) {
-    if (name == text) return FieldRef{field, 0};
+    if (name == text) return FieldRef{field, 0, {}};
   }
+  // Whether the tenant has it is for the index to say (its modules add them).
+  if (name.find('.') != std::string::npos) return FieldRef{Field::kModule, 0, name};
   // Whole-prefix matches: "weekend_orders_7d" does not start with "orders_".
   for (Field field : {Field::kOrders, Field::kSpend, Field::kWeekendOrders, Field::kMaxUnits}) {
     const std::string_view prefix = WindowPrefix(field);
@@ -810,7 +812,7 @@ Result<FieldRef> Parser::ParseField(const Token& word) {
                   std::string(prefix) + "<N>d with N from 1 to 3650",
                   "for example: " + std::string(prefix) + "365d for the last year");
     }
-    return FieldRef{field, static_cast<int32_t>(days)};
+    return FieldRef{field, static_cast<int32_t>(days), {}};
   }
   if (name == "orders" || name == "spend" || name == "weekend_orders" || name == "max_units") {
     return Fail(word.position, name + " needs a window in days: " + name + "_<N>d",
@@ -1059,8 +1061,15 @@ bool IsTextField(Field f) {
 
 std::string_view FieldName(Field f) {
   const auto i = static_cast<size_t>(f);
-  return i < kFieldNames.size() ? kFieldNames[i] : "?";
+  return i < kFieldNames.size() ? kFieldNames[i] : "module.field";
 }
+
+std::string FieldText(const FieldRef& f) {
+  if (f.field == Field::kModule) return f.name;
+  if (IsWindowField(f.field)) return std::string(WindowPrefix(f.field)) + std::to_string(f.days) + "d";
+  return std::string(FieldName(f.field));
+}
+
 
 namespace {
 

@@ -10,6 +10,7 @@
 //   primary  := "(" expr ")" | call | condition
 //   call     := "tag" "(" string ")"
 //             | "bought" "(" string "," integer ["," integer] ")"
+//   field    := name | name "." name     (the second: a field a module adds)
 //   condition:= field op value | field ["not"] "in" "(" value ("," value)* ")"
 //             | field ["not"] "between" value "and" value
 //   op       := "=" | "!=" | "<" | "<=" | ">" | ">="
@@ -66,6 +67,8 @@ enum class Field : uint8_t {
   kRegisteredDays,  // number: days since registration; members without a date never match
   kBirthdayMonth,   // number 1..12; members without a birthday never match
   kAge,             // number: whole years today; members without a birthday never match
+  kModule,          // number a module of the tenant adds, named "module.field" (FieldRef::name); whether the
+                    // tenant has it is checked against the index, like a tier id
 };
 
 // Whether a field compares strings or numbers.
@@ -76,7 +79,10 @@ std::string_view FieldName(Field f);
 struct FieldRef {
   Field field = Field::kTier;
   int32_t days = 0;  // kOrders, kSpend, kWeekendOrders, kMaxUnits: the window, 1..3650
+  std::string name;  // kModule: "coupons.unused", lower case
 };
+// A condition's field as written: "orders_90d", "coupons.unused".
+std::string FieldText(const FieldRef& f);
 
 // A literal. Numbers are held in hundredths so that "99.5" yuan is exact:
 // 99.5 -> 9950. A whole number n is n * 100.

@@ -389,6 +389,46 @@ struct SegmentIndex::Impl {
   }
   std::map<std::string, TagEntry, std::less<>> tags;  // by name
 
+  // Number fields the tenant's modules add (Field::kModule), by slot.
+  // Few (one or two a module), so a field is found by walking them.
+  static constexpr int64_t kNoValue = std::numeric_limits<int64_t>::min();
+  struct ModuleColumn {
+    std::string name;
+    ChunkedArray<int64_t> values;  // by member; kNoValue: none
+  };
+  std::vector<ModuleColumn> module_fields;
+
+  const ModuleColumn* ModuleField(std::string_view name) const {
+    for (const ModuleColumn& c : module_fields) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  }
+
+  // Every module field `node` names is one of the tenant's: checked before
+  // a question is answered, an error pointing at the field.
+  Status CheckModuleFields(const Node& node) const {
+    const FieldRef* field = nullptr;
+    if (const auto* c = std::get_if<Compare>(&node.kind)) field = &c->field;
+    if (const auto* in = std::get_if<In>(&node.kind)) field = &in->field;
+    if (const auto* b = std::get_if<Between>(&node.kind)) field = &b->field;
+    if (field && field->field == Field::kModule && ModuleField(field->name) == nullptr) {
+      std::string list;
+      for (const ModuleColumn& c : module_fields) list += (list.empty() ? "" : ", ") + c.name;
+      return ExprError(node.position, "unknown field '" + field->name + "'",
+                       list.empty() ? "a field: this tenant's modules add none"
+                                    : "a field of this tenant's modules: " + list);
+    }
+    if (const auto* a = std::get_if<And>(&node.kind)) {
+      for (const NodePtr& c : a->children) RETURN_IF_ERROR(CheckModuleFields(*c));
+    }
+    if (const auto* o = std::get_if<Or>(&node.kind)) {
+      for (const NodePtr& c : o->children) RETURN_IF_ERROR(CheckModuleFields(*c));
+    }
+    if (const auto* n = std::get_if<Not>(&node.kind)) RETURN_IF_ERROR(CheckModuleFields(*n->child));
+    return Status::Ok();
+  }
+
   // The members changed since rule caches were last refreshed, in order
   // (consecutive repeats dropped); positions count from the first ever
   // touch. Cleared when it grows long: caches older than its start then
@@ -644,6 +684,11 @@ struct SegmentIndex::Impl {
       case Field::kAge:
         if (numbers[m].birthday == kNoDay) return std::nullopt;
         return int64_t{AgeOn(numbers[m].birthday, LocalDate::FromDays(q.today))} * 100;
+      case Field::kModule: {
+        const ModuleColumn* column = ModuleField(ref.name);  // CheckValue found it
+        if (column == nullptr || m >= column->values.size() || column->values[m] == kNoValue) return std::nullopt;
+        return column->values[m] * 100;
+      }
       default: return std::nullopt;  // text fields never reach here
     }
   }
@@ -667,7 +712,7 @@ struct SegmentIndex::Impl {
 
   Status CheckValue(const FieldRef& ref, const Value& v, const Query& q) const {
     if (IsTextField(ref.field) != v.is_text) {
-      return ExprError(v.position, std::string(FieldName(ref.field)) + " compares " +
+      return ExprError(v.position, FieldText(ref) + " compares " +
                                         (IsTextField(ref.field) ? "text" : "numbers"),
                         IsTextField(ref.field) ? "a \"string\"" : "a number");
     }
@@ -772,7 +817,7 @@ struct SegmentIndex::Impl {
     const size_t at = t.name_position ? t.name_position : node.position;
     if (auto system = SystemTag(t.name)) {
       const Value value{true, std::string(system->second), 0, at};
-      RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0}, value, q));
+      RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0, {}}, value, q));
       return TextMembers(system->first, {&value}) & within;
     }
     auto it = tags.find(t.name);
@@ -1029,7 +1074,7 @@ struct SegmentIndex::Impl {
       const size_t at = t->name_position ? t->name_position : node.position;
       if (auto system = SystemTag(t->name)) {
         const Value value{true, std::string(system->second), 0, at};
-        RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0}, value, q));
+        RETURN_IF_ERROR(CheckValue(FieldRef{system->first, 0, {}}, value, q));
         value_members(system->first, value);
         return MaybeOperand(std::move(op));
       }
@@ -1232,6 +1277,29 @@ void SegmentIndex::SetText(MemberId member, Field field, std::string_view value)
   if (code != 0) t.members[code].remove(m);
   code = value.empty() ? 0 : t.CodeFor(value);
   if (code != 0) t.members[code].add(m);
+  impl_->Touch(m);
+}
+
+int SegmentIndex::DefineNumberField(std::string name) {
+  for (size_t i = 0; i < impl_->module_fields.size(); ++i) {
+    if (impl_->module_fields[i].name == name) return static_cast<int>(i);
+  }
+  impl_->module_fields.push_back({std::move(name), {}});
+  return static_cast<int>(impl_->module_fields.size() - 1);
+}
+
+void SegmentIndex::SetNumber(MemberId member, int field, std::optional<int64_t> value) {
+  ChunkedArray<int64_t>& values = impl_->module_fields.at(static_cast<size_t>(field)).values;
+  const auto m = static_cast<uint32_t>(member);
+  const int64_t v = value.value_or(Impl::kNoValue);
+  if (m >= values.size()) {
+    if (v == Impl::kNoValue) return;
+    const size_t from = values.size();
+    values.resize(m + 1);
+    for (size_t i = from; i <= m; ++i) values[i] = Impl::kNoValue;
+  }
+  if (values[m] == v) return;
+  values[m] = v;
   impl_->Touch(m);
 }
 
@@ -1444,6 +1512,7 @@ Status SegmentIndex::CheckRule(std::string_view name, const Node& rule, const Qu
     }
   });
   RETURN_IF_ERROR(loop);
+  RETURN_IF_ERROR(impl_->CheckModuleFields(rule));
   // Evaluating over nobody checks every value and tag without the cost.
   return impl_->Eval(rule, Impl::Query{context, context.today.days()}, Roaring()).status();
 }
@@ -1525,6 +1594,7 @@ std::vector<const Node*> TopParts(const Node& expr) {
 }  // namespace
 
 Result<int64_t> SegmentIndex::Count(const Node& expr, const QueryContext& context) const {
+  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
   uint64_t count = 0;
   RETURN_IF_ERROR(
       impl_->AndOf(TopParts(expr), Impl::Query{context, context.today.days()}, impl_->standing, &count).status());
@@ -1543,6 +1613,7 @@ Roaring RangeOf(MemberId from, MemberId to) {
 
 Result<int64_t> SegmentIndex::CountIn(const Node& expr, const QueryContext& context, MemberId from,
                                       MemberId to) const {
+  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
   Roaring within = RangeOf(from, to);
   within &= impl_->standing;
   uint64_t count = 0;
@@ -1552,6 +1623,7 @@ Result<int64_t> SegmentIndex::CountIn(const Node& expr, const QueryContext& cont
 
 Result<std::vector<MemberId>> SegmentIndex::MatchIn(const Node& expr, const QueryContext& context, MemberId from,
                                                     MemberId to) const {
+  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
   Roaring within = RangeOf(from, to);
   within &= impl_->standing;
   ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, within));
@@ -1563,6 +1635,7 @@ Result<std::vector<MemberId>> SegmentIndex::MatchIn(const Node& expr, const Quer
 
 Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryContext& context,
                                                   size_t limit) const {
+  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
   ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
   std::vector<MemberId> out;
   for (uint32_t m : matched) {
@@ -1579,6 +1652,7 @@ Result<SegmentIndex::Sample> SegmentIndex::SampleOf(const Node& expr, const Quer
     ASSIGN_OR_RETURN(out.count, Count(expr, context));
     return out;
   }
+  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
   ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
   out.count = static_cast<int64_t>(matched.cardinality());
   // Floyd's algorithm: `size` distinct ranks, each subset equally likely.
@@ -1619,6 +1693,7 @@ size_t SegmentIndex::MemoryBytes() const {
     bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members->getSizeInBytes(false);
   }
   bytes += i.touched.capacity() * sizeof(uint32_t);
+  for (const Impl::ModuleColumn& c : i.module_fields) bytes += c.values.size() * sizeof(int64_t);
   return bytes;
 }
 

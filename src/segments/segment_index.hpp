@@ -83,6 +83,11 @@ class SegmentIndex {
   void SetPoints(MemberId member, int64_t points);
   void SetGrowth(MemberId member, int64_t growth);
   void SetRegistered(MemberId member, std::optional<LocalDate> day);
+  // A number field a module adds to expressions ("coupons.unused",
+  // Field::kModule); returns its slot for SetNumber (the same slot for a
+  // name defined before). Members have no value until given one.
+  int DefineNumberField(std::string name);
+  void SetNumber(MemberId member, int field, std::optional<int64_t> value);
   void SetBirthday(MemberId member, std::optional<LocalDate> birthday);
   // An order paid on local day `day`: `units` items in all, of these
   // categories. `order` is its position in the tenant's order book: orders
