@@ -18,36 +18,42 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 
 #include "core/status.hpp"
 #include "core/time.hpp"
-#include "events/event.hpp"
 #include "engine/store.hpp"
+#include "events/event.hpp"
+#include "lifecycle/lifecycle.hpp"
+#include "loyalty/loyalty_book.hpp"
 
 namespace pond {
 
 struct OrderRow;
 struct RefundRow;
-struct TierChange;
-enum class Stage : uint8_t;
 
 // --- domain events ------------------------------------------------------
-// What the core and the modules tell each other, published by
-// TenantState::Publish after the change is applied and its rows recorded;
-// subscribers' own changes go into the same commit. `now` is the command's
-// time (the day's start in the day run). Loading replays rows, not events:
-// what a reaction changed has rows of its own.
+// What the core and the modules tell each other (TenantState::Publish),
+// after the change is applied and its rows recorded; a subscriber's own
+// changes go into the same commit. Every module hears every event in the
+// order published, causes before what they cause: an event published while
+// modules are hearing another (a coupon an order's rule issued) waits until
+// all of them have heard that one, so it holds its data, not views. Orders
+// and refunds are applied only by the core, never from a reaction, so
+// theirs point at the recorded row. `now` is the command's time (the day's
+// start in the day run). Loading replays rows, not events: what a
+// reaction changed has rows of its own.
 struct OrderApplied {
-  MemberId member;       // the standing member it counts for
-  const OrderRow& row;   // as recorded
+  MemberId member;      // the standing member it counts for
+  const OrderRow* row;  // as recorded
   Timestamp now;
 };
 struct RefundApplied {
   MemberId member;
-  const RefundRow& row;
-  bool nothing_left;     // the order's net fell to zero or below
+  const RefundRow* row;
+  bool nothing_left;  // the order's net fell to zero or below
   Timestamp now;
 };
 struct MemberMerged {
@@ -55,7 +61,7 @@ struct MemberMerged {
   Timestamp now;
 };
 struct TierChanged {
-  const TierChange& change;  // tiers by index into the loyalty config
+  TierChange change;  // tiers by index into the loyalty config
   Timestamp now;
 };
 struct StageChanged {
@@ -66,12 +72,12 @@ struct StageChanged {
 struct CouponIssued {
   MemberId member;
   int64_t template_id;
-  std::string_view code, occasion;
+  std::string code, occasion;
   Timestamp now;
 };
 struct CouponRedeemed {
   MemberId member;  // the coupon's holder
-  std::string_view code, order_id;
+  std::string code, order_id;
   Timestamp now;
 };
 struct ClaimMade {

@@ -86,8 +86,27 @@ TenantState::TenantState(TenantRecord record, TimeZone zone)
   AddModules(*this);
 }
 
-void TenantState::Publish(const DomainEvent& event) {
+void TenantState::Publish(DomainEvent event) {
+  if (publishing_) {
+    if (std::holds_alternative<OrderApplied>(event) || std::holds_alternative<RefundApplied>(event)) {
+      throw std::logic_error("an order or refund applied from a module's reaction");  // fails the tenant, not the process
+    }
+    published_.push_back(std::move(event));
+    return;
+  }
+  publishing_ = true;
+  struct Done {
+    TenantState& s;
+    ~Done() {
+      s.publishing_ = false;
+      s.published_.clear();
+    }
+  } done{*this};
   for (const std::unique_ptr<Module>& m : modules_) m->On(event);
+  for (size_t i = 0; i < published_.size(); ++i) {
+    const DomainEvent next = std::move(published_[i]);  // hearing it may publish more (and move the vector)
+    for (const std::unique_ptr<Module>& m : modules_) m->On(next);
+  }
 }
 
 Result<EventOutcome> TenantState::Apply(Event event, Timestamp now) {
@@ -269,7 +288,7 @@ Result<EventOutcome> TenantState::ApplyOrder(OrderEvent&& e, Timestamp now) {
   const OrderRow row{res.member, std::move(e), EffectOf(earned)};
   Record(row.loyalty.tick, row);
   ExpireDead(res.member, now);
-  Publish(OrderApplied{res.member, row, now});
+  Publish(OrderApplied{res.member, &row, now});
   RecordTier(tier, now);
   Restage(res.member, now, zone_.DateOf(row.order.paid_at));
   // A new or merged member has a profile to report; otherwise only what the order changed.
@@ -297,7 +316,7 @@ Result<EventOutcome> TenantState::ApplyRefund(RefundEvent&& e, Timestamp now) {
   const LocalDate refund_day = zone_.DateOf(e.refunded_at);
   const RefundRow row{std::move(e), EffectOf(reversed)};
   Record(row.loyalty.tick, row);
-  Publish(RefundApplied{member, row, orders_.Order(position).net().fen() <= 0, now});
+  Publish(RefundApplied{member, &row, orders_.Order(position).net().fen() <= 0, now});
   RecordTier(tier, now);
   Restage(member, now, refund_day);
   ReindexLoyalty(member);

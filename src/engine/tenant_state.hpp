@@ -187,12 +187,18 @@ class TenantState {
   }
   // The module that stores journal rows of `kind`, or nullptr.
   Module* ModuleOf(RowKind kind);
-  // Tells every module what happened, in the order they were added.
-  void Publish(const DomainEvent& event);
+  // Tells every module what happened, in the order they were added
+  // (engine/module.hpp: events published meanwhile wait their turn).
+  void Publish(DomainEvent event);
   // Appends `row` as a journal row at the next tick, in this command's commit.
   template <typename Row>
   void Journal(const Row& row) {
     Record(TakeTick(), row);
+  }
+  // The same for a kind whose codec the module keeps itself: any kind
+  // number a module claims (journal_kinds) is stored and replayed to it.
+  void Journal(RowKind kind, std::string key, std::string payload) {
+    pending_.journal.push_back(JournalRow{TakeTick(), kind, std::move(key), std::move(payload)});
   }
   // Appends `row` as a state row: what is kept as it stands (a setting).
   template <typename Row>
@@ -203,7 +209,9 @@ class TenantState {
   }
   // A number field a module adds to segment expressions ("coupons.unused")
   // and a member's value of it (segments/segment_index.hpp).
-  int DefineSegmentNumber(std::string name) { return segments_.DefineNumberField(std::move(name)); }
+  int DefineSegmentNumber(std::string name, std::optional<int64_t> missing) {
+    return segments_.DefineNumberField(std::move(name), missing);
+  }
   void SetSegmentNumber(int field, MemberId member, std::optional<int64_t> value) {
     segments_.SetNumber(member, field, value);
   }
@@ -384,6 +392,8 @@ class TenantState {
   std::chrono::steady_clock::time_point slice_until_ = std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::string, IdempotencyRow> idempotency_;
   std::vector<std::unique_ptr<Module>> modules_;
+  bool publishing_ = false;                // modules are hearing an event
+  std::vector<DomainEvent> published_;     // events published meanwhile, in order
   WriteBatch pending_;
   std::unordered_set<MemberId> dirty_members_;  // rows to write at TakePending
 };

@@ -286,6 +286,27 @@ std::string ObserveSegments(const TenantState& s, Timestamp now) {
 }
 
 // The segment index says of every member what the state's own books say.
+// coupons.unused as the wallet says it, member by member: the coupons a
+// standing member and those merged into it hold, neither redeemed nor
+// revoked, whose validity outlasts the start of the last day run.
+void ExpectUnusedCouponsAgreeWithTheWallet(const TenantState& s, Timestamp now) {
+  const Timestamp as_of = s.last_day_run() == LocalDate() ? Timestamp() : s.zone().StartOfDay(s.last_day_run());
+  std::map<int64_t, int64_t> members_by_count;
+  for (MemberId m = 1; m <= s.members().size(); ++m) {
+    if (s.members().Standing(m) != m) continue;
+    int64_t unused = 0;
+    for (const coupons::Coupon* c : Coupons(s).wallet().CouponsOf(m, s.members().MergedInto(m))) {
+      unused += c->state != coupons::CouponState::kRedeemed && c->state != coupons::CouponState::kRevoked &&
+                c->valid_to > as_of;
+    }
+    ++members_by_count[unused];
+  }
+  for (int64_t k = 0; k <= 6; ++k) {
+    auto expr = segments::ParseExpr("coupons.unused = " + std::to_string(k));
+    EXPECT_EQ(s.segments().Count(**expr, s.SegmentContext(now)).value(), members_by_count[k]) << "coupons.unused = " << k;
+  }
+}
+
 void ExpectSegmentsAgreeWithTheBooks(const TenantState& s, Timestamp now) {
   const auto context = s.SegmentContext(now);
   auto members_of = [&](const std::string& text) {
@@ -349,6 +370,22 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
                   .ok());
   const auto saved_expr = std::move(segments::ParseExpr(R"(tag("vip") or points >= 100)")).value();
   ASSERT_TRUE(Save(live, "vip or rich", *saved_expr, "E2", start).ok());
+  // Coupons valid three days, given for orders of 200 yuan and more and
+  // back after a full refund; issued, redeemed and revoked by hand too.
+  coupons::CouponTemplate coupon;
+  coupon.name = "满200减20";
+  coupon.threshold = Money::Fen(20000);
+  coupon.off = Money::Fen(2000);
+  coupon.valid_days = 3;
+  coupon.restore_on_refund = true;
+  ASSERT_TRUE(Coupons(live).CreateCouponTemplate(coupon).ok());
+  coupons::IssueRule thanks;
+  thanks.template_id = 1;
+  thanks.name = "满200送券";
+  thanks.min_paid = Money::Fen(20000);
+  ASSERT_TRUE(Coupons(live).CreateIssueRule(thanks).ok());
+  std::vector<std::string> codes;
+  int coupon_moves = 0;
   int tag_changes = 0, sliced_runs = 0;
   // RFM is a snapshot of the last day run; a reload recomputes it as of that
   // day from what it finds, so the two agree when nothing came in between.
@@ -375,7 +412,17 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
     const uint64_t dice = rng.Uniform(12);
     if (dice >= 10) {  // loyalty commands and the scheduler's day runs
       const MemberId m = rng.Range(1, std::max<int64_t>(live.members().size(), 1));
-      if (dice == 10 && rng.Chance(0.5)) {
+      if (dice == 11 && rng.Chance(0.6)) {  // coupons by hand: an issue, a redemption, a revocation
+        const std::string code = "C" + std::to_string(step);
+        if (Coupons(live).IssueCoupon(1, m, "hand:" + std::to_string(rng.Uniform(50)), code, now).ok()) {
+          codes.push_back(code);
+        }
+        if (!codes.empty()) {
+          const std::string& some = codes[codes.size() - 1 - rng.Uniform(std::min<size_t>(codes.size(), 4))];  // recent: unexpired
+          coupon_moves += rng.Chance(0.5) ? Coupons(live).RedeemCoupon(some, "P" + std::to_string(step), now).ok()
+                                          : Coupons(live).RevokeCoupon(some, now).ok();
+        }
+      } else if (dice == 10 && rng.Chance(0.5)) {
         (void)live.Redeem(m, rng.Range(1, 200), "R" + std::to_string(rng.Uniform(400)), now);
         (void)live.Adjust(m, rng.Range(-100, 300), rng.Chance(0.9) ? "goodwill" : "", now);
       } else if (dice == 10) {  // tagging by hand, now and then a tag deleted and made anew, a snapshot
@@ -431,11 +478,14 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
       ASSERT_TRUE(store.Commit(live.TakePending()).ok());
       TenantState reloaded = NewState();
       TenantState::Loader loader(reloaded);
-      ASSERT_TRUE(store.Load(loader).ok());
+      const Status loaded = store.Load(loader);
+      ASSERT_TRUE(loaded.ok()) << loaded.ToString();
       loader.Finish();
       ASSERT_EQ(Observe(reloaded), Observe(live)) << "step " << step;
       ASSERT_EQ(ObserveSegments(reloaded, now), ObserveSegments(live, now)) << "step " << step;
       ExpectSegmentsAgreeWithTheBooks(live, now);
+      ExpectUnusedCouponsAgreeWithTheWallet(live, now);
+      ExpectUnusedCouponsAgreeWithTheWallet(reloaded, now);
       if (day_ran_last) {
         ASSERT_EQ(ObserveRfm(reloaded), ObserveRfm(live)) << "step " << step;
       }
@@ -462,6 +512,8 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
     EXPECT_GT(kinds[k], 0) << EntryKindName(k);
   }
   EXPECT_GT(tiers_above_first, 0);
+  EXPECT_GT(coupon_moves, 20);
+  EXPECT_GT(Coupons(live).wallet().size(), codes.size()) << "the rule issued some too";
   EXPECT_GT(tag_changes, 50);
   EXPECT_GT(sliced_runs, 20);
   EXPECT_GT(live.snapshots().size(), 1u);
@@ -543,6 +595,64 @@ TEST(TenantStateTest, ADayRunInSlicesDoesWhatOneRunDoes) {
 
 namespace pond {
 namespace {
+
+// coupons.unused follows every way a coupon is used up or comes back: an
+// order redeeming it, a full refund giving it back, a revocation, a merge
+// bringing the merged member's coupons, the day its validity ends; and a
+// restart counts the same.
+TEST(TenantStateTest, UnusedCouponsAreASegmentField) {
+  auto data = std::make_shared<testing::MemoryTenantData>();
+  testing::MemoryTenantStore store(data);
+  TenantState s = NewState();
+  const Timestamp monday = *ParseRfc3339("2026-12-07T10:00:00+08:00");
+  auto count = [&](const TenantState& state, std::string_view expr) {
+    return state.segments().Count(**segments::ParseExpr(expr), state.SegmentContext(monday)).value();
+  };
+  coupons::CouponTemplate t;
+  t.name = "无门槛8元";
+  t.kind = coupons::CouponKind::kNoThreshold;
+  t.off = Money::Fen(800);
+  t.valid_days = 2;  // to the end of Tuesday
+  t.restore_on_refund = true;
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
+  const Event alice = MemberEvent{Ref(IdentityKind::kPhone, "13800000001"), {}};
+  const Event bob = MemberEvent{Ref(IdentityKind::kPhone, "13800000002"), {}};
+  const Event carol = MemberEvent{Ref(IdentityKind::kPhone, "13800000003"), {}};
+  for (const Event& e : {alice, bob, carol}) ASSERT_TRUE(s.Apply(e, monday).ok());
+  for (const char* code : {"A1", "A2", "A3"}) ASSERT_TRUE(Coupons(s).IssueCoupon(1, 1, code, code, monday).ok());
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 2, "B1", "B1", monday).ok());
+  EXPECT_EQ(count(s, "coupons.unused = 3"), 1);
+  EXPECT_EQ(count(s, "coupons.unused = 0"), 1) << "carol holds none";
+
+  OrderEvent paid = Order("O1", Ref(IdentityKind::kPhone, "13800000001"), 5000, monday.seconds());
+  paid.coupons = {"A1"};
+  ASSERT_TRUE(s.Apply(paid, monday).ok());
+  ASSERT_TRUE(Coupons(s).RevokeCoupon("A2", monday).ok());
+  EXPECT_EQ(count(s, "coupons.unused = 1"), 2) << "alice's A3, bob's B1";
+  ASSERT_TRUE(s.Apply(RefundEvent{"R1", "O1", Money::Fen(5000), monday}, monday).ok());
+  EXPECT_EQ(count(s, "coupons.unused = 2"), 1) << "A1 is back";
+
+  // Bob's phone joins alice's: she stands for both, with his coupon.
+  const Event both = MemberEvent{MemberRef{{{IdentityKind::kPhone, "13800000001"}, {IdentityKind::kPhone, "13800000002"}},
+                                           std::nullopt},
+                                 {}};
+  ASSERT_TRUE(s.Apply(both, monday).ok());
+  EXPECT_EQ(count(s, "coupons.unused = 3"), 1);
+  EXPECT_EQ(count(s, "coupons.unused >= 1"), 1) << "bob no longer stands";
+
+  ASSERT_TRUE(store.Commit(s.TakePending()).ok());
+  TenantState restarted = NewState();
+  TenantState::Loader loader(restarted);
+  ASSERT_TRUE(store.Load(loader).ok());
+  loader.Finish();
+  EXPECT_EQ(count(restarted, "coupons.unused = 3"), 1);
+
+  // Wednesday's run: their validity ended with Tuesday.
+  s.RunDue(monday);
+  EXPECT_EQ(count(s, "coupons.unused = 3"), 1) << "Monday's run ends nothing";
+  s.RunDue(*ParseRfc3339("2026-12-09T00:00:01+08:00"));
+  EXPECT_EQ(count(s, "coupons.unused = 0"), 2);
+}
 
 // Coupons survive a restart exactly: the wallet is replayed from its rows.
 TEST(TenantStateTest, TheWalletComesBackAfterAReload) {

@@ -54,6 +54,24 @@ TEST(ParseExpr, TextComparison) {
   EXPECT_EQ(ToText(*n), R"(city = "深圳")");
 }
 
+// A module's field is "module.field": a number, whose existence the
+// tenant's index decides (segment_index_test.cpp).
+TEST(ParseExpr, AModulesField) {
+  NodePtr n = Parse("points > 1 and Coupons.Unused>=2");
+  ASSERT_TRUE(n);
+  const auto& c = As<Compare>(*As<And>(*n).children[1]);
+  EXPECT_EQ(c.field.field, Field::kModule);
+  EXPECT_EQ(c.field.name, "coupons.unused");
+  EXPECT_EQ(As<And>(*n).children[1]->position, 16u);
+  EXPECT_EQ(ToText(*n), "points > 1 and coupons.unused >= 2");
+  auto text = ParseExpr(R"(coupons.unused = "two")");
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(Detail(text.status(), "position"), "18");
+  // A dot not followed by a letter is no part of a name.
+  EXPECT_FALSE(ParseExpr("coupons. unused = 2").ok());
+  EXPECT_FALSE(ParseExpr("coupons.1 = 2").ok());
+}
+
 TEST(ParseExpr, EveryOperatorOnANumberField) {
   const std::vector<std::pair<std::string, CompareOp>> ops = {{"=", CompareOp::kEq}, {"!=", CompareOp::kNe},
                                                               {"<", CompareOp::kLt}, {"<=", CompareOp::kLe},

@@ -394,7 +394,8 @@ struct SegmentIndex::Impl {
   static constexpr int64_t kNoValue = std::numeric_limits<int64_t>::min();
   struct ModuleColumn {
     std::string name;
-    ChunkedArray<int64_t> values;  // by member; kNoValue: none
+    std::optional<int64_t> missing;  // the value of members never given one
+    ChunkedArray<int64_t> values;    // by member; kNoValue: none
   };
   std::vector<ModuleColumn> module_fields;
 
@@ -685,9 +686,11 @@ struct SegmentIndex::Impl {
         if (numbers[m].birthday == kNoDay) return std::nullopt;
         return int64_t{AgeOn(numbers[m].birthday, LocalDate::FromDays(q.today))} * 100;
       case Field::kModule: {
-        const ModuleColumn* column = ModuleField(ref.name);  // CheckValue found it
-        if (column == nullptr || m >= column->values.size() || column->values[m] == kNoValue) return std::nullopt;
-        return column->values[m] * 100;
+        const ModuleColumn* column = ModuleField(ref.name);  // CheckModuleFields found it
+        if (column == nullptr) return std::nullopt;
+        const int64_t v = m < column->values.size() ? column->values[m] : kNoValue;
+        if (v == kNoValue) return column->missing ? std::optional(*column->missing * 100) : std::nullopt;
+        return v * 100;
       }
       default: return std::nullopt;  // text fields never reach here
     }
@@ -1280,11 +1283,11 @@ void SegmentIndex::SetText(MemberId member, Field field, std::string_view value)
   impl_->Touch(m);
 }
 
-int SegmentIndex::DefineNumberField(std::string name) {
+int SegmentIndex::DefineNumberField(std::string name, std::optional<int64_t> missing) {
   for (size_t i = 0; i < impl_->module_fields.size(); ++i) {
     if (impl_->module_fields[i].name == name) return static_cast<int>(i);
   }
-  impl_->module_fields.push_back({std::move(name), {}});
+  impl_->module_fields.push_back({std::move(name), missing, {}});
   return static_cast<int>(impl_->module_fields.size() - 1);
 }
 

@@ -85,8 +85,9 @@ class SegmentIndex {
   void SetRegistered(MemberId member, std::optional<LocalDate> day);
   // A number field a module adds to expressions ("coupons.unused",
   // Field::kModule); returns its slot for SetNumber (the same slot for a
-  // name defined before). Members have no value until given one.
-  int DefineNumberField(std::string name);
+  // name defined before). Members never given a value read `missing`
+  // (none: they match no comparison).
+  int DefineNumberField(std::string name, std::optional<int64_t> missing);
   void SetNumber(MemberId member, int field, std::optional<int64_t> value);
   void SetBirthday(MemberId member, std::optional<LocalDate> birthday);
   // An order paid on local day `day`: `units` items in all, of these

@@ -565,6 +565,32 @@ TEST(SegmentIndexTest, ValuesTheTenantDoesNotKnowAreErrorsWithTheirPosition) {
   EXPECT_NE(count.status().message().find("position 8"), std::string::npos);
 }
 
+// A module's number field: members without a value read its `missing`
+// value, or match no comparison when it has none (`not` includes them).
+TEST(SegmentIndexTest, AModulesNumberFieldAnswersLikeABuiltInOne) {
+  SegmentIndex index;
+  for (MemberId m = 1; m <= 5; ++m) index.SetStanding(m, true);
+  const int held = index.DefineNumberField("coupons.unused", 0);
+  const int visits = index.DefineNumberField("visits.orders", std::nullopt);
+  EXPECT_EQ(index.DefineNumberField("coupons.unused", 0), held) << "defined once";
+  index.SetNumber(1, held, 2);
+  index.SetNumber(2, held, 5);
+  index.SetNumber(3, visits, 1);
+  index.SetNumber(4, visits, 7);
+  index.SetNumber(4, visits, std::nullopt);  // gone again
+  index.SetStanding(2, false);               // merged away
+  const QueryContext context{LocalDate::FromDays(kToday), kTiers};
+  auto count = [&](std::string_view text) { return index.Count(**ParseExpr(text), context).value(); };
+  EXPECT_EQ(count("coupons.unused = 0"), 3);  // 3, 4, 5: never given one
+  EXPECT_EQ(count("coupons.unused >= 1"), 1);
+  EXPECT_EQ(count("coupons.unused between 2 and 9 or visits.orders in (1, 7)"), 2);
+  EXPECT_EQ(count("visits.orders >= 0"), 1);
+  EXPECT_EQ(count("not visits.orders >= 0"), 3);
+  EXPECT_EQ(count("visits.orders != 1"), 0);
+  index.SetStanding(2, true);
+  EXPECT_EQ(count("coupons.unused > 4"), 1);
+}
+
 TEST(SegmentIndexTest, MergedMembersLeaveEverySegmentAndTheirPurchasesCountForTheSurvivor) {
   SegmentIndex index;
   for (MemberId m : {1, 2}) {

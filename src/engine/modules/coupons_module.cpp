@@ -19,7 +19,7 @@ constexpr std::array<std::string_view, 2> kSettings = {kTemplatesSetting, kRules
 }  // namespace
 
 CouponsModule::CouponsModule(TenantState& tenant)
-    : tenant_(tenant), wallet_(tenant.zone()), unused_field_(tenant.DefineSegmentNumber("coupons.unused")) {}
+    : tenant_(tenant), wallet_(tenant.zone()), unused_field_(tenant.DefineSegmentNumber("coupons.unused", 0)) {}
 
 void CouponsModule::PersistTemplates() {
   tenant_.Put(SettingRow{std::string(kTemplatesSetting), coupons::TemplatesJson(templates_)});
@@ -107,7 +107,7 @@ Result<const coupons::Coupon*> CouponsModule::RedeemCoupon(std::string_view code
     if (checked == "unchecked") unchecked_.insert(c->code);
     RecordCoupon({0, "redeem", c->code, 0, 0, std::move(checked), std::string(order_id), now, {}});
     Recount(c->member);
-    tenant_.Publish(CouponRedeemed{c->member, c->code, order_id, now});
+    tenant_.Publish(CouponRedeemed{c->member, c->code, std::string(order_id), now});
   }
   return c;
 }
@@ -423,9 +423,9 @@ void CouponsModule::OnOrder(MemberId member, const OrderEvent& e, Timestamp now)
 
 void CouponsModule::On(const DomainEvent& event) {
   if (const auto* order = std::get_if<OrderApplied>(&event)) {
-    OnOrder(order->member, order->row.order, order->now);
+    OnOrder(order->member, order->row->order, order->now);
   } else if (const auto* refund = std::get_if<RefundApplied>(&event)) {
-    if (refund->nothing_left) RestoreOrderCoupons(refund->row.refund.order_id, refund->row.refund.refunded_at);
+    if (refund->nothing_left) RestoreOrderCoupons(refund->row->refund.order_id, refund->row->refund.refunded_at);
   } else if (const auto* tier = std::get_if<TierChanged>(&event)) {
     // A tier reached by buying (or a refund's review) or at a review gives
     // the upgrade's coupons; one reached by a merge or new rules does not.
