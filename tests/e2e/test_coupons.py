@@ -106,6 +106,27 @@ class CouponTest(PondTestCase):
         self.assertEqual((status, obj["accepted"]), (200, 1), obj)
         self.assertEqual(self.call("GET", "/coupons/%s" % mine)["state"], "issued")
 
+    def test_members_with_coupons_left_are_an_audience(self):
+        # Valid through tomorrow: two days on from today's, none is left.
+        t = self.template(kind="no_threshold", threshold_fen=0, off_fen=800, valid_days=2)
+        codes = [self.issue(t["id"], i)["code"] for i in (1, 2, 3)]
+        self.issue(t["id"], 3, headers={"Idempotency-Key": "second-for-3"})
+        self.call("POST", "/coupons/%s/redeem" % codes[0], {"order_id": "POS-1"})
+
+        def count(expr, expect=200):
+            return self.call("POST", "/segments/count", {"expr": expr}, expect=expect)
+
+        self.assertEqual(count("coupons.unused >= 1")["count"], 2)
+        self.assertEqual(count("coupons.unused = 2")["count"], 1, "member 3 holds two")
+        self.assertEqual(count("coupons.unused = 0")["count"], 38, "member 1 used hers; 37 never had one")
+        bad = count("points >= 0 and coupons.unsed >= 1", expect=422)
+        self.assertEqual(bad["position"], 17, bad)
+        self.assertIn("coupons.unused", bad["expected"])
+        self.server.restart()
+        self.assertEqual(count("coupons.unused >= 1")["count"], 2)
+        self.move("P2D")
+        self.assertEqual(count("coupons.unused >= 1")["count"], 0)
+
     def test_bulk_issue_to_a_snapshot_once_a_member_within_stock(self):
         # The 40 members, all registered today; 25 in stock.
         snap = self.call("POST", "/segments/snapshots", {"name": "all", "expr": "registered_days >= 0"}, expect=201)
