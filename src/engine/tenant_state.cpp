@@ -407,7 +407,7 @@ void TenantState::BeginDay(LocalDate day) {
   // the writer's own rule (a quarter, SegmentIndex::KeepCurrent) stops a
   // day's ingest for it, which only a history arriving within a day reaches.
   if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 8)) segments_.Compact();
-  segments_.StartDay(day);
+  segments_.BeginDay(day);  // built in the kIndex phase
   for (const std::unique_ptr<Module>& m : modules_) m->BeginDay(day, run.start);
 }
 
@@ -417,7 +417,16 @@ Slice TenantState::StepDay() {
   // members, or each chunk counted), so even a slice already spent moves on.
   int64_t steps = 0;
   auto spent = [&](int64_t every) { return ++steps > 1 && (steps - 1) % every == 0 && SliceSpent(); };
-  // RFM first (stages and the index read it): its inputs member by member,
+  // The index's windows and ladders for the day first, so the rest of the
+  // run (and every question meanwhile, once they are in) reads them.
+  if (run.phase == DayRun::Phase::kIndex) {
+    constexpr size_t kIndexStep = 4096;
+    while (!segments_.StepDay(kIndexStep)) {
+      if (spent(1)) return Slice::kLater;
+    }
+    run.phase = DayRun::Phase::kRfm;
+  }
+  // RFM next (stages and the index read it): its inputs member by member,
   // then the scores over all of them at once.
   if (run.phase == DayRun::Phase::kRfm) {
     run.rfm.resize(static_cast<size_t>(members_.size()) + 1);  // members registered meanwhile: none in the window

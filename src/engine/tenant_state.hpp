@@ -376,7 +376,7 @@ class TenantState {
   LocalDate last_day_;               // the scheduler's last finished day
   // The day run under way, between its slices.
   struct DayRun {
-    enum class Phase { kRfm, kMembers, kSegments } phase = Phase::kRfm;
+    enum class Phase { kIndex, kRfm, kMembers, kSegments } phase = Phase::kIndex;
     LocalDate day;
     Timestamp start;
     std::optional<Timestamp> review_period_end;  // set on a review day of a rolling basis

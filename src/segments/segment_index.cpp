@@ -353,6 +353,20 @@ struct SegmentIndex::Impl {
   std::array<Ladder, kKeptWindows.size()> orders_ladders{Ladder(0), Ladder(0), Ladder(0), Ladder(0)};
   std::array<Ladder, kKeptWindows.size()> spend_ladders{Ladder(0), Ladder(0), Ladder(0), Ladder(0)};
   Ladder last_day_ladder, registered_ladder, birthday_ladder;
+  // The next day's kept windows and days' ladders, built a run of members
+  // at a time (BeginDay, StepDay) while the writer goes on, then swapped in
+  // whole. Members below `next` are built, and the writer keeps them
+  // current as it changes them (Restage); the others are built from what
+  // they hold when their turn comes.
+  struct Staging {
+    int32_t day = kNoDay;
+    uint32_t next = 0;
+    ChunkedArray<WindowTotals> windows;
+    std::array<Ladder, kKeptWindows.size()> orders_ladders{Ladder(0), Ladder(0), Ladder(0), Ladder(0)};
+    std::array<Ladder, kKeptWindows.size()> spend_ladders{Ladder(0), Ladder(0), Ladder(0), Ladder(0)};
+    Ladder last_day_ladder, registered_ladder, birthday_ladder;
+  };
+  std::unique_ptr<Staging> staging;  // none between days
   ChunkedArray<Purchase> purchases;            // by slot
   size_t compacted = 0;                        // purchases laid out by member (the rest appended since)
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
@@ -493,18 +507,69 @@ struct SegmentIndex::Impl {
   void SetWindows(uint32_t m, const WindowTotals& now) {
     const WindowTotals was = windows[m];
     windows[m] = now;
-    auto move = [m](Ladder& ladder, int64_t from, int64_t to, int64_t full) {
+    MoveOnLadders(orders_ladders, spend_ladders, m, &was, now);
+  }
+
+  // `was` nullptr: the member is on none of the ladders yet.
+  static void MoveOnLadders(std::array<Ladder, kKeptWindows.size()>& orders,
+                            std::array<Ladder, kKeptWindows.size()>& spend, uint32_t m, const WindowTotals* was,
+                            const WindowTotals& now) {
+    auto move = [m](Ladder& ladder, std::optional<int64_t> from, int64_t to, int64_t full) {
       if (from == to) return;
       if (to == full) {
         ladder.MarkUnsure(m);
       } else {
-        ladder.Move(m, from == full ? std::nullopt : std::optional<int64_t>(from), to);
+        ladder.Move(m, from == full ? std::nullopt : from, to);
       }
     };
     for (size_t w = 0; w < kKeptWindows.size(); ++w) {
-      move(orders_ladders[w], was.orders[w], now.orders[w], WindowTotals::kFullOrders);
-      move(spend_ladders[w], was.spend_fen[w], now.spend_fen[w], WindowTotals::kFullSpend);
+      move(orders[w], was ? std::optional<int64_t>(was->orders[w]) : std::nullopt, now.orders[w],
+           WindowTotals::kFullOrders);
+      move(spend[w], was ? std::optional<int64_t>(was->spend_fen[w]) : std::nullopt, now.spend_fen[w],
+           WindowTotals::kFullSpend);
     }
+  }
+
+  // A member's kept totals as of `day`, from its purchases.
+  WindowTotals TotalsAsOf(uint32_t m, int32_t day) const {
+    WindowTotals t;
+    ForEachPurchaseOf(m, [&](const Purchase& p) {
+      if (p.net_fen <= 0 || p.day > day) return;
+      for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+        if (day - p.day < kKeptWindows[w]) t.Add(w, 1, p.net_fen);
+      }
+    });
+    return t;
+  }
+
+  // Builds the next member's share of the next day (staging->next).
+  void StageNext() {
+    Staging& st = *staging;
+    const uint32_t m = st.next++;
+    if (st.windows.size() <= m) st.windows.resize(size_t{m} + 1);
+    st.windows[m] = TotalsAsOf(m, st.day);
+    MoveOnLadders(st.orders_ladders, st.spend_ladders, m, nullptr, st.windows[m]);
+    st.last_day_ladder.Move(m, std::nullopt, DayValue(numbers[m].last_day));
+    st.registered_ladder.Move(m, std::nullopt, DayValue(numbers[m].registered));
+    st.birthday_ladder.Move(m, std::nullopt, DayValue(numbers[m].birthday));
+  }
+
+  // A built member's purchases changed: its totals for the next day again.
+  void Restage(uint32_t m) {
+    if (!staging || m >= staging->next) return;
+    Staging& st = *staging;
+    const WindowTotals was = st.windows[m];
+    st.windows[m] = TotalsAsOf(m, st.day);
+    MoveOnLadders(st.orders_ladders, st.spend_ladders, m, &was, st.windows[m]);
+  }
+
+  // The next day's copy of a days' ladder, when member m is built there.
+  Ladder* StagedOf(const Ladder& ladder, uint32_t m) {
+    if (!staging || m >= staging->next) return nullptr;
+    if (&ladder == &last_day_ladder) return &staging->last_day_ladder;
+    if (&ladder == &registered_ladder) return &staging->registered_ladder;
+    if (&ladder == &birthday_ladder) return &staging->birthday_ladder;
+    return nullptr;  // points and growth do not depend on the day
   }
 
   // Orders (kOrders) or spend in fen in kept window w as of windows_day:
@@ -535,6 +600,7 @@ struct SegmentIndex::Impl {
 
   void SetLastDay(uint32_t m, int32_t day) {
     last_day_ladder.Move(m, DayValue(numbers[m].last_day), DayValue(day));
+    if (Ladder* next = StagedOf(last_day_ladder, m)) next->Move(m, DayValue(numbers[m].last_day), DayValue(day));
     numbers[m].last_day = day;
   }
 
@@ -554,6 +620,7 @@ struct SegmentIndex::Impl {
     int32_t& slot = numbers[m].*field;
     if (slot == value) return;
     ladder.Move(m, is_day ? DayValue(slot) : slot, is_day ? DayValue(value) : value);
+    if (Ladder* next = StagedOf(ladder, m)) next->Move(m, DayValue(slot), DayValue(value));
     slot = value;
     Touch(m);
   }
@@ -1346,6 +1413,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   latest = slot;
   const auto m = static_cast<uint32_t>(member);
   i.CountInWindows(m, p, 1);
+  i.Restage(m);
   i.MarkBought(m, p);
   if (p.net_fen > 0 && p.day > i.numbers[m].last_day) i.SetLastDay(m, p.day);
   i.Touch(m);
@@ -1366,6 +1434,7 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   const bool had = p.net_fen > 0;
   p.net_fen = Narrow(net.fen());
   i.CountInWindows(m, p, 1);
+  i.Restage(m);
   if (had && p.net_fen <= 0) i.UnmarkBought(m, p);
   if (!had) i.MarkBought(m, p);
   i.SetLastDay(m, i.LastDayOf(m));
@@ -1396,45 +1465,56 @@ void SegmentIndex::Compact() {
 }
 
 void SegmentIndex::StartDay(LocalDate today) {
+  BeginDay(today);
+  while (!StepDay(SIZE_MAX)) {
+  }
+}
+
+void SegmentIndex::BeginDay(LocalDate today) {
   Impl& i = *impl_;
-  if (i.windows_day == today.days()) return;  // kept current since it started
-  i.windows_day = today.days();
-  // Totals afresh, then their ladders in one pass each: cheaper than
-  // moving members rung by rung.
-  for (Ladder& l : i.orders_ladders) l.Reset({});
-  for (Ladder& l : i.spend_ladders) l.Reset({});
-  const size_t members = i.numbers.size();
-  for (size_t m = 0; m < members; ++m) {
-    i.windows[m] = WindowTotals{};
-    i.ForEachPurchaseOf(static_cast<uint32_t>(m), [&](const Purchase& p) { i.CountInWindows(static_cast<uint32_t>(m), p, 1); });
-  }
-  for (size_t w = 0; w < kKeptWindows.size(); ++w) {
-    std::vector<uint32_t> unsure_orders, unsure_spend;  // saturated totals
-    i.orders_ladders[w].Rebuild(kOrderBounds, members, [&](uint32_t m) -> std::optional<int64_t> {
-      if (i.windows[m].orders[w] != WindowTotals::kFullOrders) return i.windows[m].orders[w];
-      unsure_orders.push_back(m);
-      return std::nullopt;
-    });
-    i.spend_ladders[w].Rebuild(SpendBounds(), members, [&](uint32_t m) -> std::optional<int64_t> {
-      if (i.windows[m].spend_fen[w] != WindowTotals::kFullSpend) return i.windows[m].spend_fen[w];
-      unsure_spend.push_back(m);
-      return std::nullopt;
-    });
-    for (uint32_t m : unsure_orders) i.orders_ladders[w].MarkUnsure(m);
-    for (uint32_t m : unsure_spend) i.spend_ladders[w].MarkUnsure(m);
-  }
-  i.last_day_ladder.Rebuild(DaysBeforeBounds(kLastOrderDays, today.days()), members,
-                            [&](uint32_t m) { return DayValue(i.numbers[m].last_day); });
-  i.registered_ladder.Rebuild(DaysBeforeBounds(kRegisteredDays, today.days()), members,
-                              [&](uint32_t m) { return DayValue(i.numbers[m].registered); });
-  i.birthday_ladder.Rebuild(AgeBounds(today), members, [&](uint32_t m) { return DayValue(i.numbers[m].birthday); });
+  if (i.windows_day == today.days() || (i.staging && i.staging->day == today.days())) return;
+  // Yesterday's totals answer no question of today's: until today's are
+  // in, questions walk the purchases, and the writer stops keeping them.
+  i.windows_day = kNoDay;
+  i.staging = std::make_unique<Impl::Staging>();
+  Impl::Staging& st = *i.staging;
+  st.day = today.days();
+  for (Ladder& l : st.orders_ladders) l.Reset(kOrderBounds);
+  for (Ladder& l : st.spend_ladders) l.Reset(SpendBounds());
+  st.last_day_ladder.Reset(DaysBeforeBounds(kLastOrderDays, today.days()));
+  st.registered_ladder.Reset(DaysBeforeBounds(kRegisteredDays, today.days()));
+  st.birthday_ladder.Reset(AgeBounds(today));
+}
+
+bool SegmentIndex::StepDay(size_t members) {
+  Impl& i = *impl_;
+  if (!i.staging) return true;
+  Impl::Staging& st = *i.staging;
+  for (size_t n = 0; n < members && st.next < i.numbers.size(); ++n) i.StageNext();
+  if (st.next < i.numbers.size()) return false;
+  st.windows.resize(i.numbers.size());  // the live columns grow with every member
+  i.windows = std::move(st.windows);
+  i.orders_ladders = std::move(st.orders_ladders);
+  i.spend_ladders = std::move(st.spend_ladders);
+  i.last_day_ladder = std::move(st.last_day_ladder);
+  i.registered_ladder = std::move(st.registered_ladder);
+  i.birthday_ladder = std::move(st.birthday_ladder);
+  i.windows_day = st.day;
+  i.staging.reset();
+  return true;
 }
 
 size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchases.size() - impl_->compacted; }
 
 void SegmentIndex::KeepCurrent(LocalDate today) {
   Impl& i = *impl_;
-  if (i.windows_day < today.days()) StartDay(today);  // kNoDay (none yet) is below every day
+  // A day that began without a day run (events come first, or no
+  // scheduler) is built a little with each change: the writer never
+  // stops for all of it. kNoDay (none yet) is below every day.
+  if (i.windows_day < today.days()) {
+    BeginDay(today);
+    StepDay(kStepWithAChange);
+  }
   // Relaid once a quarter of the others arrived since (the day run lays
   // them out at an eighth, so a steady tenant's layouts stay at night):
   // over a history that arrives wholly live each purchase is copied about
@@ -1471,6 +1551,8 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   both.Absorb(i.windows[g]);
   i.SetWindows(static_cast<uint32_t>(s), both);
   i.SetWindows(static_cast<uint32_t>(g), WindowTotals{});
+  i.Restage(static_cast<uint32_t>(s));
+  i.Restage(static_cast<uint32_t>(g));
   SetStanding(merged, false);
   i.Touch(static_cast<uint32_t>(survivor));
 }
@@ -1696,6 +1778,15 @@ size_t SegmentIndex::MemoryBytes() const {
     bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members->getSizeInBytes(false);
   }
   bytes += i.touched.capacity() * sizeof(uint32_t);
+  if (i.staging) {
+    bytes += i.staging->windows.size() * sizeof(WindowTotals);
+    for (size_t w = 0; w < kKeptWindows.size(); ++w) {
+      bytes += i.staging->orders_ladders[w].Bytes() + i.staging->spend_ladders[w].Bytes();
+    }
+    for (const Ladder* l : {&i.staging->last_day_ladder, &i.staging->registered_ladder, &i.staging->birthday_ladder}) {
+      bytes += l->Bytes();
+    }
+  }
   for (const Impl::ModuleColumn& c : i.module_fields) bytes += c.values.size() * sizeof(int64_t);
   return bytes;
 }

@@ -110,14 +110,22 @@ class SegmentIndex {
   // purchases arrive: questions on `today` about those windows then read a
   // number instead of walking the purchases. Called as each day begins;
   // nothing to do when the index keeps `today` already (everything it
-  // builds is kept current in between).
+  // builds is kept current in between). StartDay does it at once (a load);
+  // BeginDay starts it and StepDay builds `members` more at a time (the
+  // day run, in slices; true once today's are in). Meanwhile questions
+  // about today walk the purchases, and changes the writer makes to
+  // members already built are built again, so what is swapped in at the
+  // end is what StartDay would have made.
   void StartDay(LocalDate today);
+  void BeginDay(LocalDate today);
+  bool StepDay(size_t members);
+  static constexpr size_t kStepWithAChange = 64;  // KeepCurrent: members built with each change
   size_t purchases_since_compaction() const;
   // The writer's day, reported before each change it applies while serving
   // (a load instead ends with Compact and StartDay), so that an index fed
-  // live has what a loaded one has: it starts `today` when it keeps an
+  // live has what a loaded one has: it begins `today` when it keeps an
   // earlier day or none (a tenant's data may arrive before its first day
-  // run), and lays the purchases out again (Compact) once those appended
+  // run) and builds kStepWithAChange members of it with each call, and lays the purchases out again (Compact) once those appended
   // since the last layout outgrow a quarter of the others — a history
   // arriving order by order across members is then walked in member order
   // too, but for its newest fifth at most.

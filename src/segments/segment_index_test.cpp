@@ -514,6 +514,52 @@ TEST(SegmentIndexTest, AnIndexFedLiveAnswersAsOneBuiltFromTheFinalState) {
   EXPECT_LE(most_waiting, std::max<size_t>(size_t{1} << 16, static_cast<size_t>(next_order) / 4) + 1);
 }
 
+// A day built a few members at a time (the day run's slices), with the
+// writer changing members on both sides of the build between steps,
+// answers as the model does — during the build (questions walk) and once
+// it is swapped in (questions read the kept windows and ladders) — and as
+// an index built from the final state at once.
+TEST(SegmentIndexTest, ADayBuiltInStepsWithChangesBetweenAnswersAsOneBuiltAtOnce) {
+  Generator g(20261208);
+  SegmentIndex live;
+  Model model;
+  const std::vector<NodePtr> rules = DefineTags(live, model);
+  int32_t next_order = 0;
+  const ChangeMix mix{.members = 2000, .merge_one_in = 10};
+  for (int i = 0; i < 30'000; ++i) {
+    live.KeepCurrent(LocalDate::FromDays(kToday - 3));
+    RandomChange(g, live, model, next_order, mix);
+  }
+  int checked = 0, steps = 0;
+  for (int32_t day = kToday - 2; day <= kToday; ++day) {
+    const QueryContext context{LocalDate::FromDays(day), kTiers, kParents};
+    auto agree = [&](std::string_view when) {
+      for (int q = 0; q < 20; ++q) {
+        NodePtr expr = g.Expr(3);
+        auto got = live.Match(*expr, context, 1'000'000);
+        ASSERT_TRUE(got.ok()) << ToText(*expr);
+        ASSERT_EQ(*got, model.Match(*expr, context.today)) << when << ", day " << day << ": " << ToText(*expr);
+        ++checked;
+      }
+    };
+    live.BeginDay(LocalDate::FromDays(day));
+    for (bool done = false; !done; ++steps) {
+      done = live.StepDay(static_cast<size_t>(g.Int(1, 400)));
+      for (int i = g.Int(0, 60); i > 0; --i) RandomChange(g, live, model, next_order, mix);
+      if (g.Int(0, 3) == 0) agree("during the build");
+    }
+    agree("once built");
+    SegmentIndex rebuilt;
+    BuildFromFinalState(model, rebuilt, LocalDate::FromDays(day));
+    for (int q = 0; q < 20; ++q) {
+      NodePtr expr = g.Expr(3);
+      ASSERT_EQ(*live.Count(*expr, context), *rebuilt.Count(*expr, context)) << ToText(*expr);
+    }
+  }
+  EXPECT_GT(steps, 15);
+  EXPECT_GT(checked, 60);
+}
+
 TEST(SegmentIndexTest, SamplesAreDistinctMatchingReproducibleAndEvenlySpread) {
   SegmentIndex index;
   for (MemberId m = 1; m <= 30; ++m) {
