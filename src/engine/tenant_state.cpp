@@ -406,8 +406,10 @@ void TenantState::BeginDay(LocalDate day) {
   // are an eighth of the history, the day run lays it out again — before
   // the writer's own rule (a quarter, SegmentIndex::KeepCurrent) stops a
   // day's ingest for it, which only a history arriving within a day reaches.
-  if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 8)) segments_.Compact();
-  segments_.BeginDay(day);  // built in the kIndex phase
+  if (segments_.purchases_since_compaction() > static_cast<size_t>(orders_.order_count() / 8)) {
+    segments_.BeginCompact();
+  }
+  segments_.BeginDay(day);  // both done in the kIndex phase
   for (const std::unique_ptr<Module>& m : modules_) m->BeginDay(day, run.start);
 }
 
@@ -417,11 +419,12 @@ Slice TenantState::StepDay() {
   // members, or each chunk counted), so even a slice already spent moves on.
   int64_t steps = 0;
   auto spent = [&](int64_t every) { return ++steps > 1 && (steps - 1) % every == 0 && SliceSpent(); };
-  // The index's windows and ladders for the day first, so the rest of the
-  // run (and every question meanwhile, once they are in) reads them.
+  // The index first: its purchases laid out (when due), then its windows
+  // and ladders for the day, so the rest of the run (and every question
+  // meanwhile, once they are in) reads them.
   if (run.phase == DayRun::Phase::kIndex) {
     constexpr size_t kIndexStep = 4096;
-    while (!segments_.StepDay(kIndexStep)) {
+    while (!segments_.StepCompact(kIndexStep) || !segments_.StepDay(kIndexStep)) {
       if (spent(1)) return Slice::kLater;
     }
     run.phase = DayRun::Phase::kRfm;

@@ -336,10 +336,12 @@ struct SegmentIndex::Impl {
     int32_t growth = 0;
     int32_t registered = kNoDay;  // day
     int32_t birthday = kNoDay;    // day
-    int32_t latest_purchase = kNoPurchase;
     int32_t last_day = kNoDay;    // of the latest purchase with net above zero (SetLastDay)
+    // The member's latest purchase: [live_layout] in `purchases`, the other
+    // in the layout under way (Layout), so a layout finishes with a flip.
+    std::array<int32_t, 2> latest{kNoPurchase, kNoPurchase};
     bool standing = false;        // mirrors `standing` to skip bitmap updates
-    char padding[7] = {};
+    char padding[3] = {};
   };
   static_assert(sizeof(Numbers) == 32);
   ChunkedArray<WindowTotals> windows;  // by member, as of windows_day
@@ -369,6 +371,39 @@ struct SegmentIndex::Impl {
   std::unique_ptr<Staging> staging;  // none between days
   ChunkedArray<Purchase> purchases;            // by slot
   size_t compacted = 0;                        // purchases laid out by member (the rest appended since)
+  uint8_t live_layout = 0;                     // which of Numbers::latest `purchases` goes with
+  // The purchases laid out again a run of members at a time (BeginCompact,
+  // StepCompact) while the writer goes on, then swapped in whole: members
+  // below `next` are copied, and copied again when the writer changes
+  // their purchases (Relayout; the earlier copy is left unused).
+  struct Layout {
+    ChunkedArray<Purchase> purchases;
+    ChunkedArray<uint32_t> categories;
+    uint32_t next = 0;
+  };
+  std::unique_ptr<Layout> layout;  // none between layouts
+
+  int32_t& Latest(uint32_t m) { return numbers[m].latest[live_layout]; }
+  int32_t Latest(uint32_t m) const { return numbers[m].latest[live_layout]; }
+
+  // Copies member m's purchases, latest first, to the end of the layout.
+  void LayOut(uint32_t m) {
+    Layout& l = *layout;
+    int32_t& first = numbers[m].latest[live_layout ^ 1];
+    first = Latest(m) == kNoPurchase ? kNoPurchase : static_cast<int32_t>(l.purchases.size());
+    for (int32_t old = Latest(m); old != kNoPurchase; old = purchases[static_cast<size_t>(old)].previous_of_member) {
+      Purchase p = purchases[static_cast<size_t>(old)];
+      const auto slot = static_cast<int32_t>(l.purchases.size());
+      p.previous_of_member = p.previous_of_member == kNoPurchase ? kNoPurchase : slot + 1;
+      const uint32_t begin = p.categories_begin;
+      p.categories_begin = static_cast<uint32_t>(l.categories.size());
+      for (uint32_t k = 0; k < p.categories_count; ++k) l.categories.push_back(purchase_categories[begin + k]);
+      l.purchases.push_back(p);
+    }
+  }
+  void Relayout(uint32_t m) {
+    if (layout && m < layout->next) LayOut(m);
+  }
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
   // By category code, by day: the members with a purchase of it that day
@@ -467,7 +502,7 @@ struct SegmentIndex::Impl {
 
   template <typename F>
   void ForEachPurchaseOf(uint32_t m, F&& f) const {
-    for (int32_t i = numbers[m].latest_purchase; i != kNoPurchase; i = purchases[static_cast<size_t>(i)].previous_of_member) {
+    for (int32_t i = Latest(m); i != kNoPurchase; i = purchases[static_cast<size_t>(i)].previous_of_member) {
       f(purchases[static_cast<size_t>(i)]);
     }
   }
@@ -1395,7 +1430,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   impl_->Reserve(member);
   Impl& i = *impl_;
   const auto slot = static_cast<int32_t>(i.purchases.size());
-  int32_t& latest = i.numbers[static_cast<size_t>(member)].latest_purchase;
+  int32_t& latest = i.Latest(static_cast<uint32_t>(member));
   Purchase p{Narrow(net.fen()), day.days(), order, latest, static_cast<uint32_t>(i.purchase_categories.size()), 0,
              static_cast<uint16_t>(std::clamp<int32_t>(units, 0, std::numeric_limits<uint16_t>::max()))};
   for (std::string_view c : categories) {
@@ -1414,6 +1449,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   const auto m = static_cast<uint32_t>(member);
   i.CountInWindows(m, p, 1);
   i.Restage(m);
+  i.Relayout(m);
   i.MarkBought(m, p);
   if (p.net_fen > 0 && p.day > i.numbers[m].last_day) i.SetLastDay(m, p.day);
   i.Touch(m);
@@ -1424,7 +1460,7 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   if (static_cast<size_t>(member) >= i.numbers.size()) return;
   const auto m = static_cast<uint32_t>(member);
   // A member has a handful of orders: the walk finds it without an index by order.
-  int32_t slot = i.numbers[m].latest_purchase;
+  int32_t slot = i.Latest(m);
   while (slot != kNoPurchase && i.purchases[static_cast<size_t>(slot)].order != order) {
     slot = i.purchases[static_cast<size_t>(slot)].previous_of_member;
   }
@@ -1435,6 +1471,7 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   p.net_fen = Narrow(net.fen());
   i.CountInWindows(m, p, 1);
   i.Restage(m);
+  i.Relayout(m);
   if (had && p.net_fen <= 0) i.UnmarkBought(m, p);
   if (!had) i.MarkBought(m, p);
   i.SetLastDay(m, i.LastDayOf(m));
@@ -1442,26 +1479,27 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
 }
 
 void SegmentIndex::Compact() {
-  Impl& i = *impl_;
-  ChunkedArray<Purchase> packed;
-  ChunkedArray<uint32_t> packed_categories;
-  for (size_t m = 0; m < i.numbers.size(); ++m) {
-    int32_t& latest = i.numbers[m].latest_purchase;
-    const int32_t first = latest == kNoPurchase ? kNoPurchase : static_cast<int32_t>(packed.size());
-    for (int32_t old = latest; old != kNoPurchase; old = i.purchases[static_cast<size_t>(old)].previous_of_member) {
-      Purchase p = i.purchases[static_cast<size_t>(old)];
-      const auto slot = static_cast<int32_t>(packed.size());
-      p.previous_of_member = p.previous_of_member == kNoPurchase ? kNoPurchase : slot + 1;
-      const uint32_t begin = p.categories_begin;
-      p.categories_begin = static_cast<uint32_t>(packed_categories.size());
-      for (uint32_t k = 0; k < p.categories_count; ++k) packed_categories.push_back(i.purchase_categories[begin + k]);
-      packed.push_back(p);
-    }
-    latest = first;
+  BeginCompact();
+  while (!StepCompact(SIZE_MAX)) {
   }
-  i.purchases = std::move(packed);
-  i.purchase_categories = std::move(packed_categories);
+}
+
+void SegmentIndex::BeginCompact() {
+  if (!impl_->layout) impl_->layout = std::make_unique<Impl::Layout>();
+}
+
+bool SegmentIndex::StepCompact(size_t members) {
+  Impl& i = *impl_;
+  if (!i.layout) return true;
+  Impl::Layout& l = *i.layout;
+  for (size_t n = 0; n < members && l.next < i.numbers.size(); ++n) i.LayOut(l.next++);
+  if (l.next < i.numbers.size()) return false;
+  i.purchases = std::move(l.purchases);
+  i.purchase_categories = std::move(l.categories);
   i.compacted = i.purchases.size();
+  i.live_layout ^= 1;
+  i.layout.reset();
+  return true;
 }
 
 void SegmentIndex::StartDay(LocalDate today) {
@@ -1524,7 +1562,8 @@ void SegmentIndex::KeepCurrent(LocalDate today) {
   // one's (4x when half may wait, 1.3x when an eighth may), and a layout
   // takes 75 ms a million purchases, so a seldom one is preferred.
   constexpr size_t kFewest = size_t{1} << 16;
-  if (purchases_since_compaction() > std::max(kFewest, i.compacted / 4)) Compact();
+  if (purchases_since_compaction() > std::max(kFewest, i.compacted / 4)) BeginCompact();
+  StepCompact(kStepWithAChange);
 }
 
 void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
@@ -1532,8 +1571,8 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   i.Reserve(std::max(survivor, merged));
   i.ForEachPurchaseOf(static_cast<uint32_t>(merged),
                       [&](const Purchase& p) { i.MarkBought(static_cast<uint32_t>(survivor), p); });
-  int32_t& from = i.numbers[static_cast<size_t>(merged)].latest_purchase;
-  int32_t& into = i.numbers[static_cast<size_t>(survivor)].latest_purchase;
+  int32_t& from = i.Latest(static_cast<uint32_t>(merged));
+  int32_t& into = i.Latest(static_cast<uint32_t>(survivor));
   if (from != kNoPurchase) {
     // Splice: the merged member's oldest purchase now leads on to the survivor's.
     int32_t tail = from;
@@ -1553,6 +1592,8 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   i.SetWindows(static_cast<uint32_t>(g), WindowTotals{});
   i.Restage(static_cast<uint32_t>(s));
   i.Restage(static_cast<uint32_t>(g));
+  i.Relayout(static_cast<uint32_t>(s));
+  i.Relayout(static_cast<uint32_t>(g));
   SetStanding(merged, false);
   i.Touch(static_cast<uint32_t>(survivor));
 }
@@ -1778,6 +1819,7 @@ size_t SegmentIndex::MemoryBytes() const {
     bytes += name.capacity() + tag.manual.getSizeInBytes(false) + tag.cache->members->getSizeInBytes(false);
   }
   bytes += i.touched.capacity() * sizeof(uint32_t);
+  if (i.layout) bytes += i.layout->purchases.size() * sizeof(Purchase) + i.layout->categories.size() * sizeof(uint32_t);
   if (i.staging) {
     bytes += i.staging->windows.size() * sizeof(WindowTotals);
     for (size_t w = 0; w < kKeptWindows.size(); ++w) {

@@ -102,9 +102,14 @@ class SegmentIndex {
   void Merge(MemberId survivor, MemberId merged);
   // Lays every member's purchases side by side, in member order, so that
   // window scans read memory in order (after a load, and when many
-  // purchases arrived since the last time). Takes a copy of the history
-  // while it works.
+  // purchases arrived since the last time). Compact does it at once;
+  // BeginCompact starts it and StepCompact lays out `members` more at a
+  // time (true once the new layout is in), into a copy swapped in at the
+  // end, while the writer goes on: members it changes once copied are
+  // copied again.
   void Compact();
+  void BeginCompact();
+  bool StepCompact(size_t members);
   // Makes ready each member's orders and spend in the windows operators ask
   // for most (7, 30, 90 and 365 days) as of `today`, kept current as
   // purchases arrive: questions on `today` about those windows then read a

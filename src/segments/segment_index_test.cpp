@@ -514,10 +514,10 @@ TEST(SegmentIndexTest, AnIndexFedLiveAnswersAsOneBuiltFromTheFinalState) {
   EXPECT_LE(most_waiting, std::max<size_t>(size_t{1} << 16, static_cast<size_t>(next_order) / 4) + 1);
 }
 
-// A day built a few members at a time (the day run's slices), with the
-// writer changing members on both sides of the build between steps,
-// answers as the model does — during the build (questions walk) and once
-// it is swapped in (questions read the kept windows and ladders) — and as
+// A day built and the purchases laid out a few members at a time (the day
+// run's slices), with the writer changing members on both sides of each
+// cursor between steps, answer as the model does — during the build
+// (questions walk the old layout) and once both are swapped in — and as
 // an index built from the final state at once.
 TEST(SegmentIndexTest, ADayBuiltInStepsWithChangesBetweenAnswersAsOneBuiltAtOnce) {
   Generator g(20261208);
@@ -542,13 +542,16 @@ TEST(SegmentIndexTest, ADayBuiltInStepsWithChangesBetweenAnswersAsOneBuiltAtOnce
         ++checked;
       }
     };
+    live.BeginCompact();
     live.BeginDay(LocalDate::FromDays(day));
     for (bool done = false; !done; ++steps) {
-      done = live.StepDay(static_cast<size_t>(g.Int(1, 400)));
+      // Both step every time (&, not &&), at different paces.
+      done = live.StepCompact(static_cast<size_t>(g.Int(1, 300))) & live.StepDay(static_cast<size_t>(g.Int(1, 400)));
       for (int i = g.Int(0, 60); i > 0; --i) RandomChange(g, live, model, next_order, mix);
       if (g.Int(0, 3) == 0) agree("during the build");
     }
     agree("once built");
+    EXPECT_LT(live.purchases_since_compaction(), static_cast<size_t>(next_order) / 10) << "laid out anew";
     SegmentIndex rebuilt;
     BuildFromFinalState(model, rebuilt, LocalDate::FromDays(day));
     for (int q = 0; q < 20; ++q) {
