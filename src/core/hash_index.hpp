@@ -9,13 +9,21 @@
 // growing walks the old table and fills the new one front to back instead of
 // scattering writes over hundreds of megabytes. Linear probing, at most half
 // full. Not thread-safe.
+//
+// Growing never stops the caller for the whole table: the new table (twice
+// the size) comes from the kernel as zero pages, written only where used,
+// and each Insert moves the next kMovePerInsert slots of the old one across;
+// until the last is moved, a lookup not found in the new table looks in the
+// old one (whose moved slots are left as they were, so its probes chain). The old table is gone well before the new
+// one is half full (it has half the slots and at least kMovePerInsert are
+// moved an insert).
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "core/huge_pages.hpp"
 
@@ -35,13 +43,11 @@ class HashIndex {
   // (the caller compares the real key), or nullptr.
   template <typename IsKey>
   const V* Find(uint64_t hash, IsKey&& is_key) const {
-    if (slots_.empty()) return nullptr;
     const uint32_t tag = Tag(hash);
-    for (size_t i = Home(tag);; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.tag == 0) return nullptr;
-      if (s.tag == tag && is_key(s.value)) return &s.value;
-    }
+    if (const V* v = table_.Find(tag, is_key)) return v;
+    // An entry already moved is found above; its old slot is left as it
+    // was, so probes through the old table still chain.
+    return old_.Find(tag, is_key);  // empty unless growing
   }
 
   // The same, for changing the value in place.
@@ -53,17 +59,21 @@ class HashIndex {
   // Asks the CPU to start loading the slot a later Find of `hash` reads
   // first, so a batch of lookups overlaps its cache misses.
   void Prefetch(uint64_t hash) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(Tag(hash))]);
+    if (table_.size != 0) __builtin_prefetch(&table_.slots[table_.Home(Tag(hash))]);
   }
 
   // Adds an entry; the caller has checked that the key is absent.
   void Insert(uint64_t hash, V value) {
-    if ((size_ + 1) * 2 > slots_.size()) Grow();
-    Place(Tag(hash), value);
+    if ((size_ + 1) * 2 > table_.size) StartGrowing();
+    table_.Place(Tag(hash), value);
     ++size_;
+    MoveSome(kMovePerInsert);
   }
 
   size_t size() const { return size_; }
+  bool growing() const { return old_.size != 0; }
+
+  static constexpr size_t kMovePerInsert = 8;
 
  private:
   struct Slot {
@@ -75,29 +85,74 @@ class HashIndex {
     const auto tag = static_cast<uint32_t>(hash >> 32);
     return tag ? tag : 1;
   }
-  size_t Home(uint32_t tag) const { return tag >> shift_; }
 
-  void Place(uint32_t tag, V value) {
-    size_t i = Home(tag);
-    while (slots_[i].tag != 0) i = (i + 1) & mask_;
-    slots_[i] = Slot{tag, value};
-  }
+  // A power-of-two array of slots on zero pages (AllocateZeroedHuge).
+  struct Table {
+    Slot* slots = nullptr;
+    size_t size = 0;
+    size_t mask = 0;
+    int shift = 32;
 
-  void Grow() {
-    Slots old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
-    mask_ = slots_.size() - 1;
-    shift_ = 32 - std::countr_zero(slots_.size());
-    // Any insertion order gives a valid table; this one writes sequentially.
-    for (const Slot& s : old) {
-      if (s.tag != 0) Place(s.tag, s.value);
+    Table() = default;
+    explicit Table(size_t n)
+        : slots(static_cast<Slot*>(AllocateZeroedHuge(n * sizeof(Slot)))),
+          size(n),
+          mask(n - 1),
+          shift(32 - std::countr_zero(n)) {}
+    Table(Table&& other) noexcept { *this = std::move(other); }
+    Table& operator=(Table&& other) noexcept {
+      if (this != &other) {
+        Free();
+        slots = std::exchange(other.slots, nullptr);
+        size = std::exchange(other.size, 0);
+        mask = std::exchange(other.mask, 0);
+        shift = std::exchange(other.shift, 32);
+      }
+      return *this;
     }
+    ~Table() { Free(); }
+    void Free() {
+      if (slots) FreeZeroedHuge(slots, size * sizeof(Slot));
+      slots = nullptr;
+    }
+
+    size_t Home(uint32_t tag) const { return tag >> shift; }
+    void Place(uint32_t tag, V value) {
+      size_t i = Home(tag);
+      while (slots[i].tag != 0) i = (i + 1) & mask;
+      slots[i] = Slot{tag, value};
+    }
+    template <typename IsKey>
+    V* Find(uint32_t tag, IsKey& is_key) const {
+      if (size == 0) return nullptr;
+      for (size_t i = Home(tag);; i = (i + 1) & mask) {
+        Slot& s = slots[i];
+        if (s.tag == 0) return nullptr;
+        if (s.tag == tag && is_key(s.value)) return &s.value;
+      }
+    }
+  };
+
+  void StartGrowing() {
+    MoveSome(old_.size);  // only if inserts outran the moves (they cannot: see above)
+    old_ = std::move(table_);
+    moved_ = 0;
+    table_ = Table(old_.size == 0 ? 1024 : old_.size * 2);
   }
 
-  using Slots = std::vector<Slot, HugePageAllocator<Slot>>;
-  Slots slots_;
-  size_t mask_ = 0;
-  int shift_ = 32;
+  // Moves the next `n` slots of the old table across; frees it after the last.
+  void MoveSome(size_t n) {
+    if (old_.size == 0) return;
+    for (const size_t end = std::min(old_.size, moved_ + n); moved_ < end; ++moved_) {
+      const Slot& s = old_.slots[moved_];
+      if (s.tag != 0) table_.Place(s.tag, s.value);
+    }
+    if (moved_ == old_.size) old_ = Table();
+  }
+
+  Table table_;
+  Table old_;         // while growing: the table before; its slots before moved_ are moved
+  size_t moved_ = 0;
   size_t size_ = 0;
 };
 

@@ -29,6 +29,11 @@ TEST(HashIndexTest, AgreesWithAMapEvenWhenHashesCollide) {
       ASSERT_EQ(found != nullptr, it != model.end()) << key;
       if (found) {
         ASSERT_EQ(*found, it->second);
+        if (rng.Chance(0.3)) {  // changed in place (the wallet moves a member's latest coupon so)
+          keys.push_back(key);
+          *index.Find(HashKey(key) & hash_mask, is_key) = static_cast<uint32_t>(keys.size() - 1);
+          it->second = static_cast<uint32_t>(keys.size() - 1);
+        }
         continue;
       }
       const auto v = static_cast<uint32_t>(keys.size());
@@ -37,7 +42,38 @@ TEST(HashIndexTest, AgreesWithAMapEvenWhenHashesCollide) {
       model.emplace(key, v);
     }
     EXPECT_EQ(index.size(), model.size());
+    for (const auto& [key, v] : model) {
+      const uint32_t* found = index.Find(HashKey(key) & hash_mask, [&](uint32_t at) { return keys[at] == key; });
+      ASSERT_TRUE(found != nullptr && *found == v) << key;
+    }
   }
+}
+
+// Growing moves the old table a few slots an insert: every entry stays
+// found throughout, and the old table is gone before the new one fills.
+TEST(HashIndexTest, GrowingMovesTheOldTableAFewSlotsAnInsert) {
+  HashIndex<uint32_t> index;
+  std::vector<uint64_t> hashes;
+  Random rng(7);
+  int inserts_while_growing = 0;
+  for (uint32_t v = 0; v < 200'000; ++v) {
+    hashes.push_back(rng.Next());
+    index.Insert(hashes.back(), v);
+    inserts_while_growing += index.growing();
+    if (v % 997 == 0) {
+      for (uint32_t w = 0; w <= v; w += 13) {
+        const uint32_t* found = index.Find(hashes[w], [&](uint32_t at) { return at == w; });
+        ASSERT_TRUE(found != nullptr && *found == w) << w << " after " << v;
+      }
+    }
+  }
+  // Tables of 1024, 2048, ... 262 144 slots were outgrown (200 000 entries
+  // need 524 288 slots): each is moved over size / kMovePerInsert inserts,
+  // the last of which ends the growth.
+  int expected = 0;
+  for (int size = 1024; size <= 262'144; size *= 2) expected += size / static_cast<int>(HashIndex<uint32_t>::kMovePerInsert) - 1;
+  EXPECT_EQ(inserts_while_growing, expected);
+  EXPECT_FALSE(index.growing());
 }
 
 // The top bits choose the home slot, so they must depend on every byte of

@@ -31,4 +31,26 @@ void FreeHuge(void* p, size_t bytes) {
   }
 }
 
+void* AllocateZeroedHuge(size_t bytes) {
+  if (bytes < kHugePage) {
+    void* p = std::calloc(1, bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  // mmap, not calloc: glibc's threshold for mapping moves up after big
+  // frees, and below it calloc writes every zero itself.
+  void* p = mmap(nullptr, RoundUp(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  madvise(p, RoundUp(bytes), MADV_HUGEPAGE);
+  return p;
+}
+
+void FreeZeroedHuge(void* p, size_t bytes) {
+  if (bytes < kHugePage) {
+    std::free(p);
+  } else {
+    munmap(p, RoundUp(bytes));
+  }
+}
+
 }  // namespace pond

@@ -14,6 +14,11 @@ namespace pond {
 
 void* AllocateHuge(size_t bytes);
 void FreeHuge(void* p, size_t bytes);
+// Zeroed memory straight from the kernel, for a table written at random
+// (core/hash_index.hpp): nothing is written to make it, a page is faulted
+// in when first touched, so a big table costs nothing until used.
+void* AllocateZeroedHuge(size_t bytes);
+void FreeZeroedHuge(void* p, size_t bytes);
 
 template <typename T>
 struct HugePageAllocator {
