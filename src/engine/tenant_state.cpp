@@ -430,15 +430,23 @@ Slice TenantState::StepDay() {
     run.phase = DayRun::Phase::kRfm;
   }
   // RFM next (stages and the index read it): its inputs member by member,
-  // then the scores over all of them at once.
+  // then the scores over all of them, a run of members at a time.
   if (run.phase == DayRun::Phase::kRfm) {
     run.rfm.resize(static_cast<size_t>(members_.size()) + 1);  // members registered meanwhile: none in the window
     for (; run.next <= members_.size(); ++run.next) {
       if (spent(64)) return Slice::kLater;
       if (members_.Standing(run.next) == run.next) run.rfm[static_cast<size_t>(run.next)] = RfmInputOf(run.next, run.day);
     }
-    lifecycle_.SetRfm(ScoreRfm(run.rfm), run.day);
-    run.rfm = {};
+    run.scoring.emplace(std::exchange(run.rfm, {}));
+    run.phase = DayRun::Phase::kScore;
+  }
+  if (run.phase == DayRun::Phase::kScore) {
+    constexpr size_t kScoreStep = 16384;
+    while (!run.scoring->Step(kScoreStep)) {
+      if (spent(1)) return Slice::kLater;
+    }
+    lifecycle_.SetRfm(run.scoring->TakeScores(), run.day);
+    run.scoring.reset();
     run.phase = DayRun::Phase::kMembers;
     run.next = 1;
   }

@@ -376,11 +376,12 @@ class TenantState {
   LocalDate last_day_;               // the scheduler's last finished day
   // The day run under way, between its slices.
   struct DayRun {
-    enum class Phase { kIndex, kRfm, kMembers, kSegments } phase = Phase::kIndex;
+    enum class Phase { kIndex, kRfm, kScore, kMembers, kSegments } phase = Phase::kIndex;
     LocalDate day;
     Timestamp start;
     std::optional<Timestamp> review_period_end;  // set on a review day of a rolling basis
     std::vector<RfmInput> rfm;  // by member id
+    std::optional<RfmScoring> scoring;
     MemberId next = 1;          // the next member of the phase's pass
     int64_t segment = 0;        // kSegments: the saved segment being counted (id), and its count so far
     int64_t counted = 0;

@@ -35,58 +35,13 @@ std::optional<E> FromName(const std::array<std::string_view, N>& names, std::str
 // Below every LocalDate (an int32 day count): "no such purchase".
 constexpr int64_t kNoDay = std::numeric_limits<int64_t>::min();
 
-// A dimension's score is 1 + floor(5 * rank / count), rank = members strictly
-// worse. For k = 1..4, floor(5 * rank / count) >= k exactly when
-// rank >= t_k = ceil(k * count / 5), i.e. when the t_k-th smallest goodness is
-// below the member's. So the four cuts "t_k-th smallest" (found by selection,
-// without sorting) give every score with four comparisons, and a score can
-// only be 1..5.
-class QuintileCuts {
- public:
-  // `goodness`: one value per scored member (greater is better), not empty.
-  // Reorders it.
-  explicit QuintileCuts(std::vector<int64_t>& goodness) {
-    const auto count = static_cast<int64_t>(goodness.size());
-    auto from = goodness.begin();
-    for (int64_t k = 1; k <= 4; ++k) {
-      const int64_t t = (k * count + 4) / 5;  // ceil(k * count / 5), >= 1
-      const auto nth = goodness.begin() + (t - 1);
-      std::nth_element(from, nth, goodness.end());
-      cuts_[k - 1] = *nth;
-      // Cuts ascend and selection left nothing greater before `nth`, so the
-      // next cut lies in [nth, end).
-      from = nth;
-    }
-  }
-
-  uint8_t ScoreOf(int64_t goodness) const {
-    uint8_t score = 1;
-    for (int64_t cut : cuts_) score += goodness > cut ? 1 : 0;
-    return score;
-  }
-
- private:
-  std::array<int64_t, 4> cuts_{};
-};
-
-// Scores the scored members on one dimension into `out[i].*field`; returns the
-// sum of those scores. `buffer` is scratch space reused across dimensions.
-template <typename GoodnessOf>
-int64_t ScoreDimension(std::span<const RfmInput> members, GoodnessOf goodness_of, uint8_t RfmScore::*field,
-                       std::vector<int64_t>& buffer, std::vector<RfmScore>& out) {
-  buffer.clear();
-  for (const RfmInput& in : members) {
-    if (in.scored) buffer.push_back(goodness_of(in));
-  }
-  const QuintileCuts cuts(buffer);
-  int64_t sum = 0;
-  for (size_t i = 0; i < members.size(); ++i) {
-    if (!members[i].scored) continue;
-    out[i].*field = cuts.ScoreOf(goodness_of(members[i]));
-    sum += out[i].*field;
-  }
-  return sum;
+// A dimension's goodness (greater is better: recency is negated) as a key
+// whose unsigned order is the goodness's order.
+int64_t Goodness(const RfmInput& in, int dim) {
+  return dim == 0 ? -int64_t{in.recency_days} : dim == 1 ? int64_t{in.frequency} : in.monetary_fen;
 }
+uint64_t KeyOf(int64_t goodness) { return static_cast<uint64_t>(goodness) ^ (uint64_t{1} << 63); }
+int64_t GoodnessOf(uint64_t key) { return static_cast<int64_t>(key ^ (uint64_t{1} << 63)); }
 
 // Monetary value splits important from general; within each, recency and
 // frequency give value (both high), develop (recent only), keep (frequent
@@ -138,28 +93,89 @@ Stage StageOf(std::span<const LocalDate> purchase_dates, LocalDate today, const 
 }
 
 std::vector<RfmScore> ScoreRfm(std::span<const RfmInput> members) {
-  std::vector<RfmScore> out(members.size());
-  const auto count = std::count_if(members.begin(), members.end(), [](const RfmInput& in) { return in.scored; });
-  if (count == 0) return out;
-
-  std::vector<int64_t> buffer;
-  buffer.reserve(static_cast<size_t>(count));
-  // Goodness is "greater is better" on every dimension, so recency is negated.
-  const int64_t r_sum = ScoreDimension(
-      members, [](const RfmInput& in) { return -int64_t{in.recency_days}; }, &RfmScore::r, buffer, out);
-  const int64_t f_sum = ScoreDimension(
-      members, [](const RfmInput& in) { return int64_t{in.frequency}; }, &RfmScore::f, buffer, out);
-  const int64_t m_sum = ScoreDimension(
-      members, [](const RfmInput& in) { return in.monetary_fen; }, &RfmScore::m, buffer, out);
-
-  // High means above the mean score: score > sum / count, compared as
-  // score * count > sum to stay in exact integers.
-  for (size_t i = 0; i < members.size(); ++i) {
-    if (!members[i].scored) continue;
-    RfmScore& s = out[i];
-    s.cls = ClassOf(s.r * count > r_sum, s.f * count > f_sum, s.m * count > m_sum);
+  RfmScoring scoring(std::vector<RfmInput>(members.begin(), members.end()));
+  while (!scoring.Step(SIZE_MAX)) {
   }
-  return out;
+  return scoring.TakeScores();
+}
+
+// A dimension's score is 1 + floor(5 * rank / count), rank = members strictly
+// worse. For k = 1..4, floor(5 * rank / count) >= k exactly when
+// rank >= t_k = ceil(k * count / 5), i.e. when the t_k-th smallest goodness is
+// below the member's. So the four cuts "t_k-th smallest" give every score
+// with four comparisons, and a score can only be 1..5.
+RfmScoring::RfmScoring(std::vector<RfmInput> inputs) : in_(std::move(inputs)), out_(in_.size()) {
+  count_ = std::count_if(in_.begin(), in_.end(), [](const RfmInput& in) { return in.scored; });
+  if (count_ == 0) {
+    pass_ = 6;
+    return;
+  }
+  for (auto& ranks : rank_) {
+    for (int64_t k = 1; k <= kCuts; ++k) ranks[static_cast<size_t>(k - 1)] = (k * count_ + 4) / 5;  // ceil(k * count / 5)
+  }
+  counts_.assign(size_t{kDims} * kCuts * 65536, 0);
+}
+
+bool RfmScoring::Step(size_t members) {
+  for (size_t done = 0; pass_ < 6 && done < members; ++done) {
+    if (next_ == in_.size()) {
+      EndPass();
+      continue;
+    }
+    const RfmInput& in = in_[next_++];
+    if (!in.scored) continue;
+    if (pass_ < kRadixPasses) {
+      const int above = 64 - 16 * pass_;  // the bits known: those from `above` up
+      for (int d = 0; d < kDims; ++d) {
+        const uint64_t key = KeyOf(Goodness(in, d));
+        const uint64_t known = above == 64 ? 0 : key >> above;
+        const auto digit = static_cast<size_t>((key >> (above - 16)) & 0xffff);
+        for (int k = 0; k < kCuts; ++k) {
+          if (known == prefix_[static_cast<size_t>(d)][static_cast<size_t>(k)]) {
+            ++counts_[(static_cast<size_t>(d) * kCuts + static_cast<size_t>(k)) * 65536 + digit];
+          }
+        }
+      }
+    } else if (pass_ == kRadixPasses) {
+      RfmScore& s = out_[next_ - 1];
+      for (int d = 0; d < kDims; ++d) {
+        const int64_t g = Goodness(in, d);
+        uint8_t score = 1;
+        for (int64_t cut : cuts_[static_cast<size_t>(d)]) score += g > cut ? 1 : 0;
+        (d == 0 ? s.r : d == 1 ? s.f : s.m) = score;
+        sums_[static_cast<size_t>(d)] += score;
+      }
+    } else {
+      // High means above the mean score: score > sum / count, compared as
+      // score * count > sum to stay in exact integers.
+      RfmScore& s = out_[next_ - 1];
+      s.cls = ClassOf(s.r * count_ > sums_[0], s.f * count_ > sums_[1], s.m * count_ > sums_[2]);
+    }
+  }
+  return pass_ == 6;
+}
+
+void RfmScoring::EndPass() {
+  next_ = 0;
+  if (pass_ < kRadixPasses) {
+    // Each cut's next 16 bits: the digit whose members reach its rank.
+    for (size_t d = 0; d < kDims; ++d) {
+      for (size_t k = 0; k < kCuts; ++k) {
+        uint32_t* counts = &counts_[(d * kCuts + k) * 65536];
+        uint64_t digit = 0;
+        for (; rank_[d][k] > counts[digit]; ++digit) rank_[d][k] -= counts[digit];
+        prefix_[d][k] = (prefix_[d][k] << 16) | digit;
+        std::fill(counts, counts + 65536, 0);
+      }
+    }
+    if (pass_ == kRadixPasses - 1) {
+      for (size_t d = 0; d < kDims; ++d) {
+        for (size_t k = 0; k < kCuts; ++k) cuts_[d][k] = GoodnessOf(prefix_[d][k]);
+      }
+      counts_ = {};
+    }
+  }
+  ++pass_;
 }
 
 }  // namespace pond

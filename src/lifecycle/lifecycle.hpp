@@ -7,6 +7,7 @@
 // arguments, free of I/O and shared state, so any thread may call them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -76,7 +77,38 @@ struct RfmScore {
 // number of scored members strictly worse on it, so equal values score alike
 // and the best score 5 once there are five or more. A member is high on a
 // dimension when its score exceeds the mean score there; the three highs or
-// lows give the class. Expected linear time in the number of members.
+// lows give the class. Linear time in the number of members.
 std::vector<RfmScore> ScoreRfm(std::span<const RfmInput> members);
+
+// ScoreRfm a run of members at a time (the day run's slices): Step reads
+// at most `members` inputs a call, in passes over them, and returns true
+// once the scores are ready to take. Each quintile's cut is found exactly
+// without sorting: a pass counts the members under each cut's known high
+// bits by the next 16 bits (4 passes cover a 64-bit value); then a pass
+// scores and a pass classes. About 6 passes over the inputs in all.
+class RfmScoring {
+ public:
+  explicit RfmScoring(std::vector<RfmInput> inputs);
+  bool Step(size_t members);
+  std::vector<RfmScore> TakeScores() { return std::move(out_); }
+
+ private:
+  static constexpr int kDims = 3, kCuts = 4, kRadixPasses = 4;
+  void EndPass();
+
+  std::vector<RfmInput> in_;
+  std::vector<RfmScore> out_;
+  int64_t count_ = 0;   // scored members
+  int pass_ = 0;        // 0..3 radix, 4 score, 5 class, 6 done
+  size_t next_ = 0;     // the pass's place in in_
+  // Per dimension and cut: the key's bits found so far (the top 16 * pass_),
+  // the cut's rank among the members sharing them (1-based), the count of
+  // those members by their next 16 bits.
+  std::array<std::array<uint64_t, kCuts>, kDims> prefix_{};
+  std::array<std::array<int64_t, kCuts>, kDims> rank_{};
+  std::vector<uint32_t> counts_;  // [dim][cut][65536]
+  std::array<std::array<int64_t, kCuts>, kDims> cuts_{};  // goodness
+  std::array<int64_t, kDims> sums_{};
+};
 
 }  // namespace pond

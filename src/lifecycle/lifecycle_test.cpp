@@ -275,16 +275,30 @@ TEST(RfmTest, MatchesTheLiteralContractOnRandomPopulations) {
     // Narrow value ranges in some rounds make ties common.
     const int64_t spread = rng.Chance(0.5) ? 5 : 100'000;
     std::vector<RfmInput> members(rng.Uniform(120));
+    // Spend up to 10^12 fen in some rounds: values whose high bits differ.
+    const int64_t most_fen = rng.Chance(0.2) ? 1'000'000'000'000 : spread * 1000;
     for (RfmInput& in : members) {
       in = RfmInput{static_cast<int32_t>(rng.Range(0, spread)), static_cast<int32_t>(rng.Range(1, spread)),
-                    rng.Range(1, spread * 1000), rng.Chance(0.9)};
+                    rng.Range(1, most_fen), rng.Chance(0.9)};
     }
     const std::vector<RfmScore> scores = ScoreRfm(members);
     const std::vector<RfmScore> expected = ReferenceRfm(members);
+    // The same scores taken a few members a step, as the day run takes them.
+    RfmScoring sliced(members);
+    const size_t step = 1 + rng.Uniform(7);
+    int steps = 1;
+    for (; !sliced.Step(step); ++steps) {
+    }
+    const std::vector<RfmScore> in_steps = sliced.TakeScores();
     ASSERT_EQ(scores.size(), members.size());
+    ASSERT_EQ(in_steps.size(), members.size());
+    if (members.size() > 20) {
+      EXPECT_GT(steps, 6) << "several passes";
+    }
     for (size_t i = 0; i < members.size(); ++i) {
       SCOPED_TRACE("round " + std::to_string(round) + " member " + std::to_string(i));
       ExpectScore(scores[i], expected[i].r, expected[i].f, expected[i].m, expected[i].cls);
+      ExpectScore(in_steps[i], expected[i].r, expected[i].f, expected[i].m, expected[i].cls);
     }
     ASSERT_FALSE(HasFailure());
   }
