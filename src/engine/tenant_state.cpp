@@ -432,10 +432,15 @@ Slice TenantState::StepDay() {
   // RFM next (stages and the index read it): its inputs member by member,
   // then the scores over all of them, a run of members at a time.
   if (run.phase == DayRun::Phase::kRfm) {
-    run.rfm.resize(static_cast<size_t>(members_.size()) + 1);  // members registered meanwhile: none in the window
+    // By member id, written as it goes (a block zeroed at once costs a
+    // long hold in page faults); room for members registered meanwhile.
+    if (run.rfm.empty()) {
+      run.rfm.reserve(static_cast<size_t>(members_.size() + members_.size() / 8) + 1024);
+      run.rfm.emplace_back();  // no member 0
+    }
     for (; run.next <= members_.size(); ++run.next) {
       if (spent(64)) return Slice::kLater;
-      if (members_.Standing(run.next) == run.next) run.rfm[static_cast<size_t>(run.next)] = RfmInputOf(run.next, run.day);
+      run.rfm.push_back(members_.Standing(run.next) == run.next ? RfmInputOf(run.next, run.day) : RfmInput{});
     }
     run.scoring.emplace(std::exchange(run.rfm, {}));
     run.phase = DayRun::Phase::kScore;

@@ -369,7 +369,9 @@ std::string LifecycleDistributionJson(const TenantState& s) {
 std::string LifecycleTransitionsJson(const TenantState& s, LocalDate from, LocalDate to) {
   const Timestamp begin = s.zone().StartOfDay(from), end = s.zone().StartOfDay(LocalDate::FromDays(to.days() + 1));
   std::vector<int64_t> counts(kStages * kStages);
-  for (const StageChange& c : s.lifecycle().changes()) {
+  const ChunkedArray<StageChange>& changes = s.lifecycle().changes();
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const StageChange& c = changes[i];
     if (c.at >= begin && c.at < end) ++counts[static_cast<size_t>(static_cast<int>(c.from) * kStages + static_cast<int>(c.to))];
   }
   JsonWriter w;

@@ -104,46 +104,48 @@ std::vector<RfmScore> ScoreRfm(std::span<const RfmInput> members) {
 // rank >= t_k = ceil(k * count / 5), i.e. when the t_k-th smallest goodness is
 // below the member's. So the four cuts "t_k-th smallest" give every score
 // with four comparisons, and a score can only be 1..5.
-RfmScoring::RfmScoring(std::vector<RfmInput> inputs) : in_(std::move(inputs)), out_(in_.size()) {
+RfmScoring::RfmScoring(std::vector<RfmInput> inputs) : in_(std::move(inputs)) {
   count_ = std::count_if(in_.begin(), in_.end(), [](const RfmInput& in) { return in.scored; });
-  if (count_ == 0) {
-    pass_ = 6;
-    return;
-  }
   for (auto& ranks : rank_) {
     for (int64_t k = 1; k <= kCuts; ++k) ranks[static_cast<size_t>(k - 1)] = (k * count_ + 4) / 5;  // ceil(k * count / 5)
   }
-  counts_.assign(size_t{kDims} * kCuts * 65536, 0);
+  out_.reserve(in_.size());
+  if (count_ == 0) {  // nobody scored: every score is none
+    out_.resize(in_.size());
+    pass_ = kRadixPasses + 2;
+  }
 }
 
 bool RfmScoring::Step(size_t members) {
-  for (size_t done = 0; pass_ < 6 && done < members; ++done) {
+  constexpr int kDone = kRadixPasses + 2;
+  for (size_t done = 0; pass_ < kDone && done < members; ++done) {
     if (next_ == in_.size()) {
       EndPass();
       continue;
     }
     const RfmInput& in = in_[next_++];
+    if (pass_ == kRadixPasses) {  // scores, in member order
+      RfmScore& s = out_.emplace_back();
+      if (!in.scored) continue;
+      for (size_t d = 0; d < kDims; ++d) {
+        const int64_t g = Goodness(in, static_cast<int>(d));
+        uint8_t score = 1;
+        for (int64_t cut : cuts_[d]) score += g > cut ? 1 : 0;
+        (d == 0 ? s.r : d == 1 ? s.f : s.m) = score;
+        sums_[d] += score;
+      }
+      continue;
+    }
     if (!in.scored) continue;
     if (pass_ < kRadixPasses) {
-      const int above = 64 - 16 * pass_;  // the bits known: those from `above` up
-      for (int d = 0; d < kDims; ++d) {
-        const uint64_t key = KeyOf(Goodness(in, d));
+      const int above = 64 - kRadixBits * pass_;  // the bits known: those from `above` up
+      for (size_t d = 0; d < kDims; ++d) {
+        const uint64_t key = KeyOf(Goodness(in, static_cast<int>(d)));
         const uint64_t known = above == 64 ? 0 : key >> above;
-        const auto digit = static_cast<size_t>((key >> (above - 16)) & 0xffff);
-        for (int k = 0; k < kCuts; ++k) {
-          if (known == prefix_[static_cast<size_t>(d)][static_cast<size_t>(k)]) {
-            ++counts_[(static_cast<size_t>(d) * kCuts + static_cast<size_t>(k)) * 65536 + digit];
-          }
+        const auto digit = static_cast<size_t>((key >> (above - kRadixBits)) & (kDigits - 1));
+        for (size_t k = 0; k < kCuts; ++k) {
+          if (known == prefix_[d][k]) ++counts_[d][k][digit];
         }
-      }
-    } else if (pass_ == kRadixPasses) {
-      RfmScore& s = out_[next_ - 1];
-      for (int d = 0; d < kDims; ++d) {
-        const int64_t g = Goodness(in, d);
-        uint8_t score = 1;
-        for (int64_t cut : cuts_[static_cast<size_t>(d)]) score += g > cut ? 1 : 0;
-        (d == 0 ? s.r : d == 1 ? s.f : s.m) = score;
-        sums_[static_cast<size_t>(d)] += score;
       }
     } else {
       // High means above the mean score: score > sum / count, compared as
@@ -152,27 +154,22 @@ bool RfmScoring::Step(size_t members) {
       s.cls = ClassOf(s.r * count_ > sums_[0], s.f * count_ > sums_[1], s.m * count_ > sums_[2]);
     }
   }
-  return pass_ == 6;
+  return pass_ == kDone;
 }
 
 void RfmScoring::EndPass() {
   next_ = 0;
   if (pass_ < kRadixPasses) {
-    // Each cut's next 16 bits: the digit whose members reach its rank.
+    // Each cut's next bits: the digit whose members reach its rank.
     for (size_t d = 0; d < kDims; ++d) {
       for (size_t k = 0; k < kCuts; ++k) {
-        uint32_t* counts = &counts_[(d * kCuts + k) * 65536];
+        std::array<uint32_t, kDigits>& counts = counts_[d][k];
         uint64_t digit = 0;
         for (; rank_[d][k] > counts[digit]; ++digit) rank_[d][k] -= counts[digit];
-        prefix_[d][k] = (prefix_[d][k] << 16) | digit;
-        std::fill(counts, counts + 65536, 0);
+        prefix_[d][k] = (prefix_[d][k] << kRadixBits) | digit;
+        counts.fill(0);
+        if (pass_ == kRadixPasses - 1) cuts_[d][k] = GoodnessOf(prefix_[d][k]);
       }
-    }
-    if (pass_ == kRadixPasses - 1) {
-      for (size_t d = 0; d < kDims; ++d) {
-        for (size_t k = 0; k < kCuts; ++k) cuts_[d][k] = GoodnessOf(prefix_[d][k]);
-      }
-      counts_ = {};
     }
   }
   ++pass_;

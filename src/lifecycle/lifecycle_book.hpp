@@ -4,14 +4,17 @@
 //
 // Which stage a member is in is decided by StageOf (lifecycle.hpp) from its
 // orders; the book only keeps the results. Changes hang off their member in
-// a linked list through one tenant-wide vector, so a change costs 24 bytes
-// and no per-member allocation. Not thread-safe: written by the tenant's
+// a linked list through one tenant-wide array, so a change costs 24 bytes
+// and no per-member allocation; the arrays grow by chunks, never copied (a
+// vector's doubling copied millions of changes under the writer's lock). Not thread-safe: written by the tenant's
 // writer, read under its read lock.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <vector>
+
+#include "core/chunked_array.hpp"
 
 #include "core/time.hpp"
 #include "lifecycle/lifecycle.hpp"
@@ -47,7 +50,7 @@ class LifecycleBook {
       f(changes_[static_cast<size_t>(i)]);
     }
   }
-  const std::vector<StageChange>& changes() const { return changes_; }
+  const ChunkedArray<StageChange>& changes() const { return changes_; }
 
   // Scores from a scheduled computation as of `as_of`, by member id.
   void SetRfm(std::vector<RfmScore> by_member, LocalDate as_of);
@@ -59,8 +62,8 @@ class LifecycleBook {
     Stage stage = Stage::kIntro;
     int32_t latest_change = -1;
   };
-  std::vector<PerMember> members_;  // by member id
-  std::vector<StageChange> changes_;
+  ChunkedArray<PerMember> members_;  // by member id
+  ChunkedArray<StageChange> changes_;
   std::vector<RfmScore> rfm_;
   std::optional<LocalDate> rfm_as_of_;
 };

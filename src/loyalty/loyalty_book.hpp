@@ -237,7 +237,7 @@ class LoyaltyBook {
     uint16_t from = 0, to = 0, cause = 0;  // into names_
     int32_t previous = -1;                 // the member's change before this one
   };
-  std::vector<TierRecord> tier_changes_;
+  ChunkedArray<TierRecord> tier_changes_;  // grows by chunks: never copied under the writer's lock
   std::vector<std::string> names_;  // tier ids and causes, each once
   ChunkedArray<LedgerEntry> entries_;  // in tick order
   std::vector<std::string> notes_;
