@@ -225,9 +225,10 @@ void CouponsModule::IssueForBirthday(MemberId m, LocalDate day) {
   if (month != day.month() || dom != day.day()) return;
   const Account* account = tenant_.loyalty().Find(m);
   const std::string& tier = tenant_.loyalty().config().tiers[static_cast<size_t>(account ? account->tier : 0)].id;
-  for (const coupons::IssueRule* r : birthday_rules_) {
-    if (!r->tiers.empty() && std::find(r->tiers.begin(), r->tiers.end(), tier) == r->tiers.end()) continue;
-    IssueByRule(*r, m, "rule:" + std::to_string(r->id) + ":birthday:" + std::to_string(day.year()),
+  for (const size_t i : birthday_rules_) {
+    const coupons::IssueRule& r = rules_[i];
+    if (!r.tiers.empty() && std::find(r.tiers.begin(), r.tiers.end(), tier) == r.tiers.end()) continue;
+    IssueByRule(r, m, "rule:" + std::to_string(r.id) + ":birthday:" + std::to_string(day.year()),
                 tenant_.zone().StartOfDay(day));
   }
 }
@@ -482,8 +483,8 @@ void CouponsModule::BeginDay(LocalDate, Timestamp start) {
   std::sort(ended_.begin(), ended_.end());
   ended_.erase(std::unique(ended_.begin(), ended_.end()), ended_.end());
   birthday_rules_.clear();
-  for (const coupons::IssueRule& r : rules_) {
-    if (r.active && r.trigger == coupons::Trigger::kBirthday) birthday_rules_.push_back(&r);
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    if (rules_[i].active && rules_[i].trigger == coupons::Trigger::kBirthday) birthday_rules_.push_back(i);
   }
 }
 

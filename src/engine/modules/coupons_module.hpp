@@ -134,7 +134,9 @@ class CouponsModule final : public Module {
   int64_t next_event_ = 1;
   std::unordered_map<std::string, std::string> violations_;  // code → why
   std::unordered_set<std::string> unchecked_;
-  std::vector<const coupons::IssueRule*> birthday_rules_;  // active, as the day run began
+  // The birthday rules active as the day run began, by position: rules
+  // made between its slices may move the vector.
+  std::vector<size_t> birthday_rules_;
   std::vector<MemberId> ended_;  // holders of coupons whose validity ended as the day began, ascending
   size_t next_ended_ = 0;        // the day pass's place in ended_
   int unused_field_;   // the segment index's slot of coupons.unused
