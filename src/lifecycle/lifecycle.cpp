@@ -104,17 +104,8 @@ std::vector<RfmScore> ScoreRfm(std::span<const RfmInput> members) {
 // rank >= t_k = ceil(k * count / 5), i.e. when the t_k-th smallest goodness is
 // below the member's. So the four cuts "t_k-th smallest" give every score
 // with four comparisons, and a score can only be 1..5.
-RfmScoring::RfmScoring(std::vector<RfmInput> inputs) : in_(std::move(inputs)) {
-  count_ = std::count_if(in_.begin(), in_.end(), [](const RfmInput& in) { return in.scored; });
-  for (auto& ranks : rank_) {
-    for (int64_t k = 1; k <= kCuts; ++k) ranks[static_cast<size_t>(k - 1)] = (k * count_ + 4) / 5;  // ceil(k * count / 5)
-  }
-  out_.reserve(in_.size());
-  if (count_ == 0) {  // nobody scored: every score is none
-    out_.resize(in_.size());
-    pass_ = kRadixPasses + 2;
-  }
-}
+// Nothing is read here: the first pass counts the scored members too.
+RfmScoring::RfmScoring(std::vector<RfmInput> inputs) : in_(std::move(inputs)) { out_.reserve(in_.size()); }
 
 bool RfmScoring::Step(size_t members) {
   constexpr int kDone = kRadixPasses + 2;
@@ -138,6 +129,7 @@ bool RfmScoring::Step(size_t members) {
     }
     if (!in.scored) continue;
     if (pass_ < kRadixPasses) {
+      count_ += pass_ == 0;
       const int above = 64 - kRadixBits * pass_;  // the bits known: those from `above` up
       for (size_t d = 0; d < kDims; ++d) {
         const uint64_t key = KeyOf(Goodness(in, static_cast<int>(d)));
@@ -159,6 +151,16 @@ bool RfmScoring::Step(size_t members) {
 
 void RfmScoring::EndPass() {
   next_ = 0;
+  if (pass_ == 0) {
+    if (count_ == 0) {  // nobody scored: every score is none
+      out_.resize(in_.size());
+      pass_ = kRadixPasses + 2;
+      return;
+    }
+    for (auto& ranks : rank_) {
+      for (int64_t k = 1; k <= kCuts; ++k) ranks[static_cast<size_t>(k - 1)] = (k * count_ + 4) / 5;  // ceil(k * count / 5)
+    }
+  }
   if (pass_ < kRadixPasses) {
     // Each cut's next bits: the digit whose members reach its rank.
     for (size_t d = 0; d < kDims; ++d) {

@@ -100,7 +100,7 @@ class RfmScoring {
 
   std::vector<RfmInput> in_;
   std::vector<RfmScore> out_;
-  int64_t count_ = 0;   // scored members
+  int64_t count_ = 0;   // scored members (counted by the first pass)
   int pass_ = 0;        // radix passes, then kRadixPasses: score, + 1: class, + 2: done
   size_t next_ = 0;     // the pass's place in in_
   // Per dimension and cut: the key's bits found so far (the top
