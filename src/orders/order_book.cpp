@@ -54,11 +54,18 @@ Status OrderBook::CheckRefund(const RefundEvent& refund) const {
   return Status::Ok();
 }
 
+bool OrderBook::HasRefund(std::string_view refund_id) const {
+  return refund_index_.Find(HashKey(refund_id), [&](int32_t i) {
+    return refund_id_text_.Get(refund_ids_[static_cast<size_t>(i)]) == refund_id;
+  }) != nullptr;
+}
+
 MemberId OrderBook::ApplyRefund(const RefundEvent& refund) {
   OrderRecord& order = orders_[static_cast<size_t>(*Find(refund.order_id))];
   order.refunded += refund.amount;
   MutableTotals(order.member).refunded += refund.amount;
-  refunds_.insert(refund.refund_id);
+  refund_index_.Insert(HashKey(refund.refund_id), static_cast<int32_t>(refund_ids_.size()));
+  refund_ids_.push_back(refund_id_text_.Add(refund.refund_id));
   return order.member;
 }
 

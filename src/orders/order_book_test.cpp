@@ -33,6 +33,19 @@ TEST(OrderBookTest, TotalsFollowOrdersAndRefunds) {
   EXPECT_TRUE(book.HasRefund("R1"));
 }
 
+// Refund ids are known by their text, whatever their number, and ids that
+// differ only in their last character stay apart.
+TEST(OrderBookTest, EveryRefundIdIsKnownAndOnlyThose) {
+  OrderBook book;
+  book.AddOrder(Order("A", 10'000'000, 1), 1);
+  for (int i = 0; i < 50'000; ++i) book.ApplyRefund(Refund("RF-" + std::to_string(i), "A", 1));
+  EXPECT_EQ(book.refund_count(), 50'000);
+  for (int i = 0; i < 50'000; i += 7) ASSERT_TRUE(book.HasRefund("RF-" + std::to_string(i))) << i;
+  EXPECT_FALSE(book.HasRefund("RF-50000"));
+  EXPECT_FALSE(book.HasRefund("RF-"));
+  EXPECT_FALSE(book.HasRefund("A"));
+}
+
 TEST(OrderBookTest, RefundsNeverExceedWhatWasPaid) {
   OrderBook book;
   book.AddOrder(Order("A", 1000, 1), 1);
