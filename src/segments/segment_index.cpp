@@ -404,6 +404,12 @@ struct SegmentIndex::Impl {
   void Relayout(uint32_t m) {
     if (layout && m < layout->next) LayOut(m);
   }
+  // Member m's purchases changed: whatever is being built beside the live
+  // copy (a day's windows, a layout) takes it again if it has it already.
+  void Rebuild(uint32_t m) {
+    Restage(m);
+    Relayout(m);
+  }
   ChunkedArray<uint32_t> purchase_categories;  // codes of `categories`
   TextColumn categories;                       // dictionary only
   // By category code, by day: the members with a purchase of it that day
@@ -1448,8 +1454,7 @@ void SegmentIndex::AddPurchase(MemberId member, int32_t order, LocalDate day, Mo
   latest = slot;
   const auto m = static_cast<uint32_t>(member);
   i.CountInWindows(m, p, 1);
-  i.Restage(m);
-  i.Relayout(m);
+  i.Rebuild(m);
   i.MarkBought(m, p);
   if (p.net_fen > 0 && p.day > i.numbers[m].last_day) i.SetLastDay(m, p.day);
   i.Touch(m);
@@ -1470,8 +1475,7 @@ void SegmentIndex::SetPurchaseNet(MemberId member, int32_t order, Money net) {
   const bool had = p.net_fen > 0;
   p.net_fen = Narrow(net.fen());
   i.CountInWindows(m, p, 1);
-  i.Restage(m);
-  i.Relayout(m);
+  i.Rebuild(m);
   if (had && p.net_fen <= 0) i.UnmarkBought(m, p);
   if (!had) i.MarkBought(m, p);
   i.SetLastDay(m, i.LastDayOf(m));
@@ -1590,10 +1594,8 @@ void SegmentIndex::Merge(MemberId survivor, MemberId merged) {
   both.Absorb(i.windows[g]);
   i.SetWindows(static_cast<uint32_t>(s), both);
   i.SetWindows(static_cast<uint32_t>(g), WindowTotals{});
-  i.Restage(static_cast<uint32_t>(s));
-  i.Restage(static_cast<uint32_t>(g));
-  i.Relayout(static_cast<uint32_t>(s));
-  i.Relayout(static_cast<uint32_t>(g));
+  i.Rebuild(static_cast<uint32_t>(s));
+  i.Rebuild(static_cast<uint32_t>(g));
   SetStanding(merged, false);
   i.Touch(static_cast<uint32_t>(survivor));
 }
