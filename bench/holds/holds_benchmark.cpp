@@ -119,9 +119,10 @@ int CompareIngest(const bench::IngestDataSet& data, const std::string& dir, cons
     int64_t asked = 0;
     for (auto& c : clients) asked += c.get();
     if (!result.ok() || !result->rejected.empty()) return std::fprintf(stderr, "ingest failed\n"), 1;
-    std::printf("ingest %-34s %8.0f orders/s (%.1f s; longest exclusive hold %.1f ms%s)\n",
+    std::printf("ingest %-34s %8.0f orders/s (%.1f s; longest exclusive hold %.1f ms; waited for readers %.1f s%s)\n",
                 with_readers ? "with two clients asking slow questions" : "alone", orders / seconds[with_readers],
                 seconds[with_readers], static_cast<double>(t->tenant->metrics().exclusive_micros_max) / 1e3,
+                static_cast<double>(t->tenant->metrics().exclusive_wait_micros_total) / 1e6,
                 with_readers ? (", " + std::to_string(asked) + " questions answered").c_str() : "");
   }
   std::printf("ratio with readers / alone: %.2f   (target >= 0.8)\n", seconds[0] / seconds[1]);

@@ -97,6 +97,7 @@ void TenantEngine::Submit(TenantCommand command) {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(Queued{std::move(command)});
+      writer_busy_ = true;
       metrics_.queue_depth = static_cast<int64_t>(queue_.size());
       writer_cv_.notify_one();
       return;
@@ -105,10 +106,31 @@ void TenantEngine::Submit(TenantCommand command) {
   command.done(Unavailable("tenant is shutting down").With("tenant", record_.id));
 }
 
+void TenantEngine::WaitForChunkTurn() const {
+  if (!writer_busy_) return;
+  std::chrono::steady_clock::time_point turn;
+  {
+    std::lock_guard lock(chunk_mu_);
+    turn = next_chunk_;
+  }
+  std::this_thread::sleep_until(turn);
+}
+
+void TenantEngine::ChunkDone(std::chrono::steady_clock::time_point held_from) const {
+  const auto now = std::chrono::steady_clock::now();
+  // A chunk that kept the writer out for d lets it have d·(1−share)/share
+  // before the next; chunks of readers let in together are charged once.
+  const auto rest = std::chrono::duration_cast<std::chrono::steady_clock::duration>((now - held_from) *
+                                                                                    ((1 - kChunkShare) / kChunkShare));
+  std::lock_guard lock(chunk_mu_);
+  next_chunk_ = std::max(next_chunk_, now + rest);
+}
+
 void TenantEngine::WriterLoop() {
   std::vector<Queued> incoming;
   std::unique_lock lock(mu_);
   for (;;) {
+    if (queue_.empty()) writer_busy_ = false;
     writer_cv_.wait(lock, [&] {
       return (!queue_.empty() && (gathering_.size() < kMaxCommandsPerCommit || unfinished_)) ||
              (stopping_ && queue_.empty());
@@ -146,6 +168,8 @@ void TenantEngine::Apply(std::vector<Queued>& incoming) {
   const auto started = std::chrono::steady_clock::now();
   std::unique_lock state_lock(state_mu_);
   const auto held_from = std::chrono::steady_clock::now();
+  metrics_.exclusive_wait_micros_total +=
+      std::chrono::duration_cast<std::chrono::microseconds>(held_from - started).count();
   // Checked under the state lock: a failed rebuild sets it under that lock.
   if (broken_) {
     state_lock.unlock();

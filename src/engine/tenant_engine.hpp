@@ -29,7 +29,10 @@
 // Readers run `Read` under a shared lock from any thread; they see a
 // consistent state between commands. They may see a command's effect before
 // it is durable (its caller is not yet answered): the group committing and
-// the one gathering.
+// the one gathering. Long reads go a chunk of members at a time through
+// `ReadChunk`, which prefers the writer: while it has work waiting, chunks
+// hold the state at most kChunkShare of the time (ARCHITECTURE.md
+// "Readers and the writer").
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -74,6 +77,7 @@ struct TenantMetrics {
   std::atomic<int64_t> commit_micros_max{0};
   std::atomic<int64_t> apply_micros_total{0};  // applying commands to memory
   std::atomic<int64_t> exclusive_micros_max{0};  // the longest hold of the state's exclusive lock
+  std::atomic<int64_t> exclusive_wait_micros_total{0};  // the writer waiting for readers to let go
   std::atomic<int64_t> queue_depth{0};
   std::atomic<int64_t> events_accepted{0};
   std::atomic<int64_t> events_duplicate{0};
@@ -107,6 +111,23 @@ class TenantEngine {
     std::shared_lock lock(state_mu_);
     return f(static_cast<const TenantState&>(*state_));
   }
+
+  // Read, for one chunk of a long read (a segment count over every
+  // member). While the writer has work waiting, a chunk waits its turn
+  // first: chunks, from however many readers, hold the state at most
+  // kChunkShare of the time.
+  template <typename F>
+  auto ReadChunk(F&& f) const {
+    WaitForChunkTurn();
+    std::chrono::steady_clock::time_point held_from;
+    auto result = Read([&](const TenantState& s) {
+      held_from = std::chrono::steady_clock::now();
+      return f(s);
+    });
+    ChunkDone(held_from);
+    return result;
+  }
+  static constexpr double kChunkShare = 0.15;
 
   const TenantRecord& record() const { return record_; }
   TenantMetrics& metrics() { return metrics_; }
@@ -143,6 +164,11 @@ class TenantEngine {
   // Hands the effects of a durable batch, or every pending one, to the outbox.
   void HandEffects(const WriteBatch& committed);
   void HandPending();
+  // ReadChunk's turns: sleeps until the next chunk may start, if the
+  // writer has work; a chunk that held the state from `held_from` until
+  // now moves that on.
+  void WaitForChunkTurn() const;
+  void ChunkDone(std::chrono::steady_clock::time_point held_from) const;
 
   const TenantRecord record_;
   const std::unique_ptr<TenantStore> store_;
@@ -168,6 +194,9 @@ class TenantEngine {
   bool slices_gathered_ = false;  // rows of slices of unfinished kLater work are pending too
   bool unfinished_ = false;       // a kMore command is under way: nothing may commit before it ends
   bool writer_done_ = false;
+  std::atomic<bool> writer_busy_{false};  // commands queued or being applied
+  mutable std::mutex chunk_mu_;
+  mutable std::chrono::steady_clock::time_point next_chunk_{};  // the earliest a chunk may start while busy
   std::thread writer_;
   std::thread committer_;
   // Stopped first when the engine stops; lives until the threads above

@@ -593,6 +593,47 @@ TEST(SegmentReadsTest, ACountInChunksIsTheCountAtOnce) {
     }
   }
   EXPECT_FALSE(CountInChunks(*engine, **segments::ParseExpr(R"(tier = "platinum9")"), now).ok());
+  EXPECT_FALSE(SampleInChunks(*engine, **segments::ParseExpr(R"(tier = "platinum9")"), now, 5, 1).ok());
+  const auto spent = std::move(segments::ParseExpr("points >= 5")).value();
+  const auto whole = SampleInChunks(*engine, *spent, now, 10, 42, MemberId{1} << 20).value();
+  EXPECT_EQ(whole.members.size(), 10u);
+  for (MemberId chunk : {MemberId{1}, MemberId{7}, segments::kChunkMembers}) {
+    const auto sample = SampleInChunks(*engine, *spent, now, 10, 42, chunk).value();
+    EXPECT_EQ(std::pair(sample.count, sample.members), std::pair(whole.count, whole.members)) << "chunk " << chunk;
+  }
+}
+
+// While the writer has work, a long read's chunks wait their turn: after a
+// chunk that held the state for d, the next starts no sooner than
+// d·(1−share)/share later (sleeping never ends early, so this cannot flake).
+TEST(SegmentReadsTest, WhileTheWriterHasWorkChunksTakeTheirShareOfTheTime) {
+  Fixture f;
+  auto engine = f.Open();
+  std::atomic<bool> stop{false}, started{false};
+  std::promise<Status> done;
+  engine->Submit({[&](TenantState&, Timestamp) {
+                    started = true;
+                    std::this_thread::sleep_for(std::chrono::microseconds(500));
+                    return stop ? Slice::kDone : Slice::kLater;
+                  },
+                  [&](const Status& st) { done.set_value(st); }});
+  while (!started) std::this_thread::yield();
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> held;
+  for (int i = 0; i < 6; ++i) {
+    engine->ReadChunk([&](const TenantState&) {
+      const auto from = Clock::now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      held.emplace_back(from, Clock::now());
+      return 0;
+    });
+  }
+  stop = true;
+  ASSERT_TRUE(done.get_future().get().ok());
+  const double rest = (1 - TenantEngine::kChunkShare) / TenantEngine::kChunkShare;
+  for (size_t i = 1; i < held.size(); ++i) {
+    EXPECT_GE(held[i].first - held[i - 1].second, (held[i - 1].second - held[i - 1].first) * rest) << "chunk " << i;
+  }
 }
 
 }  // namespace

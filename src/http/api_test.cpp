@@ -269,6 +269,7 @@ TEST_F(ApiTest, OperationsEndpointsAnswer) {
   EXPECT_NE(m.body.find("pond_members{tenant=\"acme\"} 1"), std::string::npos);
   EXPECT_NE(m.body.find("pond_effects_delivered_total{tenant=\"acme\"} 0"), std::string::npos);
   EXPECT_NE(m.body.find("pond_exclusive_seconds_max{tenant=\"acme\"} 0."), std::string::npos);
+  EXPECT_NE(m.body.find("pond_exclusive_wait_seconds_sum{tenant=\"acme\"} "), std::string::npos);
   EXPECT_TRUE(Body(Call("GET", "/api/v1/openapi.json")).as_object().contains("paths"));
 }
 

@@ -53,13 +53,11 @@ void AddCountAndSample(Router& router, const Ctx& ctx) {
       // On the reader pool, beneath ingest (engine/reader_pool.hpp).
       std::shared_ptr<const segments::Node> node = std::move(expr).value();
       ctx->readers->Run([t, expr = std::move(node), now, seed, sample, size, start, respond = std::move(respond)] {
-        // A count goes a chunk of members at a time, letting the writer in
-        // between (engine/segment_reads.hpp); a sample needs them all at once.
+        // A chunk of members at a time, letting the writer in between
+        // (engine/segment_reads.hpp).
         Result<segments::SegmentIndex::Sample> answer = segments::SegmentIndex::Sample{};
         if (sample) {
-          answer = t->Read([&](const TenantState& s) {
-            return s.segments().SampleOf(*expr, s.SegmentContext(now), static_cast<size_t>(size.value_or(20)), seed);
-          });
+          answer = SampleInChunks(*t, *expr, now, static_cast<size_t>(size.value_or(20)), seed);
         } else if (auto count = CountInChunks(*t, *expr, now); count.ok()) {
           answer->count = *count;
         } else {

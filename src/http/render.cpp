@@ -206,6 +206,8 @@ std::string MetricsText(Engine& engine) {
        &TenantMetrics::apply_micros_total},
       {"pond_exclusive_seconds_max", "gauge", "Longest the writer kept readers out (one slice of commands).",
        &TenantMetrics::exclusive_micros_max},
+      {"pond_exclusive_wait_seconds_sum", "counter", "Time the writer waited for readers to let go of the state.",
+       &TenantMetrics::exclusive_wait_micros_total},
       {"pond_queue_depth", "gauge", "Commands waiting for the tenant writer.", &TenantMetrics::queue_depth},
       {"pond_members", "gauge", "Standing members.", &TenantMetrics::standing_members},
       {"pond_effects_delivered_total", "counter", "Effects their receiver took.", &TenantMetrics::effects_delivered},

@@ -1773,18 +1773,7 @@ Result<std::vector<MemberId>> SegmentIndex::Match(const Node& expr, const QueryC
   return out;
 }
 
-Result<SegmentIndex::Sample> SegmentIndex::SampleOf(const Node& expr, const QueryContext& context, size_t size,
-                                                     uint64_t seed) const {
-  Sample out;
-  if (size == 0) {  // a count: read chunk by chunk, no answer built
-    ASSIGN_OR_RETURN(out.count, Count(expr, context));
-    return out;
-  }
-  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
-  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, impl_->standing));
-  out.count = static_cast<int64_t>(matched.cardinality());
-  // Floyd's algorithm: `size` distinct ranks, each subset equally likely.
-  const auto n = static_cast<uint64_t>(out.count);
+std::vector<uint64_t> SegmentIndex::SampleRanks(uint64_t n, size_t size, uint64_t seed) {
   const uint64_t k = std::min<uint64_t>(size, n);
   std::vector<uint64_t> ranks;
   Random rng(seed);
@@ -1792,11 +1781,21 @@ Result<SegmentIndex::Sample> SegmentIndex::SampleOf(const Node& expr, const Quer
     const uint64_t t = rng.Uniform(j + 1);
     ranks.push_back(std::find(ranks.begin(), ranks.end(), t) == ranks.end() ? t : j);
   }
+  std::sort(ranks.begin(), ranks.end());
+  return ranks;
+}
+
+Result<std::vector<MemberId>> SegmentIndex::AtRanksIn(const Node& expr, const QueryContext& context, MemberId from,
+                                                      MemberId to, std::span<const uint64_t> ranks) const {
+  RETURN_IF_ERROR(impl_->CheckModuleFields(expr));
+  Roaring within = RangeOf(from, to);
+  within &= impl_->standing;
+  ASSIGN_OR_RETURN(Roaring matched, impl_->Eval(expr, Impl::Query{context, context.today.days()}, within));
+  std::vector<MemberId> out;
   for (uint64_t r : ranks) {
     uint32_t member = 0;
-    if (matched.select(static_cast<uint32_t>(r), &member)) out.members.push_back(static_cast<MemberId>(member));
+    if (r < matched.cardinality() && matched.select(static_cast<uint32_t>(r), &member)) out.push_back(member);
   }
-  std::sort(out.members.begin(), out.members.end());
   return out;
 }
 

@@ -174,14 +174,23 @@ class SegmentIndex {
   Result<std::vector<MemberId>> Match(const Node& expr, const QueryContext& context, size_t limit) const;
 
   // A uniform random sample of `size` matching members (all of them when
-  // fewer match), in ascending id order, drawn from `seed`: the same seed
-  // over the same members gives the same sample. Also the number matching
-  // (with `size` 0, counted as Count does, without building the answer).
+  // fewer match), drawn from `seed`, in two passes a range of members at a
+  // time, so it can go a chunk per read hold as a count does: count each
+  // range (CountIn), draw ranks among all the matches (SampleRanks), then
+  // take the members at those ranks range by range (AtRanksIn). The same
+  // seed over the same members gives the same sample however the ranges
+  // fall (and as Pond has drawn it since samples began).
   struct Sample {
     int64_t count = 0;
-    std::vector<MemberId> members;
+    std::vector<MemberId> members;  // ascending
   };
-  Result<Sample> SampleOf(const Node& expr, const QueryContext& context, size_t size, uint64_t seed) const;
+  // Floyd's algorithm: min(size, n) distinct ranks below n, each set
+  // equally likely, ascending.
+  static std::vector<uint64_t> SampleRanks(uint64_t n, size_t size, uint64_t seed);
+  // The members matching in [from, to) at `ranks` among them (ascending);
+  // ranks past the last match are skipped.
+  Result<std::vector<MemberId>> AtRanksIn(const Node& expr, const QueryContext& context, MemberId from, MemberId to,
+                                          std::span<const uint64_t> ranks) const;
 
   int64_t standing_count() const;
   // Bytes the index holds (columns, bitmaps, histories, dictionaries).

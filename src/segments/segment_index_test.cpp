@@ -563,6 +563,30 @@ TEST(SegmentIndexTest, ADayBuiltInStepsWithChangesBetweenAnswersAsOneBuiltAtOnce
   EXPECT_GT(checked, 60);
 }
 
+// A sample drawn over ranges of `range` members, as a read in chunks does:
+// the ranges counted, ranks drawn, then the members at them range by range.
+SegmentIndex::Sample DrawSample(const SegmentIndex& index, const Node& expr, const QueryContext& context, size_t size,
+                                uint64_t seed, MemberId range) {
+  std::vector<uint64_t> firsts;  // the rank of each range's first match
+  SegmentIndex::Sample out;
+  for (MemberId from = 0; from <= 40; from += range) {
+    firsts.push_back(static_cast<uint64_t>(out.count));
+    out.count += index.CountIn(expr, context, from, from + range).value();
+  }
+  const std::vector<uint64_t> ranks = SegmentIndex::SampleRanks(static_cast<uint64_t>(out.count), size, seed);
+  for (size_t r = 0; r < firsts.size(); ++r) {
+    const uint64_t end = r + 1 < firsts.size() ? firsts[r + 1] : static_cast<uint64_t>(out.count);
+    std::vector<uint64_t> local;
+    for (uint64_t rank : ranks) {
+      if (rank >= firsts[r] && rank < end) local.push_back(rank - firsts[r]);
+    }
+    const auto from = static_cast<MemberId>(r) * range;
+    const std::vector<MemberId> picked = index.AtRanksIn(expr, context, from, from + range, local).value();
+    out.members.insert(out.members.end(), picked.begin(), picked.end());
+  }
+  return out;
+}
+
 TEST(SegmentIndexTest, SamplesAreDistinctMatchingReproducibleAndEvenlySpread) {
   SegmentIndex index;
   for (MemberId m = 1; m <= 30; ++m) {
@@ -573,28 +597,33 @@ TEST(SegmentIndexTest, SamplesAreDistinctMatchingReproducibleAndEvenlySpread) {
   const NodePtr parsed = std::move(ParseExpr(R"(city = "深圳")")).value();
   const Node& city = *parsed;
   std::map<MemberId, int> chosen;
+  std::set<std::vector<MemberId>> samples;
   constexpr int kDraws = 3000;
   for (uint64_t seed = 0; seed < kDraws; ++seed) {
-    auto s = index.SampleOf(city, context, 3, seed);
-    ASSERT_TRUE(s.ok());
-    EXPECT_EQ(s->count, 10);
-    ASSERT_EQ(s->members.size(), 3u);
-    EXPECT_TRUE(std::is_sorted(s->members.begin(), s->members.end()));
-    EXPECT_EQ(std::set<MemberId>(s->members.begin(), s->members.end()).size(), 3u) << "distinct";
-    for (MemberId m : s->members) {
+    const SegmentIndex::Sample s = DrawSample(index, city, context, 3, seed, 64);
+    EXPECT_EQ(s.count, 10);
+    ASSERT_EQ(s.members.size(), 3u);
+    EXPECT_TRUE(std::is_sorted(s.members.begin(), s.members.end()));
+    EXPECT_EQ(std::set<MemberId>(s.members.begin(), s.members.end()).size(), 3u) << "distinct";
+    for (MemberId m : s.members) {
       EXPECT_EQ(m % 3, 0) << "only matching members";
       ++chosen[m];
     }
-    EXPECT_EQ(index.SampleOf(city, context, 3, seed)->members, s->members) << "same seed, same sample";
+    samples.insert(s.members);
+    for (MemberId range : {1, 4, 7}) {
+      EXPECT_EQ(DrawSample(index, city, context, 3, seed, range).members, s.members)
+          << "same seed, same sample, however the ranges fall";
+    }
   }
   // Each of the 10 is drawn with probability 3/10: 900 of 3000, sd ~25.
   ASSERT_EQ(chosen.size(), 10u);
   for (const auto& [m, n] : chosen) EXPECT_NEAR(n, 900, 125) << "member " << m;
-  EXPECT_EQ(index.SampleOf(city, context, 50, 1)->members.size(), 10u) << "asking for more gives all";
-  auto none = index.SampleOf(city, context, 0, 1);  // the count endpoint's question
-  ASSERT_TRUE(none.ok());
-  EXPECT_EQ(none->count, 10);
-  EXPECT_TRUE(none->members.empty());
+  // Every one of the 120 sets of 3 turns up (each 25 times on average).
+  EXPECT_EQ(samples.size(), 120u);
+  EXPECT_EQ(DrawSample(index, city, context, 50, 1, 64).members.size(), 10u) << "asking for more gives all";
+  const SegmentIndex::Sample none = DrawSample(index, city, context, 0, 1, 64);
+  EXPECT_EQ(none.count, 10);
+  EXPECT_TRUE(none.members.empty());
 }
 
 TEST(SegmentIndexTest, ValuesTheTenantDoesNotKnowAreErrorsWithTheirPosition) {

@@ -7,13 +7,20 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/status.hpp"
+#include "engine/engine.hpp"
 #include "storage/conformance/store_testing.hpp"
 #include "storage/postgres/internal/pg_conn.hpp"
 #include "storage/postgres/internal/pg_tenant.hpp"
@@ -68,8 +75,10 @@ class PostgresStoreTest : public ::testing::Test {
     return std::move(rows).value();
   }
 
-  std::unique_ptr<Store> Open(const std::string& node, pg_internal::CommitFault fault = nullptr) {
-    auto store = pg_internal::OpenPostgresStoreWithFault({.url = url_, .node = node}, std::move(fault));
+  std::unique_ptr<Store> Open(const std::string& node, pg_internal::CommitFault fault = nullptr,
+                              std::chrono::milliseconds lease_ttl = std::chrono::seconds(10)) {
+    auto store =
+        pg_internal::OpenPostgresStoreWithFault({.url = url_, .node = node, .lease_ttl = lease_ttl}, std::move(fault));
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
@@ -261,6 +270,91 @@ TEST_F(PostgresStoreTest, LongTenantIdsThatShareAPrefixGetSchemasOfTheirOwn) {
   EXPECT_NE(pg_internal::TenantSchema(x + "1"), pg_internal::TenantSchema(x + "2"));
   EXPECT_LE(pg_internal::TenantSchema(x + "1").size(), 63u);
   EXPECT_EQ(Sql("SELECT count(*) FROM pond.schema_versions WHERE schema_name LIKE 'tenant_x%'").Int(0, 0), 2);
+}
+
+// A node's receiver of effects: (key, payload) of each attempt, and what
+// to answer.
+struct Receiver {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, std::string>> got;
+  Delivery::Result answer = Delivery::Result::kDelivered;
+
+  EffectChannel AsChannel() {
+    return [this](const EffectRow& e, const std::string& key) {
+      std::lock_guard lock(mu);
+      got.emplace_back(key, e.payload);
+      cv.notify_all();
+      return Delivery{answer, ""};
+    };
+  }
+  // Waits (bounded, so a bug fails rather than hangs) until `done` holds.
+  bool WaitUntil(const std::function<bool()>& done) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(20), done);
+  }
+  std::vector<std::pair<std::string, std::string>> Got() {
+    std::lock_guard lock(mu);
+    return got;
+  }
+};
+
+Status Emit(Engine& node, const std::string& payload) {
+  auto tenant = node.Tenant("tea");
+  if (!tenant) return NotFound("tea is not served here");
+  std::promise<Status> p;
+  tenant->Submit({[payload](TenantState& s, Timestamp now) {
+                    s.Emit("test", payload, now);
+                    return Slice::kDone;
+                  },
+                  [&](const Status& st) { p.set_value(st); }});
+  return p.get_future().get();
+}
+
+// DESIGN.md "Effects after commit": only the node holding a tenant's lease
+// has its outbox. Two nodes on one database, each with a receiver of its
+// own; the second keeps trying to adopt the tenant (a keeper round every
+// 200 ms) while the first holds it, then takes over when the first stops.
+TEST_F(PostgresStoreTest, OnlyTheLeaseHolderSendsEffectsAndTheNextHolderSendsWhatWasLeftPending) {
+  const auto ttl = std::chrono::milliseconds(600);
+  ManualClock clock(Timestamp::FromSeconds(1'800'000'000));
+  auto store_a = Open("node-a", nullptr, ttl);
+  auto store_b = Open("node-b", nullptr, ttl);
+  Receiver at_a, at_b;
+  auto a = std::make_unique<Engine>(*store_a, clock);
+  Engine b(*store_b, clock);
+  a->channels().Register("test", at_a.AsChannel());
+  b.channels().Register("test", at_b.AsChannel());
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(a->CreateTenant({"tea", "Tea", "Asia/Shanghai", {}}).ok());
+  ASSERT_TRUE(b.Start().ok());
+  EXPECT_EQ(b.Tenant("tea"), nullptr);
+  EXPECT_EQ(b.OwnerOf("tea")->node, "node-a");
+
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(Emit(*a, "e" + std::to_string(i)).ok());
+  ASSERT_TRUE(at_a.WaitUntil([&] { return at_a.got.size() == 5; }));
+  // Five lease rounds of b's keeper: it adopts nothing and sends nothing.
+  std::this_thread::sleep_for(ttl * 5 / 3);
+  EXPECT_EQ(b.Tenant("tea"), nullptr);
+  EXPECT_TRUE(at_b.Got().empty()) << "a node without the lease sent an effect";
+
+  // An effect a's receiver keeps asking to retry is still pending when a
+  // stops (a redeploy): b takes the lease and sends it, with the same key.
+  {
+    std::lock_guard lock(at_a.mu);
+    at_a.answer = Delivery::Result::kRetry;
+  }
+  ASSERT_TRUE(Emit(*a, "late").ok());
+  ASSERT_TRUE(at_a.WaitUntil([&] { return at_a.got.size() == 6; }));
+  a.reset();
+  ASSERT_TRUE(at_b.WaitUntil([&] { return !at_b.got.empty(); }));
+  ASSERT_NE(b.Tenant("tea"), nullptr);
+  EXPECT_EQ(at_b.Got(), (std::vector<std::pair<std::string, std::string>>{{"pond:tea:6", "late"}}));
+  EXPECT_EQ(at_a.Got().back(), (std::pair<std::string, std::string>{"pond:tea:6", "late"}));
+  ASSERT_TRUE(Emit(b, "after").ok());
+  ASSERT_TRUE(at_b.WaitUntil([&] { return at_b.got.size() == 2; }));
+  EXPECT_EQ(at_b.Got().back(), (std::pair<std::string, std::string>{"pond:tea:7", "after"}));
+  EXPECT_EQ(at_a.Got().size(), 6u) << "the node that let the lease go sent again";
 }
 
 }  // namespace
