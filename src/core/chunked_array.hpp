@@ -55,6 +55,9 @@ class ChunkedArray {
     ++size_;
   }
 
+  // Drops the last element (its chunk stays, for the next push_back).
+  void pop_back() { --size_; }
+
   // Grows to n elements, the new ones copies of `fill`; never shrinks.
   void resize(size_t n, const T& fill = T{}) {
     while (size_ < n) push_back(fill);

@@ -2,40 +2,47 @@
 
 namespace pond {
 
-std::string EncodeIdList(std::span<const int64_t> ids) {
-  std::string out;
-  out.reserve(ids.size() + 8);
-  int64_t previous = 0;
-  for (int64_t id : ids) {
-    auto gap = static_cast<uint64_t>(id - previous);
-    previous = id;
-    while (gap >= 0x80) {
-      out.push_back(static_cast<char>(0x80 | (gap & 0x7f)));
-      gap >>= 7;
-    }
-    out.push_back(static_cast<char>(gap));
+void IdListWriter::Add(int64_t id) {
+  auto gap = static_cast<uint64_t>(id - previous_);
+  previous_ = id;
+  while (gap >= 0x80) {
+    out_.push_back(static_cast<char>(0x80 | (gap & 0x7f)));
+    gap >>= 7;
   }
-  return out;
+  out_.push_back(static_cast<char>(gap));
+}
+
+Result<bool> IdListReader::Next(int64_t& id) {
+  if (at_ == bytes_.size()) return false;
+  uint64_t gap = 0;
+  for (int shift = 0;; shift += 7) {
+    if (at_ == bytes_.size() || shift > 56) return InvalidArgument("id list: a truncated or overlong number");
+    const auto byte = static_cast<uint8_t>(bytes_[at_++]);
+    gap |= uint64_t{byte & 0x7fu} << shift;
+    if ((byte & 0x80) == 0) break;
+  }
+  if (gap == 0 || gap > static_cast<uint64_t>(INT64_MAX - previous_)) {
+    return InvalidArgument("id list: ids are not ascending");
+  }
+  previous_ += static_cast<int64_t>(gap);
+  id = previous_;
+  return true;
+}
+
+std::string EncodeIdList(std::span<const int64_t> ids) {
+  IdListWriter out(ids.size() + 8);
+  for (int64_t id : ids) out.Add(id);
+  return std::move(out).Take();
 }
 
 Result<std::vector<int64_t>> DecodeIdList(std::string_view bytes) {
   std::vector<int64_t> out;
-  int64_t previous = 0;
-  for (size_t i = 0; i < bytes.size();) {
-    uint64_t gap = 0;
-    for (int shift = 0;; shift += 7) {
-      if (i == bytes.size() || shift > 56) return InvalidArgument("id list: a truncated or overlong number");
-      const auto byte = static_cast<uint8_t>(bytes[i++]);
-      gap |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) break;
-    }
-    if (gap == 0 || gap > static_cast<uint64_t>(INT64_MAX - previous)) {
-      return InvalidArgument("id list: ids are not ascending");
-    }
-    previous += static_cast<int64_t>(gap);
-    out.push_back(previous);
+  IdListReader in(bytes);
+  for (int64_t id = 0;;) {
+    ASSIGN_OR_RETURN(bool more, in.Next(id));
+    if (!more) return out;
+    out.push_back(id);
   }
-  return out;
 }
 
 }  // namespace pond

@@ -21,6 +21,33 @@ TEST(IdListTest, RandomListsComeBackAsTheyWent) {
   }
 }
 
+TEST(IdListTest, ReadInPiecesFromWhereTheLastReaderStopped) {
+  std::mt19937_64 rng(11);
+  std::vector<int64_t> ids;
+  IdListWriter writer;
+  for (int64_t id = 0, i = 0; i < 500; ++i) writer.Add(id += 1 + static_cast<int64_t>(rng() % 100'000));
+  const std::string bytes = writer.bytes();
+  const std::vector<int64_t> all = DecodeIdList(bytes).value();
+  ASSERT_EQ(all.size(), 500u);
+  // Readers of a random number of ids each, as slices of a bulk issue.
+  size_t at = 0;
+  int64_t previous = 0;
+  for (bool more = true; more;) {
+    IdListReader reader(bytes, at, previous);
+    for (int n = static_cast<int>(rng() % 40); n >= 0; --n) {
+      int64_t id = 0;
+      more = reader.Next(id).value();
+      if (!more) break;
+      ids.push_back(id);
+    }
+    at = reader.at();
+    previous = reader.previous();
+  }
+  EXPECT_EQ(ids, all);
+  int64_t id = 0;
+  EXPECT_FALSE(IdListReader(std::string("\x05\x00", 2), 1, 5).Next(id).ok()) << "a repeated id, read from the middle";
+}
+
 TEST(IdListTest, DenseListsTakeAByteAnId) {
   std::vector<int64_t> ids;
   for (int64_t i = 1; i <= 1000; ++i) ids.push_back(i * 3);

@@ -141,7 +141,7 @@ Result<Wallet::Issued> Wallet::Issue(const CouponTemplate& t, MemberId member, s
   } else {
     last_of_member_.Insert(member_hash, index);
   }
-  due_.emplace(to.micros(), index);
+  due_.push({to.micros(), index});
   return Issued{&c, true};
 }
 
@@ -234,7 +234,7 @@ Result<const Coupon*> Wallet::Restore(const CouponTemplate& t, std::string_view 
   c->order_id.clear();
   c->changed_at = now;
   Settle(*c, now);
-  if (c->state == CouponState::kIssued) due_.emplace(c->valid_to.micros(), IndexOf(c->code));
+  if (c->state == CouponState::kIssued) due_.push({c->valid_to.micros(), IndexOf(c->code)});
   return c;
 }
 
@@ -255,8 +255,8 @@ Result<const Coupon*> Wallet::Revoke(std::string_view code, Timestamp now) {
 }
 
 void Wallet::ExpireDue(Timestamp now, const std::function<void(const Coupon&)>& on_due) {
-  while (!due_.empty() && due_.top().first <= now.micros()) {
-    Coupon& c = coupons_[due_.top().second];
+  while (!due_.empty() && due_.top().at <= now.micros()) {
+    Coupon& c = coupons_[due_.top().index];
     due_.pop();
     Settle(c, now);
     if (on_due) on_due(c);

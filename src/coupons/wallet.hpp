@@ -40,7 +40,6 @@
 #include <deque>
 #include <functional>
 #include <optional>
-#include <queue>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,6 +47,7 @@
 #include <vector>
 
 #include "core/chunked_array.hpp"
+#include "core/chunked_heap.hpp"
 #include "core/hash_index.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
@@ -171,8 +171,12 @@ class Wallet {
   std::unordered_map<std::string, std::vector<uint32_t>> by_order_;  // order -> coupons it ever redeemed
   // Unused coupons by the end of their validity, soonest first (stale
   // entries are skipped when popped).
-  using Due = std::pair<int64_t, uint32_t>;  // valid_to micros, index
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  struct Due {
+    int64_t at;  // valid_to, micros
+    uint32_t index;
+    bool operator<(const Due& o) const { return at != o.at ? at < o.at : index < o.index; }
+  };
+  ChunkedHeap<Due> due_;
 };
 
 }  // namespace pond::coupons

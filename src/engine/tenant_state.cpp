@@ -705,7 +705,7 @@ Result<Slice> TenantState::Evaluate(const segments::Node& expr, Timestamp now, A
     const MemberId to = audience.next + segments::kChunkMembers;
     if (audience.list) {
       ASSIGN_OR_RETURN(std::vector<MemberId> part, segments_.MatchIn(expr, context, audience.next, to));
-      audience.members.insert(audience.members.end(), part.begin(), part.end());
+      for (MemberId m : part) audience.members.Add(m);
       audience.count += static_cast<int64_t>(part.size());
     } else {
       ASSIGN_OR_RETURN(int64_t n, segments_.CountIn(expr, context, audience.next, to));
@@ -723,8 +723,8 @@ Result<const SnapshotRow*> TenantState::CreateSnapshot(std::string name, const s
                   segments::ToText(expr),
                   std::move(by),
                   now,
-                  static_cast<int64_t>(who.members.size()),
-                  EncodeIdList(who.members)};
+                  who.count,
+                  who.members.bytes()};
   Record(TakeTick(), row);
   snapshots_.push_back(std::move(row));
   return &snapshots_.back();

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/id_list.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "engine/actor.hpp"
@@ -125,7 +126,7 @@ class TenantState {
     bool list = false;  // keep the members (a snapshot); else only count them
     MemberId next = 0;  // the first member not yet looked at
     int64_t count = 0;
-    std::vector<MemberId> members;
+    IdListWriter members;  // encoded as they come: a million ids is ~1 MB, not 8
   };
   Result<Slice> Evaluate(const segments::Node& expr, Timestamp now, Audience& audience) const;
   // Freezes `who` (Evaluate with list set) as matching `expr` now.

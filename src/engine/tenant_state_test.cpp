@@ -39,6 +39,16 @@ Result<const segments::SavedSegment*> Save(TenantState& s, std::string name, con
 
 MemberRef Ref(IdentityKind kind, std::string value) { return MemberRef{{Identity{kind, std::move(value)}}, std::nullopt}; }
 
+// A coupon of `off_fen` off anything, valid `days` days from its issue.
+coupons::CouponTemplate NoThreshold(std::string name, int64_t off_fen, int32_t days) {
+  coupons::CouponTemplate t;
+  t.name = std::move(name);
+  t.kind = coupons::CouponKind::kNoThreshold;
+  t.off = Money::Fen(off_fen);
+  t.valid_days = days;
+  return t;
+}
+
 OrderEvent Order(std::string id, MemberRef who, int64_t fen, int64_t at) {
   OrderEvent o;
   o.order_id = std::move(id);
@@ -600,6 +610,48 @@ namespace {
 // order redeeming it, a full refund giving it back, a revocation, a merge
 // bringing the merged member's coupons, the day its validity ends; and a
 // restart counts the same.
+// A bulk issue reads its snapshot's member list a slice at a time, where the
+// last slice stopped, whatever changes between slices (other snapshots
+// made, members added, coupons issued by hand).
+TEST(TenantStateTest, ABulkIssueInSlicesReachesEverySnapshotMemberOnce) {
+  TenantState s = NewState();
+  const Timestamp now = *ParseRfc3339("2026-12-07T10:00:00+08:00");
+  coupons::CouponTemplate t = NoThreshold("5元", 500, 7);
+  t.stock = 1000;
+  ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
+  for (int i = 1; i <= 700; ++i) {
+    MemberProfile p;
+    if (i % 3 != 0) p.city = "深圳";  // 467 of them, ids far apart and near
+    ASSERT_TRUE(s.Apply(MemberEvent{Ref(IdentityKind::kPhone, std::to_string(13800000000 + i)), p}, now).ok());
+  }
+  const auto shenzhen = std::move(segments::ParseExpr(R"(city = "深圳")")).value();
+  const int64_t snapshot = (*Snapshot(s, "深圳", *shenzhen, "test", now))->id;
+  ASSERT_TRUE(Coupons(s).IssueCoupon(1, 2, "by-hand", "H1", now).ok());  // member 2 has one already
+  s.StartSlice(std::chrono::steady_clock::time_point::min());  // every slice spent at its first check
+  CouponsModule::BulkIssue bulk;
+  int slices = 0, codes = 0;
+  auto next_code = [&]() -> Result<std::string> { return "C" + std::to_string(++codes); };
+  for (Slice slice = Slice::kLater; slice == Slice::kLater; ++slices) {
+    ASSERT_LT(slices, 100) << "a slice that does not go on from the last";
+    slice = Coupons(s).IssueToSnapshot(1, snapshot, next_code, now, bulk).value();
+    // Between slices: another snapshot (the list of snapshots grows), a new member.
+    ASSERT_TRUE(Snapshot(s, "again " + std::to_string(slices), *shenzhen, "test", now).ok());
+    ASSERT_TRUE(s.Apply(MemberEvent{Ref(IdentityKind::kPhone, std::to_string(13900000000 + slices)), {}}, now).ok());
+  }
+  EXPECT_EQ(slices, 8) << "64 members a slice";
+  // Member 2's coupon by hand was another occasion: it gets this one too.
+  EXPECT_EQ(std::tuple(bulk.members, bulk.issued, bulk.already), std::tuple(467, 467, 0));
+  EXPECT_TRUE(bulk.refused.empty());
+  CouponsModule::BulkIssue again;
+  while (Coupons(s).IssueToSnapshot(1, snapshot, next_code, now, again).value() == Slice::kLater) {
+  }
+  EXPECT_EQ(std::tuple(again.issued, again.already), std::tuple(0, 467)) << "each member once per snapshot";
+  for (MemberId m = 1; m <= 700; ++m) {
+    const size_t held = Coupons(s).CouponsOf(m).size();
+    EXPECT_EQ(held, m % 3 != 0 ? (m == 2 ? 2u : 1u) : 0u) << "member " << m;
+  }
+}
+
 TEST(TenantStateTest, UnusedCouponsAreASegmentField) {
   auto data = std::make_shared<testing::MemoryTenantData>();
   testing::MemoryTenantStore store(data);
@@ -608,11 +660,7 @@ TEST(TenantStateTest, UnusedCouponsAreASegmentField) {
   auto count = [&](const TenantState& state, std::string_view expr) {
     return state.segments().Count(**segments::ParseExpr(expr), state.SegmentContext(monday)).value();
   };
-  coupons::CouponTemplate t;
-  t.name = "无门槛8元";
-  t.kind = coupons::CouponKind::kNoThreshold;
-  t.off = Money::Fen(800);
-  t.valid_days = 2;  // to the end of Tuesday
+  coupons::CouponTemplate t = NoThreshold("无门槛8元", 800, 2);  // to the end of Tuesday
   t.restore_on_refund = true;
   ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   const Event alice = MemberEvent{Ref(IdentityKind::kPhone, "13800000001"), {}};
@@ -721,11 +769,7 @@ TEST(TenantStateTest, OrdersRedeemTheirCouponsAndFullRefundsGiveThemBack) {
   const MemberRef alice = Ref(IdentityKind::kPhone, "13800000001"), bob = Ref(IdentityKind::kPhone, "13800000002");
   ASSERT_TRUE(s.Apply(Order("O1", alice, 1000, t0.seconds()), t0).ok());
   ASSERT_TRUE(s.Apply(Order("O2", bob, 1000, t0.seconds()), t0).ok());
-  coupons::CouponTemplate t;
-  t.name = "无门槛8元";
-  t.kind = coupons::CouponKind::kNoThreshold;
-  t.off = Money::Fen(800);
-  t.valid_days = 7;
+  coupons::CouponTemplate t = NoThreshold("无门槛8元", 800, 7);
   t.restore_on_refund = true;
   ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   ASSERT_TRUE(Coupons(s).IssueCoupon(1, 1, "a", "ALICE1", t0).ok());
@@ -842,11 +886,7 @@ TEST(TenantStateTest, BirthdayRulesGiveOneCouponAYearOnTheDay) {
   member("13800000001", "1990-02-28");
   member("13800000002", "1992-02-29");  // kept on 28 February in 2027
   member("13800000003", "1990-03-01");
-  coupons::CouponTemplate t;
-  t.name = "生日8元";
-  t.kind = coupons::CouponKind::kNoThreshold;
-  t.off = Money::Fen(800);
-  t.valid_days = 30;
+  coupons::CouponTemplate t = NoThreshold("生日8元", 800, 30);
   ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   ASSERT_TRUE(Coupons(s).CreateIssueRule(*coupons::ParseRule(R"({"name":"生日","trigger":"birthday","template_id":1})")).ok());
   EXPECT_EQ(coupons::ParseRule(R"({"name":"x","trigger":"birthday","template_id":1,"min_paid_fen":1})")
@@ -976,11 +1016,7 @@ TEST(TenantStateTest, AMergedMembersCouponsAreTheSurvivors) {
   by_unionid.member = Ref(IdentityKind::kUnionid, "oU-1");
   ASSERT_TRUE(s.Apply(by_phone, t0).ok());
   ASSERT_TRUE(s.Apply(by_unionid, t0).ok());
-  coupons::CouponTemplate t;
-  t.name = "8元";
-  t.kind = coupons::CouponKind::kNoThreshold;
-  t.off = Money::Fen(800);
-  t.valid_days = 7;
+  coupons::CouponTemplate t = NoThreshold("8元", 800, 7);
   ASSERT_TRUE(Coupons(s).CreateCouponTemplate(t).ok());
   ASSERT_TRUE(Coupons(s).IssueCoupon(1, 2, "k-unionid", "CODE2", t0).ok());
   ASSERT_TRUE(Coupons(s).IssueCoupon(1, 1, "k-phone", "CODE1", t0.PlusSeconds(60)).ok());
@@ -1071,11 +1107,7 @@ TEST(TenantStateTest, PerMemberLimitsCountEveryMemberMergedIntoTheSurvivor) {
                 : Identity{IdentityKind::kUnionid, "oU-" + std::to_string(i)}},
          0);
   }
-  coupons::CouponTemplate one_each;
-  one_each.name = "新人券";
-  one_each.kind = coupons::CouponKind::kNoThreshold;
-  one_each.off = Money::Fen(500);
-  one_each.valid_days = 7;
+  coupons::CouponTemplate one_each = NoThreshold("新人券", 500, 7);
   one_each.per_member_limit = 1;
   ASSERT_TRUE(Coupons(live).CreateCouponTemplate(one_each).ok());
   ASSERT_TRUE(Coupons(live).CreateIssueRule(*coupons::ParseRule(R"({"name":"会员日","trigger":"member_day","template_id":1})")).ok());
@@ -1308,10 +1340,10 @@ TEST(TenantStateTest, AnAudienceInSlicesIsTheAudienceAtOnce) {
     }
     const auto at_once = s.segments().Match(*expr, s.SegmentContext(now), SIZE_MAX).value();
     EXPECT_GT(at_once.size(), 10'000u) << text;
-    EXPECT_EQ(listed.members, at_once) << text;
+    EXPECT_EQ(DecodeIdList(listed.members.bytes()).value(), at_once) << text;
     EXPECT_EQ(listed.count, static_cast<int64_t>(at_once.size()));
     EXPECT_EQ(counted.count, static_cast<int64_t>(at_once.size()));
-    EXPECT_TRUE(counted.members.empty());
+    EXPECT_TRUE(counted.members.bytes().empty());
   }
   TenantState::Audience bad;
   EXPECT_EQ(s.Evaluate(**segments::ParseExpr(R"(tier = "platinum9")"), now, bad).status().code(),

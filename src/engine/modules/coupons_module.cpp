@@ -276,27 +276,35 @@ Result<Slice> CouponsModule::IssueToSnapshot(int64_t template_id, int64_t snapsh
   if (FindCouponTemplate(template_id) == nullptr) {
     return NotFoundField("template_id", "no coupon template " + std::to_string(template_id));
   }
-  if (bulk.next == 0) {  // the first slice
-    const SnapshotRow* snapshot = nullptr;
-    for (const SnapshotRow& row : tenant_.snapshots()) {
-      if (row.id == snapshot_id) snapshot = &row;
-    }
-    if (snapshot == nullptr) return NotFoundField("snapshot_id", "no snapshot " + std::to_string(snapshot_id));
+  const SnapshotRow* snapshot = nullptr;
+  for (const SnapshotRow& row : tenant_.snapshots()) {
+    if (row.id == snapshot_id) snapshot = &row;
+  }
+  if (snapshot == nullptr) return NotFoundField("snapshot_id", "no snapshot " + std::to_string(snapshot_id));
+  if (!bulk.begun) {
     // A bigger audience goes in parts (several snapshots): one request's
-    // answer, and the audience it keeps in memory meanwhile, stay bounded.
+    // answer stays bounded.
     constexpr int64_t kMaxBulk = 1'000'000;
     if (snapshot->count > kMaxBulk) {
       return ResourceExhausted("snapshot " + std::to_string(snapshot_id) + " has " +
                                std::to_string(snapshot->count) + " members; one bulk issue takes at most 1000000");
     }
-    ASSIGN_OR_RETURN(bulk.audience, DecodeIdList(snapshot->members));
-    bulk.members = static_cast<int64_t>(bulk.audience.size());
+    bulk.begun = true;
+    bulk.members = snapshot->count;
   }
+  // The member list is read where the last slice stopped: decoding a
+  // million ids at once was a 30 ms hold (the faults of an 8 MB array).
+  IdListReader audience(snapshot->members, bulk.at, bulk.previous);
   const std::string occasion = "snapshot:" + std::to_string(snapshot_id);
-  for (size_t steps = 0; bulk.next < bulk.audience.size(); ++bulk.next, ++steps) {
+  for (size_t steps = 0;; ++steps) {
     if (steps > 0 && steps % 64 == 0 && tenant_.SliceSpent()) return Slice::kLater;
+    int64_t member = 0;
+    ASSIGN_OR_RETURN(bool more, audience.Next(member));
+    if (!more) return Slice::kDone;
+    bulk.at = audience.at();
+    bulk.previous = audience.previous();
     ASSIGN_OR_RETURN(std::string code, next_code());
-    auto issued = IssueCoupon(template_id, bulk.audience[bulk.next], occasion, std::move(code), now);
+    auto issued = IssueCoupon(template_id, member, occasion, std::move(code), now);
     if (issued.ok()) {
       ++(issued->fresh ? bulk.issued : bulk.already);
       continue;
@@ -304,7 +312,6 @@ Result<Slice> CouponsModule::IssueToSnapshot(int64_t template_id, int64_t snapsh
     const std::string reason = ReasonOf(issued.status());
     ++bulk.refused[reason.empty() ? "other" : reason];
   }
-  return Slice::kDone;
 }
 
 Status CouponsModule::CheckOrder(const OrderEvent& e) const {

@@ -66,8 +66,9 @@ class CouponsModule final : public Module {
   struct BulkIssue {
     int64_t members = 0, issued = 0, already = 0;
     std::map<std::string, int64_t> refused;  // by reason
-    std::vector<int64_t> audience;            // the snapshot's members, decoded by the first slice
-    size_t next = 0;                          // how many of them are done
+    bool begun = false;
+    size_t at = 0;          // where the snapshot's member list is read up to (IdListReader)
+    int64_t previous = 0;   // the member read last
   };
   Result<Slice> IssueToSnapshot(int64_t template_id, int64_t snapshot_id,
                                 const std::function<Result<std::string>()>& next_code, Timestamp now,
