@@ -10,6 +10,7 @@
 
 #include "core/random.hpp"
 #include "engine/tenant_state.hpp"
+#include "engine/testing/loyalty_config.hpp"
 #include "engine/testing/memory_store.hpp"
 #include "engine/testing/rows_of.hpp"
 
@@ -201,7 +202,7 @@ TEST(LoyaltyFlowTest, RollingReviewRunsOnTheFirstPlusGraceDays) {
   config.basis = GrowthBasis::kRollingMonths;
   config.rolling_months = 1;
   config.review_grace_days = 3;
-  state->SetLoyaltyConfig(config, {});
+  testing::SetLoyaltyConfig(*state, config, {});
   Timestamp now = *ParseRfc3339("2026-03-10T10:00:00+08:00");
   state->RunDue(now);
   OrderEvent o;

@@ -350,11 +350,32 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
   return *e;
 }
 
-void TenantState::SetLoyaltyConfig(LoyaltyConfig config, Timestamp now) {
-  Put(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(config)});
-  for (const TierChange& change : loyalty_.SetConfig(std::move(config), now)) RecordTier(change, now);
-  for (MemberId m = 1; m <= members_.size(); ++m) {
-    if (members_.Standing(m) == m) ReindexLoyalty(m);  // tier ids may have changed
+Slice TenantState::ChangeLoyaltyConfig(LoyaltyChange& change, Timestamp now) {
+  const size_t tiers = change.config.tiers.size();
+  // Only when tiers go: the first pass is about nothing otherwise.
+  if (!change.switched && tiers >= loyalty_.config().tiers.size()) change.next = members_.size() + 1;
+  for (int64_t steps = 0;; ++steps) {
+    if (steps > 0 && steps % 64 == 0 && SliceSpent()) return Slice::kLater;
+    if (change.next > members_.size()) {
+      if (change.switched) return Slice::kDone;
+      Put(SettingRow{std::string(kLoyaltySetting), LoyaltyConfigJson(change.config)});
+      loyalty_.SetRules(change.config);
+      change.switched = true;
+      change.next = 1;
+      continue;
+    }
+    const MemberId m = change.next++;
+    if (!change.switched) {
+      if (members_.Standing(m) != m) continue;
+      if (auto down = loyalty_.ClampTier(m, tiers, now)) {
+        RecordTier(down, now);
+        ReindexLoyalty(m);
+      }
+      continue;
+    }
+    if (members_.Standing(m) != m) continue;
+    RecordTier(loyalty_.RetierForRules(m, now), now);
+    ReindexLoyalty(m);  // tier ids may have changed
   }
 }
 

@@ -72,8 +72,18 @@ class TenantState {
   // id seen before returns its first entry and changes nothing.
   Result<LedgerEntry> Redeem(MemberId member, int64_t points, std::string redemption_id, Timestamp now);
   Result<LedgerEntry> Adjust(MemberId member, int64_t points, std::string reason, Timestamp now);
-  // Replaces the loyalty rules (validated by the caller); tiers follow.
-  void SetLoyaltyConfig(LoyaltyConfig config, Timestamp now);
+  // Replaces the loyalty rules (validated by the caller) and re-tiers every
+  // member under them, in slices (kLater; call again with the same
+  // `change` until kDone): members on tiers the rules drop move down first,
+  // under the old rules; then the rules are stored and each member's tier
+  // follows. Between slices a member not yet reached holds the tier it had
+  // (an order it pays meanwhile is tiered by the new rules).
+  struct LoyaltyChange {
+    LoyaltyConfig config;
+    bool switched = false;  // the new rules are in
+    MemberId next = 1;      // the next member of the current pass
+  };
+  Slice ChangeLoyaltyConfig(LoyaltyChange& change, Timestamp now);
   // The scheduler's timed work up to `now`, in time order: the timers due
   // (ArmTimer) and, for every tenant-zone day that began since the last
   // run, the day run: expiry, tier reviews, lifecycle stages, the

@@ -12,6 +12,7 @@
 #include "core/id_list.hpp"
 #include "core/random.hpp"
 #include "engine/ingest.hpp"
+#include "engine/testing/loyalty_config.hpp"
 #include "engine/testing/memory_store.hpp"
 #include "engine/testing/rows_of.hpp"
 #include "segments/expr.hpp"
@@ -366,7 +367,7 @@ TEST(TenantStateTest, ReloadedStateMatchesLiveStateAfterRandomEvents) {
   // configuration itself must come back from the store too.
   LoyaltyConfig config = DefaultLoyaltyConfig();
   config.expiry = ExpiryPolicy{ExpiryKind::kAfterDays, 1, 30};
-  live.SetLoyaltyConfig(config, {});
+  testing::SetLoyaltyConfig(live, config, {});
   const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
   // Manual tags, a rule tag reading one of them, a saved segment.
   auto manual = [](std::string name) {
@@ -551,7 +552,7 @@ TEST(TenantStateTest, ADayRunInSlicesDoesWhatOneRunDoes) {
   const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
   const Timestamp loaded = *ParseRfc3339("2026-03-01T00:10:00+08:00");
   for (TenantState* s : {&whole, &sliced}) {
-    s->SetLoyaltyConfig(DayRunConfig(), start);
+    testing::SetLoyaltyConfig(*s, DayRunConfig(), start);
     for (const char* text : {"points >= 100", R"(lifecycle = "growth" or orders_30d >= 2)"}) {
       ASSERT_TRUE(Save(*s, text, **segments::ParseExpr(text), "E1", loaded).ok());
     }
@@ -610,6 +611,84 @@ namespace {
 // order redeeming it, a full refund giving it back, a revocation, a merge
 // bringing the merged member's coupons, the day its validity ends; and a
 // restart counts the same.
+// A change of the loyalty rules re-tiers members a slice at a time. Here
+// gold goes and silver starts lower: every member ends on the tier its
+// growth reaches under the new rules (the model: the highest tier whose
+// threshold it reaches), one "config" tier row for each member whose tier
+// moved past the clamp, and no reader between slices ever sees a tier the
+// rules in force do not have.
+TEST(TenantStateTest, ALoyaltyRulesChangeReTiersEveryMemberInSlices) {
+  auto data = std::make_shared<testing::MemoryTenantData>();
+  testing::MemoryTenantStore store(data);
+  TenantState s = NewState();
+  const Timestamp now = *ParseRfc3339("2026-12-07T10:00:00+08:00");
+  constexpr int kMembers = 300;
+  for (int i = 1; i <= kMembers; ++i) {
+    const int64_t fen = (i % 31) * 3000 + 100;  // growth 10 a yuan: 10 to 9 010
+    ASSERT_TRUE(s.Apply(Order("O" + std::to_string(i), Ref(IdentityKind::kPhone, std::to_string(13800000000 + i)), fen,
+                              now.seconds() - 60),
+                        now)
+                    .ok());
+  }
+  int gold = 0;  // members 1–299 whose growth (i % 31) * 300 + 10 reaches 6 000
+  for (int i = 1; i < kMembers; ++i) gold += (i % 31) * 300 + 10 >= 6000;
+  std::map<MemberId, int> clamped;  // the tier each held, at most silver
+  for (MemberId m = 1; m <= kMembers; ++m) clamped[m] = std::min(s.loyalty().Find(m)->tier, 1);
+  ASSERT_TRUE(store.Commit(s.TakePending()).ok());
+
+  LoyaltyConfig rules = DefaultLoyaltyConfig();
+  rules.tiers.pop_back();  // no gold
+  rules.tiers[1].threshold = 2000;
+  for (Benefit& b : rules.benefits) std::erase(b.tiers, "gold");
+  std::erase_if(rules.benefits, [](const Benefit& b) { return b.tiers.empty(); });
+  ASSERT_TRUE(ValidateLoyaltyConfig(rules).ok());
+  s.StartSlice(std::chrono::steady_clock::time_point::min());
+  TenantState::LoyaltyChange change{rules};
+  int slices = 0, rows = 0;
+  bool paid_between = false;
+  for (Slice slice = Slice::kLater; slice == Slice::kLater; ++slices) {
+    ASSERT_LT(slices, 100);
+    slice = s.ChangeLoyaltyConfig(change, now);
+    if (change.switched && change.next < kMembers && !paid_between) {
+      // Member 300 pays before its turn: the new rules tier the order.
+      ASSERT_TRUE(s.Apply(Order("late", Ref(IdentityKind::kPhone, "13800000300"), 50000, now.seconds()), now).ok());
+      EXPECT_EQ(s.loyalty().Find(kMembers)->tier, 1);
+      paid_between = true;
+    }
+    // Each slice commits (kLater): what a restart here would load is what
+    // readers saw, every tier one the rules in force have.
+    WriteBatch batch = s.TakePending();
+    for (const LoyaltyRow& r : testing::RowsOf<LoyaltyRow>(batch)) {
+      rows += r.kind == LoyaltyKind::kTier && r.note == "config" && r.member_id != kMembers;
+    }
+    ASSERT_TRUE(store.Commit(batch).ok());
+    TenantState restarted = NewState();
+    TenantState::Loader loader(restarted);
+    ASSERT_TRUE(store.Load(loader).ok());
+    loader.Finish();
+    for (MemberId m = 1; m <= kMembers; ++m) {
+      ASSERT_LT(static_cast<size_t>(s.loyalty().Find(m)->tier), s.loyalty().config().tiers.size()) << "member " << m;
+      ASSERT_EQ(restarted.loyalty().Find(m)->tier, s.loyalty().Find(m)->tier) << "member " << m << " slice " << slices;
+    }
+  }
+  EXPECT_TRUE(paid_between);
+  EXPECT_GE(slices, 9) << "300 clamped, then 300 re-tiered, 64 a slice";
+  EXPECT_EQ(s.loyalty().config().tiers.size(), 2u);
+  int moved = 0;
+  for (MemberId m = 1; m <= kMembers; ++m) {
+    const int64_t growth = s.loyalty().Find(m)->growth;
+    const int model = growth >= 2000 ? 1 : 0;
+    EXPECT_EQ(s.loyalty().Find(m)->tier, model) << "member " << m << " growth " << growth;
+    moved += m != kMembers && clamped[m] != model;
+  }
+  EXPECT_GT(moved, 0);
+  EXPECT_EQ(rows, gold + moved) << "one row for each member moved down from gold, one for each re-tiered";
+  const auto silver = std::move(segments::ParseExpr(R"(tier = "silver")")).value();
+  int64_t silvers = 0;
+  for (MemberId m = 1; m <= kMembers; ++m) silvers += s.loyalty().Find(m)->growth >= 2000;
+  EXPECT_EQ(s.segments().Count(*silver, s.SegmentContext(now)).value(), silvers) << "the index follows";
+}
+
 // A bulk issue reads its snapshot's member list a slice at a time, where the
 // last slice stopped, whatever changes between slices (other snapshots
 // made, members added, coupons issued by hand).
@@ -1272,7 +1351,7 @@ TEST(TenantStateTest, ADayRunCutShortByARestartEndsAsOneRunWould) {
   const Timestamp start = *ParseRfc3339("2026-01-01T09:00:00+08:00");
   const Timestamp loaded = *ParseRfc3339("2026-03-01T00:10:00+08:00");
   auto fill = [&](TenantState& s) {
-    s.SetLoyaltyConfig(DayRunConfig(), start);
+    testing::SetLoyaltyConfig(s, DayRunConfig(), start);
     ASSERT_TRUE(Save(s, "rich", **segments::ParseExpr("points >= 100"), "E1", loaded).ok());
     Random events(5);
     for (int i = 0; i < 3000; ++i) {

@@ -635,13 +635,21 @@ void AddLoyaltyRoutes(Router& router, const Ctx& ctx) {
                  // Checked here too, so a bad document never waits for the writer.
                  auto checked = ParseLoyaltyConfig(req.body, whole ? LoyaltyDocument::kWhole : LoyaltyDocument::kPatch);
                  if (!checked.ok()) return respond(ErrorResponse(checked.status()));
-                 Write(t, req, std::move(respond), [body = req.body, whole](TenantState& s, Timestamp now) {
-                   auto config = ParseLoyaltyConfig(body, whole ? LoyaltyDocument::kWhole : LoyaltyDocument::kPatch,
-                                                    s.loyalty().config());
-                   if (!config.ok()) return ErrorResponse(config.status());
-                   s.SetLoyaltyConfig(std::move(config).value(), now);
-                   return Json(200, LoyaltyConfigJson(s.loyalty().config()));
-                 });
+                 // In slices: every member is re-tiered (TenantState::ChangeLoyaltyConfig).
+                 auto change = std::make_shared<std::optional<TenantState::LoyaltyChange>>();
+                 Write(
+                     t, req, std::move(respond),
+                     [body = req.body, whole, change](TenantState& s, Timestamp now) -> std::optional<HttpResponse> {
+                       if (!*change) {  // the first slice: a patch reads the rules as they stand now
+                         auto config = ParseLoyaltyConfig(body, whole ? LoyaltyDocument::kWhole : LoyaltyDocument::kPatch,
+                                                          s.loyalty().config());
+                         if (!config.ok()) return ErrorResponse(config.status());
+                         change->emplace(TenantState::LoyaltyChange{std::move(config).value()});
+                       }
+                       if (s.ChangeLoyaltyConfig(**change, now) == Slice::kLater) return std::nullopt;
+                       return Json(200, LoyaltyConfigJson(s.loyalty().config()));
+                     },
+                     Slice::kLater);
                });
   }
 }

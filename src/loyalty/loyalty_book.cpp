@@ -352,19 +352,35 @@ std::optional<TierChange> LoyaltyBook::ReviewOf(MemberId member, Timestamp perio
 }
 
 std::vector<TierChange> LoyaltyBook::SetConfig(LoyaltyConfig config, Timestamp at) {
-  config_ = std::move(config);
+  const size_t tiers = config.tiers.size();
   std::vector<TierChange> out;
   for (size_t m = 1; m < accounts_.size(); ++m) {
-    Account& a = accounts_[m];
-    // A removed tier leaves members on the highest tier that still exists.
-    a.tier = std::min(a.tier, static_cast<int>(config_.tiers.size()) - 1);
-    const int before = a.tier;
-    if (auto change = Retier(static_cast<MemberId>(m), at, "config", config_.basis == GrowthBasis::kLifetime)) {
-      change->from = before;
-      out.push_back(std::move(*change));
-    }
+    if (auto change = ClampTier(static_cast<MemberId>(m), tiers, at)) out.push_back(std::move(*change));
+  }
+  SetRules(std::move(config));
+  for (size_t m = 1; m < accounts_.size(); ++m) {
+    if (auto change = RetierForRules(static_cast<MemberId>(m), at)) out.push_back(std::move(*change));
   }
   return out;
+}
+
+std::optional<TierChange> LoyaltyBook::ClampTier(MemberId member, size_t tiers, Timestamp at) {
+  if (static_cast<size_t>(member) >= accounts_.size()) return std::nullopt;
+  Account& a = accounts_[static_cast<size_t>(member)];
+  const int highest = static_cast<int>(tiers) - 1;
+  if (a.tier <= highest) return std::nullopt;
+  // Recorded like any move, so a replay under either rules finds the member
+  // on a tier they have.
+  TierChange change{member, a.tier, highest, at, "config"};
+  RecordTierChange(member, config_.tiers[static_cast<size_t>(a.tier)].id,
+                   config_.tiers[static_cast<size_t>(highest)].id, "config", at);
+  a.tier = highest;
+  return change;
+}
+
+std::optional<TierChange> LoyaltyBook::RetierForRules(MemberId member, Timestamp at) {
+  if (static_cast<size_t>(member) >= accounts_.size()) return std::nullopt;
+  return Retier(member, at, "config", config_.basis == GrowthBasis::kLifetime);
 }
 
 std::optional<TierChange> LoyaltyBook::Merge(MemberId survivor, MemberId merged, Timestamp at) {

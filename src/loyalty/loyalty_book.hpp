@@ -122,7 +122,15 @@ class LoyaltyBook {
   // Replaces the rules. Tiers are re-evaluated for every member at `at`
   // (lifetime basis at once; other bases may only rise until the review);
   // returns the changes. Earned entries keep the terms they were earned on.
+  // At once: for loading, where nobody waits.
   std::vector<TierChange> SetConfig(LoyaltyConfig config, Timestamp at);
+  // The same a member at a time, for a running tenant: first ClampTier for
+  // every member (before the rules change: a member on a tier the new rules
+  // drop moves to the highest they keep, a tier under both rules), then
+  // SetRules, then RetierForRules for every member.
+  std::optional<TierChange> ClampTier(MemberId member, size_t tiers, Timestamp at);
+  void SetRules(LoyaltyConfig config) { config_ = std::move(config); }
+  std::optional<TierChange> RetierForRules(MemberId member, Timestamp at);
 
   // An order was paid: records its earn entry. The tier held before the
   // order sets the rate; the tier may change after it.
