@@ -28,7 +28,7 @@
 // Deterministic: codes are given by the caller (CouponCode over a CSPRNG's
 // bytes), times are passed in; replaying the same calls rebuilds the same
 // wallet. Not thread-safe: the tenant's writer owns it. A `const Coupon*`
-// it returns stays valid as long as the wallet (coupons live in a deque).
+// it returns stays valid as long as the wallet (coupons live in a StableVector).
 //
 // Its indexes store no keys (core/hash_index.hpp): 8-byte slots that point
 // at the coupons, which hold the keys. Growing one walks a flat table;
@@ -37,7 +37,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <span>
@@ -49,6 +48,7 @@
 #include "core/chunked_array.hpp"
 #include "core/chunked_heap.hpp"
 #include "core/hash_index.hpp"
+#include "core/stable_vector.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "coupons/coupon_template.hpp"
@@ -126,7 +126,7 @@ class Wallet {
   // Visits every coupon in issue order.
   template <typename F>
   void ForEach(F&& f) const {
-    for (const Coupon& c : coupons_) f(c);
+    for (size_t i = 0; i < coupons_.size(); ++i) f(coupons_[i]);
   }
   // Coupons issued of a template (stock used), and a member's (limits).
   int64_t IssuedOf(int64_t template_id) const;
@@ -162,7 +162,7 @@ class Wallet {
   static Status CheckUsable(const Coupon& c, std::string_view order_id, Timestamp now);
 
   TimeZone zone_;
-  std::deque<Coupon> coupons_;            // in issue order; growing moves none
+  StableVector<Coupon> coupons_;          // in issue order; growing moves none
   HashIndex<uint32_t> by_code_;           // HashKey(code) -> index
   HashIndex<uint32_t> by_occasion_;       // OccasionHash -> index
   HashIndex<uint32_t> last_of_member_;    // HashKey(member id) -> index of its latest coupon

@@ -25,7 +25,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <optional>
 #include <span>
@@ -36,6 +35,7 @@
 #include "core/chunked_array.hpp"
 #include "core/money.hpp"
 #include "core/points.hpp"
+#include "core/stable_vector.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "events/event.hpp"
@@ -232,7 +232,7 @@ class LoyaltyBook {
 
   LoyaltyConfig config_;
   TimeZone zone_;
-  std::deque<Account> accounts_;  // by member id; index 0 unused; a deque: growing moves no account
+  StableVector<Account> accounts_;  // by member id; index 0 unused; growing moves no account
   // Balances, lots and ledger of `merged` onto `survivor`; tiers untouched.
   void MoveAccount(MemberId survivor, MemberId merged);
   // Records a tier change in the member's history.

@@ -14,12 +14,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/hash_index.hpp"
+#include "core/stable_vector.hpp"
 #include "core/status.hpp"
 #include "core/time.hpp"
 #include "events/event.hpp"
@@ -113,7 +113,7 @@ class MemberBook {
   // Moves identities and merge history of `merged` onto `survivor`.
   void MoveInto(MemberId survivor, MemberId merged, const MergeRecord& record);
 
-  std::deque<Member> members_;  // a deque: growing never moves members
+  StableVector<Member> members_;  // growing never moves members
   // Identity → the member that held it when it was learnt (follow merges).
   // The values themselves live in the members' identity lists. Member
   // numbers fit 32 bits: the largest brands hold tens of millions, not 2^31.
