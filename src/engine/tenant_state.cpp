@@ -352,8 +352,13 @@ Result<LedgerEntry> TenantState::Adjust(MemberId member, int64_t points, std::st
 
 Slice TenantState::ChangeLoyaltyConfig(LoyaltyChange& change, Timestamp now) {
   const size_t tiers = change.config.tiers.size();
-  // Only when tiers go: the first pass is about nothing otherwise.
-  if (!change.switched && tiers >= loyalty_.config().tiers.size()) change.next = members_.size() + 1;
+  if (!change.switched) {
+    if (tiers >= loyalty_.config().tiers.size()) {
+      change.next = members_.size() + 1;  // no tier goes: nothing to move down first
+    } else {
+      loyalty_.CapTiers(tiers);
+    }
+  }
   for (int64_t steps = 0;; ++steps) {
     if (steps > 0 && steps % 64 == 0 && SliceSpent()) return Slice::kLater;
     if (change.next > members_.size()) {

@@ -649,6 +649,14 @@ TEST(TenantStateTest, ALoyaltyRulesChangeReTiersEveryMemberInSlices) {
   for (Slice slice = Slice::kLater; slice == Slice::kLater; ++slices) {
     ASSERT_LT(slices, 100);
     slice = s.ChangeLoyaltyConfig(change, now);
+    if (!change.switched && slices == 0) {
+      // Member 20 (gold growth), already moved down, pays under the old
+      // rules: it stays on silver, or the switch would find it on a tier
+      // the new rules lack.
+      ASSERT_EQ(s.loyalty().Find(20)->tier, 1);
+      ASSERT_TRUE(s.Apply(Order("again", Ref(IdentityKind::kPhone, "13800000020"), 100, now.seconds()), now).ok());
+      EXPECT_EQ(s.loyalty().Find(20)->tier, 1);
+    }
     if (change.switched && change.next < kMembers && !paid_between) {
       // Member 300 pays before its turn: the new rules tier the order.
       ASSERT_TRUE(s.Apply(Order("late", Ref(IdentityKind::kPhone, "13800000300"), 50000, now.seconds()), now).ok());

@@ -318,7 +318,7 @@ int64_t LoyaltyBook::BasisValue(MemberId member, Timestamp now) const {
 
 std::optional<TierChange> LoyaltyBook::Retier(MemberId member, Timestamp at, std::string_view cause, bool may_fall) {
   Account& a = Mutable(member);
-  const int target = config_.TierFor(BasisValue(member, at));
+  const int target = TierFor(BasisValue(member, at));
   if (target == a.tier || (target < a.tier && !may_fall)) return std::nullopt;
   TierChange change{member, a.tier, target, at, std::string(cause)};
   RecordTierChange(member, config_.tiers[static_cast<size_t>(a.tier)].id, config_.tiers[static_cast<size_t>(target)].id,
@@ -342,7 +342,7 @@ std::optional<TierChange> LoyaltyBook::ReviewOf(MemberId member, Timestamp perio
   const LocalDate start = config_.basis == GrowthBasis::kCalendarMonth ? MonthsBefore(end, 1)
                                                                         : MonthsBefore(end, config_.rolling_months);
   Account& a = accounts_[static_cast<size_t>(member)];
-  const int target = config_.TierFor(BasisValueBetween(member, zone_.StartOfDay(start), period_end));
+  const int target = TierFor(BasisValueBetween(member, zone_.StartOfDay(start), period_end));
   if (target == a.tier) return std::nullopt;
   TierChange change{member, a.tier, target, at, "review"};
   RecordTierChange(member, config_.tiers[static_cast<size_t>(a.tier)].id, config_.tiers[static_cast<size_t>(target)].id,
@@ -391,9 +391,9 @@ std::optional<TierChange> LoyaltyBook::Merge(MemberId survivor, MemberId merged,
   // keeps the better of the two tiers, or more if the merged basis reaches it.
   Account& into = Mutable(survivor);
   const int held = into.tier;
-  const int reached = config_.TierFor(BasisValue(survivor, at));
-  const int target =
-      config_.basis == GrowthBasis::kLifetime ? reached : std::max({held, merged_tier, reached});
+  const int reached = TierFor(BasisValue(survivor, at));
+  const int target = std::min(
+      config_.basis == GrowthBasis::kLifetime ? reached : std::max({held, merged_tier, reached}), cap_);
   if (target == held) return std::nullopt;
   into.tier = target;
   RecordTierChange(survivor, config_.tiers[static_cast<size_t>(held)].id,

@@ -24,6 +24,7 @@
 // read under its read lock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -128,8 +129,15 @@ class LoyaltyBook {
   // every member (before the rules change: a member on a tier the new rules
   // drop moves to the highest they keep, a tier under both rules), then
   // SetRules, then RetierForRules for every member.
+  // CapTiers first: until SetRules no member rises past the last tier
+  // kept (an order, a review or a merge behind the clamp's cursor would
+  // otherwise bring back a tier the new rules do not have).
+  void CapTiers(size_t tiers) { cap_ = static_cast<int>(tiers) - 1; }
   std::optional<TierChange> ClampTier(MemberId member, size_t tiers, Timestamp at);
-  void SetRules(LoyaltyConfig config) { config_ = std::move(config); }
+  void SetRules(LoyaltyConfig config) {
+    config_ = std::move(config);
+    cap_ = kNoCap;
+  }
   std::optional<TierChange> RetierForRules(MemberId member, Timestamp at);
 
   // An order was paid: records its earn entry. The tier held before the
@@ -231,6 +239,10 @@ class LoyaltyBook {
   int64_t RateFor(const Purchase& p, int tier) const;
 
   LoyaltyConfig config_;
+  static constexpr int kNoCap = std::numeric_limits<int>::max();
+  int cap_ = kNoCap;  // the highest tier a member may reach (CapTiers)
+  // The tier `basis_value` reaches, within the cap.
+  int TierFor(int64_t basis_value) const { return std::min(config_.TierFor(basis_value), cap_); }
   TimeZone zone_;
   StableVector<Account> accounts_;  // by member id; index 0 unused; growing moves no account
   // Balances, lots and ledger of `merged` onto `survivor`; tiers untouched.
