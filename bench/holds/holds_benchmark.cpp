@@ -99,6 +99,12 @@ int64_t AskUntil(TenantEngine& tenant, ReaderPool& readers, const Clock& clock, 
   return asked;
 }
 
+// Holds over 10 ms so far, and all holds (pond_exclusive_hold_seconds).
+std::pair<int64_t, int64_t> LongHolds(const TenantMetrics& m) {
+  static_assert(TenantMetrics::kHoldBucketMicros[3] == 10000);
+  return {m.holds - m.holds_within[3], m.holds};
+}
+
 // Ingest alone, then with two clients asking; orders/s of each.
 int CompareIngest(const bench::IngestDataSet& data, const std::string& dir, const Clock& clock) {
   const auto orders = static_cast<double>(data.rows.size());
@@ -119,9 +125,12 @@ int CompareIngest(const bench::IngestDataSet& data, const std::string& dir, cons
     int64_t asked = 0;
     for (auto& c : clients) asked += c.get();
     if (!result.ok() || !result->rejected.empty()) return std::fprintf(stderr, "ingest failed\n"), 1;
-    std::printf("ingest %-34s %8.0f orders/s (%.1f s; longest exclusive hold %.1f ms; waited for readers %.1f s%s)\n",
+    const auto [long_holds, holds] = LongHolds(t->tenant->metrics());
+    std::printf("ingest %-34s %8.0f orders/s (%.1f s; longest exclusive hold %.1f ms, %lld of %lld over 10 ms; "
+                "waited for readers %.1f s%s)\n",
                 with_readers ? "with two clients asking slow questions" : "alone", orders / seconds[with_readers],
                 seconds[with_readers], static_cast<double>(t->tenant->metrics().exclusive_micros_max) / 1e3,
+                static_cast<long long>(long_holds), static_cast<long long>(holds),
                 static_cast<double>(t->tenant->metrics().exclusive_wait_micros_total) / 1e6,
                 with_readers ? (", " + std::to_string(asked) + " questions answered").c_str() : "");
   }
@@ -130,9 +139,11 @@ int CompareIngest(const bench::IngestDataSet& data, const std::string& dir, cons
 }
 
 // A client reading members one after another while `work` runs; prints the
-// work's time, the longest exclusive hold and the reads' latencies.
+// work's time, the longest exclusive hold, how many holds passed 10 ms, and
+// the reads' latencies.
 void Measure(const char* what, TenantEngine& tenant, const std::function<void()>& work) {
   tenant.metrics().exclusive_micros_max = 0;
+  const auto [long_before, holds_before] = LongHolds(tenant.metrics());
   std::atomic<bool> stop{false};
   auto reads = std::async(std::launch::async, [&] {
     std::vector<double> micros;
@@ -158,9 +169,12 @@ void Measure(const char* what, TenantEngine& tenant, const std::function<void()>
   std::vector<double> micros = reads.get();
   std::sort(micros.begin(), micros.end());
   auto at = [&](double q) { return micros.empty() ? 0 : micros[static_cast<size_t>(q * (micros.size() - 1))] / 1e3; };
-  std::printf("%-40s %7.2f s  longest hold %8.2f ms  member reads %7zu  p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms\n",
-              what, seconds, static_cast<double>(tenant.metrics().exclusive_micros_max) / 1e3, micros.size(), at(0.5),
-              at(0.99), micros.empty() ? 0 : micros.back() / 1e3);
+  const auto [long_after, holds_after] = LongHolds(tenant.metrics());
+  std::printf("%-32s %7.2f s  longest hold %7.2f ms  over 10 ms %4lld of %7lld  member reads %8zu  p50 %5.2f ms  "
+              "p99 %6.2f ms  max %6.2f ms\n",
+              what, seconds, static_cast<double>(tenant.metrics().exclusive_micros_max) / 1e3,
+              static_cast<long long>(long_after - long_before), static_cast<long long>(holds_after - holds_before),
+              micros.size(), at(0.5), at(0.99), micros.empty() ? 0 : micros.back() / 1e3);
 }
 
 // Submits `apply` and waits for its answer.

@@ -204,6 +204,7 @@ void TenantEngine::Apply(std::vector<Queued>& incoming) {
   // How long readers were kept out (ARCHITECTURE.md "Threading model").
   const int64_t held = std::chrono::duration_cast<std::chrono::microseconds>(applied - held_from).count();
   if (held > metrics_.exclusive_micros_max) metrics_.exclusive_micros_max = held;
+  metrics_.CountHold(held);
   // Still under the state lock: the rows in the state's pending batch and
   // the commands gathered always match when the committer takes both.
   std::lock_guard lock(mu_);

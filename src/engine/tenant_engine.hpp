@@ -37,6 +37,7 @@
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -78,6 +79,20 @@ struct TenantMetrics {
   std::atomic<int64_t> apply_micros_total{0};  // applying commands to memory
   std::atomic<int64_t> exclusive_micros_max{0};  // the longest hold of the state's exclusive lock
   std::atomic<int64_t> exclusive_wait_micros_total{0};  // the writer waiting for readers to let go
+  // Every hold of the exclusive lock, by how long it lasted: the count of
+  // holds up to kHoldBucketMicros[i] (cumulative, as Prometheus has it),
+  // the count of all and their sum.
+  static constexpr std::array<int64_t, 7> kHoldBucketMicros = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
+  std::array<std::atomic<int64_t>, kHoldBucketMicros.size()> holds_within{};
+  std::atomic<int64_t> holds{0};
+  std::atomic<int64_t> hold_micros_total{0};
+  void CountHold(int64_t micros) {
+    for (size_t i = 0; i < kHoldBucketMicros.size(); ++i) {
+      if (micros <= kHoldBucketMicros[i]) holds_within[i].fetch_add(1, std::memory_order_relaxed);
+    }
+    holds.fetch_add(1, std::memory_order_relaxed);
+    hold_micros_total.fetch_add(micros, std::memory_order_relaxed);
+  }
   std::atomic<int64_t> queue_depth{0};
   std::atomic<int64_t> events_accepted{0};
   std::atomic<int64_t> events_duplicate{0};

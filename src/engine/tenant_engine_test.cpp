@@ -51,6 +51,20 @@ Status SubmitAndWait(TenantEngine& engine, Event event) {
   return p.get_future().get();
 }
 
+// Each hold lands in every bucket at or above its length (Prometheus'
+// cumulative buckets), at the boundary included.
+TEST(TenantEngineTest, HoldsAreCountedInCumulativeBuckets) {
+  TenantMetrics m;
+  for (int64_t micros : {0, 1000, 1001, 9999, 10000, 10001, 250000}) m.CountHold(micros);
+  // le 1 ms, 2, 5, 10, 20, 50, 100
+  const int64_t expected[] = {2, 3, 3, 5, 6, 6, 6};
+  for (size_t i = 0; i < TenantMetrics::kHoldBucketMicros.size(); ++i) {
+    EXPECT_EQ(m.holds_within[i].load(), expected[i]) << TenantMetrics::kHoldBucketMicros[i];
+  }
+  EXPECT_EQ(m.holds.load(), 7);
+  EXPECT_EQ(m.hold_micros_total.load(), 0 + 1000 + 1001 + 9999 + 10000 + 10001 + 250000);
+}
+
 TEST(TenantEngineTest, AcknowledgedWritesAreInTheStoreAndSurviveReopen) {
   Fixture f;
   {

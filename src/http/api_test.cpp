@@ -270,6 +270,24 @@ TEST_F(ApiTest, OperationsEndpointsAnswer) {
   EXPECT_NE(m.body.find("pond_effects_delivered_total{tenant=\"acme\"} 0"), std::string::npos);
   EXPECT_NE(m.body.find("pond_exclusive_seconds_max{tenant=\"acme\"} 0."), std::string::npos);
   EXPECT_NE(m.body.find("pond_exclusive_wait_seconds_sum{tenant=\"acme\"} "), std::string::npos);
+  // The holds' histogram: cumulative buckets that never fall, ending at
+  // the count; the tenant's creation and the event were holds.
+  auto value = [&](const std::string& series) {
+    const size_t at = m.body.find(series + " ");
+    EXPECT_NE(at, std::string::npos) << series;
+    return at == std::string::npos ? -1.0 : std::stod(m.body.substr(at + series.size() + 1));
+  };
+  const std::string tenant = "{tenant=\"acme\"";
+  const double count = value("pond_exclusive_hold_seconds_count" + tenant + "}");
+  EXPECT_GE(count, 1);
+  double before = 0;
+  for (const char* le : {"0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "+Inf"}) {
+    const double within = value("pond_exclusive_hold_seconds_bucket" + tenant + ",le=\"" + le + "\"}");
+    EXPECT_GE(within, before) << le;
+    before = within;
+  }
+  EXPECT_EQ(before, count);
+  EXPECT_GE(value("pond_exclusive_hold_seconds_sum" + tenant + "}"), 0);
   EXPECT_TRUE(Body(Call("GET", "/api/v1/openapi.json")).as_object().contains("paths"));
 }
 

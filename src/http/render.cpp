@@ -225,6 +225,22 @@ std::string MetricsText(Engine& engine) {
       out += "\n";
     }
   }
+  out += "# HELP pond_exclusive_hold_seconds How long the writer kept readers out, hold by hold.\n"
+         "# TYPE pond_exclusive_hold_seconds histogram\n";
+  for (const auto& t : tenants) {
+    const TenantMetrics& m = t->metrics();
+    const std::string tenant = "tenant=\"" + t->record().id + "\"";
+    for (size_t i = 0; i < TenantMetrics::kHoldBucketMicros.size(); ++i) {
+      std::string le = std::to_string(static_cast<double>(TenantMetrics::kHoldBucketMicros[i]) / 1e6);
+      le.erase(le.find_last_not_of('0') + 1);  // 0.010000 -> 0.01
+      out += "pond_exclusive_hold_seconds_bucket{" + tenant + ",le=\"" + le + "\"} " +
+             std::to_string(m.holds_within[i].load()) + "\n";
+    }
+    out += "pond_exclusive_hold_seconds_bucket{" + tenant + ",le=\"+Inf\"} " + std::to_string(m.holds.load()) + "\n";
+    out += "pond_exclusive_hold_seconds_sum{" + tenant + "} " +
+           std::to_string(static_cast<double>(m.hold_micros_total.load()) / 1e6) + "\n";
+    out += "pond_exclusive_hold_seconds_count{" + tenant + "} " + std::to_string(m.holds.load()) + "\n";
+  }
   // Measured under the tenant's read lock when asked, so the writer pays nothing.
   out += "# HELP pond_segment_index_bytes Memory of the segment index (columns, bitmaps, purchase history).\n"
          "# TYPE pond_segment_index_bytes gauge\n";
