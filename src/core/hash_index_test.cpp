@@ -1,14 +1,8 @@
 #include "core/hash_index.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <string>
-#include <thread>
 #include <unordered_map>
 
 #include "core/random.hpp"
@@ -80,43 +74,6 @@ TEST(HashIndexTest, GrowingMovesTheOldTableAFewSlotsAnInsert) {
   for (int size = 1024; size <= 262'144; size *= 2) expected += size / static_cast<int>(HashIndex<uint32_t>::kMovePerInsert) - 1;
   EXPECT_EQ(inserts_while_growing, expected);
   EXPECT_FALSE(index.growing());
-}
-
-// The table a growth moves into was made at 3/8 full and faulted in on the
-// background thread meanwhile: every page of it is in memory before the
-// growth takes it, and filling it costs the inserting thread no page fault
-// (a cold table of 16 MiB costs at least 8: one per huge page, 4 096
-// without huge pages).
-TEST(HashIndexTest, TheTableGrowingTakesIsFaultedInBeforehand) {
-  HashIndex<uint32_t> index;
-  Random rng(11);
-  uint32_t v = 0;
-  // A table of 1 048 576 slots holds up to 524 288 entries; the next one
-  // (2 097 152 slots, 16 MiB) is made at 393 216.
-  for (; v < 393'215; ++v) index.Insert(rng.Next(), v);
-  EXPECT_EQ(index.next_table(), nullptr);
-  index.Insert(rng.Next(), v++);
-  ASSERT_NE(index.next_table(), nullptr);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!index.next_ready() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_TRUE(index.next_ready());
-  const void* next = index.next_table();
-  const size_t bytes = size_t{2'097'152} * 8;
-  std::vector<unsigned char> resident(bytes / static_cast<size_t>(sysconf(_SC_PAGESIZE)));
-  ASSERT_EQ(mincore(const_cast<void*>(next), bytes, resident.data()), 0);
-  EXPECT_EQ(std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return (r & 1) == 0; }), 0);
-
-  rusage before{};
-  getrusage(RUSAGE_THREAD, &before);
-  for (; !index.growing(); ++v) index.Insert(rng.Next(), v);
-  EXPECT_EQ(index.table_in_use(), next);
-  // Through the growth: every old slot moved in, inserts placed at random.
-  for (; index.growing(); ++v) index.Insert(rng.Next(), v);
-  rusage after{};
-  getrusage(RUSAGE_THREAD, &after);
-  EXPECT_LE(after.ru_minflt - before.ru_minflt, 2);
 }
 
 // The top bits choose the home slot, so they must depend on every byte of

@@ -1,11 +1,8 @@
 #include "core/stable_vector.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
-#include <chrono>
 #include <memory>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -43,30 +40,6 @@ TEST(StableVectorTest, HoldsWhatAVectorWouldAndNeverMovesARecord) {
   EXPECT_TRUE(v.empty());  // NOLINT(bugprone-use-after-move): a moved-from vector is empty
   moved = StableVector<std::string>();
   EXPECT_TRUE(moved.empty());
-}
-
-// The block after the last is made at half of it and faulted in on the
-// background thread: writing into it costs the writing thread no page fault
-// (a cold 1 MiB block costs 256, or one per huge page).
-TEST(StableVectorTest, TheNextBlockIsFaultedInBeforeItIsWritten) {
-  struct Kilobyte {
-    char bytes[1024] = {};
-  };
-  StableVector<Kilobyte> v;
-  for (int i = 0; i < 512; ++i) v.emplace_back();
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!v.next_ready() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_TRUE(v.next_ready());
-  for (int i = 512; i < 1024; ++i) v.emplace_back();  // the rest of the first block
-  rusage before{};
-  getrusage(RUSAGE_THREAD, &before);
-  for (int i = 1024; i < 2048; ++i) v.emplace_back().bytes[1000] = static_cast<char>(i);
-  rusage after{};
-  getrusage(RUSAGE_THREAD, &after);
-  EXPECT_LE(after.ru_minflt - before.ru_minflt, 1);  // the list of blocks may grow into a fresh page
-  EXPECT_EQ(v[1500].bytes[1000], static_cast<char>(1500));
 }
 
 }  // namespace
