@@ -93,6 +93,13 @@ class Warmer {
     return pool_.size();
   }
 
+  void Dispose(void* object, void (*destroy)(void*)) {
+    if (!usable()) return destroy(object);
+    std::lock_guard lock(mu_);
+    disposals_.emplace_back(object, destroy);
+    cv_.notify_one();
+  }
+
   void Add(std::shared_ptr<WarmUp::Job> job) {
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(job));
@@ -114,12 +121,18 @@ class Warmer {
   void Run() {
     for (;;) {
       std::shared_ptr<WarmUp::Job> job;
+      std::vector<std::pair<void*, void (*)(void*)>> disposals;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return pool_.size() < kWarmBlocks || !jobs_.empty(); });
+        cv_.wait(lock, [&] { return pool_.size() < kWarmBlocks || !jobs_.empty() || !disposals_.empty(); });
+        disposals.swap(disposals_);
         // Blocks first: a chunked table waiting for a chunk faults it in
         // itself, a table made ahead has time.
-        if (pool_.size() >= kWarmBlocks) job = jobs_.front();
+        if (disposals.empty() && pool_.size() >= kWarmBlocks) job = jobs_.front();
+      }
+      if (!disposals.empty()) {  // first: they hold memory the others would add to
+        for (auto [object, destroy] : disposals) destroy(object);
+        continue;
       }
       if (!job) {
         auto* block = static_cast<char*>(NewHugeBlock(kHugePage));
@@ -149,6 +162,7 @@ class Warmer {
   std::condition_variable cv_;
   std::vector<void*> pool_;
   std::deque<std::shared_ptr<WarmUp::Job>> jobs_;
+  std::vector<std::pair<void*, void (*)(void*)>> disposals_;  // objects to destroy, with how
 };
 
 }  // namespace
@@ -170,6 +184,8 @@ void FreeHuge(void* p, size_t bytes) {
 }
 
 size_t WarmBlocksReady() { return Warmer::Get().ready(); }
+
+void DestroyOnTheSide(void* object, void (*destroy)(void*)) { Warmer::Get().Dispose(object, destroy); }
 
 void* AllocateZeroedHuge(size_t bytes) {
   if (bytes < kHugePage) {

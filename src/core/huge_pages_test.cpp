@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -145,6 +146,28 @@ TEST(HugePagesTest, AStableVectorsNextBlockIsFaultedInBeforeItIsWritten) {
   for (int i = 1024; i < 2048; ++i) v.emplace_back().bytes[1000] = static_cast<char>(i);
   EXPECT_LE(FaultsSince(before), 1);  // the list of blocks may grow into a fresh page
   EXPECT_EQ(v[1500].bytes[1000], static_cast<char>(1500));
+}
+
+// What FreeLater is given is destroyed on the background thread, not the
+// caller's, and soon.
+TEST(HugePagesTest, FreeLaterDestroysOnTheBackgroundThread) {
+  struct Witness {
+    std::vector<uint64_t> big = std::vector<uint64_t>(1 << 20, 7);
+    std::atomic<std::thread::id>* destroyed_on = nullptr;
+    Witness() = default;
+    Witness(Witness&& other) noexcept
+        : big(std::move(other.big)), destroyed_on(std::exchange(other.destroyed_on, nullptr)) {}
+    ~Witness() {
+      if (destroyed_on) *destroyed_on = std::this_thread::get_id();
+    }
+  };
+  std::atomic<std::thread::id> destroyed_on{};
+  Witness w;
+  w.destroyed_on = &destroyed_on;
+  FreeLater(std::move(w));
+  EXPECT_TRUE(w.big.empty());  // the memory went with it
+  ASSERT_TRUE(WaitFor([&] { return destroyed_on.load() != std::thread::id(); }));
+  EXPECT_NE(destroyed_on.load(), std::this_thread::get_id());
 }
 
 }  // namespace

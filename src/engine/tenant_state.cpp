@@ -8,6 +8,7 @@
 #include <span>
 
 #include "core/hash_index.hpp"
+#include "core/huge_pages.hpp"
 #include "core/id_list.hpp"
 #include "core/log.hpp"
 #include "engine/modules/modules.hpp"
@@ -517,6 +518,9 @@ Slice TenantState::StepDay() {
   if (!saved_segments_.empty()) PersistSegments();
   Record(LoyaltyRow{TakeTick(), 0, LoyaltyKind::kDay, run.start, 0, {}, {}, {}, run.day.ToString()});
   last_day_ = run.day;
+  // Its inputs and scores are hundreds of megabytes at 10 M members:
+  // freed off the writer.
+  FreeLater(std::move(run));
   day_run_.reset();
   return Slice::kDone;
 }

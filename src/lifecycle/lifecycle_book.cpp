@@ -1,5 +1,9 @@
 #include "lifecycle/lifecycle_book.hpp"
 
+#include <utility>
+
+#include "core/huge_pages.hpp"
+
 namespace pond {
 
 Stage LifecycleBook::StageOfMember(int64_t member) const {
@@ -19,7 +23,7 @@ std::optional<StageChange> LifecycleBook::MoveTo(int64_t member, Stage to, Times
 }
 
 void LifecycleBook::SetRfm(std::vector<RfmScore> by_member, LocalDate as_of) {
-  rfm_ = std::move(by_member);
+  FreeLater(std::exchange(rfm_, std::move(by_member)));  // 40 MB at 10 M members: freed off the writer
   rfm_as_of_ = as_of;
 }
 
