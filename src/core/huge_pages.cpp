@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -32,11 +33,17 @@ namespace {
 
 size_t RoundUp(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
 
-void* NewHugeBlock(size_t bytes) {
+// nullptr when memory is out.
+void* TryHugeBlock(size_t bytes) {
   void* p = std::aligned_alloc(kHugePage, RoundUp(bytes));
-  if (!p) throw std::bad_alloc();
   // Advice only: where the kernel refuses, the block works with small pages.
-  madvise(p, RoundUp(bytes), MADV_HUGEPAGE);
+  if (p) madvise(p, RoundUp(bytes), MADV_HUGEPAGE);
+  return p;
+}
+
+void* NewHugeBlock(size_t bytes) {
+  void* p = TryHugeBlock(bytes);
+  if (!p) throw std::bad_alloc();
   return p;
 }
 
@@ -135,11 +142,20 @@ class Warmer {
         continue;
       }
       if (!job) {
-        auto* block = static_cast<char*>(NewHugeBlock(kHugePage));
-        FaultIn(block, kHugePage);
-        std::lock_guard lock(mu_);
-        pool_.push_back(block);
-        continue;
+        if (auto* block = static_cast<char*>(TryHugeBlock(kHugePage))) {
+          FaultIn(block, kHugePage);
+          std::lock_guard lock(mu_);
+          pool_.push_back(block);
+          continue;
+        }
+        // Out of memory: a job meanwhile, else a second's wait, rather
+        // than ending the process; takers fall back to blocks of their own.
+        std::unique_lock lock(mu_);
+        if (jobs_.empty()) {
+          cv_.wait_for(lock, std::chrono::seconds(1));
+          continue;
+        }
+        job = jobs_.front();
       }
       {
         std::lock_guard piece(job->mu);

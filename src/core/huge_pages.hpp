@@ -1,5 +1,5 @@
 // Memory for the engine's big arrays (hash index slots, chunked tables),
-// and keeping its page faults off the writer.
+// and keeping its page faults and its freeing off the writer.
 //
 // Blocks of 2 MiB and more are aligned to 2 MiB and marked for transparent
 // huge pages, so a random lookup costs one TLB entry per 2 MiB instead of
@@ -12,8 +12,10 @@
 // writer that met three such faults in one slice kept readers out for 30 ms
 // instead of 5. So the faults happen on a background thread instead:
 // 2 MiB blocks (ChunkedArray's chunks) come from a pool of blocks already
-// faulted in, and a table made ahead of need (HashIndex's next table) is
-// faulted in by `WarmUp` while the writer goes on with the old one.
+// faulted in, and a table made ahead of need (HashIndex's next table,
+// StableVector's next block) is faulted in by `WarmUp` while the writer
+// goes on with the old one. The same thread frees what the writer lets go
+// of in bulk (`FreeLater`).
 #pragma once
 
 #include <cstddef>
