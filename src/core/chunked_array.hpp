@@ -11,7 +11,6 @@
 // to a multiply and a shift.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
@@ -58,18 +57,6 @@ class ChunkedArray {
 
   // Drops the last element (its chunk stays, for the next push_back).
   void pop_back() { --size_; }
-
-  // Frees up to `n` chunks from the end, with the elements in them; true
-  // once no chunk is left. For a table let go of a few chunks at a time:
-  // freeing hundreds of megabytes at once is a long stop of its own.
-  bool ReleaseSome(size_t n) {
-    for (; n > 0 && !chunks_.empty(); --n) {
-      FreeHuge(chunks_.back(), kChunkBytes);
-      chunks_.pop_back();
-    }
-    size_ = std::min(size_, chunks_.size() * kPerChunk);
-    return chunks_.empty();
-  }
 
   // Grows to n elements, the new ones copies of `fill`; never shrinks.
   void resize(size_t n, const T& fill = T{}) {

@@ -26,7 +26,6 @@ struct WarmUp::Job {
   size_t bytes = 0;
   std::atomic<size_t> done{0};  // written under mu
   bool stopped = false;  // under mu
-  std::atomic<bool> finished{false};
 };
 
 namespace {
@@ -157,6 +156,7 @@ class Warmer {
         }
         job = jobs_.front();
       }
+      bool finished = false;
       {
         std::lock_guard piece(job->mu);
         if (!job->stopped && job->done < job->bytes) {
@@ -164,9 +164,9 @@ class Warmer {
           FaultIn(job->p + job->done, n);
           job->done += n;
         }
-        if (job->stopped || job->done == job->bytes) job->finished = true;
+        finished = job->stopped || job->done == job->bytes;
       }
-      if (job->finished) {
+      if (finished) {
         std::lock_guard lock(mu_);
         jobs_.pop_front();  // only this thread removes jobs: the front is still `job`
       }

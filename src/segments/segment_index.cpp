@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/chunked_array.hpp"
+#include "core/huge_pages.hpp"
 #include "core/random.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "segments/bitmap_chunks.hpp"
@@ -304,10 +305,6 @@ bool ReadsDateDirectly(const Node& node) {
       node.kind);
 }
 
-// Chunks of retired columns freed in a step of `members` (StepDay,
-// StepCompact): at least one, about one per 1 024 members built.
-size_t ChunksFor(size_t members) { return members / 1024 + 1; }
-
 template <typename T>
 void Grow(ChunkedArray<T>& v, size_t index, T fill) {
   if (index >= v.size()) v.resize(index + 1, fill);
@@ -373,18 +370,6 @@ struct SegmentIndex::Impl {
     Ladder last_day_ladder, registered_ladder, birthday_ladder;
   };
   std::unique_ptr<Staging> staging;  // none between days
-  // Columns swapped out (yesterday's windows, the purchases before their
-  // layout), freed a few chunks a step: yesterday's windows alone are
-  // 240 MB at 10 M members, and freeing them at once held the writer 80 ms.
-  ChunkedArray<WindowTotals> retired_windows;
-  ChunkedArray<Purchase> retired_purchases;
-  ChunkedArray<uint32_t> retired_categories;
-  // Frees up to `chunks` of each; true once nothing retired is left.
-  bool FreeRetired(size_t chunks) {
-    const bool windows = retired_windows.ReleaseSome(chunks);
-    const bool purchases = retired_purchases.ReleaseSome(chunks);
-    return retired_categories.ReleaseSome(chunks) && windows && purchases;
-  }
   ChunkedArray<Purchase> purchases;            // by slot
   size_t compacted = 0;                        // purchases laid out by member (the rest appended since)
   uint8_t live_layout = 0;                     // which of Numbers::latest `purchases` goes with
@@ -1510,17 +1495,18 @@ void SegmentIndex::BeginCompact() {
 
 bool SegmentIndex::StepCompact(size_t members) {
   Impl& i = *impl_;
-  if (!i.FreeRetired(ChunksFor(members))) return false;
   if (!i.layout) return true;
   Impl::Layout& l = *i.layout;
   for (size_t n = 0; n < members && l.next < i.numbers.size(); ++n) i.LayOut(l.next++);
   if (l.next < i.numbers.size()) return false;
-  i.retired_purchases = std::exchange(i.purchases, std::move(l.purchases));
-  i.retired_categories = std::exchange(i.purchase_categories, std::move(l.categories));
+  // The columns swapped out are hundreds of megabytes at 10 M members:
+  // freed off the writer.
+  FreeLater(std::exchange(i.purchases, std::move(l.purchases)));
+  FreeLater(std::exchange(i.purchase_categories, std::move(l.categories)));
   i.compacted = i.purchases.size();
   i.live_layout ^= 1;
   i.layout.reset();
-  return i.FreeRetired(ChunksFor(members));
+  return true;
 }
 
 void SegmentIndex::StartDay(LocalDate today) {
@@ -1547,13 +1533,12 @@ void SegmentIndex::BeginDay(LocalDate today) {
 
 bool SegmentIndex::StepDay(size_t members) {
   Impl& i = *impl_;
-  if (!i.FreeRetired(ChunksFor(members))) return false;
   if (!i.staging) return true;
   Impl::Staging& st = *i.staging;
   for (size_t n = 0; n < members && st.next < i.numbers.size(); ++n) i.StageNext();
   if (st.next < i.numbers.size()) return false;
   st.windows.resize(i.numbers.size());  // the live columns grow with every member
-  i.retired_windows = std::exchange(i.windows, std::move(st.windows));
+  FreeLater(std::exchange(i.windows, std::move(st.windows)));  // 240 MB at 10 M members
   i.orders_ladders = std::move(st.orders_ladders);
   i.spend_ladders = std::move(st.spend_ladders);
   i.last_day_ladder = std::move(st.last_day_ladder);
@@ -1561,7 +1546,7 @@ bool SegmentIndex::StepDay(size_t members) {
   i.birthday_ladder = std::move(st.birthday_ladder);
   i.windows_day = st.day;
   i.staging.reset();
-  return i.FreeRetired(ChunksFor(members));
+  return true;
 }
 
 size_t SegmentIndex::purchases_since_compaction() const { return impl_->purchases.size() - impl_->compacted; }
@@ -1819,12 +1804,6 @@ Result<std::vector<MemberId>> SegmentIndex::AtRanksIn(const Node& expr, const Qu
 
 int64_t SegmentIndex::standing_count() const { return static_cast<int64_t>(impl_->standing.cardinality()); }
 
-size_t SegmentIndex::RetiredBytes() const {
-  const Impl& i = *impl_;
-  return i.retired_windows.size() * sizeof(WindowTotals) + i.retired_purchases.size() * sizeof(Purchase) +
-         i.retired_categories.size() * sizeof(uint32_t);
-}
-
 size_t SegmentIndex::MemoryBytes() const {
   const Impl& i = *impl_;
   size_t bytes = i.standing.getSizeInBytes(false);
@@ -1855,7 +1834,7 @@ size_t SegmentIndex::MemoryBytes() const {
     }
   }
   for (const Impl::ModuleColumn& c : i.module_fields) bytes += c.values.size() * sizeof(int64_t);
-  return bytes + RetiredBytes();
+  return bytes;
 }
 
 }  // namespace pond::segments

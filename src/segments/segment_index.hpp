@@ -125,11 +125,6 @@ class SegmentIndex {
   void BeginDay(LocalDate today);
   bool StepDay(size_t members);
   static constexpr size_t kStepWithAChange = 64;  // KeepCurrent: members built with each change
-  // Columns swapped out by StepDay and StepCompact (yesterday's windows, the
-  // purchases before their layout) are freed a few chunks a step, the
-  // step returning false until they are gone; their bytes meanwhile (also
-  // in MemoryBytes).
-  size_t RetiredBytes() const;
   size_t purchases_since_compaction() const;
   // The writer's day, reported before each change it applies while serving
   // (a load instead ends with Compact and StartDay), so that an index fed

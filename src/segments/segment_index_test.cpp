@@ -563,41 +563,6 @@ TEST(SegmentIndexTest, ADayBuiltInStepsWithChangesBetweenAnswersAsOneBuiltAtOnce
   EXPECT_GT(checked, 60);
 }
 
-// Yesterday's windows, swapped out when today's are built, are freed a few
-// chunks a step (not at once, which held the writer 80 ms at 10 M members):
-// each step after the swap frees some and answers false until they are
-// gone, and questions on today read today's windows throughout.
-TEST(SegmentIndexTest, YesterdaysWindowsAreFreedAFewChunksAStep) {
-  SegmentIndex index;
-  constexpr MemberId kMembers = 300'000;  // windows of several 2 MiB chunks
-  for (MemberId m = 1; m <= kMembers; ++m) index.SetStanding(m, true);
-  for (MemberId m = 1; m <= kMembers; m += 1000) {
-    index.AddPurchase(m, static_cast<int32_t>(m / 1000), LocalDate::FromDays(kToday - 5), Money::Fen(100), 1, {});
-  }
-  index.StartDay(LocalDate::FromDays(kToday - 1));
-  EXPECT_EQ(index.RetiredBytes(), 0u);
-  const QueryContext context{LocalDate::FromDays(kToday), kTiers};
-  const NodePtr week = std::move(ParseExpr("orders_7d >= 1")).value();
-  index.BeginDay(LocalDate::FromDays(kToday));
-  std::vector<size_t> retired;  // after each step from the swap on
-  bool done = false;
-  for (int step = 0; !done; ++step) {
-    done = index.StepDay(1);  // a member and a chunk at a time
-    if (index.RetiredBytes() > 0 || !retired.empty()) retired.push_back(index.RetiredBytes());
-    if (!retired.empty()) {
-      EXPECT_EQ(done, retired.back() == 0);
-    }
-    if (step % 10'000 == 0 || !retired.empty()) {
-      ASSERT_EQ(*index.Count(*week, context), static_cast<int64_t>(kMembers / 1000));
-    }
-  }
-  ASSERT_GE(retired.size(), 3u) << "freed in one step";
-  EXPECT_EQ(retired.back(), 0u);
-  for (size_t k = 1; k < retired.size(); ++k) EXPECT_LT(retired[k], retired[k - 1]) << k;
-  // Nothing left to free: a step answers at once.
-  EXPECT_TRUE(index.StepDay(1));
-}
-
 // A sample drawn over ranges of `range` members, as a read in chunks does:
 // the ranges counted, ranks drawn, then the members at them range by range.
 SegmentIndex::Sample DrawSample(const SegmentIndex& index, const Node& expr, const QueryContext& context, size_t size,
